@@ -1,0 +1,94 @@
+"""Every project task, each in its own virtualenv built from pyproject.toml.
+
+    nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
+    nox -s generate     sqlc codegen into src/generated/ (-- NAME: Atlas diff first)
+    nox -s tests        the test suite against a real PostgreSQL
+    nox -s lint         ruff, squawk, atlas migrate validate/lint
+    nox -s typecheck    mypy --strict over everything, generated code included
+    nox -s db -- CMD    the embedded server: start | stop | status | url | psql
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_external_run = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+ROOT = Path(__file__).parent
+PYTHON = "3.11"
+TOOLS_ENV = {
+    "PYTHONPATH": str(ROOT / "tools"),
+    "ATLAS_NO_UPDATE_NOTIFIER": "1",
+    "ATLAS_NO_UPGRADE_SUGGESTIONS": "1",
+}
+
+
+def install(session: nox.Session) -> None:
+    session.install("-e", ".[dev]", "-e", "./plugin")
+
+
+def devtool(session: nox.Session, tool: str, *args: str) -> None:
+    session.run("python", "-m", f"devtools.{tool}", *args, env=TOOLS_ENV)
+
+
+def migration_files() -> list[str]:
+    return sorted(str(p) for p in (ROOT / "migrations").glob("*.sql"))
+
+
+@nox.session(python=PYTHON)
+def db(session: nox.Session) -> None:
+    """Control the embedded PostgreSQL server: start | stop | status | url | psql."""
+    install(session)
+    devtool(session, "embedded", *(session.posargs or ["status"]))
+
+
+@nox.session(python=PYTHON)
+def migrate(session: nox.Session) -> None:
+    """Bring DATABASE_URL (or the embedded server) to the latest migration."""
+    install(session)
+    devtool(session, "migrate", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def generate(session: nox.Session) -> None:
+    """Regenerate src/generated/ with sqlc; `-- NAME` first diffs schema.sql into
+    a new migration called NAME with Atlas."""
+    install(session)
+    if session.posargs:
+        devtool(session, "migrate", "--diff", session.posargs[0])
+    session.run("sqlc", "generate", "--file", "sqlc.yaml", env=TOOLS_ENV)
+    session.log("src/generated/ is up to date with queries/ and schema.sql")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pass pytest arguments after --)."""
+    install(session)
+    session.run("pytest", *session.posargs, env=TOOLS_ENV)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format), squawk over migrations, Atlas validate and lint."""
+    install(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    files = migration_files()
+    if not files:
+        session.log("migrations/ holds no migrations: squawk and Atlas have nothing to check")
+        return
+    session.run("squawk", *files)
+    devtool(session, "migrate", "--lint")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the packages, the plugin, tools, tests and generated code."""
+    install(session)
+    session.run("mypy", env={"MYPYPATH": os.pathsep.join(["src", "tools", "plugin/src"])})

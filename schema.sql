@@ -1,0 +1,244 @@
+-- The declarative schema: the single source of truth that Atlas diffs into
+-- migrations and sqlc reads to type the queries. Edit this file, never a
+-- generated migration (except the security section at the end, see there).
+--
+-- Rules of the file:
+-- * Every constraint and index has an explicit name, so error mapping in the
+--   repositories can rely on it and diffs stay stable.
+-- * Only built-in, immutable expressions: no user-defined functions and no
+--   triggers, because Atlas community does not diff them. Timestamps are set
+--   by defaults on insert and by the queries (updated_at = now()) on update.
+-- * Control characters are spelled as explicit ranges (\u0001-\u001f, DEL and
+--   C1 \u007f-\u009f, i.e. Unicode category Cc) instead of [[:cntrl:]], whose
+--   meaning depends on the collation (under "C" it matches ASCII only).
+
+-- ---------------------------------------------------------------------------
+-- Authentication (shaped like better-auth's core tables, plural names)
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE users (
+    id             uuid        NOT NULL DEFAULT gen_random_uuid(),
+    name           text        NOT NULL,
+    email          text        NOT NULL,
+    email_verified boolean     NOT NULL DEFAULT false,
+    image          text        NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT users_pkey PRIMARY KEY (id)
+);
+COMMENT ON TABLE users IS
+    'Accounts of people; owned by the auth layer (better-auth shape) and the root of every tenant''s data.';
+
+-- Mail providers treat addresses case-insensitively, so two rows differing
+-- only in case would be the same person signing up twice.
+CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email));
+
+CREATE TABLE sessions (
+    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    token      text        NOT NULL,
+    expires_at timestamptz NOT NULL,
+    ip_address text        NULL,
+    user_agent text        NULL,
+    user_id    uuid        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT sessions_pkey PRIMARY KEY (id),
+    CONSTRAINT sessions_token_key UNIQUE (token),
+    CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id)
+        REFERENCES users (id) ON DELETE CASCADE
+);
+COMMENT ON TABLE sessions IS
+    'Bearer sessions of the auth layer; deleting a user signs them out everywhere.';
+
+-- Serves "sign out all sessions of a user" and the cascade from users.
+CREATE INDEX sessions_user_id_idx ON sessions (user_id);
+
+CREATE TABLE accounts (
+    id                       uuid        NOT NULL DEFAULT gen_random_uuid(),
+    provider_id              text        NOT NULL,
+    account_id               text        NOT NULL,
+    user_id                  uuid        NOT NULL,
+    access_token             text        NULL,
+    refresh_token            text        NULL,
+    id_token                 text        NULL,
+    access_token_expires_at  timestamptz NULL,
+    refresh_token_expires_at timestamptz NULL,
+    scope                    text        NULL,
+    password                 text        NULL,
+    created_at               timestamptz NOT NULL DEFAULT now(),
+    updated_at               timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT accounts_pkey PRIMARY KEY (id),
+    -- One external identity can be linked to at most one user.
+    CONSTRAINT accounts_provider_id_account_id_key UNIQUE (provider_id, account_id),
+    CONSTRAINT accounts_user_id_fkey FOREIGN KEY (user_id)
+        REFERENCES users (id) ON DELETE CASCADE
+);
+COMMENT ON TABLE accounts IS
+    'Sign-in methods linked to a user (OAuth identities, or provider "credential" with a password hash).';
+COMMENT ON COLUMN accounts.password IS
+    'A password hash, never the password; NULL for OAuth identities.';
+
+-- Serves "which sign-in methods does this user have" and the cascade.
+CREATE INDEX accounts_user_id_idx ON accounts (user_id);
+
+CREATE TABLE verifications (
+    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    identifier text        NOT NULL,
+    value      text        NOT NULL,
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT verifications_pkey PRIMARY KEY (id)
+);
+COMMENT ON TABLE verifications IS
+    'Short-lived secrets (e-mail verification, password reset); not tied to a user row because the user may not exist yet.';
+
+-- The auth layer looks verifications up by identifier, never by id.
+CREATE INDEX verifications_identifier_idx ON verifications (identifier);
+
+-- ---------------------------------------------------------------------------
+-- Tenant data: projects, their files, their agent state
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE projects (
+    id          uuid        NOT NULL DEFAULT gen_random_uuid(),
+    owner_id    uuid        NOT NULL,
+    name        text        NOT NULL,
+    description text        NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT projects_pkey PRIMARY KEY (id),
+    -- Target of the children's composite foreign keys: it makes the
+    -- denormalised owner_id on every child provably equal to the project's.
+    CONSTRAINT projects_id_owner_id_key UNIQUE (id, owner_id),
+    CONSTRAINT projects_owner_id_fkey FOREIGN KEY (owner_id)
+        REFERENCES users (id) ON DELETE CASCADE,
+    -- The repositories trim before storing; the database refuses anything
+    -- that would let two names look alike or break a one-line display.
+    CONSTRAINT projects_name_length CHECK (char_length(name) BETWEEN 1 AND 200),
+    CONSTRAINT projects_name_trimmed CHECK (name = btrim(name)),
+    CONSTRAINT projects_name_no_control_chars
+        CHECK (name !~ '[\u0001-\u001f\u007f-\u009f]')
+);
+COMMENT ON TABLE projects IS
+    'A user''s workspace; deleting it removes its files and agent state with it.';
+
+-- Keyset pagination of "my projects, newest first, ties by id" is one index
+-- range scan; the leading owner_id also serves RLS and the users cascade.
+CREATE INDEX projects_owner_id_created_at_id_idx
+    ON projects (owner_id, created_at DESC, id DESC);
+
+CREATE TABLE project_files (
+    project_id uuid        NOT NULL,
+    owner_id   uuid        NOT NULL,
+    path       text        COLLATE "C" NOT NULL,
+    content    text        NOT NULL,
+    size_bytes bigint      NOT NULL,
+    sha256     text        NOT NULL,
+    version    bigint      NOT NULL DEFAULT 1,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    -- The primary key doubles as the listing index: byte-wise path order
+    -- within a project, and prefix scans (path LIKE 'dir/%') under "C".
+    CONSTRAINT project_files_pkey PRIMARY KEY (project_id, path),
+    -- ON UPDATE CASCADE keeps the denormalised owner in step if a project
+    -- ever changes hands, instead of letting the copies disagree.
+    CONSTRAINT project_files_project_fkey FOREIGN KEY (project_id, owner_id)
+        REFERENCES projects (id, owner_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    -- Path rules of the contract, so raw SQL cannot store what the API refuses.
+    CONSTRAINT project_files_path_length
+        CHECK (octet_length(path) BETWEEN 1 AND 1024),
+    -- Relative, no empty segment (no leading, trailing or doubled '/'),
+    -- and no '.' or '..' segment.
+    CONSTRAINT project_files_path_shape
+        CHECK (path ~ '^[^/]+(/[^/]+)*$' AND path !~ '(^|/)\.\.?(/|$)'),
+    CONSTRAINT project_files_path_chars
+        CHECK (path !~ '[\\\u0001-\u001f\u007f-\u009f]'),
+    -- size_bytes and sha256 are stored so listings need not read content.
+    CONSTRAINT project_files_size_bytes_matches_content
+        CHECK (size_bytes >= 0 AND size_bytes = octet_length(content)),
+    CONSTRAINT project_files_sha256_hex CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    CONSTRAINT project_files_version_positive CHECK (version >= 1)
+);
+COMMENT ON TABLE project_files IS
+    'Text files of a project addressed by relative POSIX path; version counts writes for optimistic concurrency.';
+COMMENT ON COLUMN project_files.owner_id IS
+    'Copy of projects.owner_id (enforced by the composite foreign key) so row-level security needs no join.';
+COMMENT ON COLUMN project_files.sha256 IS
+    'Lowercase hex SHA-256 of the UTF-8 content; lets sync detect unchanged files without comparing content.';
+
+CREATE TABLE agent_states (
+    project_id uuid        NOT NULL,
+    owner_id   uuid        NOT NULL,
+    state      jsonb       NOT NULL,
+    version    bigint      NOT NULL DEFAULT 1,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    -- One agent state per project.
+    CONSTRAINT agent_states_pkey PRIMARY KEY (project_id),
+    CONSTRAINT agent_states_project_fkey FOREIGN KEY (project_id, owner_id)
+        REFERENCES projects (id, owner_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    CONSTRAINT agent_states_state_is_object CHECK (jsonb_typeof(state) = 'object'),
+    CONSTRAINT agent_states_version_positive CHECK (version >= 1)
+);
+COMMENT ON TABLE agent_states IS
+    'The agent''s working memory for a project; version enables compare-and-swap saves.';
+COMMENT ON COLUMN agent_states.owner_id IS
+    'Copy of projects.owner_id (enforced by the composite foreign key) so row-level security needs no join.';
+
+-- ---------------------------------------------------------------------------
+-- Security: roles, grants, row-level security (not seen by the schema differ; kept in a migration of its own)
+-- ---------------------------------------------------------------------------
+-- Atlas community ignores everything below, so it lives in a hand-written
+-- migration too; keep the two in step. The application connects as its login
+-- role (which must be granted app_user) and, in every unit of work, runs
+--   SET LOCAL ROLE app_user;
+--   SELECT set_config('app.user_id', '<actor uuid>', true);
+-- so a query that forgets its ownership predicate still sees only the
+-- actor's rows. Both settings are transaction-local: safe with pools and
+-- PgBouncer transaction pooling.
+
+-- Roles are cluster-wide, so creation must tolerate a role that already
+-- exists (another database, or a second run).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_user') THEN
+        CREATE ROLE app_user NOLOGIN;
+    END IF;
+END
+$$;
+
+-- Least privilege: row access on tenant tables, read-only users, and nothing
+-- at all on secrets (sessions, accounts, verifications).
+GRANT USAGE ON SCHEMA public TO app_user;
+GRANT SELECT, INSERT, UPDATE, DELETE ON projects, project_files, agent_states TO app_user;
+GRANT SELECT ON users TO app_user;
+
+-- FORCE makes the table owner subject to the policies too; only superusers
+-- and BYPASSRLS roles (migrations, maintenance) see across tenants.
+ALTER TABLE projects ENABLE ROW LEVEL SECURITY;
+ALTER TABLE projects FORCE ROW LEVEL SECURITY;
+ALTER TABLE project_files ENABLE ROW LEVEL SECURITY;
+ALTER TABLE project_files FORCE ROW LEVEL SECURITY;
+ALTER TABLE agent_states ENABLE ROW LEVEL SECURITY;
+ALTER TABLE agent_states FORCE ROW LEVEL SECURITY;
+
+-- NULLIF: once a transaction-local set_config has ended, the setting reads
+-- as '' rather than NULL; both mean "no actor", and owner_id = NULL is never
+-- true, so no actor sees nothing. WITH CHECK is spelled out because writes
+-- are where it matters: foreign-key checks bypass RLS, so the composite key
+-- alone would accept a child row pointing at another tenant's project.
+CREATE POLICY projects_owner_isolation ON projects
+    FOR ALL TO app_user
+    USING (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid)
+    WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);
+
+CREATE POLICY project_files_owner_isolation ON project_files
+    FOR ALL TO app_user
+    USING (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid)
+    WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);
+
+CREATE POLICY agent_states_owner_isolation ON agent_states
+    FOR ALL TO app_user
+    USING (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid)
+    WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);

@@ -1,0 +1,388 @@
+-- Proves that schema.sql guards its own data, independently of the Python
+-- layer: every CHECK rejects what the contract forbids (and names itself in
+-- the error), and row-level security hides and protects other tenants' rows.
+--
+-- Run in a fresh psql session against a database where schema.sql is loaded:
+--   psql -X -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f tests/schema_checks.sql
+-- The invoking role must be a superuser or have BYPASSRLS (it writes fixture
+-- rows for two tenants). Everything runs in one transaction that is rolled
+-- back, so the database is left as it was. Any failed assertion raises and,
+-- with ON_ERROR_STOP, makes psql exit non-zero.
+--
+-- Fixture ids (fixed so the DO blocks can name them):
+--   user A  00000000-0000-4000-8000-00000000000a
+--   user B  00000000-0000-4000-8000-00000000000b
+--   A's project with a file and a state   ...-0000000000a1
+--   A's project without a state           ...-0000000000a2
+--   B's project with a file and a state   ...-0000000000b1
+
+\set ON_ERROR_STOP 1
+\set QUIET 1
+
+BEGIN;
+
+DO $$
+BEGIN
+    IF NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'schema_checks.sql must run as a superuser or a BYPASSRLS role (fixtures span two tenants), not as %', current_user;
+    END IF;
+    IF current_setting('app.user_id', true) IS NOT NULL THEN
+        RAISE EXCEPTION 'run schema_checks.sql in a fresh session: app.user_id is already defined (%)',
+            quote_nullable(current_setting('app.user_id', true));
+    END IF;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Fixtures (valid rows, including edge cases that must be accepted)
+-- ---------------------------------------------------------------------------
+
+INSERT INTO users (id, name, email) VALUES
+    ('00000000-0000-4000-8000-00000000000a', 'Ada', 'schema-check-a@example.invalid'),
+    ('00000000-0000-4000-8000-00000000000b', 'Bob', 'schema-check-b@example.invalid');
+
+INSERT INTO projects (id, owner_id, name) VALUES
+    ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'A project'),
+    ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-00000000000a', repeat('é', 200)),
+    ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-00000000000b', 'B project');
+
+INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+SELECT '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a',
+       p, c, octet_length(c), encode(sha256(convert_to(c, 'UTF8')), 'hex')
+FROM (VALUES
+        ('README.md', 'hello A'),
+        ('.env', ''),                       -- dot-files are fine
+        ('a/.../b', 'x'),                   -- '...' is an ordinary segment
+        ('a/..b/c.', 'x'),                  -- dots inside a segment are fine
+        ('dir with space/ünïcødé.txt', 'é'),
+        (repeat('é', 512), 'exactly 1024 bytes of path')
+     ) AS f(p, c);
+
+INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-00000000000b',
+        'README.md', 'hello B', 7, encode(sha256('hello B'::bytea), 'hex'));
+
+INSERT INTO agent_states (project_id, owner_id, state) VALUES
+    ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '{"step": 1}'),
+    ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-00000000000b', '{}');
+
+-- ---------------------------------------------------------------------------
+-- CHECK constraints: each bad row is rejected, by the constraint named
+-- ---------------------------------------------------------------------------
+
+DO $checks$
+DECLARE
+    test record;
+    rejected_by text;
+BEGIN
+    FOR test IN
+        SELECT * FROM (VALUES
+            -- projects.name
+            ('name empty',
+             $q$INSERT INTO projects (owner_id, name) VALUES ('00000000-0000-4000-8000-00000000000a', '')$q$,
+             'projects_name_length'),
+            ('name of 201 characters',
+             $q$INSERT INTO projects (owner_id, name) VALUES ('00000000-0000-4000-8000-00000000000a', repeat('x', 201))$q$,
+             'projects_name_length'),
+            ('name with leading space',
+             $q$INSERT INTO projects (owner_id, name) VALUES ('00000000-0000-4000-8000-00000000000a', ' x')$q$,
+             'projects_name_trimmed'),
+            ('name with a newline',
+             $q$INSERT INTO projects (owner_id, name) VALUES ('00000000-0000-4000-8000-00000000000a', E'a\nb')$q$,
+             'projects_name_no_control_chars'),
+            ('name with DEL',
+             $q$INSERT INTO projects (owner_id, name) VALUES ('00000000-0000-4000-8000-00000000000a', 'a' || chr(127))$q$,
+             'projects_name_no_control_chars'),
+            ('name with C1 control NEL (U+0085)',
+             $q$INSERT INTO projects (owner_id, name) VALUES ('00000000-0000-4000-8000-00000000000a', 'a' || chr(133) || 'b')$q$,
+             'projects_name_no_control_chars'),
+            ('rename to empty',
+             $q$UPDATE projects SET name = '' WHERE id = '00000000-0000-4000-8000-0000000000a1'$q$,
+             'projects_name_length'),
+            -- project_files.path
+            ('path empty',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '', '', 0, repeat('0', 64))$q$,
+             'project_files_path_length|project_files_path_shape'),
+            ('path with a .. segment',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a/../b', '', 0, repeat('0', 64))$q$,
+             'project_files_path_shape'),
+            ('path starting with ..',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '../etc/passwd', '', 0, repeat('0', 64))$q$,
+             'project_files_path_shape'),
+            ('path ending with ..',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a/..', '', 0, repeat('0', 64))$q$,
+             'project_files_path_shape'),
+            ('path with a . segment',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', './a', '', 0, repeat('0', 64))$q$,
+             'project_files_path_shape'),
+            ('path with leading /',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '/etc/passwd', '', 0, repeat('0', 64))$q$,
+             'project_files_path_shape'),
+            ('path with an empty segment',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a//b', '', 0, repeat('0', 64))$q$,
+             'project_files_path_shape'),
+            ('path with trailing /',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a/', '', 0, repeat('0', 64))$q$,
+             'project_files_path_shape'),
+            ('path with a backslash',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a\b', '', 0, repeat('0', 64))$q$,
+             'project_files_path_chars'),
+            ('path with a control character',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', E'a\tb', '', 0, repeat('0', 64))$q$,
+             'project_files_path_chars'),
+            ('path with C1 control U+009F',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a' || chr(159), '', 0, repeat('0', 64))$q$,
+             'project_files_path_chars'),
+            ('path of 1025 bytes',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', repeat('a', 1025), '', 0, repeat('0', 64))$q$,
+             'project_files_path_length'),
+            ('path of 513 characters = 1026 bytes',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', repeat('é', 513), '', 0, repeat('0', 64))$q$,
+             'project_files_path_length'),
+            ('move to a .. path',
+             $q$UPDATE project_files SET path = '../README.md'
+                WHERE project_id = '00000000-0000-4000-8000-0000000000a1' AND path = 'README.md'$q$,
+             'project_files_path_shape'),
+            -- project_files.sha256, size_bytes, version
+            ('sha256 uppercase',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', '', 0, repeat('A', 64))$q$,
+             'project_files_sha256_hex'),
+            ('sha256 of 63 characters',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', '', 0, repeat('0', 63))$q$,
+             'project_files_sha256_hex'),
+            ('size_bytes counts characters, not bytes',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', 'é', 1, repeat('0', 64))$q$,
+             'project_files_size_bytes_matches_content'),
+            ('size_bytes negative',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', '', -1, repeat('0', 64))$q$,
+             'project_files_size_bytes_matches_content'),
+            ('content changed without size_bytes',
+             $q$UPDATE project_files SET content = 'changed content'
+                WHERE project_id = '00000000-0000-4000-8000-0000000000a1' AND path = 'README.md'$q$,
+             'project_files_size_bytes_matches_content'),
+            ('file version 0',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', '', 0, repeat('0', 64), 0)$q$,
+             'project_files_version_positive'),
+            -- agent_states
+            ('state version 0',
+             $q$INSERT INTO agent_states (project_id, owner_id, state, version)
+                VALUES ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-00000000000a', '{}', 0)$q$,
+             'agent_states_version_positive'),
+            ('state is an array',
+             $q$INSERT INTO agent_states (project_id, owner_id, state)
+                VALUES ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-00000000000a', '[]')$q$,
+             'agent_states_state_is_object'),
+            ('state is a string',
+             $q$INSERT INTO agent_states (project_id, owner_id, state)
+                VALUES ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-00000000000a', '"x"')$q$,
+             'agent_states_state_is_object'),
+            ('state is JSON null',
+             $q$INSERT INTO agent_states (project_id, owner_id, state)
+                VALUES ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-00000000000a', 'null')$q$,
+             'agent_states_state_is_object')
+        ) AS t(label, statement, expected)
+    LOOP
+        BEGIN
+            EXECUTE test.statement;
+            RAISE EXCEPTION 'CHECK missing: "%" was accepted (expected %)', test.label, test.expected;
+        EXCEPTION WHEN check_violation THEN
+            GET STACKED DIAGNOSTICS rejected_by = CONSTRAINT_NAME;
+            IF rejected_by !~ ('^(' || test.expected || ')$') THEN
+                RAISE EXCEPTION '"%" was rejected by % instead of %', test.label, rejected_by, test.expected;
+            END IF;
+        END;
+    END LOOP;
+    RAISE NOTICE 'checks: all bad rows rejected by the expected constraint';
+END
+$checks$;
+
+-- The composite foreign key ties a child's owner to its project's owner.
+DO $$
+BEGIN
+    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+    VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000b',
+            'stolen.txt', '', 0, repeat('0', 64));
+    RAISE EXCEPTION 'a file with an owner other than its project''s was accepted';
+EXCEPTION WHEN foreign_key_violation THEN
+    NULL;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Row-level security, acting as app_user
+-- ---------------------------------------------------------------------------
+
+SET LOCAL ROLE app_user;
+
+-- No actor at all: app.user_id was never set in this session (NULL).
+DO $$
+DECLARE
+    n bigint;
+BEGIN
+    IF current_setting('app.user_id', true) IS NOT NULL THEN
+        RAISE EXCEPTION 'expected app.user_id to be unset';
+    END IF;
+    SELECT (SELECT count(*) FROM projects) + (SELECT count(*) FROM project_files)
+         + (SELECT count(*) FROM agent_states) INTO n;
+    IF n <> 0 THEN
+        RAISE EXCEPTION 'with no app.user_id, % tenant rows are visible', n;
+    END IF;
+    UPDATE projects SET name = 'hijacked'; GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> 0 THEN RAISE EXCEPTION 'with no app.user_id, UPDATE projects hit % rows', n; END IF;
+    DELETE FROM project_files; GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> 0 THEN RAISE EXCEPTION 'with no app.user_id, DELETE project_files hit % rows', n; END IF;
+    BEGIN
+        INSERT INTO projects (owner_id, name) VALUES ('00000000-0000-4000-8000-00000000000a', 'x');
+        RAISE EXCEPTION 'with no app.user_id, INSERT of a project was accepted';
+    EXCEPTION WHEN insufficient_privilege THEN
+        NULL;
+    END;
+END
+$$;
+
+-- No actor, the way a pooled connection looks after an earlier transaction
+-- ended: the setting exists but is ''.
+DO $$ BEGIN PERFORM set_config('app.user_id', '', true); END $$;
+DO $$
+DECLARE
+    n bigint;
+BEGIN
+    SELECT (SELECT count(*) FROM projects) + (SELECT count(*) FROM project_files)
+         + (SELECT count(*) FROM agent_states) INTO n;
+    IF n <> 0 THEN
+        RAISE EXCEPTION 'with app.user_id = '''', % tenant rows are visible', n;
+    END IF;
+END
+$$;
+
+-- Actor B.
+DO $$ BEGIN PERFORM set_config('app.user_id', '00000000-0000-4000-8000-00000000000b', true); END $$;
+DO $$
+DECLARE
+    a constant uuid := '00000000-0000-4000-8000-00000000000a';
+    a_project constant uuid := '00000000-0000-4000-8000-0000000000a1';
+    a_project_without_state constant uuid := '00000000-0000-4000-8000-0000000000a2';
+    b_project constant uuid := '00000000-0000-4000-8000-0000000000b1';
+    n bigint;
+BEGIN
+    -- Sees only its own rows, even without an ownership predicate.
+    IF (SELECT count(*) FROM projects) <> 1
+       OR (SELECT count(*) FROM project_files) <> 1
+       OR (SELECT count(*) FROM agent_states) <> 1 THEN
+        RAISE EXCEPTION 'B should see exactly its own project, file and state';
+    END IF;
+    IF EXISTS (SELECT FROM projects WHERE id = a_project OR owner_id = a)
+       OR EXISTS (SELECT FROM project_files WHERE project_id = a_project OR owner_id = a)
+       OR EXISTS (SELECT FROM agent_states WHERE project_id = a_project OR owner_id = a) THEN
+        RAISE EXCEPTION 'B can see rows of A';
+    END IF;
+
+    -- Cannot change or remove A's rows: 0 rows affected.
+    UPDATE projects SET name = 'hijacked' WHERE id = a_project;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> 0 THEN RAISE EXCEPTION 'B updated % of A''s projects', n; END IF;
+    UPDATE project_files SET content = '', size_bytes = 0 WHERE project_id = a_project;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> 0 THEN RAISE EXCEPTION 'B updated % of A''s files', n; END IF;
+    UPDATE agent_states SET state = '{"hijacked": true}' WHERE project_id = a_project;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> 0 THEN RAISE EXCEPTION 'B updated % of A''s agent states', n; END IF;
+    DELETE FROM agent_states WHERE project_id = a_project;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> 0 THEN RAISE EXCEPTION 'B deleted % of A''s agent states', n; END IF;
+    DELETE FROM project_files WHERE project_id = a_project;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> 0 THEN RAISE EXCEPTION 'B deleted % of A''s files', n; END IF;
+    DELETE FROM projects WHERE id = a_project;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> 0 THEN RAISE EXCEPTION 'B deleted % of A''s projects', n; END IF;
+
+    -- Cannot create rows in A's name (WITH CHECK).
+    BEGIN
+        INSERT INTO projects (owner_id, name) VALUES (a, 'planted');
+        RAISE EXCEPTION 'B inserted a project owned by A';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    BEGIN
+        INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+        VALUES (a_project, a, 'planted.txt', '', 0, repeat('0', 64));
+        RAISE EXCEPTION 'B inserted a file owned by A';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    BEGIN
+        INSERT INTO agent_states (project_id, owner_id, state)
+        VALUES (a_project_without_state, a, '{}');
+        RAISE EXCEPTION 'B inserted an agent state owned by A';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    -- ... nor hand its own project over to A.
+    BEGIN
+        UPDATE projects SET owner_id = a WHERE id = b_project;
+        RAISE EXCEPTION 'B gave its project to A';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+
+    -- Least privilege: no access to auth secrets, users read-only.
+    BEGIN
+        PERFORM count(*) FROM sessions;
+        RAISE EXCEPTION 'app_user can read sessions';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    BEGIN
+        PERFORM count(*) FROM accounts;
+        RAISE EXCEPTION 'app_user can read accounts';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    BEGIN
+        PERFORM count(*) FROM verifications;
+        RAISE EXCEPTION 'app_user can read verifications';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    BEGIN
+        UPDATE users SET name = 'x' WHERE id = a;
+        RAISE EXCEPTION 'app_user can update users';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    PERFORM count(*) FROM users;
+END
+$$;
+
+-- Actor A: still sees all of its rows, unchanged by B's attempts.
+DO $$ BEGIN PERFORM set_config('app.user_id', '00000000-0000-4000-8000-00000000000a', true); END $$;
+DO $$
+BEGIN
+    IF (SELECT count(*) FROM projects) <> 2
+       OR (SELECT count(*) FROM project_files) <> 6
+       OR (SELECT count(*) FROM agent_states) <> 1 THEN
+        RAISE EXCEPTION 'A should see its 2 projects, 6 files and 1 state';
+    END IF;
+    IF (SELECT name FROM projects WHERE id = '00000000-0000-4000-8000-0000000000a1') <> 'A project'
+       OR (SELECT content FROM project_files
+           WHERE project_id = '00000000-0000-4000-8000-0000000000a1' AND path = 'README.md') <> 'hello A'
+       OR (SELECT state FROM agent_states
+           WHERE project_id = '00000000-0000-4000-8000-0000000000a1') <> '{"step": 1}' THEN
+        RAISE EXCEPTION 'A''s rows were changed by B';
+    END IF;
+    RAISE NOTICE 'row-level security: tenants are isolated';
+END
+$$;
+
+ROLLBACK;

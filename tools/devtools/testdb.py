@@ -1,0 +1,84 @@
+"""The PostgreSQL server tests run against, and fresh databases on it.
+
+Choice, first that applies: ``TEST_DATABASE_URL``; a PostgreSQL 18 container
+from testcontainers when a Docker engine answers; the embedded server.
+Every test module that needs a database gets a fresh one and drops it after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from devtools import embedded
+from devtools.migrate import with_database
+
+POSTGRES_IMAGE = "postgres:18"
+
+
+def docker_engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        probe = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@contextmanager
+def server() -> Iterator[str]:
+    """Yield an admin URL of the server for this test run."""
+    from_env = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if from_env:
+        yield from_env
+        return
+    if docker_engine_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer(POSTGRES_IMAGE, driver=None) as container:
+            yield str(container.get_connection_url())
+        return
+    yield embedded.start().url()
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def create_database(admin_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
+    """A new empty database; returns its URL and the function that drops it."""
+    name = f"{prefix}_{secrets.token_hex(5)}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return with_database(admin_url, name), drop
+
+
+def load_sql(url: str, path: Path) -> None:
+    """Run a SQL file the way psql would, stopping at the first error."""
+    subprocess.run(
+        [str(embedded.bin_dir() / "psql"), url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )

@@ -7,12 +7,11 @@ Every test module that needs a database gets a fresh one and drops it after.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,13 +62,15 @@ async def _admin(url: str, statement: str) -> None:
         await conn.close()
 
 
-def create_database(admin_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
-    """A new empty database; returns its URL and the function that drops it."""
+async def create_database(
+    admin_url: str, prefix: str
+) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """A new empty database; returns its URL and the coroutine function that drops it."""
     name = f"{prefix}_{secrets.token_hex(5)}"
-    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
 
-    def drop() -> None:
-        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    async def drop() -> None:
+        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return with_database(admin_url, name), drop
 

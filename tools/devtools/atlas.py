@@ -95,7 +95,16 @@ def build() -> Path:
         _go("mod", "tidy", cwd=src)
         ATLAS_BIN.parent.mkdir(parents=True, exist_ok=True)
         ldflags = f"-X {ATLAS_CMD_MODULE}/internal/cmdapi.version={ATLAS_VERSION}"
-        _go("build", "-trimpath", "-ldflags", ldflags, "-o", str(ATLAS_BIN), ".", cwd=src)
+        _go(
+            "build",
+            "-trimpath",
+            "-ldflags",
+            ldflags,
+            "-o",
+            str(ATLAS_BIN),
+            ".",
+            cwd=src,
+        )
     print(f"atlas build: built {ATLAS_BIN}", flush=True)
     return ATLAS_BIN
 

@@ -42,7 +42,7 @@ async def _probe(url: str) -> str:
 
     try:
         conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatabaseUnreachable(f"cannot connect to {redact(url)}: {reason}") from exc
     try:

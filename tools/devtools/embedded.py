@@ -84,7 +84,9 @@ def _prepare_permissions(user: str) -> None:
     read_exec = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
     utils.ensure_prefix_permissions(bin_dir())
     utils.ensure_folder_permissions(bin_dir(), read_exec)
-    utils.ensure_folder_permissions(bin_dir().parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    utils.ensure_folder_permissions(
+        bin_dir().parent / "lib", stat.S_IRGRP | stat.S_IROTH
+    )
     entry = pwd.getpwnam(user)
     os.chown(CLUSTER_DIR, entry.pw_uid, entry.pw_gid)
 
@@ -192,7 +194,9 @@ def stop() -> bool:
     """Stop the server if it runs; returns whether it was running."""
     if not is_running():
         return False
-    result = _pg("pg_ctl", "-D", str(CLUSTER_DIR), "-m", "fast", "-w", "stop", user=_run_as())
+    result = _pg(
+        "pg_ctl", "-D", str(CLUSTER_DIR), "-m", "fast", "-w", "stop", user=_run_as()
+    )
     if result.returncode != 0:
         raise EmbeddedServerError(f"pg_ctl stop failed: {result.stderr.strip()}")
     return True
@@ -212,7 +216,11 @@ def main(argv: list[str]) -> int:
         if command == "start":
             print(start().url())
         elif command == "stop":
-            print("embedded postgres: stopped" if stop() else "embedded postgres: not running")
+            print(
+                "embedded postgres: stopped"
+                if stop()
+                else "embedded postgres: not running"
+            )
         elif command == "status":
             state = read_state()
             running = is_running()

@@ -67,16 +67,31 @@ def main(argv: list[str]) -> int:
         if argv[0] == "--diff" and len(argv) == 2:
             with dev_database(url) as dev:
                 return run_atlas(
-                    "migrate", "diff", argv[1], "--dir", MIGRATIONS_DIR,
-                    "--to", SCHEMA_SRC, "--dev-url", dev,
+                    "migrate",
+                    "diff",
+                    argv[1],
+                    "--dir",
+                    MIGRATIONS_DIR,
+                    "--to",
+                    SCHEMA_SRC,
+                    "--dev-url",
+                    dev,
                 )
         if argv == ["--lint"]:
             with dev_database(url) as dev:
-                code = run_atlas("migrate", "validate", "--dir", MIGRATIONS_DIR, "--dev-url", dev)
+                code = run_atlas(
+                    "migrate", "validate", "--dir", MIGRATIONS_DIR, "--dev-url", dev
+                )
                 if code == 0:
                     code = run_atlas(
-                        "migrate", "lint", "--dir", MIGRATIONS_DIR, "--dev-url", dev,
-                        "--latest", "1",
+                        "migrate",
+                        "lint",
+                        "--dir",
+                        MIGRATIONS_DIR,
+                        "--dev-url",
+                        dev,
+                        "--latest",
+                        "1",
                     )
                 return code
     except (

@@ -78,7 +78,16 @@ async def create_database(
 def load_sql(url: str, path: Path) -> None:
     """Run a SQL file the way psql would, stopping at the first error."""
     subprocess.run(
-        [str(embedded.bin_dir() / "psql"), url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(path)],
+        [
+            str(embedded.bin_dir() / "psql"),
+            url,
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            str(path),
+        ],
         check=True,
         capture_output=True,
         text=True,

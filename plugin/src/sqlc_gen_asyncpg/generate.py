@@ -248,7 +248,8 @@ class Generator:
                 for mod, name in param.type.imports:
                     imports.add(mod, name)
             if result is not None:
-                for f in result.fields or ():
+                # A reused table model brings its own imports in models.py.
+                for f in () if result.reused_table else result.fields or ():
                     for mod, name in f.type.imports:
                         imports.add(mod, name)
                 if result.scalar is not None:

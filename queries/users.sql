@@ -1,0 +1,15 @@
+-- Users are created and read by the auth layer; tenant queries never touch
+-- other users' rows.
+
+-- name: CreateUser :one
+INSERT INTO users (email, name)
+VALUES (@email, @name)
+RETURNING *;
+
+-- name: GetUser :one
+SELECT * FROM users
+WHERE id = @id;
+
+-- name: GetUserByEmail :one
+SELECT * FROM users
+WHERE lower(email) = lower(@email::text);

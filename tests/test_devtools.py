@@ -24,7 +24,9 @@ def _check(url: str) -> subprocess.CompletedProcess[str]:
 def test_stopped_server_gives_one_line_error() -> None:
     result = _check("postgres://app:secret@127.0.0.1:1/app")
     assert result.returncode == 1
-    assert result.stderr.startswith("error: cannot connect to postgres://app:***@127.0.0.1:1/app")
+    assert result.stderr.startswith(
+        "error: cannot connect to postgres://app:***@127.0.0.1:1/app"
+    )
     assert len(result.stderr.strip().splitlines()) == 1
     assert "secret" not in result.stderr
 

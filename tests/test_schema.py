@@ -4,8 +4,8 @@ enabled and forced with the least-privilege grants."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -47,7 +47,9 @@ async def test_rls_enabled_forced_and_grants_least_privilege(schema_db: str) -> 
             "WHERE relname = ANY($1::text[]) ORDER BY relname",
             list(TENANT_TABLES),
         )
-        assert {(r[0], r[1], r[2]) for r in flags} == {(t, True, True) for t in TENANT_TABLES}
+        assert {(r[0], r[1], r[2]) for r in flags} == {
+            (t, True, True) for t in TENANT_TABLES
+        }
         policies = await conn.fetch("SELECT tablename, cmd, roles FROM pg_policies")
         assert {r["tablename"] for r in policies} == set(TENANT_TABLES)
         assert all(r["roles"] == ["app_user"] and r["cmd"] == "ALL" for r in policies)
@@ -57,7 +59,9 @@ async def test_rls_enabled_forced_and_grants_least_privilege(schema_db: str) -> 
                     "SELECT has_table_privilege('app_user', $1, $2)", table, privilege
                 )
                 assert allowed is False, f"app_user may {privilege} {table}"
-        login = await conn.fetchval("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'app_user'")
+        login = await conn.fetchval(
+            "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'app_user'"
+        )
         assert login is False
     finally:
         await conn.close()
@@ -66,4 +70,7 @@ async def test_rls_enabled_forced_and_grants_least_privilege(schema_db: str) -> 
 def test_schema_file_is_the_one_sqlc_reads() -> None:
     config = (PROJECT_ROOT / "sqlc.yaml").read_text()
     assert "schema: schema.sql" in config
-    assert Path(PROJECT_ROOT / "schema.sql").read_text().count("ENABLE ROW LEVEL SECURITY") == 3
+    assert (
+        Path(PROJECT_ROOT / "schema.sql").read_text().count("ENABLE ROW LEVEL SECURITY")
+        == 3
+    )

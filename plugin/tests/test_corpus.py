@@ -64,7 +64,9 @@ async def connect(pg_admin_url: str) -> AsyncIterator[Any]:
     opened: list[asyncpg.Connection[asyncpg.Record]] = []
     drops = []
 
-    async def _connect(example: Example, package: ModuleType) -> asyncpg.Connection[asyncpg.Record]:
+    async def _connect(
+        example: Example, package: ModuleType
+    ) -> asyncpg.Connection[asyncpg.Record]:
         url, drop = await testdb.create_database(pg_admin_url, example.package)
         drops.append(drop)
         testdb.load_sql(url, example.schema)
@@ -113,8 +115,24 @@ async def test_batch_runs(generated: Path, connect: Any) -> None:
     books = await q.create_book(
         conn,
         [
-            q.CreateBookParams(author.author_id, "isbn-1", models.BookType.FICTION, "A", 1969, when, ["sf", "classic"]),
-            q.CreateBookParams(author.author_id, "isbn-2", models.BookType.NONFICTION, "B", 1974, when, []),
+            q.CreateBookParams(
+                author.author_id,
+                "isbn-1",
+                models.BookType.FICTION,
+                "A",
+                1969,
+                when,
+                ["sf", "classic"],
+            ),
+            q.CreateBookParams(
+                author.author_id,
+                "isbn-2",
+                models.BookType.NONFICTION,
+                "B",
+                1974,
+                when,
+                [],
+            ),
         ],
     )
     assert [b.isbn for b in books] == ["isbn-1", "isbn-2"]
@@ -124,8 +142,15 @@ async def test_batch_runs(generated: Path, connect: Any) -> None:
     assert books[0].available == when
     assert books[0].available.tzinfo is not None
 
-    by_year = await q.books_by_year(conn, [q.BooksByYearParams(1969), q.BooksByYearParams(1974), q.BooksByYearParams(1)])
-    assert [[b.isbn for b in group] for group in by_year] == [["isbn-1"], ["isbn-2"], []]
+    by_year = await q.books_by_year(
+        conn,
+        [q.BooksByYearParams(1969), q.BooksByYearParams(1974), q.BooksByYearParams(1)],
+    )
+    assert [[b.isbn for b in group] for group in by_year] == [
+        ["isbn-1"],
+        ["isbn-2"],
+        [],
+    ]
 
     await q.update_book(conn, [q.UpdateBookParams("A2", ["x"], books[0].book_id)])
     updated = (await q.books_by_year(conn, [q.BooksByYearParams(1969)]))[0][0]
@@ -139,7 +164,9 @@ async def test_batch_runs(generated: Path, connect: Any) -> None:
     fetched = await q.get_author(conn, author_id=author.author_id)
     assert fetched is not None
     assert fetched.biography == {"born": 1929, "tags": ["sf", None], "ok": True}
-    assert await q.get_biography(conn, [q.GetBiographyParams(author.author_id), q.GetBiographyParams(-5)]) == [
+    assert await q.get_biography(
+        conn, [q.GetBiographyParams(author.author_id), q.GetBiographyParams(-5)]
+    ) == [
         {"born": 1929, "tags": ["sf", None], "ok": True},
         None,
     ]
@@ -158,11 +185,16 @@ async def test_jets_runs(generated: Path, connect: Any) -> None:
     conn = await connect(_example("jets_gen"), pkg)
 
     assert await q.count_pilots(conn) == 0
-    await conn.executemany("INSERT INTO pilots (id, name) VALUES ($1, $2)", [(1, "Amelia"), (2, "Chuck")])
+    await conn.executemany(
+        "INSERT INTO pilots (id, name) VALUES ($1, $2)", [(1, "Amelia"), (2, "Chuck")]
+    )
     count = await q.count_pilots(conn)
     assert count == 2
     assert isinstance(count, int)
     pilots = await q.list_pilots(conn)
-    assert pilots == [models.Pilot(id=1, name="Amelia"), models.Pilot(id=2, name="Chuck")]
+    assert pilots == [
+        models.Pilot(id=1, name="Amelia"),
+        models.Pilot(id=2, name="Chuck"),
+    ]
     await q.delete_pilot(conn, id=1)
     assert await q.count_pilots(conn) == 1

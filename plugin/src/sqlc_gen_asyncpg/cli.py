@@ -38,10 +38,17 @@ def respond(raw: dict[str, Any]) -> dict[str, Any]:
 
 def run(argv: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     if argv and argv[0] != METHOD:
-        stderr.write(f"sqlc-gen-asyncpg: unknown method {argv[0]!r}; expected {METHOD}\n")
+        stderr.write(
+            f"sqlc-gen-asyncpg: unknown method {argv[0]!r}; expected {METHOD}\n"
+        )
         return 2
     try:
-        response = respond(json.load(stdin))
+        raw = json.load(stdin)
+    except json.JSONDecodeError as exc:
+        stderr.write(f"sqlc-gen-asyncpg: the request on stdin is not JSON ({exc})\n")
+        return 1
+    try:
+        response = respond(raw)
     except GenerateError as exc:
         stderr.write(f"sqlc-gen-asyncpg: {exc}\n")
         return 1

@@ -9,11 +9,36 @@ from pathlib import PurePosixPath
 from sqlc_gen_asyncpg import __version__
 from sqlc_gen_asyncpg.analysis import always_returns_row
 from sqlc_gen_asyncpg.errors import GenerateError
-from sqlc_gen_asyncpg.naming import dedupe, enum_member, is_identifier, pascal, safe, snake
+from sqlc_gen_asyncpg.naming import (
+    MODEL_ATTRIBUTES,
+    TUPLE_ATTRIBUTES,
+    dedupe,
+    enum_member,
+    is_identifier,
+    pascal,
+    safe,
+    snake,
+    unshadowed,
+)
 from sqlc_gen_asyncpg.options import Options
-from sqlc_gen_asyncpg.pytypes import PyType, TypeMapper, enum_class_name, table_class_name
+from sqlc_gen_asyncpg.pytypes import (
+    PyType,
+    TypeMapper,
+    enum_class_name,
+    table_class_name,
+)
 from sqlc_gen_asyncpg.request import Catalog, Column, GenerateRequest, Query, Table
-from sqlc_gen_asyncpg.source import INDENT, Imports, bracketed, exploded, string_literal
+from sqlc_gen_asyncpg.source import (
+    INDENT,
+    Imports,
+    assignment,
+    bracketed,
+    docstring,
+    exploded,
+    nested,
+    quoted,
+    string_literal,
+)
 
 COMMANDS = frozenset(
     {
@@ -29,6 +54,7 @@ COMMANDS = frozenset(
     }
 )
 RESERVED_MODULES = frozenset({"models", "__init__"})
+BATCH = frozenset({":batchexec", ":batchone", ":batchmany", ":copyfrom"})
 
 
 def header(source: str, sqlc_version: str) -> str:
@@ -75,6 +101,14 @@ class Generator:
             (t.schema, t.name): table_class_name(t.schema, t.name, self.catalog)
             for t in self.catalog.tables
         }
+        # Tables whose columns cannot all be typed get no model; only queries
+        # that need one fail, naming the query file and query.
+        self.unmodelled: dict[tuple[str, str], str] = {}
+        for table in self.catalog.tables:
+            try:
+                self.table_fields(table)
+            except GenerateError as exc:
+                self.unmodelled[(table.schema, table.name)] = str(exc)
 
     # ----------------------------------------------------------------- tables
     def find_table(self, schema: str, name: str) -> Table | None:
@@ -86,19 +120,28 @@ class Generator:
 
     def table_fields(self, table: Table) -> list[Field]:
         where = f"table {table.name}"
-        names = [self.attribute(c.name, f"{where}, column {c.name!r}") for c in table.columns]
+        names = [
+            self.attribute(c.name, f"{where}, column {c.name!r}", MODEL_ATTRIBUTES)
+            for c in table.columns
+        ]
         return [
             Field(name, self.types.annotate(c, f"{where}, column {c.name}"), None)
             for name, c in zip(names, table.columns, strict=True)
         ]
 
-    def attribute(self, name: str, where: str) -> str:
+    def attribute(self, name: str, where: str, clashes: frozenset[str]) -> str:
+        """The Python name of a field (model or NamedTuple) or argument."""
         candidate = snake(name)
         if not is_identifier(candidate):
             raise GenerateError(
                 f"{where}: {name!r} is not a Python identifier; alias it with AS"
             )
-        return safe(candidate)
+        if clashes and candidate.startswith("_"):
+            raise GenerateError(
+                f"{where}: {name!r} starts with `_`, which pydantic and NamedTuple "
+                "keep for private names; alias it with AS"
+            )
+        return unshadowed(safe(candidate), clashes)
 
     # ----------------------------------------------------------------- models
     def models_file(self) -> str:
@@ -111,11 +154,13 @@ class Generator:
             members = dedupe([enum_member(v) for v in enum.values])
             body = [f'{INDENT}"""PostgreSQL enum {enum.schema}.{enum.name}."""', ""]
             body += [
-                f"{INDENT}{m} = {string_literal(v)[2:-2]}"
+                f"{INDENT}{m} = {quoted(v)}"
                 for m, v in zip(members, enum.values, strict=True)
             ]
             blocks.append(f"class {name}(StrEnum):\n" + "\n".join(body) + "\n")
         for table in self.catalog.tables:
+            if (table.schema, table.name) in self.unmodelled:
+                continue
             imports.add("pydantic", "BaseModel")
             imports.add("pydantic", "ConfigDict")
             fields = self.table_fields(table)
@@ -127,14 +172,22 @@ class Generator:
             doc = doc or f"A row of {table.schema}.{table.name}."
             lines = [
                 f"class {self.table_models[(table.schema, table.name)]}(BaseModel):",
-                f"{INDENT}{string_literal(doc)}",
+                f"{INDENT}{docstring(doc)}",
                 "",
                 f"{INDENT}model_config = ConfigDict(frozen=True)",
                 "",
             ]
             lines += [f"{INDENT}{f.name}: {f.type.annotation}" for f in fields]
             blocks.append("\n".join(lines) + "\n")
-        parts = [header("the schema", self.request.sqlc_version), '"""Table models and enums."""', ""]
+        doc = "Table models and enums."
+        if self.unmodelled:
+            doc += "\n\nTables without a model (queries using them fail to generate):\n"
+            doc += "".join(f"- {reason}\n" for reason in self.unmodelled.values())
+        parts = [
+            header("the schema", self.request.sqlc_version),
+            string_literal(doc),
+            "",
+        ]
         parts.append(imports.render())
         for block in blocks:
             parts += ["", "", block.rstrip("\n")]
@@ -149,7 +202,7 @@ class Generator:
             scalar = self.types.annotate(column, f"{where}, column {column.name!r}")
             return Result(scalar.annotation, None, scalar, False)
         table = self.exact_table(query.columns)
-        if table is not None:
+        if table is not None and (table.schema, table.name) not in self.unmodelled:
             return Result(
                 self.table_models[(table.schema, table.name)],
                 self.table_fields(table),
@@ -157,14 +210,26 @@ class Generator:
                 True,
             )
         names = dedupe(
-            [self.attribute(c.name, f"{where}, column {c.name!r}") for c in query.columns]
+            [
+                self.attribute(c.name, f"{where}, column {c.name!r}", MODEL_ATTRIBUTES)
+                for c in query.columns
+            ]
         )
         fields: list[Field] = []
         for name, column in zip(names, query.columns, strict=True):
             if column.embed_table is not None:
-                embedded = self.find_table(column.embed_table.schema, column.embed_table.name)
+                embedded = self.find_table(
+                    column.embed_table.schema, column.embed_table.name
+                )
                 if embedded is None:
-                    raise GenerateError(f"{where}: sqlc.embed of unknown table {column.name!r}")
+                    raise GenerateError(
+                        f"{where}: sqlc.embed of unknown table {column.name!r}"
+                    )
+                reason = self.unmodelled.get((embedded.schema, embedded.name))
+                if reason is not None:
+                    raise GenerateError(
+                        f"{where}: sqlc.embed({embedded.name}) has no model: {reason}"
+                    )
                 model = self.table_models[(embedded.schema, embedded.name)]
                 pytype = PyType(model, frozenset({(self.models_module, model)}))
                 fields.append(Field(name, pytype, embedded))
@@ -204,7 +269,10 @@ class Generator:
                     "use `= ANY(@name::type[])` instead"
                 )
             raw = p.column.name or f"dollar_{p.number}"
-            raw_names.append(self.attribute(raw, f"{where}, parameter ${p.number}"))
+            clashes = TUPLE_ATTRIBUTES if query.cmd in BATCH else frozenset()
+            raw_names.append(
+                self.attribute(raw, f"{where}, parameter ${p.number}", clashes)
+            )
         names = dedupe(raw_names)
         reserved = {"conn", "params", "prefetch", "timeout"}
         params: list[Param] = []
@@ -238,10 +306,14 @@ class Generator:
                 raise GenerateError(f"{where}: the name is not a Python identifier")
             function = safe(snake(query.name))
             if function in seen:
-                raise GenerateError(f"{where}: two queries become function {function!r}")
+                raise GenerateError(
+                    f"{where}: two queries become function {function!r}"
+                )
             seen.add(function)
             constant = snake(query.name).upper()
-            constants.append(f"{constant}: Final = {string_literal(query.text)}")
+            constants.append(
+                assignment(f"{constant}: Final", string_literal(query.text))
+            )
             result = self.result_for(query, where)
             params = self.params_for(query, where)
             for param in params:
@@ -262,10 +334,22 @@ class Generator:
                 elif result.fields is not None:
                     imports.add(self.models_module, result.model)
             emitter = QueryEmitter(
-                self, query, function, constant, result, params, imports, converters, adapters
+                self,
+                query,
+                function,
+                constant,
+                result,
+                params,
+                imports,
+                converters,
+                adapters,
             )
             functions.append(emitter.emit())
-        parts = [header(filename, self.request.sqlc_version), f'"""Queries from {filename}."""', ""]
+        parts = [
+            header(filename, self.request.sqlc_version),
+            f'"""Queries from {filename}."""',
+            "",
+        ]
         parts.append(imports.render())
         for block in constants:
             parts += ["", block]
@@ -298,12 +382,7 @@ class Generator:
             f"`asyncpg.create_pool(dsn, init={self.package}.init_connection)`.\n"
             f'Modules: {", ".join(["models", *modules])}.\n"""'
         )
-        return (
-            header("sqlc.yaml", self.request.sqlc_version)
-            + doc
-            + "\n\n"
-            + INIT_BODY
-        )
+        return header("sqlc.yaml", self.request.sqlc_version) + doc + "\n\n" + INIT_BODY
 
     def files(self) -> dict[str, str]:
         by_file: dict[str, list[Query]] = {}
@@ -327,7 +406,9 @@ class Generator:
                     f"({module!r}); rename the file"
                 )
             if f"{module}.py" in out:
-                raise GenerateError(f"{filename}: two query files become module {module}")
+                raise GenerateError(
+                    f"{filename}: two query files become module {module}"
+                )
             out[f"{module}.py"] = self.query_module(filename, by_file[filename])
             modules.append(module)
         out["__init__.py"] = self.init_file(modules)
@@ -400,8 +481,7 @@ class QueryEmitter:
 
     def signature(self, extra: list[str], returns: str, suffix: str = "") -> str:
         args = ["conn: Executor"]
-        batch = self.query.cmd in {":batchexec", ":batchone", ":batchmany", ":copyfrom"}
-        if batch:
+        if self.query.cmd in BATCH:
             self.imports.add("collections.abc", "Iterable")
             args.append(f"params: Iterable[{pascal(self.query.name)}Params]")
         elif self.params or extra:
@@ -416,7 +496,7 @@ class QueryEmitter:
     def docstring(self) -> str:
         comment = " ".join(c.strip() for c in self.query.comments if c.strip())
         text = comment or f"{self.query.name} ({self.query.cmd})."
-        return f"{INDENT}{string_literal(text)}"
+        return f"{INDENT}{docstring(text)}"
 
     def call_args(self) -> list[str]:
         return [self.constant, *(p.name for p in self.params)]
@@ -438,15 +518,12 @@ class QueryEmitter:
         self.imports.add("asyncpg", "Record")
         if self.result.fields is None:
             assert self.result.scalar is not None
-            key = ("scalar:" + self.result.model, ())
+            key: tuple[str, tuple[str, ...]] = ("scalar:" + self.result.model, ())
             if key not in self.converters:
                 cleaned = re.sub(r"\W+", "_", self.result.model).strip("_").lower()
                 name = f"_as_{cleaned}"
                 body = self.scalar_body(self.result.scalar)
-                code = (
-                    f"def {name}(row: Record) -> {self.result.model}:\n"
-                    f"{body}"
-                )
+                code = f"def {name}(row: Record) -> {self.result.model}:\n{body}"
                 self.converters[key] = (name, code)
             return self.converters[key][0]
         position = 0
@@ -459,7 +536,7 @@ class QueryEmitter:
                     inner.append(f"{column_field.name}=row[{position}]")
                     position += 1
                 model = f.type.annotation
-                kwargs.append(bracketed(f"{f.name}={model}(", inner, ")", "").strip())
+                kwargs.append(nested(f"{f.name}={model}(", inner, ")", INDENT * 2))
                 signature.append(f"{f.name}:{model}")
             else:
                 kwargs.append(f"{f.name}=row[{position}]")
@@ -482,7 +559,12 @@ class QueryEmitter:
             self.imports.add("pydantic", "TypeAdapter")
             adapter = f"_{self.constant}_TYPE"
             self.adapters.append(
-                f"{adapter}: Final = TypeAdapter[{pytype.annotation}]({pytype.annotation})"
+                bracketed(
+                    f"{adapter}: Final = TypeAdapter[{pytype.annotation}](",
+                    [pytype.annotation],
+                    ")",
+                    "",
+                )
             )
             return f"{INDENT}return {adapter}.validate_python(row[0])"
         return f"{INDENT}value: {pytype.annotation} = row[0]\n{INDENT}return value"
@@ -495,7 +577,9 @@ class QueryEmitter:
             convert = self.converter_or_fail()
             always = always_returns_row(self.query)
             returns = self.result_annotation() if always else self.optional_annotation()
-            body.append(bracketed("row = await conn.fetchrow(", self.call_args(), ")", INDENT))
+            body.append(
+                bracketed("row = await conn.fetchrow(", self.call_args(), ")", INDENT)
+            )
             body.append(f"{INDENT}if row is None:")
             if always:
                 self.imports.add(self.gen.package, "NoRowReturned")
@@ -507,7 +591,9 @@ class QueryEmitter:
         elif cmd == ":many":
             convert = self.converter_or_fail()
             returns = f"list[{self.result_annotation()}]"
-            body.append(bracketed("rows = await conn.fetch(", self.call_args(), ")", INDENT))
+            body.append(
+                bracketed("rows = await conn.fetch(", self.call_args(), ")", INDENT)
+            )
             body.append(f"{INDENT}return [{convert}(row) for row in rows]")
             sig = self.signature([], returns)
             return "\n".join([sig, *body]) + "\n\n\n" + self.cursor_variant(convert)
@@ -516,11 +602,17 @@ class QueryEmitter:
             sig = self.signature([], "None")
         elif cmd == ":execrows":
             self.imports.add(self.gen.package, "rows_affected")
-            body.append(bracketed("status = await conn.execute(", self.call_args(), ")", INDENT))
+            body.append(
+                bracketed("status = await conn.execute(", self.call_args(), ")", INDENT)
+            )
             body.append(f"{INDENT}return rows_affected(status)")
             sig = self.signature([], "int")
         elif cmd == ":execresult":
-            body.append(bracketed("status: str = await conn.execute(", self.call_args(), ")", INDENT))
+            body.append(
+                bracketed(
+                    "status: str = await conn.execute(", self.call_args(), ")", INDENT
+                )
+            )
             body.append(f"{INDENT}return status")
             sig = self.signature([], "str")
         elif cmd == ":batchexec":
@@ -534,13 +626,17 @@ class QueryEmitter:
             if always_returns_row(self.query):
                 # One row per argument set is guaranteed, so the pipelined
                 # fetchmany keeps positions aligned.
-                body.append(f"{INDENT}rows = await conn.fetchmany({self.constant}, params)")
+                body.append(
+                    f"{INDENT}rows = await conn.fetchmany({self.constant}, params)"
+                )
                 body.append(f"{INDENT}return [{convert}(row) for row in rows]")
                 sig = self.signature([], f"list[{self.result_annotation()}]")
             else:
                 body.append(f"{INDENT}results: list[{optional}] = []")
                 body.append(f"{INDENT}for args in params:")
-                body.append(f"{INDENT}{INDENT}row = await conn.fetchrow({self.constant}, *args)")
+                body.append(
+                    f"{INDENT}{INDENT}row = await conn.fetchrow({self.constant}, *args)"
+                )
                 body.append(
                     f"{INDENT}{INDENT}results.append(None if row is None else {convert}(row))"
                 )
@@ -552,8 +648,12 @@ class QueryEmitter:
             annotation = self.result_annotation()
             body.append(f"{INDENT}results: list[list[{annotation}]] = []")
             body.append(f"{INDENT}for args in params:")
-            body.append(f"{INDENT}{INDENT}rows = await conn.fetch({self.constant}, *args)")
-            body.append(f"{INDENT}{INDENT}results.append([{convert}(row) for row in rows])")
+            body.append(
+                f"{INDENT}{INDENT}rows = await conn.fetch({self.constant}, *args)"
+            )
+            body.append(
+                f"{INDENT}{INDENT}results.append([{convert}(row) for row in rows])"
+            )
             body.append(f"{INDENT}return results")
             sig = self.signature([], f"list[list[{annotation}]]")
         else:  # :copyfrom
@@ -571,22 +671,29 @@ class QueryEmitter:
                 "`INSERT INTO table (columns) VALUES ($1, …)`"
             )
         self.imports.add(self.gen.package, "rows_affected")
-        columns = [repr(p.column.name) for p in sorted(self.query.params, key=lambda p: p.number)]
-        if any(c == "''" for c in columns):
+        where = f"{self.query.filename}: query {self.query.name!r}"
+        names = [
+            p.column.name for p in sorted(self.query.params, key=lambda p: p.number)
+        ]
+        if not all(names):
             raise GenerateError(
-                f"{self.query.filename}: query {self.query.name!r}: :copyfrom parameters "
-                "must map to named columns"
+                f"{where}: :copyfrom parameters must map to named columns"
             )
+        for p in self.query.params:
+            if p.column.type.name.lower().rpartition(".")[2] in {"json", "jsonb"}:
+                # COPY goes in binary, and init_connection's JSON codec is text.
+                raise GenerateError(
+                    f"{where}, column {p.column.name!r}: :copyfrom cannot send json/jsonb "
+                    "(asyncpg copies in binary; the JSON codec is text); use :batchexec"
+                )
         schema = table.schema or self.gen.catalog.default_schema
         call = exploded(
             "status = await conn.copy_records_to_table(",
             [
-                repr(table.name),
+                quoted(table.name),
                 "records=params",
-                bracketed("columns=[", columns, "]", "").strip()
-                if len(columns) < 6
-                else "columns=[" + ", ".join(columns) + "]",
-                f"schema_name={schema!r}",
+                nested("columns=[", [quoted(n) for n in names], "]", INDENT * 2),
+                f"schema_name={quoted(schema)}",
             ],
             ")",
             INDENT,
@@ -613,15 +720,19 @@ class QueryEmitter:
         """`<name>_iter`: streams a large result through a server-side cursor."""
         self.imports.add("collections.abc", "AsyncIterator")
         sig = self.signature(
-            ["prefetch: int = 100"], f"AsyncIterator[{self.result_annotation()}]", "_iter"
+            ["prefetch: int = 100"],
+            f"AsyncIterator[{self.result_annotation()}]",
+            "_iter",
         )
         doc = (
             f'{INDENT}"""Stream {self.query.name} through a cursor, `prefetch` rows '
-            f'at a time.\n\n{INDENT}Needs an open transaction on `conn` (asyncpg cursors '
+            f"at a time.\n\n{INDENT}Needs an open transaction on `conn` (asyncpg cursors "
             f'do).\n{INDENT}"""'
         )
         call = bracketed(
-            "async for row in conn.cursor(", [*self.call_args(), "prefetch=prefetch"], "):",
+            "async for row in conn.cursor(",
+            [*self.call_args(), "prefetch=prefetch"],
+            "):",
             INDENT,
         )
         return "\n".join([sig, doc, call, f"{INDENT}{INDENT}yield {convert}(row)"])

@@ -31,6 +31,51 @@ def safe(name: str) -> str:
     return name
 
 
+# Public attributes of pydantic's BaseModel, which a model field must not
+# shadow (mypy rejects it, pydantic warns), and of the tuple under a NamedTuple.
+MODEL_ATTRIBUTES = frozenset(
+    [
+        "construct",
+        "copy",
+        "dict",
+        "from_orm",
+        "json",
+        "parse_file",
+        "parse_obj",
+        "parse_raw",
+        "schema",
+        "schema_json",
+        "update_forward_refs",
+        "validate",
+        "model_computed_fields",
+        "model_config",
+        "model_construct",
+        "model_copy",
+        "model_dump",
+        "model_dump_json",
+        "model_extra",
+        "model_fields",
+        "model_fields_set",
+        "model_json_schema",
+        "model_parametrized_name",
+        "model_post_init",
+        "model_rebuild",
+        "model_validate",
+        "model_validate_json",
+        "model_validate_strings",
+    ]
+)
+PYDANTIC_PROTECTED = ("model_validate", "model_dump")
+TUPLE_ATTRIBUTES = frozenset({"count", "index"})
+
+
+def unshadowed(name: str, clashes: frozenset[str]) -> str:
+    """`name`, or `name_` if it is in `clashes` (or, for MODEL_ATTRIBUTES, in
+    one of pydantic's protected namespaces)."""
+    protected = clashes is MODEL_ATTRIBUTES and name.startswith(PYDANTIC_PROTECTED)
+    return f"{name}_" if name in clashes or protected else name
+
+
 def singular(word: str) -> str:
     """Table name to model name stem: project_files -> project_file."""
     if word.endswith("ies") and len(word) > 3:

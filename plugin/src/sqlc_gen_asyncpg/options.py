@@ -1,12 +1,12 @@
 """Plugin options, from the codegen block's `options:` in sqlc.yaml.
 
-    options:
-      package: generated            # import name of the output package
-      overrides:                    # Python types for columns or database types
-        - column: agent_states.state
-          python_type: myapp.state:AgentStatePayload
-        - db_type: citext
-          python_type: str
+options:
+  package: generated            # import name of the output package
+  overrides:                    # Python types for columns or database types
+    - column: agent_states.state
+      python_type: myapp.state:AgentStatePayload
+    - db_type: citext
+      python_type: str
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ class Options:
         if not isinstance(package, str) or not all(
             is_identifier(p) for p in package.split(".")
         ):
-            raise GenerateError(f"option package {package!r} is not a Python package name")
+            raise GenerateError(
+                f"option package {package!r} is not a Python package name"
+            )
         columns: dict[str, PythonType] = {}
         types: dict[str, PythonType] = {}
         for entry in raw.get("overrides") or ():

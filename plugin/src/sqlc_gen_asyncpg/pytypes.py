@@ -20,7 +20,9 @@ def _register(module: str, name: str, *pg_names: str) -> None:
 
 
 _register("", "int", "int2", "smallint", "int4", "integer", "int", "int8", "bigint")
-_register("", "int", "serial", "serial4", "bigserial", "serial8", "smallserial", "serial2")
+_register(
+    "", "int", "serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"
+)
 _register("", "int", "oid")
 _register("decimal", "Decimal", "numeric", "decimal")
 _register("", "float", "float4", "real", "float8", "double precision", "float")
@@ -65,7 +67,9 @@ class TypeMapper:
         self._models_module = models_module
         self._enums: dict[str, str] = {}
         for enum in catalog.enums:
-            self._enums[enum.name.lower()] = enum_class_name(enum.schema, enum.name, catalog)
+            self._enums[enum.name.lower()] = enum_class_name(
+                enum.schema, enum.name, catalog
+            )
             self._enums[f"{enum.schema}.{enum.name}".lower()] = self._enums[
                 enum.name.lower()
             ]
@@ -95,10 +99,14 @@ class TypeMapper:
             return None
         overrides = self._options.column_overrides
         key = f"{column.table.name}.{column.name}".lower()
-        qualified = f"{column.table.schema}.{key}".lower() if column.table.schema else ""
+        qualified = (
+            f"{column.table.schema}.{key}".lower() if column.table.schema else ""
+        )
         return overrides.get(qualified) or overrides.get(key)
 
-    def annotate(self, column: Column, where: str, *, nullable: bool | None = None) -> PyType:
+    def annotate(
+        self, column: Column, where: str, *, nullable: bool | None = None
+    ) -> PyType:
         base = self._base(column, where)
         annotation = base.annotation
         for _ in range(column.array_dims):
@@ -111,7 +119,9 @@ class TypeMapper:
 
 def _from_python_type(target: PythonType) -> PyType:
     head = target.name.split(".")[0]
-    imports: frozenset[Import] = frozenset({(target.module, head)}) if target.module else frozenset()
+    imports: frozenset[Import] = (
+        frozenset({(target.module, head)}) if target.module else frozenset()
+    )
     return PyType(target.name, imports, convert=bool(target.module))
 
 

@@ -43,7 +43,9 @@ class Column:
             type=Identifier.parse(data.get("type")),
             table=Identifier.parse(data["table"]) if data.get("table") else None,
             embed_table=(
-                Identifier.parse(data["embed_table"]) if data.get("embed_table") else None
+                Identifier.parse(data["embed_table"])
+                if data.get("embed_table")
+                else None
             ),
             is_named_param=bool(data.get("is_named_param")),
             is_sqlc_slice=bool(data.get("is_sqlc_slice")),
@@ -128,7 +130,9 @@ class Catalog:
                     Table(
                         schema=schema_name,
                         name=rel.name,
-                        columns=tuple(Column.parse(c) for c in table.get("columns") or ()),
+                        columns=tuple(
+                            Column.parse(c) for c in table.get("columns") or ()
+                        ),
                         comment=table.get("comment") or "",
                     )
                 )

@@ -39,6 +39,32 @@ def exploded(prefix: str, items: list[str], suffix: str, indent: str) -> str:
     return f"{indent}{prefix}\n{inner}{indent}{suffix}"
 
 
+def nested(prefix: str, items: list[str], suffix: str, indent: str) -> str:
+    """An argument of an exploded call whose items sit at `indent`: one line if
+    it fits there with its trailing comma, else one item per line. Returned
+    without that indent and comma, ready to be an item of `exploded`."""
+    return bracketed(prefix, items, f"{suffix},", indent).strip()[:-1]
+
+
+def assignment(target: str, value: str) -> str:
+    """`target = value`; a one-line value that only fits on its own line is
+    parenthesised, as ruff format does."""
+    line = f"{target} = {value}"
+    if len(line) <= LINE_LENGTH or "\n" in value or len(INDENT + value) > LINE_LENGTH:
+        return line
+    return f"{target} = (\n{INDENT}{value}\n)"
+
+
+def quoted(text: str) -> str:
+    """A one-line string literal as ruff format writes it: double quotes
+    unless the text holds more double than single quotes."""
+    literal = repr(text)
+    if literal.startswith('"') or text.count('"') > text.count("'"):
+        return literal
+    body = literal[1:-1].replace("\\'", "'").replace('"', '\\"')
+    return f'"{body}"'
+
+
 def string_literal(text: str) -> str:
     """A triple-quoted literal of `text`, escaping only what must be escaped."""
     body = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
@@ -87,3 +113,9 @@ class Imports:
                 line = f"from {module} import {', '.join(names)}"
             sections.setdefault(self._section(module), []).append(line)
         return "\n\n".join("\n".join(sections[k]) for k in sorted(sections))
+
+
+def docstring(text: str) -> str:
+    """string_literal for a docstring: one that starts with a quote gets the
+    space ruff format puts between it and the opening quotes."""
+    return string_literal(f" {text}" if text.startswith('"') else text)

@@ -1,0 +1,138 @@
+"""Bad input through the real `sqlc generate`: a non-zero exit and a message
+that names the query file and the query (or, for options, the option)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from plugin.tests.helpers import Example, run_sqlc
+
+SCHEMA = """
+CREATE TABLE docs (
+    id int PRIMARY KEY,
+    body text NOT NULL,
+    search tsvector,
+    meta jsonb
+);
+"""
+
+
+def generate(
+    tmp_path: Path, files: dict[str, str], options: str = "{}"
+) -> subprocess.CompletedProcess[str]:
+    """sqlc generate over SCHEMA and `files` (query file name -> SQL)."""
+    sources = tmp_path / "sources"
+    queries = sources / "queries"
+    queries.mkdir(parents=True)
+    (sources / "schema.sql").write_text(SCHEMA)
+    for name, sql in files.items():
+        (queries / name).write_text(sql)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    example = Example("errs_gen", sources / "schema.sql", queries, options)
+    return run_sqlc(workdir, [example])
+
+
+def assert_fails(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    message = result.stdout + result.stderr
+    assert result.returncode != 0, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+
+
+@pytest.mark.parametrize(
+    ("sql", "fragments"),
+    [
+        (
+            "-- name: GetDoc :one\nSELECT * FROM docs WHERE id = $1;\n",
+            ("query 'GetDoc'", "column 'search'", "'tsvector'"),
+        ),
+        (
+            "-- name: Spot :one\nSELECT point(1, 2) AS spot;\n",
+            ("query 'Spot'", "column 'spot'", "'point'"),
+        ),
+    ],
+)
+def test_unsupported_type(tmp_path: Path, sql: str, fragments: tuple[str, ...]) -> None:
+    ok = "-- name: GetBody :one\nSELECT body FROM docs WHERE id = $1;\n\n"
+    result = generate(tmp_path, {"query.sql": ok + sql})
+    assert_fails(result, "query.sql: ", *fragments, "unsupported PostgreSQL type")
+
+
+def test_table_with_unsupported_column_fails_only_where_used(tmp_path: Path) -> None:
+    sql = "-- name: GetBody :one\nSELECT id, body FROM docs WHERE id = $1;\n"
+    result = generate(tmp_path, {"query.sql": sql})
+    assert result.returncode == 0, result.stderr
+    models = (tmp_path / "work" / "errs_gen" / "models.py").read_text()
+    assert "class Doc(" not in models
+    assert (
+        "- table docs, column search: unsupported PostgreSQL type 'tsvector'" in models
+    )
+    assert (
+        "class GetBodyRow(" in (tmp_path / "work" / "errs_gen" / "query.py").read_text()
+    )
+
+
+@pytest.mark.parametrize("name", ["get-doc", "1doc", "get.doc"])
+def test_name_not_an_identifier(tmp_path: Path, name: str) -> None:
+    # sqlc rejects these itself; test_cli.py feeds one to the plugin directly.
+    sql = f"-- name: {name} :one\nSELECT body FROM docs WHERE id = $1;\n"
+    assert_fails(generate(tmp_path, {"query.sql": sql}), "query.sql", name)
+
+
+def test_private_field_name(tmp_path: Path) -> None:
+    sql = "-- name: Hidden :one\nSELECT id AS _id, body FROM docs WHERE id = $1;\n"
+    result = generate(tmp_path, {"query.sql": sql})
+    assert_fails(result, "query.sql: query 'Hidden', column '_id'", "starts with `_`")
+
+
+def test_names_that_become_one_function(tmp_path: Path) -> None:
+    sql = (
+        "-- name: GetDoc :one\nSELECT body FROM docs WHERE id = $1;\n\n"
+        "-- name: get_doc :one\nSELECT id FROM docs WHERE id = $1;\n"
+    )
+    result = generate(tmp_path, {"query.sql": sql})
+    assert_fails(
+        result, "query.sql: query 'get_doc'", "two queries become function 'get_doc'"
+    )
+
+
+def test_same_name_in_two_files(tmp_path: Path) -> None:
+    # sqlc rejects this itself; test_cli.py feeds one to the plugin directly.
+    one = "-- name: GetBody :one\nSELECT body FROM docs WHERE id = $1;\n"
+    result = generate(tmp_path, {"a.sql": one, "b.sql": one})
+    assert_fails(result, "b.sql", "duplicate query name: GetBody")
+
+
+def test_sqlc_slice(tmp_path: Path) -> None:
+    sql = "-- name: ByIds :many\nSELECT body FROM docs WHERE id IN (sqlc.slice(ids));\n"
+    result = generate(tmp_path, {"query.sql": sql})
+    assert_fails(
+        result, "query.sql: query 'ByIds'", "sqlc.slice()", "= ANY(@name::type[])"
+    )
+
+
+def test_copyfrom_of_json(tmp_path: Path) -> None:
+    sql = "-- name: CopyDocs :copyfrom\nINSERT INTO docs (id, meta) VALUES ($1, $2);\n"
+    result = generate(tmp_path, {"query.sql": sql})
+    assert_fails(result, "query.sql: query 'CopyDocs', column 'meta'", "use :batchexec")
+
+
+@pytest.mark.parametrize(
+    ("options", "fragments"),
+    [
+        ('{"bogus": 1}', ("unknown plugin option(s) ['bogus']",)),
+        ('{"package": "not-a-name"}', ("option package 'not-a-name'",)),
+        (
+            '{"overrides": [{"column": "docs.body", "python_type": "a b"}]}',
+            ("override python_type 'a b'",),
+        ),
+        ('{"overrides": [{"python_type": "str"}]}', ("needs column or db_type",)),
+    ],
+)
+def test_bad_options(tmp_path: Path, options: str, fragments: tuple[str, ...]) -> None:
+    sql = "-- name: GetBody :one\nSELECT body FROM docs WHERE id = $1;\n"
+    assert_fails(generate(tmp_path, {"query.sql": sql}, options), *fragments)

@@ -3,7 +3,7 @@
 -- the error), and row-level security hides and protects other tenants' rows.
 --
 -- Run in a fresh psql session against a database where schema.sql is loaded:
---   psql -X -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f tests/schema_checks.sql
+--   psql -X -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f tests/migrations/schema_checks.sql
 -- The invoking role must be a superuser or have BYPASSRLS (it writes fixture
 -- rows for two tenants). Everything runs in one transaction that is rolled
 -- back, so the database is left as it was. Any failed assertion raises and,

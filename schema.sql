@@ -7,7 +7,10 @@
 --   repositories can rely on it and diffs stay stable.
 -- * Only built-in, immutable expressions: no user-defined functions and no
 --   triggers, because Atlas community does not diff them. Timestamps are set
---   by defaults on insert and by the queries (updated_at = now()) on update.
+--   by defaults on insert and by the queries (updated_at =
+--   statement_timestamp()) on update: the statement's time rather than the
+--   transaction's, so rows written in one unit of work still order by when
+--   each was written.
 -- * Control characters are spelled as explicit ranges (\u0001-\u001f, DEL and
 --   C1 \u007f-\u009f, i.e. Unicode category Cc) instead of [[:cntrl:]], whose
 --   meaning depends on the collation (under "C" it matches ASCII only).
@@ -22,8 +25,8 @@ CREATE TABLE users (
     email          text        NOT NULL,
     email_verified boolean     NOT NULL DEFAULT false,
     image          text        NULL,
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    updated_at     timestamptz NOT NULL DEFAULT now(),
+    created_at     timestamptz NOT NULL DEFAULT statement_timestamp(),
+    updated_at     timestamptz NOT NULL DEFAULT statement_timestamp(),
     CONSTRAINT users_pkey PRIMARY KEY (id)
 );
 COMMENT ON TABLE users IS
@@ -40,8 +43,8 @@ CREATE TABLE sessions (
     ip_address text        NULL,
     user_agent text        NULL,
     user_id    uuid        NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz NOT NULL DEFAULT statement_timestamp(),
+    updated_at timestamptz NOT NULL DEFAULT statement_timestamp(),
     CONSTRAINT sessions_pkey PRIMARY KEY (id),
     CONSTRAINT sessions_token_key UNIQUE (token),
     CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id)
@@ -65,8 +68,8 @@ CREATE TABLE accounts (
     refresh_token_expires_at timestamptz NULL,
     scope                    text        NULL,
     password                 text        NULL,
-    created_at               timestamptz NOT NULL DEFAULT now(),
-    updated_at               timestamptz NOT NULL DEFAULT now(),
+    created_at               timestamptz NOT NULL DEFAULT statement_timestamp(),
+    updated_at               timestamptz NOT NULL DEFAULT statement_timestamp(),
     CONSTRAINT accounts_pkey PRIMARY KEY (id),
     -- One external identity can be linked to at most one user.
     CONSTRAINT accounts_provider_id_account_id_key UNIQUE (provider_id, account_id),
@@ -86,8 +89,8 @@ CREATE TABLE verifications (
     identifier text        NOT NULL,
     value      text        NOT NULL,
     expires_at timestamptz NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz NOT NULL DEFAULT statement_timestamp(),
+    updated_at timestamptz NOT NULL DEFAULT statement_timestamp(),
     CONSTRAINT verifications_pkey PRIMARY KEY (id)
 );
 COMMENT ON TABLE verifications IS
@@ -105,8 +108,8 @@ CREATE TABLE projects (
     owner_id    uuid        NOT NULL,
     name        text        NOT NULL,
     description text        NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now(),
+    created_at  timestamptz NOT NULL DEFAULT statement_timestamp(),
+    updated_at  timestamptz NOT NULL DEFAULT statement_timestamp(),
     CONSTRAINT projects_pkey PRIMARY KEY (id),
     -- Target of the children's composite foreign keys: it makes the
     -- denormalised owner_id on every child provably equal to the project's.
@@ -136,8 +139,8 @@ CREATE TABLE project_files (
     size_bytes bigint      NOT NULL,
     sha256     text        NOT NULL,
     version    bigint      NOT NULL DEFAULT 1,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz NOT NULL DEFAULT statement_timestamp(),
+    updated_at timestamptz NOT NULL DEFAULT statement_timestamp(),
     -- The primary key doubles as the listing index: byte-wise path order
     -- within a project, and prefix scans (path LIKE 'dir/%') under "C".
     CONSTRAINT project_files_pkey PRIMARY KEY (project_id, path),
@@ -172,8 +175,8 @@ CREATE TABLE agent_states (
     owner_id   uuid        NOT NULL,
     state      jsonb       NOT NULL,
     version    bigint      NOT NULL DEFAULT 1,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz NOT NULL DEFAULT statement_timestamp(),
+    updated_at timestamptz NOT NULL DEFAULT statement_timestamp(),
     -- One agent state per project.
     CONSTRAINT agent_states_pkey PRIMARY KEY (project_id),
     CONSTRAINT agent_states_project_fkey FOREIGN KEY (project_id, owner_id)

@@ -2,8 +2,10 @@
 -- other users' rows.
 
 -- name: CreateUser :one
+-- A taken e-mail (any letter case) inserts nothing: the caller reports Conflict.
 INSERT INTO users (email, name)
 VALUES (@email, @name)
+ON CONFLICT DO NOTHING
 RETURNING *;
 
 -- name: GetUser :one

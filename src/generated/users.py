@@ -10,12 +10,13 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from generated import Executor, NoRowReturned
+from generated import Executor
 from generated.models import User
 
 CREATE_USER: Final = """
 INSERT INTO users (email, name)
 VALUES ($1, $2)
+ON CONFLICT DO NOTHING
 RETURNING id, name, email, email_verified, image, created_at, updated_at"""
 
 GET_USER: Final = """SELECT id, name, email, email_verified, image, created_at, updated_at FROM users
@@ -42,11 +43,11 @@ async def create_user(
     *,
     email: str,
     name: str,
-) -> User:
-    """Users are created and read by the auth layer; tenant queries never touch other users' rows."""
+) -> User | None:
+    """Users are created and read by the auth layer; tenant queries never touch other users' rows. A taken e-mail (any letter case) inserts nothing: the caller reports Conflict."""
     row = await conn.fetchrow(CREATE_USER, email, name)
     if row is None:
-        raise NoRowReturned("CreateUser")
+        return None
     return _to_user(row)
 
 

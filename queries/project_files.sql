@@ -1,0 +1,117 @@
+-- Files of a project, addressed by path. Writes return the row without its
+-- content: the caller already holds the content it sent, and it may be MiBs.
+
+-- name: GetFile :one
+SELECT * FROM project_files
+WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
+
+-- name: GetFileVersion :one
+SELECT version FROM project_files
+WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
+
+-- name: UpsertFile :one
+-- Identical content (same sha256) updates nothing and returns no row.
+INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256
+FROM projects p
+WHERE p.id = @project_id AND p.owner_id = @owner_id
+ON CONFLICT (project_id, path) DO UPDATE
+SET content = excluded.content,
+    size_bytes = excluded.size_bytes,
+    sha256 = excluded.sha256,
+    version = project_files.version + 1,
+    updated_at = statement_timestamp()
+WHERE project_files.sha256 <> excluded.sha256
+RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at,
+    (xmax = 0) AS inserted;
+
+-- name: CreateFile :one
+-- expected_version 0: only when the path is free.
+INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256
+FROM projects p
+WHERE p.id = @project_id AND p.owner_id = @owner_id
+ON CONFLICT (project_id, path) DO NOTHING
+RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at;
+
+-- name: UpdateFileAtVersion :one
+-- expected_version n: applies only at version n and only if content changes.
+UPDATE project_files
+SET content = @content,
+    size_bytes = @size_bytes,
+    sha256 = @sha256,
+    version = version + 1,
+    updated_at = statement_timestamp()
+WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path
+  AND version = @expected_version AND sha256 <> @sha256
+RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at;
+
+-- name: GetFileEntry :one
+SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
+FROM project_files
+WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
+
+-- name: ListFiles :many
+-- Keyset page in byte-wise path order. A prefix is the range
+-- [prefix, prefix_end): one index range scan, no LIKE escaping.
+SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
+FROM project_files
+WHERE project_id = @project_id AND owner_id = @owner_id
+  AND path > @after_path::text
+  AND path >= @prefix::text
+  AND (sqlc.narg(prefix_end)::text IS NULL OR path < sqlc.narg(prefix_end)::text)
+ORDER BY path
+LIMIT @row_limit;
+
+-- name: MoveFile :one
+-- Moves only onto a free path; a taken one matches nothing (Conflict).
+UPDATE project_files moved
+SET path = @new_path,
+    version = moved.version + 1,
+    updated_at = statement_timestamp()
+WHERE moved.project_id = @project_id AND moved.owner_id = @owner_id AND moved.path = @path
+  AND NOT EXISTS (
+    SELECT 1 FROM project_files taken
+    WHERE taken.project_id = moved.project_id AND taken.path = @new_path::text
+  )
+RETURNING *;
+
+-- name: DeleteFile :one
+DELETE FROM project_files
+WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path
+  AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version)::bigint)
+RETURNING version;
+
+-- name: SyncFiles :one
+-- The whole tree in one statement: upsert every given file, delete the rest
+-- (when asked), and count what happened. The caller holds the project lock.
+WITH given AS (
+    -- Set-returning functions side by side in a select list advance together.
+    SELECT
+        unnest(@paths::text[]) AS path,
+        unnest(@contents::text[]) AS content,
+        unnest(@sizes::bigint[]) AS size_bytes,
+        unnest(@hashes::text[]) AS sha256
+), written AS (
+    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+    SELECT @project_id, @owner_id, given.path, given.content, given.size_bytes, given.sha256
+    FROM given
+    ON CONFLICT (project_id, path) DO UPDATE
+    SET content = excluded.content,
+        size_bytes = excluded.size_bytes,
+        sha256 = excluded.sha256,
+        version = project_files.version + 1,
+        updated_at = statement_timestamp()
+    WHERE project_files.sha256 <> excluded.sha256
+    RETURNING (xmax = 0) AS inserted
+), removed AS (
+    DELETE FROM project_files f
+    WHERE f.project_id = @project_id AND f.owner_id = @owner_id
+      AND @delete_missing::boolean
+      AND f.path <> ALL (@paths::text[])
+    RETURNING 1
+)
+SELECT
+    (SELECT count(*) FROM written WHERE inserted)::bigint AS created,
+    (SELECT count(*) FROM written WHERE NOT inserted)::bigint AS updated,
+    (SELECT count(*) FROM removed)::bigint AS deleted;

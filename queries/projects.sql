@@ -1,0 +1,54 @@
+-- Every statement carries the acting user's id (@owner_id) and filters on it,
+-- so checking ownership and acting are one round trip; row-level security
+-- backs this up in the database.
+
+-- name: CreateProject :one
+INSERT INTO projects (owner_id, name, description)
+VALUES (@owner_id, @name, sqlc.narg(description))
+RETURNING *;
+
+-- name: GetProject :one
+SELECT * FROM projects
+WHERE id = @id AND owner_id = @owner_id;
+
+-- name: ProjectExists :one
+-- Used only after a statement matched nothing, to tell NotFound from Conflict.
+SELECT EXISTS (
+    SELECT 1 FROM projects WHERE id = @id AND owner_id = @owner_id
+) AS found;
+
+-- name: LockProject :one
+-- Serialises whole-tree operations (sync) on one project.
+SELECT id FROM projects
+WHERE id = @id AND owner_id = @owner_id
+FOR UPDATE;
+
+-- name: ListProjectsFirst :many
+SELECT * FROM projects
+WHERE owner_id = @owner_id
+ORDER BY created_at DESC, id DESC
+LIMIT @row_limit;
+
+-- name: ListProjectsAfter :many
+-- Keyset page: rows strictly after (created_at, id) in newest-first order.
+SELECT * FROM projects
+WHERE owner_id = @owner_id
+  AND (created_at, id) < (@after_created_at::timestamptz, @after_id::uuid)
+ORDER BY created_at DESC, id DESC
+LIMIT @row_limit;
+
+-- name: UpdateProject :one
+-- Only the fields flagged set_* change; updated_at moves only on a real change.
+UPDATE projects
+SET name = CASE WHEN @set_name::boolean THEN @name::text ELSE name END,
+    description = CASE WHEN @set_description::boolean THEN sqlc.narg(description)::text ELSE description END,
+    updated_at = CASE
+        WHEN (@set_name::boolean AND name IS DISTINCT FROM @name::text)
+          OR (@set_description::boolean AND description IS DISTINCT FROM sqlc.narg(description)::text)
+        THEN statement_timestamp() ELSE updated_at END
+WHERE id = @id AND owner_id = @owner_id
+RETURNING *;
+
+-- name: DeleteProject :execrows
+DELETE FROM projects
+WHERE id = @id AND owner_id = @owner_id;

@@ -1,0 +1,93 @@
+"""uow.agent_states: one JSON state per project, with compare-and-swap saves."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from generated import Executor
+from generated import agent_states as queries
+from generated import models as rows
+from repositories import validation
+from repositories.database_errors import translated
+from repositories.errors import Conflict, NotFound
+from repositories.models import AgentState
+from repositories.projects import ProjectsRepository
+
+RESOURCE = "agent state"
+PROJECT = "project"
+
+
+def to_agent_state(row: rows.AgentState) -> AgentState:
+    fields = dict(row)
+    fields.pop("owner_id")
+    return AgentState.model_construct(**fields)
+
+
+class AgentStatesRepository:
+    def __init__(
+        self, conn: Executor, actor: UUID, projects: ProjectsRepository
+    ) -> None:
+        self._conn = conn
+        self._actor = actor
+        self._projects = projects
+
+    async def get(self, project_id: UUID) -> AgentState:
+        validation.identifier(project_id, "project_id")
+        with translated(RESOURCE):
+            row = await queries.get_agent_state(
+                self._conn, project_id=project_id, owner_id=self._actor
+            )
+        if row is None:
+            raise NotFound(RESOURCE)
+        return to_agent_state(row)
+
+    async def save(
+        self,
+        project_id: UUID,
+        state: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> AgentState:
+        """None: last writer wins; 0: create only; n: compare-and-swap on n."""
+        validation.identifier(project_id, "project_id")
+        checked = validation.state(state)
+        expected = validation.expected_version(expected_version)
+        args: dict[str, Any] = {
+            "project_id": project_id,
+            "owner_id": self._actor,
+            "state": checked,
+        }
+        with translated(RESOURCE):
+            if expected is None:
+                row = await queries.upsert_agent_state(self._conn, **args)
+            elif expected == 0:
+                row = await queries.create_agent_state(self._conn, **args)
+            else:
+                row = await queries.swap_agent_state(
+                    self._conn, **args, expected_version=expected
+                )
+            if row is not None:
+                return to_agent_state(row)
+            current = await queries.get_agent_state(
+                self._conn, project_id=project_id, owner_id=self._actor
+            )
+        # Nothing was written: no such project, or another version is current.
+        if current is None and not await self._projects.exists(project_id):
+            raise NotFound(PROJECT)
+        version = current.version if current else None
+        reason = (
+            "a state exists already"
+            if expected == 0
+            else f"expected version {expected}"
+        )
+        raise Conflict(RESOURCE, reason, version)
+
+    async def delete(self, project_id: UUID) -> None:
+        validation.identifier(project_id, "project_id")
+        with translated(RESOURCE):
+            deleted = await queries.delete_agent_state(
+                self._conn, project_id=project_id, owner_id=self._actor
+            )
+        if deleted == 0:
+            raise NotFound(RESOURCE)

@@ -1,0 +1,56 @@
+"""Opaque, signed keyset cursors.
+
+A cursor is base64url(JSON position) + "." + base64url(HMAC). The signature
+makes a tampered or forged cursor an InvalidInput instead of a silently
+different page; the scope binds a file cursor to its project.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+
+from repositories.errors import InvalidInput
+
+_SIGNATURE_BYTES = 16
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class CursorCodec:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+
+    def encode(self, kind: str, scope: str, position: list[str]) -> str:
+        payload = json.dumps([kind, scope, position], separators=(",", ":")).encode()
+        return f"{_b64(payload)}.{_b64(self._sign(payload))}"
+
+    def decode(self, cursor: object, kind: str, scope: str) -> list[str]:
+        if not isinstance(cursor, str):
+            raise InvalidInput("cursor", f"must be a str, not {type(cursor).__name__}")
+        try:
+            payload_text, signature_text = cursor.split(".")
+            payload = _unb64(payload_text)
+            signature = _unb64(signature_text)
+        except (ValueError, binascii.Error):
+            raise InvalidInput(
+                "cursor", "is not a cursor this listing issued"
+            ) from None
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise InvalidInput("cursor", "is not a cursor this listing issued")
+        found_kind, found_scope, position = json.loads(payload)
+        if found_kind != kind or found_scope != scope:
+            raise InvalidInput("cursor", "belongs to another listing")
+        return [str(value) for value in position]

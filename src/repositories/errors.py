@@ -1,0 +1,44 @@
+"""The error taxonomy of the contract; nothing else leaves a repository."""
+
+from __future__ import annotations
+
+
+class RepositoryError(Exception):
+    """Base of every error a repository raises."""
+
+
+class NotFound(RepositoryError):
+    """Missing, or not the actor's: deliberately indistinguishable."""
+
+    def __init__(self, resource: str) -> None:
+        super().__init__(f"{resource} not found")
+        self.resource = resource
+
+
+class Conflict(RepositoryError):
+    """A version mismatch or a taken name/path; `current_version` is what the
+    database holds now (None when the row does not exist)."""
+
+    def __init__(
+        self, resource: str, reason: str, current_version: int | None = None
+    ) -> None:
+        super().__init__(
+            f"{resource} conflict: {reason} (current version: {current_version})"
+        )
+        self.resource = resource
+        self.reason = reason
+        self.current_version = current_version
+
+
+class InvalidInput(RepositoryError):
+    """Input that breaks the contract's rules; raised before any SQL is sent."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"invalid {field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class Unavailable(RepositoryError):
+    """The database could not be reached, the connection broke or a wait ran out;
+    the unit of work is rolled back."""

@@ -1,0 +1,76 @@
+"""The models routes receive: frozen pydantic v2, fields as in the contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+T = TypeVar("T")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class User(_Frozen):
+    id: UUID
+    email: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class Project(_Frozen):
+    id: UUID
+    owner_id: UUID
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FileEntry(_Frozen):
+    """A file without its content, as listings return it."""
+
+    project_id: UUID
+    path: str
+    size_bytes: int
+    sha256: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectFile(FileEntry):
+    content: str
+
+
+FileOutcome = Literal["created", "updated", "unchanged"]
+
+
+class FileWrite(_Frozen):
+    file: ProjectFile
+    outcome: FileOutcome
+
+
+class SyncResult(_Frozen):
+    created: int
+    updated: int
+    unchanged: int
+    deleted: int
+
+
+class AgentState(_Frozen):
+    project_id: UUID
+    state: dict[str, JsonValue]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Page(_Frozen, Generic[T]):
+    items: list[T]
+    next_cursor: str | None

@@ -1,0 +1,297 @@
+"""uow.files: a project's files, addressed by path."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from generated import Executor
+from generated import project_files as queries
+from generated import projects as project_queries
+from repositories import validation
+from repositories.cursors import CursorCodec
+from repositories.database_errors import translated
+from repositories.errors import Conflict, InvalidInput, NotFound
+from repositories.models import (
+    FileEntry,
+    FileOutcome,
+    FileWrite,
+    Page,
+    ProjectFile,
+    SyncResult,
+)
+from repositories.projects import ProjectsRepository
+
+RESOURCE = "file"
+PROJECT = "project"
+_HIGHEST_CODE_POINT = 0x10FFFF
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The smallest string above every string that starts with `prefix`, in
+    byte-wise (code point) order, or None when there is none."""
+    chars = builtins.list(prefix)
+    while chars:
+        last = ord(chars.pop()) + 1
+        if 0xD800 <= last <= 0xDFFF:  # skip the surrogate block
+            last = 0xE000
+        if last <= _HIGHEST_CODE_POINT:
+            return "".join(chars) + chr(last)
+    return None
+
+
+# Generated rows are validated already: the contract models are built from
+# their fields without checking them again.
+def _entry(row: BaseModel) -> FileEntry:
+    return FileEntry.model_construct(**dict(row))
+
+
+def _file(row: BaseModel, content: str) -> ProjectFile:
+    fields = dict(row)
+    fields.pop("inserted", None)
+    fields.pop("owner_id", None)
+    fields["content"] = content
+    return ProjectFile.model_construct(**fields)
+
+
+class ProjectFilesRepository:
+    def __init__(
+        self,
+        conn: Executor,
+        actor: UUID,
+        cursors: CursorCodec,
+        projects: ProjectsRepository,
+        max_content_bytes: int,
+    ) -> None:
+        self._conn = conn
+        self._actor = actor
+        self._cursors = cursors
+        self._projects = projects
+        self._max_content_bytes = max_content_bytes
+
+    async def _not_found_or_conflict(
+        self, project_id: UUID, current_version: int | None, reason: str
+    ) -> Conflict | NotFound:
+        """After a write matched nothing: whose fault was it?"""
+        if current_version is not None or await self._projects.exists(project_id):
+            return Conflict(RESOURCE, reason, current_version)
+        return NotFound(PROJECT)
+
+    async def _current_version(self, project_id: UUID, path: str) -> int | None:
+        with translated(RESOURCE):
+            return await queries.get_file_version(
+                self._conn, project_id=project_id, owner_id=self._actor, path=path
+            )
+
+    async def put(
+        self,
+        project_id: UUID,
+        path: str,
+        content: str,
+        *,
+        expected_version: int | None = None,
+    ) -> FileWrite:
+        validation.identifier(project_id, "project_id")
+        checked_path = validation.path(path)
+        body = validation.content(content, self._max_content_bytes)
+        expected = validation.expected_version(expected_version)
+        args: dict[str, Any] = {
+            "project_id": project_id,
+            "owner_id": self._actor,
+            "path": checked_path,
+            "content": body.text,
+            "size_bytes": body.size_bytes,
+            "sha256": body.sha256,
+        }
+        outcome: FileOutcome
+        with translated(RESOURCE):
+            if expected is None:
+                upserted = await queries.upsert_file(self._conn, **args)
+                if upserted is not None:
+                    outcome = "created" if upserted.inserted else "updated"
+                    return FileWrite(file=_file(upserted, body.text), outcome=outcome)
+            elif expected == 0:
+                created = await queries.create_file(self._conn, **args)
+                if created is not None:
+                    return FileWrite(file=_file(created, body.text), outcome="created")
+            else:
+                updated = await queries.update_file_at_version(
+                    self._conn, **args, expected_version=expected
+                )
+                if updated is not None:
+                    return FileWrite(file=_file(updated, body.text), outcome="updated")
+        return await self._unwritten(project_id, checked_path, body, expected)
+
+    async def _unwritten(
+        self,
+        project_id: UUID,
+        path: str,
+        body: validation.Content,
+        expected: int | None,
+    ) -> FileWrite:
+        """The write matched no row: unchanged content, a version conflict, or
+        no such project. Only this slow path pays for the extra query."""
+        with translated(RESOURCE):
+            current = await queries.get_file_entry(
+                self._conn, project_id=project_id, owner_id=self._actor, path=path
+            )
+        version = current.version if current else None
+        same_content = current is not None and current.sha256 == body.sha256
+        if same_content and expected in (None, version):
+            assert current is not None
+            return FileWrite(file=_file(current, body.text), outcome="unchanged")
+        if expected == 0:
+            reason = "the path already exists"
+        else:
+            reason = f"expected version {expected}, found {version}"
+        raise await self._not_found_or_conflict(project_id, version, reason)
+
+    async def get(self, project_id: UUID, path: str) -> ProjectFile:
+        validation.identifier(project_id, "project_id")
+        checked_path = validation.path(path)
+        with translated(RESOURCE):
+            row = await queries.get_file(
+                self._conn,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=checked_path,
+            )
+        if row is None:
+            raise NotFound(RESOURCE)
+        return _file(row, row.content)
+
+    async def list(
+        self,
+        project_id: UUID,
+        *,
+        prefix: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FileEntry]:
+        validation.identifier(project_id, "project_id")
+        checked_limit = validation.limit(limit)
+        lower = "" if prefix is None else validation.prefix(prefix)
+        after = ""
+        if cursor is not None:
+            (after,) = self._cursors.decode(cursor, RESOURCE, str(project_id))
+        with translated(RESOURCE):
+            found = await queries.list_files(
+                self._conn,
+                project_id=project_id,
+                owner_id=self._actor,
+                after_path=after,
+                prefix=lower,
+                prefix_end=prefix_end(lower) if lower else None,
+                row_limit=checked_limit + 1,
+            )
+        if not found and not await self._projects.exists(project_id):
+            raise NotFound(PROJECT)
+        items = [_entry(row) for row in found[:checked_limit]]
+        next_cursor = None
+        if len(found) > checked_limit:
+            next_cursor = self._cursors.encode(
+                RESOURCE, str(project_id), [items[-1].path]
+            )
+        return Page[FileEntry](items=items, next_cursor=next_cursor)
+
+    async def move(self, project_id: UUID, path: str, new_path: str) -> ProjectFile:
+        validation.identifier(project_id, "project_id")
+        source = validation.path(path)
+        target = validation.path(new_path, "new_path")
+        # The NOT EXISTS guard refuses a taken target without an error; the
+        # savepoint keeps the unit of work usable if a concurrent writer takes
+        # the target between the guard and the unique index check.
+        with translated(RESOURCE):
+            await self._conn.execute("SAVEPOINT move_file")
+            try:
+                row = await queries.move_file(
+                    self._conn,
+                    new_path=target,
+                    project_id=project_id,
+                    owner_id=self._actor,
+                    path=source,
+                )
+            except BaseException:
+                await self._conn.execute("ROLLBACK TO SAVEPOINT move_file")
+                raise
+            await self._conn.execute("RELEASE SAVEPOINT move_file")
+        if row is not None:
+            return _file(row, row.content)
+        if await self._current_version(project_id, source) is None:
+            raise NotFound(RESOURCE)
+        taken_version = await self._current_version(project_id, target)
+        raise Conflict(RESOURCE, "the new path already exists", taken_version)
+
+    async def delete(
+        self, project_id: UUID, path: str, *, expected_version: int | None = None
+    ) -> None:
+        validation.identifier(project_id, "project_id")
+        checked_path = validation.path(path)
+        expected = validation.expected_version(expected_version)
+        with translated(RESOURCE):
+            deleted = await queries.delete_file(
+                self._conn,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=checked_path,
+                expected_version=expected,
+            )
+        if deleted is not None:
+            return
+        current = await self._current_version(project_id, checked_path)
+        if current is None:
+            raise NotFound(RESOURCE)
+        raise Conflict(
+            RESOURCE, f"expected version {expected}, found {current}", current
+        )
+
+    async def sync(
+        self, project_id: UUID, files: Mapping[str, str], *, delete_missing: bool = True
+    ) -> SyncResult:
+        """Make the project's tree equal to `files` in one statement (plus a lock)."""
+        validation.identifier(project_id, "project_id")
+        if not isinstance(files, Mapping):
+            raise InvalidInput("files", "must be a mapping of path to content")
+        paths: builtins.list[str] = []
+        contents: builtins.list[str] = []
+        sizes: builtins.list[int] = []
+        hashes: builtins.list[str] = []
+        for raw_path, raw_content in files.items():
+            paths.append(validation.path(raw_path))
+            body = validation.content(raw_content, self._max_content_bytes)
+            contents.append(body.text)
+            sizes.append(body.size_bytes)
+            hashes.append(body.sha256)
+        with translated(RESOURCE):
+            # The row lock makes concurrent syncs of one project take turns,
+            # so the result is one caller's tree, never a mix.
+            locked = await self._lock(project_id)
+            if not locked:
+                raise NotFound(PROJECT)
+            counts = await queries.sync_files(
+                self._conn,
+                paths=paths,
+                contents=contents,
+                sizes=sizes,
+                hashes=hashes,
+                project_id=project_id,
+                owner_id=self._actor,
+                delete_missing=bool(delete_missing),
+            )
+        assert counts is not None  # an aggregate SELECT always returns its row
+        return SyncResult(
+            created=counts.created,
+            updated=counts.updated,
+            unchanged=len(paths) - counts.created - counts.updated,
+            deleted=counts.deleted,
+        )
+
+    async def _lock(self, project_id: UUID) -> bool:
+        locked = await project_queries.lock_project(
+            self._conn, id=project_id, owner_id=self._actor
+        )
+        return locked is not None

@@ -1,0 +1,124 @@
+"""uow.projects: the actor's projects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from generated import Executor
+from generated import models as rows
+from generated import projects as queries
+from repositories import validation
+from repositories.cursors import CursorCodec
+from repositories.database_errors import translated
+from repositories.errors import NotFound
+from repositories.models import Page, Project
+
+RESOURCE = "project"
+_UNSET: Any = object()
+
+
+def to_project(row: rows.Project) -> Project:
+    # Rows from generated code are validated already: construct without re-checking.
+    return Project.model_construct(**dict(row))
+
+
+class ProjectsRepository:
+    def __init__(self, conn: Executor, actor: UUID, cursors: CursorCodec) -> None:
+        self._conn = conn
+        self._actor = actor
+        self._cursors = cursors
+
+    async def create(self, name: str, description: str | None = None) -> Project:
+        checked_name = validation.name(name)
+        checked_description = validation.description(description)
+        with translated(RESOURCE):
+            row = await queries.create_project(
+                self._conn,
+                owner_id=self._actor,
+                name=checked_name,
+                description=checked_description,
+            )
+        return to_project(row)
+
+    async def get(self, project_id: UUID) -> Project:
+        validation.identifier(project_id, "project_id")
+        with translated(RESOURCE):
+            row = await queries.get_project(
+                self._conn, id=project_id, owner_id=self._actor
+            )
+        if row is None:
+            raise NotFound(RESOURCE)
+        return to_project(row)
+
+    async def list(self, limit: int = 50, cursor: str | None = None) -> Page[Project]:
+        checked_limit = validation.limit(limit)
+        # One extra row tells whether another page follows.
+        with translated(RESOURCE):
+            if cursor is None:
+                found = await queries.list_projects_first(
+                    self._conn, owner_id=self._actor, row_limit=checked_limit + 1
+                )
+            else:
+                created_at, project_id = self._position(cursor)
+                found = await queries.list_projects_after(
+                    self._conn,
+                    owner_id=self._actor,
+                    after_created_at=created_at,
+                    after_id=project_id,
+                    row_limit=checked_limit + 1,
+                )
+        items = [to_project(row) for row in found[:checked_limit]]
+        next_cursor = None
+        if len(found) > checked_limit:
+            last = items[-1]
+            next_cursor = self._cursors.encode(
+                RESOURCE, "", [last.created_at.isoformat(), str(last.id)]
+            )
+        return Page[Project](items=items, next_cursor=next_cursor)
+
+    def _position(self, cursor: str) -> tuple[datetime, UUID]:
+        created_at, project_id = self._cursors.decode(cursor, RESOURCE, "")
+        return datetime.fromisoformat(created_at), UUID(project_id)
+
+    async def update(
+        self, project_id: UUID, *, name: str = _UNSET, description: str | None = _UNSET
+    ) -> Project:
+        validation.identifier(project_id, "project_id")
+        set_name = name is not _UNSET
+        set_description = description is not _UNSET
+        checked_name = validation.name(name) if set_name else ""
+        checked_description = (
+            validation.description(description) if set_description else None
+        )
+        with translated(RESOURCE):
+            row = await queries.update_project(
+                self._conn,
+                set_name=set_name,
+                name=checked_name,
+                set_description=set_description,
+                description=checked_description,
+                id=project_id,
+                owner_id=self._actor,
+            )
+        if row is None:
+            raise NotFound(RESOURCE)
+        return to_project(row)
+
+    async def delete(self, project_id: UUID) -> None:
+        validation.identifier(project_id, "project_id")
+        with translated(RESOURCE):
+            deleted = await queries.delete_project(
+                self._conn, id=project_id, owner_id=self._actor
+            )
+        if deleted == 0:
+            raise NotFound(RESOURCE)
+
+    async def exists(self, project_id: UUID) -> bool:
+        """For sibling repositories: does the actor own this project?"""
+        with translated(RESOURCE):
+            found = await queries.project_exists(
+                self._conn, id=project_id, owner_id=self._actor
+            )
+        return bool(found)

@@ -1,0 +1,124 @@
+"""Store: the asyncpg pool and the entry points routes use."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Coroutine, Generator
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+import generated
+from repositories import validation
+from repositories.cursors import CursorCodec
+from repositories.database_errors import translated
+from repositories.errors import InvalidInput
+from repositories.unit_of_work import UnitOfWork
+from repositories.users import UsersRepository
+
+
+async def _reset(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    # A unit of work leaves no session state (its role and user id are
+    # transaction-local), so the default reset round trip is not needed;
+    # only a transaction left open by a cancelled caller must not leak.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+class Store:
+    """Owns the pool. `store = await Store.open(dsn)` or
+    `async with Store.open(dsn) as store:`."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool[asyncpg.Record],
+        *,
+        acquire_timeout: float,
+        max_content_bytes: int,
+        cursor_key: bytes,
+    ) -> None:
+        self.pool = pool
+        self.acquire_timeout = acquire_timeout
+        self.max_content_bytes = max_content_bytes
+        self.cursors = CursorCodec(cursor_key)
+        self.users = UsersRepository(pool, acquire_timeout)
+
+    @classmethod
+    def open(
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        acquire_timeout: float = 10.0,
+        command_timeout: float | None = 30.0,
+        statement_cache_size: int = 100,
+        max_content_bytes: int = validation.DEFAULT_MAX_CONTENT_BYTES,
+        cursor_key: bytes | None = None,
+        **pool_options: Any,
+    ) -> _OpeningStore:
+        """Open a pool on `dsn`.
+
+        statement_cache_size=0 makes it safe behind PgBouncer in transaction
+        pooling mode. cursor_key signs listing cursors: give every process
+        that serves the same clients the same key (default: random per Store).
+        Further keyword arguments go to asyncpg.create_pool.
+        """
+        if isinstance(max_content_bytes, bool) or not isinstance(
+            max_content_bytes, int
+        ):
+            raise InvalidInput("max_content_bytes", "must be an int")
+
+        async def create() -> Store:
+            with translated("database"):
+                pool = await asyncpg.create_pool(
+                    dsn,
+                    min_size=min_size,
+                    max_size=max_size,
+                    command_timeout=command_timeout,
+                    statement_cache_size=statement_cache_size,
+                    init=generated.init_connection,
+                    reset=_reset,
+                    **pool_options,
+                )
+            return cls(
+                pool,
+                acquire_timeout=acquire_timeout,
+                max_content_bytes=max_content_bytes,
+                cursor_key=cursor_key or secrets.token_bytes(32),
+            )
+
+        return _OpeningStore(create)
+
+    def unit_of_work(self, user_id: UUID) -> UnitOfWork:
+        return UnitOfWork(self, user_id)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+class _OpeningStore:
+    """Awaitable (`await Store.open(…)`) and an async context manager that
+    closes the Store on exit (`async with Store.open(…) as store`)."""
+
+    def __init__(self, create: Callable[[], Coroutine[Any, Any, Store]]) -> None:
+        self._create = create
+        self._store: Store | None = None
+
+    def __await__(self) -> Generator[Any, None, Store]:
+        return self._create().__await__()
+
+    async def __aenter__(self) -> Store:
+        self._store = await self._create()
+        return self._store
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._store is not None:
+            await self._store.close()

@@ -1,0 +1,106 @@
+"""One transaction acting as one user, on one pooled connection."""
+
+from __future__ import annotations
+
+import contextlib
+from types import TracebackType
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from repositories import validation
+from repositories.agent_states import AgentStatesRepository
+from repositories.database_errors import translated
+from repositories.errors import RepositoryError
+from repositories.project_files import ProjectFilesRepository
+from repositories.projects import ProjectsRepository
+
+if TYPE_CHECKING:
+    from repositories.store import Store
+
+APP_ROLE = "app_user"
+
+
+def begin_as(user_id: UUID) -> str:
+    """BEGIN, the least-privilege role and the actor's id in one round trip.
+
+    A simple-protocol query cannot take parameters; the id is a validated
+    uuid.UUID, whose text form is hex digits and dashes only. Both settings
+    are transaction-local, so COMMIT or ROLLBACK clears them before the
+    connection goes back to the pool.
+    """
+    return (
+        f"BEGIN; SET LOCAL ROLE {APP_ROLE}; "
+        f"SELECT set_config('app.user_id', '{user_id}', true)"
+    )
+
+
+class UnitOfWork:
+    """`async with store.unit_of_work(user_id) as uow:` commits on a clean exit
+    and rolls back on an exception."""
+
+    projects: ProjectsRepository
+    files: ProjectFilesRepository
+    agent_states: AgentStatesRepository
+
+    def __init__(self, store: Store, user_id: UUID) -> None:
+        self._store = store
+        self.user_id = validation.user_id(user_id)
+        self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
+
+    @property
+    def connection(self) -> PoolConnectionProxy[asyncpg.Record]:
+        """The transaction's connection, for SQL the repositories do not offer.
+        It runs as the least-privilege role, so row-level security applies."""
+        if self._conn is None:
+            raise RepositoryError("the unit of work is not open")
+        return self._conn
+
+    async def __aenter__(self) -> UnitOfWork:
+        store = self._store
+        with translated("unit of work"):
+            conn = await store.pool.acquire(timeout=store.acquire_timeout)
+            try:
+                await conn.execute(begin_as(self.user_id))
+            except BaseException:
+                await store.pool.release(conn)
+                raise
+        self._conn = conn
+        self.projects = ProjectsRepository(conn, self.user_id, store.cursors)
+        self.files = ProjectFilesRepository(
+            conn, self.user_id, store.cursors, self.projects, store.max_content_bytes
+        )
+        self.agent_states = AgentStatesRepository(conn, self.user_id, self.projects)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        conn = self.connection
+        self._conn = None
+        try:
+            if exc_type is None:
+                with translated("unit of work"):
+                    status = await conn.execute("COMMIT")
+                if status == "ROLLBACK":
+                    raise RepositoryError(
+                        "the unit of work was rolled back: a statement in it failed"
+                    )
+            else:
+                await self._rollback_quietly(conn)
+        finally:
+            await self._store.pool.release(conn)
+
+    @staticmethod
+    async def _rollback_quietly(conn: PoolConnectionProxy[asyncpg.Record]) -> None:
+        # The caller's exception is the news; a broken connection is closed
+        # by the pool on release.
+        with contextlib.suppress(
+            asyncpg.PostgresError, asyncpg.InterfaceError, OSError
+        ):
+            await conn.execute("ROLLBACK")

@@ -1,0 +1,56 @@
+"""store.users: what the auth layer calls. Not tenant data: it runs on the
+pool's own login role, outside any unit of work."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from generated import models as rows
+from generated import users as queries
+from repositories import validation
+from repositories.database_errors import translated
+from repositories.errors import Conflict, NotFound
+from repositories.models import User
+
+RESOURCE = "user"
+
+
+def to_user(row: rows.User) -> User:
+    return User.model_construct(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class UsersRepository:
+    def __init__(
+        self, pool: asyncpg.Pool[asyncpg.Record], acquire_timeout: float
+    ) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+
+    async def create(self, *, email: str, name: str) -> User:
+        checked_email = validation.email(email)
+        checked_name = validation.name(name)
+        with translated(RESOURCE):
+            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                row = await queries.create_user(
+                    conn, email=checked_email, name=checked_name
+                )
+        if row is None:
+            raise Conflict(RESOURCE, "the e-mail address is already registered")
+        return to_user(row)
+
+    async def get(self, user_id: UUID) -> User:
+        validation.user_id(user_id)
+        with translated(RESOURCE):
+            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                row = await queries.get_user(conn, id=user_id)
+        if row is None:
+            raise NotFound(RESOURCE)
+        return to_user(row)

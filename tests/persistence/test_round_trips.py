@@ -1,0 +1,75 @@
+"""How many statements a unit of work sends: the figure README quotes.
+
+asyncpg's query logger sees every statement a connection runs; each is one
+round trip once the statement is in asyncpg's per-connection cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from repositories import Store, User
+from tests.persistence.conftest import new_user
+
+
+async def flushed_log() -> None:
+    """asyncpg hands a non-coroutine query logger to loop.call_soon after the
+    statement; one pass of the event loop runs every callback queued so far."""
+    await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def logged_store(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
+    statements: list[str] = []
+
+    def log(record: Any) -> None:
+        statements.append(record.query)
+
+    async def setup(conn: Any) -> None:
+        conn.add_query_logger(log)
+
+    async with Store.open(database_url, min_size=1, max_size=1, setup=setup) as store:
+        yield store, statements
+
+
+async def test_single_operation_unit_of_work_is_three_statements(
+    logged_store: tuple[Store, list[str]],
+) -> None:
+    store, statements = logged_store
+    user: User = await new_user(store)
+    async with store.unit_of_work(user.id) as uow:
+        project = await uow.projects.create("round trips")
+    await flushed_log()
+    statements.clear()
+    async with store.unit_of_work(user.id) as uow:
+        await uow.projects.get(project.id)
+    await flushed_log()
+    assert len(statements) == 3, statements
+    assert statements[0].startswith(
+        "BEGIN; SET LOCAL ROLE app_user; SELECT set_config("
+    )
+    assert statements[-1] == "COMMIT"
+
+
+async def test_sync_is_two_statements_whatever_the_tree_size(
+    logged_store: tuple[Store, list[str]],
+) -> None:
+    store, statements = logged_store
+    user = await new_user(store)
+    async with store.unit_of_work(user.id) as uow:
+        project = await uow.projects.create("sync round trips")
+        # The first array parameters on a connection make asyncpg introspect
+        # their types once; measure a later sync.
+        await uow.files.sync(project.id, {"warm.txt": "up"})
+        await flushed_log()
+        statements.clear()
+        result = await uow.files.sync(
+            project.id, {f"f/{i}.txt": str(i) for i in range(500)}
+        )
+        await flushed_log()
+        assert len(statements) == 2, statements
+    assert (result.created, result.deleted) == (500, 1)

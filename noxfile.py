@@ -57,13 +57,16 @@ def migrate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def generate(session: nox.Session) -> None:
-    """Regenerate src/generated/ with sqlc; `-- NAME` first diffs schema.sql into
-    a new migration called NAME with Atlas."""
+    """Regenerate src/generated/ (sqlc) and docs/schema.md (ER diagram);
+    `-- NAME` first diffs schema.sql into a new migration called NAME with Atlas."""
     install(session)
     if session.posargs:
         devtool(session, "migrate", "--diff", session.posargs[0])
     session.run("sqlc", "generate", "--file", "sqlc.yaml", env=TOOLS_ENV)
-    session.log("src/generated/ is up to date with queries/ and schema.sql")
+    devtool(session, "erd")
+    session.log(
+        "src/generated/ and docs/schema.md are up to date with queries/ and schema.sql"
+    )
 
 
 @nox.session(python=PYTHON)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from types import TracebackType
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,15 @@ async def _reset(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     # only a transaction left open by a cancelled caller must not leak.
     if conn.is_in_transaction():
         await conn.execute("ROLLBACK")
+
+
+@contextlib.contextmanager
+def _bad_dsn_is_invalid_input() -> Iterator[None]:
+    # asyncpg parses the DSN lazily and says ValueError for a malformed one.
+    try:
+        yield
+    except ValueError as exc:
+        raise InvalidInput("dsn", str(exc)) from None
 
 
 class Store:
@@ -72,7 +82,7 @@ class Store:
             raise InvalidInput("max_content_bytes", "must be an int")
 
         async def create() -> Store:
-            with translated("database"):
+            with translated("database"), _bad_dsn_is_invalid_input():
                 pool = await asyncpg.create_pool(
                     dsn,
                     min_size=min_size,

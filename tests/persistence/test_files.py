@@ -87,7 +87,9 @@ async def snapshot(
         return {path: await uow.files.get(project_id, path) for path in paths}
 
 
-def assert_file(file: ProjectFile, project_id: uuid.UUID, path: str, content: str) -> None:
+def assert_file(
+    file: ProjectFile, project_id: uuid.UUID, path: str, content: str
+) -> None:
     assert file.project_id == project_id
     assert file.path == path
     assert file.content == content
@@ -145,7 +147,9 @@ async def test_unicode_paths_and_content_round_trip_exactly(
     await put_files(store, user, project.id, files)
     async with store.unit_of_work(user.id) as uow:
         for path, content in files.items():
-            assert_file(await uow.files.get(project.id, path), project.id, path, content)
+            assert_file(
+                await uow.files.get(project.id, path), project.id, path, content
+            )
         listed = [e.path for e in await list_all(uow, project.id)]
     assert listed == byte_order(list(files))
 
@@ -226,7 +230,9 @@ async def test_content_of_exactly_5_mib_is_accepted(store: Store, user: User) ->
     assert_file(multibyte_read, project.id, "big/multibyte.txt", multibyte_content)
 
 
-async def test_content_one_byte_over_5_mib_is_rejected(store: Store, user: User) -> None:
+async def test_content_one_byte_over_5_mib_is_rejected(
+    store: Store, user: User
+) -> None:
     project = await new_project(store, user)
     ascii_over = "a" * (DEFAULT_LIMIT + 1)
     # Fewer characters than the limit, but one byte over it: the limit is bytes.
@@ -417,12 +423,16 @@ async def test_exception_in_unit_of_work_rolls_back_writes(
     project = await new_project(store, user)
     await put_files(store, user, project.id, {"a.txt": "a"})
     before = await snapshot(store, user, project.id)
-    with pytest.raises(RuntimeError, match="boom"):
+
+    async def write_then_fail() -> None:
         async with store.unit_of_work(user.id) as uow:
             await uow.files.put(project.id, "a.txt", "changed")
             await uow.files.put(project.id, "b.txt", "new")
             await uow.files.move(project.id, "a.txt", "c.txt")
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await write_then_fail()
     assert await snapshot(store, user, project.id) == before
 
 
@@ -622,8 +632,7 @@ async def test_delete_removes_the_file(store: Store, user: User) -> None:
     project = await new_project(store, user)
     await put_files(store, user, project.id, {"a.txt": "A", "b.txt": "B"})
     async with store.unit_of_work(user.id) as uow:
-        result = await uow.files.delete(project.id, "a.txt")
-    assert result is None
+        await uow.files.delete(project.id, "a.txt")
     stored = await snapshot(store, user, project.id)
     assert list(stored) == ["b.txt"]
     async with store.unit_of_work(user.id) as uow:
@@ -677,7 +686,9 @@ async def test_concurrent_puts_of_one_path_leave_one_row(
         async with store.unit_of_work(user.id) as uow:
             return await uow.files.put(project.id, "race.txt", content)
 
-    results = await asyncio.gather(*(write(c) for c in contents), return_exceptions=True)
+    results = await asyncio.gather(
+        *(write(c) for c in contents), return_exceptions=True
+    )
     errors = [r for r in results if isinstance(r, BaseException)]
     assert errors == []
     writes = [r for r in results if isinstance(r, FileWrite)]
@@ -705,9 +716,13 @@ async def test_concurrent_create_only_puts_let_exactly_one_win(
 
     async def create(i: int) -> FileWrite:
         async with store.unit_of_work(user.id) as uow:
-            return await uow.files.put(project.id, "once.txt", f"{i}", expected_version=0)
+            return await uow.files.put(
+                project.id, "once.txt", f"{i}", expected_version=0
+            )
 
-    results = await asyncio.gather(*(create(i) for i in range(8)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(create(i) for i in range(8)), return_exceptions=True
+    )
     wins = [r for r in results if isinstance(r, FileWrite)]
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(wins) == 1, results
@@ -795,3 +810,19 @@ async def test_foreign_failures_leave_other_users_unit_of_work_usable(
     async with store.unit_of_work(user.id) as uow:
         with pytest.raises(NotFound):
             await uow.files.list(own.id)
+
+
+async def test_files_of_a_deleted_project_are_gone(store: Store, user: User) -> None:
+    project = await new_project(store, user)
+    await put_files(store, user, project.id, {"a.txt": "A", "b/c.txt": "C"})
+    async with store.unit_of_work(user.id) as uow:
+        await uow.projects.delete(project.id)
+    async with store.unit_of_work(user.id) as uow:
+        with pytest.raises(NotFound):
+            await uow.files.list(project.id)
+        with pytest.raises(NotFound):
+            await uow.files.get(project.id, "a.txt")
+        with pytest.raises(NotFound):
+            await uow.files.put(project.id, "a.txt", "again")
+        with pytest.raises(NotFound):
+            await uow.files.sync(project.id, {"a.txt": "again"})

@@ -94,7 +94,12 @@ async def test_sync_into_empty_project_creates_every_file(
     store: Store, user: User
 ) -> None:
     project = await new_project(store, user)
-    files = {"README.md": "# hi\n", "src/a.py": "a = 1\n", "src/b/c.py": "", "é/😀": "ü"}
+    files = {
+        "README.md": "# hi\n",
+        "src/a.py": "a = 1\n",
+        "src/b/c.py": "",
+        "é/😀": "ü",
+    }
     result = await sync(store, user, project.id, files)
     assert counts(result) == {"created": 4, "updated": 0, "unchanged": 0, "deleted": 0}
     stored = await snapshot(store, user, project.id)
@@ -115,7 +120,9 @@ async def test_resync_counts_changed_unchanged_new_and_removed(
     before = await snapshot(store, user, project.id)
     await asyncio.sleep(0.01)
 
-    result = await sync(store, user, project.id, {"keep": "k", "change": "c2", "new": "n"})
+    result = await sync(
+        store, user, project.id, {"keep": "k", "change": "c2", "new": "n"}
+    )
     assert counts(result) == {"created": 1, "updated": 1, "unchanged": 1, "deleted": 1}
 
     after = await snapshot(store, user, project.id)
@@ -204,9 +211,16 @@ async def test_sync_of_2000_files_and_listing_pages_through_all(
     store: Store, user: User
 ) -> None:
     project = await new_project(store, user)
-    files = {f"dir{i % 7}/sub{i % 3}/file{i:04d}.txt": f"content {i}\n" for i in range(2000)}
+    files = {
+        f"dir{i % 7}/sub{i % 3}/file{i:04d}.txt": f"content {i}\n" for i in range(2000)
+    }
     result = await sync(store, user, project.id, files)
-    assert counts(result) == {"created": 2000, "updated": 0, "unchanged": 0, "deleted": 0}
+    assert counts(result) == {
+        "created": 2000,
+        "updated": 0,
+        "unchanged": 0,
+        "deleted": 0,
+    }
 
     expected = byte_order(list(files))
     async with store.unit_of_work(user.id) as uow:
@@ -227,7 +241,7 @@ async def test_sync_of_2000_files_and_listing_pages_through_all(
         assert by_default == expected
         for entry in entries:
             assert entry.sha256 == sha256_hex(files[entry.path])
-        assert (await uow.files.get(project.id, "dir6/sub1/file1999.txt")).content == (
+        assert (await uow.files.get(project.id, "dir4/sub1/file1999.txt")).content == (
             "content 1999\n"
         )
 
@@ -239,7 +253,12 @@ async def test_sync_of_2000_files_and_listing_pages_through_all(
     for i in range(10):
         second[f"new/{i}.txt"] = "new"
     result = await sync(store, user, project.id, second)
-    assert counts(result) == {"created": 10, "updated": 750, "unchanged": 750, "deleted": 500}
+    assert counts(result) == {
+        "created": 10,
+        "updated": 750,
+        "unchanged": 750,
+        "deleted": 500,
+    }
     async with store.unit_of_work(user.id) as uow:
         entries = await list_all(uow, project.id)
     assert [e.path for e in entries] == byte_order(list(second))
@@ -307,11 +326,15 @@ async def test_sync_rolls_back_with_its_unit_of_work(store: Store, user: User) -
     project = await new_project(store, user)
     await sync(store, user, project.id, {"a": "1", "b": "2"})
     before = await snapshot(store, user, project.id)
-    with pytest.raises(RuntimeError, match="boom"):
+
+    async def sync_then_fail() -> None:
         async with store.unit_of_work(user.id) as uow:
             result = await uow.files.sync(project.id, {"c": "3"})
             assert result.deleted == 2
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await sync_then_fail()
     assert await snapshot(store, user, project.id) == before
 
 

@@ -312,8 +312,7 @@ async def test_delete_removes_project_files_and_agent_state(
     assert await count_rows(database_url, "agent_states", doomed.id) == 1
 
     async with store.unit_of_work(user.id) as uow:
-        result = await uow.projects.delete(doomed.id)
-    assert result is None
+        await uow.projects.delete(doomed.id)
 
     assert await count_rows(database_url, "projects", doomed.id) == 0
     assert await count_rows(database_url, "project_files", doomed.id) == 0
@@ -373,13 +372,30 @@ async def test_list_is_newest_first(store: Store, user: User) -> None:
     assert page.next_cursor is None
 
 
+async def tie_created_at(
+    database_url: str, store: Store, owner: User, projects: list[Project]
+) -> list[Project]:
+    """Give `projects` one shared created_at (as the admin, past row-level
+    security) and return every project of `owner` as stored now."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "UPDATE projects SET created_at = (SELECT min(created_at) FROM projects"
+            " WHERE id = ANY($1::uuid[])) WHERE id = ANY($1::uuid[])",
+            [project.id for project in projects],
+        )
+    finally:
+        await conn.close()
+    async with store.unit_of_work(owner.id) as uow:
+        return (await uow.projects.list(limit=1000)).items
+
+
 async def test_list_breaks_created_at_ties_by_id_descending(
-    store: Store, user: User
+    store: Store, database_url: str, user: User
 ) -> None:
-    # One transaction: now() is the same for every row, so only ids order them.
-    async with store.unit_of_work(user.id) as uow:
-        created = [await uow.projects.create(f"Tied {i}") for i in range(6)]
-    assert len({p.created_at for p in created}) == 1
+    created = [await create_project(store, user, f"Tied {i}") for i in range(6)]
+    stored = await tie_created_at(database_url, store, user, created)
+    assert len({p.created_at for p in stored}) == 1
 
     async with store.unit_of_work(user.id) as uow:
         page = await uow.projects.list()
@@ -389,15 +405,21 @@ async def test_list_breaks_created_at_ties_by_id_descending(
     )
 
 
-@pytest.mark.parametrize("same_transaction", [False, True], ids=["distinct", "tied"])
+@pytest.mark.parametrize(
+    "tied",
+    [
+        pytest.param(slice(0, 0), id="distinct"),
+        pytest.param(slice(0, 5), id="all-tied"),
+        pytest.param(slice(1, 4), id="middle-three-tied"),
+        pytest.param(slice(2, 4), id="tie-across-a-page-boundary"),
+    ],
+)
 async def test_pagination_limit_2_over_5_has_no_duplicates_and_no_gaps(
-    store: Store, user: User, same_transaction: bool
+    store: Store, database_url: str, user: User, tied: slice
 ) -> None:
-    if same_transaction:
-        async with store.unit_of_work(user.id) as uow:
-            created = [await uow.projects.create(f"Paged {i}") for i in range(5)]
-    else:
-        created = [await create_project(store, user, f"Paged {i}") for i in range(5)]
+    created = [await create_project(store, user, f"Paged {i}") for i in range(5)]
+    stored = await tie_created_at(database_url, store, user, created[tied])
+    assert len({p.created_at for p in stored}) == 5 - max(len(created[tied]) - 1, 0)
 
     async with store.unit_of_work(user.id) as uow:
         pages = await all_pages(uow, limit=2)
@@ -407,12 +429,14 @@ async def test_pagination_limit_2_over_5_has_no_duplicates_and_no_gaps(
     assert all(isinstance(page.next_cursor, str) for page in pages[:-1])
     listed = [project.id for page in pages for project in page.items]
     assert len(listed) == len(set(listed)) == 5
-    assert listed == newest_first(created)
-    if not same_transaction:
+    assert listed == newest_first(stored)
+    if not created[tied]:
         assert listed == [p.id for p in reversed(created)]
 
 
-async def test_pagination_with_exact_multiple_of_limit(store: Store, user: User) -> None:
+async def test_pagination_with_exact_multiple_of_limit(
+    store: Store, user: User
+) -> None:
     created = [await create_project(store, user, f"Even {i}") for i in range(4)]
 
     async with store.unit_of_work(user.id) as uow:
@@ -663,7 +687,9 @@ async def test_not_found_is_identical_for_foreign_and_deleted_project(
     for actor in (other_user, user):
         async with store.unit_of_work(actor.id) as uow:
             gone_get = await not_found_from(uow.projects.get(project.id))
-            gone_update = await not_found_from(uow.projects.update(project.id, name="x"))
+            gone_update = await not_found_from(
+                uow.projects.update(project.id, name="x")
+            )
             gone_delete = await not_found_from(uow.projects.delete(project.id))
         for foreign, gone in (
             (foreign_get, gone_get),

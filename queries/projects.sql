@@ -3,8 +3,12 @@
 -- backs this up in the database.
 
 -- name: CreateProject :one
+-- Selecting the actor's user row turns "no such user" into no row instead of
+-- a foreign-key error that would abort the unit of work.
 INSERT INTO projects (owner_id, name, description)
-VALUES (@owner_id, @name, sqlc.narg(description))
+SELECT u.id, @name, sqlc.narg(description)
+FROM users u
+WHERE u.id = @owner_id
 RETURNING *;
 
 -- name: GetProject :one

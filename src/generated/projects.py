@@ -12,12 +12,14 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from generated import Executor, NoRowReturned, rows_affected
+from generated import Executor, rows_affected
 from generated.models import Project
 
 CREATE_PROJECT: Final = """
 INSERT INTO projects (owner_id, name, description)
-VALUES ($1, $2, $3)
+SELECT u.id, $1, $2
+FROM users u
+WHERE u.id = $3
 RETURNING id, owner_id, name, description, created_at, updated_at"""
 
 GET_PROJECT: Final = """SELECT id, owner_id, name, description, created_at, updated_at FROM projects
@@ -80,14 +82,14 @@ def _to_project(row: Record) -> Project:
 async def create_project(
     conn: Executor,
     *,
-    owner_id: UUID,
     name: str,
     description: str | None = None,
-) -> Project:
-    """Every statement carries the acting user's id (@owner_id) and filters on it, so checking ownership and acting are one round trip; row-level security backs this up in the database."""
-    row = await conn.fetchrow(CREATE_PROJECT, owner_id, name, description)
+    owner_id: UUID,
+) -> Project | None:
+    """Every statement carries the acting user's id (@owner_id) and filters on it, so checking ownership and acting are one round trip; row-level security backs this up in the database. Selecting the actor's user row turns "no such user" into no row instead of a foreign-key error that would abort the unit of work."""
+    row = await conn.fetchrow(CREATE_PROJECT, name, description, owner_id)
     if row is None:
-        raise NoRowReturned("CreateProject")
+        return None
     return _to_project(row)
 
 

@@ -256,6 +256,8 @@ class ProjectFilesRepository:
         validation.identifier(project_id, "project_id")
         if not isinstance(files, Mapping):
             raise InvalidInput("files", "must be a mapping of path to content")
+        if not isinstance(delete_missing, bool):
+            raise InvalidInput("delete_missing", "must be a bool")
         paths: builtins.list[str] = []
         contents: builtins.list[str] = []
         sizes: builtins.list[int] = []
@@ -280,7 +282,7 @@ class ProjectFilesRepository:
                 hashes=hashes,
                 project_id=project_id,
                 owner_id=self._actor,
-                delete_missing=bool(delete_missing),
+                delete_missing=delete_missing,
             )
         assert counts is not None  # an aggregate SELECT always returns its row
         return SyncResult(

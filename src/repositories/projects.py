@@ -40,6 +40,8 @@ class ProjectsRepository:
                 name=checked_name,
                 description=checked_description,
             )
+        if row is None:
+            raise NotFound("user")
         return to_project(row)
 
     async def get(self, project_id: UUID) -> Project:
@@ -74,12 +76,15 @@ class ProjectsRepository:
         if len(found) > checked_limit:
             last = items[-1]
             next_cursor = self._cursors.encode(
-                RESOURCE, "", [last.created_at.isoformat(), str(last.id)]
+                RESOURCE, str(self._actor), [last.created_at.isoformat(), str(last.id)]
             )
         return Page[Project](items=items, next_cursor=next_cursor)
 
     def _position(self, cursor: str) -> tuple[datetime, UUID]:
-        created_at, project_id = self._cursors.decode(cursor, RESOURCE, "")
+        # Bound to the actor: another user's cursor is not a position in this listing.
+        created_at, project_id = self._cursors.decode(
+            cursor, RESOURCE, str(self._actor)
+        )
         return datetime.fromisoformat(created_at), UUID(project_id)
 
     async def update(

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from repositories.store import Store
 
 APP_ROLE = "app_user"
+# Session state a caller of `uow.connection` may have left behind (a plain
+# SET, SET ROLE, advisory locks, LISTEN, cursors); RESET ALL alone keeps the role.
+SESSION_RESET = (
+    "RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; "
+    "SELECT pg_advisory_unlock_all(); UNLISTEN *; CLOSE ALL"
+)
 
 
 def begin_as(user_id: UUID) -> str:
@@ -49,6 +55,7 @@ class UnitOfWork:
         self._store = store
         self.user_id = validation.user_id(user_id)
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
+        self._lent = False
 
     @property
     def connection(self) -> PoolConnectionProxy[asyncpg.Record]:
@@ -56,6 +63,7 @@ class UnitOfWork:
         It runs as the least-privilege role, so row-level security applies."""
         if self._conn is None:
             raise RepositoryError("the unit of work is not open")
+        self._lent = True
         return self._conn
 
     async def __aenter__(self) -> UnitOfWork:
@@ -81,7 +89,9 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        conn = self.connection
+        conn = self._conn
+        if conn is None:
+            raise RepositoryError("the unit of work is not open")
         self._conn = None
         try:
             if exc_type is None:
@@ -93,6 +103,11 @@ class UnitOfWork:
                     )
             else:
                 await self._rollback_quietly(conn)
+            if self._lent:
+                # Only a connection the caller touched can carry session state;
+                # the repositories' own statements leave none.
+                with translated("unit of work"):
+                    await conn.execute(SESSION_RESET)
         finally:
             await self._store.pool.release(conn)
 

@@ -99,3 +99,12 @@ def typecheck(session: nox.Session) -> None:
     session.run(
         "mypy", env={"MYPYPATH": os.pathsep.join(["src", "tools", "plugin/src"])}
     )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: raw asyncpg, SQLAlchemy ORM and Core, the repositories
+    (`-- --quick` for a one-minute run); writes bench/results/."""
+    install(session)
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "bench", *session.posargs, env=TOOLS_ENV)

@@ -82,9 +82,21 @@ WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path
   AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version)::bigint)
 RETURNING version;
 
+-- name: ChangedPaths :many
+-- First half of a sync: which of the given paths are new or differ by hash,
+-- so that unchanged contents never travel to the server.
+SELECT given.path::text AS path
+FROM (
+    SELECT unnest(@paths::text[]) AS path, unnest(@hashes::text[]) AS sha256
+) AS given
+LEFT JOIN project_files f
+    ON f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = given.path
+WHERE f.sha256 IS DISTINCT FROM given.sha256;
+
 -- name: SyncFiles :one
--- The whole tree in one statement: upsert every given file, delete the rest
--- (when asked), and count what happened. The caller holds the project lock.
+-- Second half, one statement: upsert the changed files, delete every file
+-- not in @keep_paths (when asked), count what happened. The caller holds the
+-- project lock, so nothing changed since ChangedPaths.
 WITH given AS (
     -- Set-returning functions side by side in a select list advance together.
     SELECT
@@ -108,7 +120,7 @@ WITH given AS (
     DELETE FROM project_files f
     WHERE f.project_id = @project_id AND f.owner_id = @owner_id
       AND @delete_missing::boolean
-      AND f.path <> ALL (@paths::text[])
+      AND f.path <> ALL (@keep_paths::text[])
     RETURNING 1
 )
 SELECT

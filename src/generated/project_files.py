@@ -83,6 +83,14 @@ WHERE project_id = $1 AND owner_id = $2 AND path = $3
   AND ($4::bigint IS NULL OR version = $4::bigint)
 RETURNING version"""
 
+CHANGED_PATHS: Final = """SELECT given.path::text AS path
+FROM (
+    SELECT unnest($1::text[]) AS path, unnest($2::text[]) AS sha256
+) AS given
+LEFT JOIN project_files f
+    ON f.project_id = $3 AND f.owner_id = $4 AND f.path = given.path
+WHERE f.sha256 IS DISTINCT FROM given.sha256"""
+
 SYNC_FILES: Final = """WITH given AS (
     -- Set-returning functions side by side in a select list advance together.
     SELECT
@@ -106,7 +114,7 @@ SYNC_FILES: Final = """WITH given AS (
     DELETE FROM project_files f
     WHERE f.project_id = $5 AND f.owner_id = $6
       AND $7::boolean
-      AND f.path <> ALL ($1::text[])
+      AND f.path <> ALL ($8::text[])
     RETURNING 1
 )
 SELECT
@@ -186,6 +194,11 @@ class SyncFilesRow(BaseModel):
 
 def _as_int(row: Record) -> int:
     value: int = row[0]
+    return value
+
+
+def _as_str(row: Record) -> str:
+    value: str = row[0]
     return value
 
 
@@ -468,6 +481,43 @@ async def delete_file(
     return _as_int(row)
 
 
+async def changed_paths(
+    conn: Executor,
+    *,
+    paths: list[str],
+    hashes: list[str],
+    project_id: UUID,
+    owner_id: UUID,
+) -> list[str]:
+    """First half of a sync: which of the given paths are new or differ by hash, so that unchanged contents never travel to the server."""
+    rows = await conn.fetch(CHANGED_PATHS, paths, hashes, project_id, owner_id)
+    return [_as_str(row) for row in rows]
+
+
+async def changed_paths_iter(
+    conn: Executor,
+    *,
+    paths: list[str],
+    hashes: list[str],
+    project_id: UUID,
+    owner_id: UUID,
+    prefetch: int = 100,
+) -> AsyncIterator[str]:
+    """Stream ChangedPaths through a cursor, `prefetch` rows at a time.
+
+    Needs an open transaction on `conn` (asyncpg cursors do).
+    """
+    async for row in conn.cursor(
+        CHANGED_PATHS,
+        paths,
+        hashes,
+        project_id,
+        owner_id,
+        prefetch=prefetch,
+    ):
+        yield _as_str(row)
+
+
 async def sync_files(
     conn: Executor,
     *,
@@ -478,8 +528,9 @@ async def sync_files(
     project_id: UUID,
     owner_id: UUID,
     delete_missing: bool,
+    keep_paths: list[str],
 ) -> SyncFilesRow | None:
-    """The whole tree in one statement: upsert every given file, delete the rest (when asked), and count what happened. The caller holds the project lock."""
+    """Second half, one statement: upsert the changed files, delete every file not in @keep_paths (when asked), count what happened. The caller holds the project lock, so nothing changed since ChangedPaths."""
     row = await conn.fetchrow(
         SYNC_FILES,
         paths,
@@ -489,6 +540,7 @@ async def sync_files(
         project_id,
         owner_id,
         delete_missing,
+        keep_paths,
     )
     if row is None:
         return None

@@ -11,7 +11,7 @@ from generated import models as rows
 from repositories import validation
 from repositories.database_errors import translated
 from repositories.errors import Conflict, NotFound
-from repositories.models import AgentState
+from repositories.models import AgentState, from_row
 from repositories.projects import ProjectsRepository
 
 RESOURCE = "agent state"
@@ -19,9 +19,7 @@ PROJECT = "project"
 
 
 def to_agent_state(row: rows.AgentState) -> AgentState:
-    fields = dict(row)
-    fields.pop("owner_id")
-    return AgentState.model_construct(**fields)
+    return from_row(AgentState, row)
 
 
 class AgentStatesRepository:

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Frozen(BaseModel):
@@ -74,3 +75,11 @@ class AgentState(_Frozen):
 class Page(_Frozen, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+def from_row(model: type[M], row: BaseModel, **extra: object) -> M:
+    """A contract model from a generated row: its fields plus `extra`; fields
+    the contract does not show (owner_id, flags) are ignored. Validating a
+    plain dict is pydantic's fast path (model_construct is several times slower)."""
+    fields = {**row.__dict__, **extra} if extra else row.__dict__
+    return model.model_validate(fields)

@@ -23,6 +23,7 @@ from repositories.models import (
     Page,
     ProjectFile,
     SyncResult,
+    from_row,
 )
 from repositories.projects import ProjectsRepository
 
@@ -44,18 +45,13 @@ def prefix_end(prefix: str) -> str | None:
     return None
 
 
-# Generated rows are validated already: the contract models are built from
-# their fields without checking them again.
 def _entry(row: BaseModel) -> FileEntry:
-    return FileEntry.model_construct(**dict(row))
+    return from_row(FileEntry, row)
 
 
 def _file(row: BaseModel, content: str) -> ProjectFile:
-    fields = dict(row)
-    fields.pop("inserted", None)
-    fields.pop("owner_id", None)
-    fields["content"] = content
-    return ProjectFile.model_construct(**fields)
+    # Writes return rows without content: the caller's content is the stored one.
+    return from_row(ProjectFile, row, content=content)
 
 
 class ProjectFilesRepository:
@@ -252,37 +248,42 @@ class ProjectFilesRepository:
     async def sync(
         self, project_id: UUID, files: Mapping[str, str], *, delete_missing: bool = True
     ) -> SyncResult:
-        """Make the project's tree equal to `files` in one statement (plus a lock)."""
+        """Make the project's tree equal to `files` atomically, in three
+        statements whatever its size: lock the project, ask which paths
+        changed (by sha256), then upsert those and delete the rest at once."""
         validation.identifier(project_id, "project_id")
         if not isinstance(files, Mapping):
             raise InvalidInput("files", "must be a mapping of path to content")
         if not isinstance(delete_missing, bool):
             raise InvalidInput("delete_missing", "must be a bool")
-        paths: builtins.list[str] = []
-        contents: builtins.list[str] = []
-        sizes: builtins.list[int] = []
-        hashes: builtins.list[str] = []
+        bodies: dict[str, validation.Content] = {}
         for raw_path, raw_content in files.items():
-            paths.append(validation.path(raw_path))
-            body = validation.content(raw_content, self._max_content_bytes)
-            contents.append(body.text)
-            sizes.append(body.size_bytes)
-            hashes.append(body.sha256)
+            bodies[validation.path(raw_path)] = validation.content(
+                raw_content, self._max_content_bytes
+            )
+        paths = builtins.list(bodies)
         with translated(RESOURCE):
             # The row lock makes concurrent syncs of one project take turns,
             # so the result is one caller's tree, never a mix.
-            locked = await self._lock(project_id)
-            if not locked:
+            if not await self._lock(project_id):
                 raise NotFound(PROJECT)
-            counts = await queries.sync_files(
+            changed = await queries.changed_paths(
                 self._conn,
                 paths=paths,
-                contents=contents,
-                sizes=sizes,
-                hashes=hashes,
+                hashes=[body.sha256 for body in bodies.values()],
+                project_id=project_id,
+                owner_id=self._actor,
+            )
+            counts = await queries.sync_files(
+                self._conn,
+                paths=changed,
+                contents=[bodies[path].text for path in changed],
+                sizes=[bodies[path].size_bytes for path in changed],
+                hashes=[bodies[path].sha256 for path in changed],
                 project_id=project_id,
                 owner_id=self._actor,
                 delete_missing=delete_missing,
+                keep_paths=paths,
             )
         assert counts is not None  # an aggregate SELECT always returns its row
         return SyncResult(

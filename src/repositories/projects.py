@@ -13,15 +13,14 @@ from repositories import validation
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import NotFound
-from repositories.models import Page, Project
+from repositories.models import Page, Project, from_row
 
 RESOURCE = "project"
 _UNSET: Any = object()
 
 
 def to_project(row: rows.Project) -> Project:
-    # Rows from generated code are validated already: construct without re-checking.
-    return Project.model_construct(**dict(row))
+    return from_row(Project, row)
 
 
 class ProjectsRepository:

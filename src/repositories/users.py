@@ -12,19 +12,13 @@ from generated import users as queries
 from repositories import validation
 from repositories.database_errors import translated
 from repositories.errors import Conflict, NotFound
-from repositories.models import User
+from repositories.models import User, from_row
 
 RESOURCE = "user"
 
 
 def to_user(row: rows.User) -> User:
-    return User.model_construct(
-        id=row.id,
-        email=row.email,
-        name=row.name,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_row(User, row)
 
 
 class UsersRepository:

@@ -26,7 +26,9 @@ async def schema_db(pg_admin_url: str) -> AsyncIterator[str]:
 
 
 async def test_checks_and_policies_hold(schema_db: str) -> None:
-    testdb.load_sql(schema_db, PROJECT_ROOT / "tests" / "migrations" / "schema_checks.sql")
+    testdb.load_sql(
+        schema_db, PROJECT_ROOT / "tests" / "migrations" / "schema_checks.sql"
+    )
 
 
 async def test_checks_script_catches_a_missing_policy(schema_db: str) -> None:
@@ -36,7 +38,9 @@ async def test_checks_script_catches_a_missing_policy(schema_db: str) -> None:
     finally:
         await conn.close()
     with pytest.raises(subprocess.CalledProcessError):
-        testdb.load_sql(schema_db, PROJECT_ROOT / "tests" / "migrations" / "schema_checks.sql")
+        testdb.load_sql(
+            schema_db, PROJECT_ROOT / "tests" / "migrations" / "schema_checks.sql"
+        )
 
 
 async def test_rls_enabled_forced_and_grants_least_privilege(schema_db: str) -> None:

@@ -55,7 +55,7 @@ async def test_single_operation_unit_of_work_is_three_statements(
     assert statements[-1] == "COMMIT"
 
 
-async def test_sync_is_two_statements_whatever_the_tree_size(
+async def test_sync_is_three_statements_whatever_the_tree_size(
     logged_store: tuple[Store, list[str]],
 ) -> None:
     store, statements = logged_store
@@ -71,5 +71,5 @@ async def test_sync_is_two_statements_whatever_the_tree_size(
             project.id, {f"f/{i}.txt": str(i) for i in range(500)}
         )
         await flushed_log()
-        assert len(statements) == 2, statements
+        assert len(statements) == 3, statements
     assert (result.created, result.deleted) == (500, 1)

@@ -1,0 +1,53 @@
+"""Sizes of a run: --quick for development, full for the published figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    mode: str
+    list_files: int  # files in each stack's listing project
+    sync_files: int  # files in one sync
+    repeats: int  # rounds of the request workloads (every stack once a round)
+    ops: int  # requests timed per stack, workload and round
+    concurrency_ops: int  # requests per concurrency measurement
+    sync_repeats: int
+    loop_repeats: int  # the per-file put loops are slow: fewer rounds of them
+    deep_fraction: float = 0.9
+    file_bytes: int = 5 * 1024
+    state_bytes: int = 10 * 1024
+    sync_avg_bytes: int = 2 * 1024
+    sync_changed_fraction: float = 0.01
+    tasks: int = 32
+    pool_size: int = 8
+    warmup_ops: int = 20
+
+    @property
+    def deep_index(self) -> int:
+        """How many files come before the deep page."""
+        return int(self.list_files * self.deep_fraction)
+
+
+QUICK = Sizes(
+    mode="quick",
+    list_files=10_000,
+    sync_files=1_000,
+    repeats=3,
+    ops=200,
+    concurrency_ops=600,
+    sync_repeats=3,
+    loop_repeats=2,
+)
+
+FULL = Sizes(
+    mode="full",
+    list_files=100_000,
+    sync_files=10_000,
+    repeats=9,
+    ops=400,
+    concurrency_ops=2_000,
+    sync_repeats=5,
+    loop_repeats=3,
+)

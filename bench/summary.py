@@ -87,9 +87,6 @@ def _sync_ratios(results: SyncResults) -> dict[str, Stat]:
         "raw_sync_initial/raw_sync_changed": Stat.of(
             paired(t["raw_sync_initial"], t["raw_sync_changed"])
         ),
-        "raw_sync_initial/raw_hash_first_changed": Stat.of(
-            paired(t["raw_sync_initial"], t["raw_hash_first_changed"])
-        ),
         "sync_initial/raw_sync_initial": Stat.of(
             paired(t["sync_initial"], t["raw_sync_initial"])
         ),

@@ -1,7 +1,6 @@
 """Whole-tree writes: the repositories' sync (initial, then 1 % changed), the
 same SQL through raw asyncpg, per-file put loops (one unit of work, and one
-per file), the COPY floor, a prototype of a hash-first re-sync, and the sync's
-peak memory."""
+per file), the COPY floor, and the sync's peak memory."""
 
 from __future__ import annotations
 
@@ -26,21 +25,11 @@ from generated import projects as project_sql
 
 COPY_TABLE = "bench_copy_floor"
 
-# A prototype of a cheaper re-sync, not the project's code: send paths and
-# hashes first, then the contents of the files that differ only.
-STALE_PATHS = """SELECT g.path FROM unnest($1::text[], $2::text[]) AS g(path, sha256)
-LEFT JOIN project_files f
-  ON f.project_id = $3 AND f.owner_id = $4 AND f.path = g.path
-WHERE f.sha256 IS DISTINCT FROM g.sha256"""
-DELETE_MISSING = """DELETE FROM project_files
-WHERE project_id = $1 AND owner_id = $2 AND path <> ALL ($3::text[])"""
-
 KINDS: dict[str, str] = {
     "sync_initial": "(d) sync into an empty project",
     "sync_changed": "(d) sync again, 1 % changed",
     "raw_sync_initial": "(a) same SQL, into an empty project",
     "raw_sync_changed": "(a) same SQL, 1 % changed",
-    "raw_hash_first_changed": "(a) prototype: hashes first, 1 % changed",
     "put_loop": "(d) put per file, one unit of work",
     "put_requests": "(d) put per file, a unit of work each",
     "copy_floor": "(a) COPY into an empty table",
@@ -72,37 +61,14 @@ async def repo_sync(
 async def raw_sync(
     raw: RawStack, user: UUID, project: UUID, tree: dict[str, str]
 ) -> tuple[int, int]:
-    sizes: list[int] = []
-    hashes: list[str] = []
-    for text in tree.values():
-        size, sha = digest(text)
-        sizes.append(size)
-        hashes.append(sha)
-    async with raw.pool.acquire() as conn, conn.transaction():
-        assert await conn.fetchval(project_sql.LOCK_PROJECT, project, user)
-        row = await conn.fetchrow(
-            file_sql.SYNC_FILES,
-            list(tree),
-            list(tree.values()),
-            sizes,
-            hashes,
-            project,
-            user,
-            True,
-        )
-    assert row is not None
-    return row["created"], row["updated"]
-
-
-async def raw_hash_first(
-    raw: RawStack, user: UUID, project: UUID, tree: dict[str, str]
-) -> tuple[int, int]:
+    """The repositories' sync statements without the stack: lock, ask which
+    paths differ by hash, then upsert those and delete the rest."""
     paths = list(tree)
     digests = [digest(text) for text in tree.values()]
     hashes = [sha for _, sha in digests]
     async with raw.pool.acquire() as conn, conn.transaction():
         assert await conn.fetchval(project_sql.LOCK_PROJECT, project, user)
-        found = await conn.fetch(STALE_PATHS, paths, hashes, project, user)
+        found = await conn.fetch(file_sql.CHANGED_PATHS, paths, hashes, project, user)
         stale = {record[0] for record in found}
         chosen = [i for i, path in enumerate(paths) if path in stale]
         row = await conn.fetchrow(
@@ -113,9 +79,9 @@ async def raw_hash_first(
             [hashes[i] for i in chosen],
             project,
             user,
-            False,
+            True,
+            paths,
         )
-        await conn.execute(DELETE_MISSING, project, user, paths)
     assert row is not None
     return row["created"], row["updated"]
 
@@ -183,16 +149,10 @@ async def one_round(
         ("sync_changed", partial(repo_sync, repo, d_user, project_d, changed)),
         ("raw_sync_initial", partial(raw_sync, raw, a_user, project_a, tree)),
         ("raw_sync_changed", partial(raw_sync, raw, a_user, project_a, changed)),
-        # back to the initial tree: the same 1 % differ
-        (
-            "raw_hash_first_changed",
-            partial(raw_hash_first, raw, a_user, project_a, tree),
-        ),
     )
     for kind, step in steps:
         times[kind].append(await seconds(partial(counted, counts, step())))
     expected = [(len(tree), 0), (0, trees.changed_files)] * 2
-    expected.append((0, trees.changed_files))
     assert counts == expected, counts
     if with_loop:
         loop = partial(put_loop, repo, d_user, project_loop, tree)
@@ -236,7 +196,6 @@ async def warm_up(
     warm_a = await new_project(admin, a_user, "sync warm-up")
     await repo_sync(repo, d_user, warm_d, small)
     await raw_sync(raw, a_user, warm_a, small)
-    await raw_hash_first(raw, a_user, warm_a, small)
     await put_loop(repo, d_user, warm_d, small)
     await copy_floor(raw, a_user, warm_a, small)
 

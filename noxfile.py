@@ -3,6 +3,8 @@
 nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
 nox -s generate     sqlc codegen into src/generated/ (-- NAME: Atlas diff first)
 nox -s tests        the test suite against a real PostgreSQL
+nox -s soak         restarts under load, PgBouncer (the long reliability runs)
+nox -s bench        benchmarks against raw asyncpg and SQLAlchemy
 nox -s lint         ruff, squawk, atlas migrate validate/lint
 nox -s typecheck    mypy --strict over everything, generated code included
 nox -s db -- CMD    the embedded server: start | stop | status | url | psql
@@ -77,6 +79,24 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The long reliability runs: server restarts under load and PgBouncer
+    (needs the pgbouncer binary: apt-get install pgbouncer), then the
+    persistence and security suites through PgBouncer in transaction mode."""
+    install(session)
+    session.run(
+        "pytest", "-m", "soak", "tests/reliability", *session.posargs, env=TOOLS_ENV
+    )
+    session.run(
+        "pytest",
+        "tests/persistence",
+        "tests/security",
+        *session.posargs,
+        env={**TOOLS_ENV, "PERSISTENCE_VIA_PGBOUNCER": "1"},
+    )
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff (lint and format), squawk over migrations, Atlas validate and lint."""
     install(session)
@@ -94,8 +114,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the packages, the plugin, tools, tests and generated code."""
+    """mypy --strict over the packages, the plugin, tools, tests, bench and
+    generated code."""
     install(session)
+    session.install("-e", ".[bench]")  # bench/ imports SQLAlchemy
     session.run(
         "mypy", env={"MYPYPATH": os.pathsep.join(["src", "tools", "plugin/src"])}
     )

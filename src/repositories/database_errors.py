@@ -20,6 +20,9 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,  # class 08
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, cancel, timeout
     asyncpg.InterfaceError,  # connection closed or lost under us
+    # The server closed the connection before the client saw the end of the
+    # stream: asyncpg's state machine refuses the next call this way.
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,

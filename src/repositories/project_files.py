@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from pydantic import BaseModel
 
 from generated import Executor
@@ -211,10 +212,15 @@ class ProjectFilesRepository:
                     owner_id=self._actor,
                     path=source,
                 )
+            except asyncpg.UniqueViolationError:
+                # Lost the race for the target: report it as the guard would.
+                await self._conn.execute("ROLLBACK TO SAVEPOINT move_file")
+                row = None
             except BaseException:
                 await self._conn.execute("ROLLBACK TO SAVEPOINT move_file")
                 raise
-            await self._conn.execute("RELEASE SAVEPOINT move_file")
+            else:
+                await self._conn.execute("RELEASE SAVEPOINT move_file")
         if row is not None:
             return _file(row, row.content)
         if await self._current_version(project_id, source) is None:

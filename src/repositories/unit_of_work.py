@@ -109,7 +109,8 @@ class UnitOfWork:
                 with translated("unit of work"):
                     await conn.execute(SESSION_RESET)
         finally:
-            await self._store.pool.release(conn)
+            with translated("unit of work"):
+                await self._store.pool.release(conn)
 
     @staticmethod
     async def _rollback_quietly(conn: PoolConnectionProxy[asyncpg.Record]) -> None:

@@ -3,16 +3,21 @@
 The database is built from schema.sql (the same SQL the migrations are diffed
 from) while the Atlas CLI cannot be built here; see README, Current limits.
 Tests create their own users, so they share nothing and run in any order.
+
+With PERSISTENCE_VIA_PGBOUNCER=1 (nox -s soak) the `store` fixture reaches
+the database through PgBouncer in transaction pooling mode, with asyncpg's
+statement cache off as PgBouncer before 1.21 requires.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
-from devtools import PROJECT_ROOT, testdb
+from devtools import PROJECT_ROOT, pgbouncer, testdb
 from repositories import Store, User
 
 
@@ -26,6 +31,11 @@ async def database_url(pg_admin_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 async def store(database_url: str) -> AsyncIterator[Store]:
+    if os.environ.get("PERSISTENCE_VIA_PGBOUNCER") == "1":
+        with pgbouncer.running(database_url) as bouncer:
+            async with Store.open(bouncer.url, statement_cache_size=0) as opened:
+                yield opened
+        return
     async with Store.open(database_url) as opened:
         yield opened
 

@@ -1,0 +1,129 @@
+"""Shared pieces of the reliability tests: superuser access, Stores with
+special pool options, and reading a project back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from repositories import Project, Store, User
+
+# Hang guard for anything that must not block forever; never a speed claim.
+HANG_GUARD_S = 30.0
+
+
+@asynccontextmanager
+async def superuser(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """A direct connection with the URL's (superuser) role: no pool, no RLS."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def opened_store(database_url: str, **options: Any) -> AsyncIterator[Store]:
+    async with Store.open(database_url, **options) as opened:
+        yield opened
+
+
+async def new_user(store: Store, name: str = "Ada") -> User:
+    return await store.users.create(email=f"{uuid.uuid4().hex}@example.com", name=name)
+
+
+async def new_project(store: Store, owner: User, name: str = "Project") -> Project:
+    async with store.unit_of_work(owner.id) as uow:
+        return await uow.projects.create(name)
+
+
+async def tree_via_repositories(
+    store: Store, owner: User, project_id: uuid.UUID
+) -> dict[str, str]:
+    """The whole tree as the API shows it: every listing page, then each file."""
+    paths: list[str] = []
+    async with store.unit_of_work(owner.id) as uow:
+        cursor: str | None = None
+        for _ in range(10_000):  # bounded: far more pages than any test makes
+            page = await uow.files.list(project_id, limit=100, cursor=cursor)
+            paths.extend(entry.path for entry in page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        else:  # pragma: no cover - would mean a cursor loop
+            raise AssertionError("listing did not end")
+        tree: dict[str, str] = {}
+        for path in paths:
+            tree[path] = (await uow.files.get(project_id, path)).content
+    assert len(tree) == len(paths), "a path was listed twice"
+    return tree
+
+
+async def rows_of_project(database_url: str, project_id: uuid.UUID) -> dict[str, int]:
+    """How many rows each tenant table holds for the project (as superuser)."""
+    async with superuser(database_url) as conn:
+        counts: dict[str, int] = {}
+        for table, column in (
+            ("projects", "id"),
+            ("project_files", "project_id"),
+            ("agent_states", "project_id"),
+        ):
+            value = await conn.fetchval(
+                f"SELECT count(*) FROM {table} WHERE {column} = $1", project_id
+            )
+            assert isinstance(value, int)
+            counts[table] = value
+        return counts
+
+
+async def files_as_superuser(
+    database_url: str, project_id: uuid.UUID
+) -> dict[str, tuple[str, int]]:
+    """path -> (content, version), read past row-level security."""
+    async with superuser(database_url) as conn:
+        rows = await conn.fetch(
+            "SELECT path, content, version FROM project_files WHERE project_id = $1",
+            project_id,
+        )
+    return {row["path"]: (row["content"], row["version"]) for row in rows}
+
+
+async def agent_state_as_superuser(
+    database_url: str, project_id: uuid.UUID
+) -> tuple[str, int] | None:
+    """(state as JSON text, version), or None."""
+    async with superuser(database_url) as conn:
+        row = await conn.fetchrow(
+            "SELECT state::text AS state, version FROM agent_states WHERE project_id = $1",
+            project_id,
+        )
+    if row is None:
+        return None
+    return row["state"], row["version"]
+
+
+async def terminate_backend(database_url: str, pid: int) -> None:
+    """Kill a backend and wait (bounded) until it has gone, so that the next
+    statement on its connection fails for certain, not by timing luck.
+
+    The backend leaves pg_stat_activity just before its process exits and
+    its socket closes; the short pause lets the client's event loop read
+    the FATAL message *and* the end of the stream. (Reading only the first
+    is a separate case, pinned down by tests/reliability/proxy.py; either
+    way the contract's answer is Unavailable.)"""
+    async with superuser(database_url) as conn:
+        assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid) is True
+        deadline = time.monotonic() + HANG_GUARD_S
+        while await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+        ):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"backend {pid} did not exit")
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)

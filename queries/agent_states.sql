@@ -1,5 +1,6 @@
 -- One agent state per project. The INSERTs select the project row so that a
--- project that is missing or not the actor's inserts nothing.
+-- project that is missing or not the actor's inserts nothing. The state comes
+-- as JSON text the repository wrote (see validation.state), cast to jsonb.
 
 -- name: GetAgentState :one
 SELECT * FROM agent_states
@@ -8,7 +9,7 @@ WHERE project_id = @project_id AND owner_id = @owner_id;
 -- name: UpsertAgentState :one
 -- Last writer wins; every save counts as a version.
 INSERT INTO agent_states (project_id, owner_id, state)
-SELECT p.id, p.owner_id, @state::jsonb
+SELECT p.id, p.owner_id, (@state::text)::jsonb
 FROM projects p
 WHERE p.id = @project_id AND p.owner_id = @owner_id
 ON CONFLICT (project_id) DO UPDATE
@@ -20,7 +21,7 @@ RETURNING *;
 -- name: CreateAgentState :one
 -- expected_version 0: only when none exists yet.
 INSERT INTO agent_states (project_id, owner_id, state)
-SELECT p.id, p.owner_id, @state::jsonb
+SELECT p.id, p.owner_id, (@state::text)::jsonb
 FROM projects p
 WHERE p.id = @project_id AND p.owner_id = @owner_id
 ON CONFLICT (project_id) DO NOTHING
@@ -29,7 +30,7 @@ RETURNING *;
 -- name: SwapAgentState :one
 -- Compare-and-swap: applies only at the expected version.
 UPDATE agent_states
-SET state = @state::jsonb,
+SET state = (@state::text)::jsonb,
     version = version + 1,
     updated_at = statement_timestamp()
 WHERE project_id = @project_id AND owner_id = @owner_id AND version = @expected_version

@@ -9,7 +9,6 @@ from typing import Final
 from uuid import UUID
 
 from asyncpg import Record
-from pydantic import JsonValue
 
 from generated import Executor, rows_affected
 from generated.models import AgentState
@@ -19,7 +18,7 @@ SELECT project_id, owner_id, state, version, created_at, updated_at FROM agent_s
 WHERE project_id = $1 AND owner_id = $2"""
 
 UPSERT_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state)
-SELECT p.id, p.owner_id, $1::jsonb
+SELECT p.id, p.owner_id, ($1::text)::jsonb
 FROM projects p
 WHERE p.id = $2 AND p.owner_id = $3
 ON CONFLICT (project_id) DO UPDATE
@@ -29,14 +28,14 @@ SET state = excluded.state,
 RETURNING project_id, owner_id, state, version, created_at, updated_at"""
 
 CREATE_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state)
-SELECT p.id, p.owner_id, $1::jsonb
+SELECT p.id, p.owner_id, ($1::text)::jsonb
 FROM projects p
 WHERE p.id = $2 AND p.owner_id = $3
 ON CONFLICT (project_id) DO NOTHING
 RETURNING project_id, owner_id, state, version, created_at, updated_at"""
 
 SWAP_AGENT_STATE: Final = """UPDATE agent_states
-SET state = $1::jsonb,
+SET state = ($1::text)::jsonb,
     version = version + 1,
     updated_at = statement_timestamp()
 WHERE project_id = $2 AND owner_id = $3 AND version = $4
@@ -63,7 +62,7 @@ async def get_agent_state(
     project_id: UUID,
     owner_id: UUID,
 ) -> AgentState | None:
-    """One agent state per project. The INSERTs select the project row so that a project that is missing or not the actor's inserts nothing."""
+    """One agent state per project. The INSERTs select the project row so that a project that is missing or not the actor's inserts nothing. The state comes as JSON text the repository wrote (see validation.state), cast to jsonb."""
     row = await conn.fetchrow(GET_AGENT_STATE, project_id, owner_id)
     if row is None:
         return None
@@ -73,7 +72,7 @@ async def get_agent_state(
 async def upsert_agent_state(
     conn: Executor,
     *,
-    state: JsonValue,
+    state: str,
     project_id: UUID,
     owner_id: UUID,
 ) -> AgentState | None:
@@ -87,7 +86,7 @@ async def upsert_agent_state(
 async def create_agent_state(
     conn: Executor,
     *,
-    state: JsonValue,
+    state: str,
     project_id: UUID,
     owner_id: UUID,
 ) -> AgentState | None:
@@ -101,7 +100,7 @@ async def create_agent_state(
 async def swap_agent_state(
     conn: Executor,
     *,
-    state: JsonValue,
+    state: str,
     project_id: UUID,
     owner_id: UUID,
     expected_version: int,

@@ -20,6 +20,10 @@ from repositories import (
     Store,
     User,
 )
+from tests.persistence.helpers import (
+    assert_indistinguishable,
+    not_found_from,
+)
 
 MIB = 1024 * 1024
 
@@ -104,12 +108,6 @@ async def conflict_from(call: Awaitable[object]) -> Conflict:
     return raised.value
 
 
-async def not_found_from(call: Awaitable[object]) -> NotFound:
-    with pytest.raises(NotFound) as raised:
-        await call
-    return raised.value
-
-
 def items_of(agent_state: AgentState) -> list[Any]:
     items = agent_state.state["items"]
     assert isinstance(items, list)
@@ -126,20 +124,6 @@ def tagged(value: Any) -> Any:
     if isinstance(value, list):
         return ("list", [tagged(item) for item in value])
     return (type(value).__name__, value)
-
-
-def without_id(text: str, project_id: uuid.UUID) -> str:
-    return text.replace(str(project_id), "<id>").replace(project_id.hex, "<id>")
-
-
-def assert_indistinguishable(
-    foreign: NotFound, foreign_id: uuid.UUID, missing: NotFound, missing_id: uuid.UUID
-) -> None:
-    assert type(foreign) is type(missing)
-    assert without_id(foreign.resource, foreign_id) == without_id(
-        missing.resource, missing_id
-    )
-    assert without_id(str(foreign), foreign_id) == without_id(str(missing), missing_id)
 
 
 @pytest.fixture

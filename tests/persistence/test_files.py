@@ -24,6 +24,7 @@ from repositories import (
     UnitOfWork,
     User,
 )
+from tests.persistence.helpers import byte_order, list_all, snapshot
 
 DEFAULT_LIMIT = 5 * 1024 * 1024
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -38,10 +39,6 @@ def sha256_hex(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def byte_order(paths: list[str] | set[str]) -> list[str]:
-    return sorted(paths, key=lambda p: p.encode("utf-8"))
-
-
 async def new_project(store: Store, user: User, name: str = "files") -> Project:
     async with store.unit_of_work(user.id) as uow:
         return await uow.projects.create(name)
@@ -53,38 +50,6 @@ async def put_files(
     async with store.unit_of_work(user.id) as uow:
         for path, content in files.items():
             await uow.files.put(project_id, path, content)
-
-
-async def list_all(
-    uow: UnitOfWork,
-    project_id: uuid.UUID,
-    *,
-    prefix: str | None = None,
-    limit: int = 1000,
-) -> list[FileEntry]:
-    entries: list[FileEntry] = []
-    cursor: str | None = None
-    for _ in range(10_000):
-        page = await uow.files.list(
-            project_id, prefix=prefix, limit=limit, cursor=cursor
-        )
-        assert len(page.items) <= limit
-        entries.extend(page.items)
-        if page.next_cursor is None:
-            return entries
-        cursor = page.next_cursor
-    pytest.fail("listing never ended")
-
-
-async def snapshot(
-    store: Store, user: User, project_id: uuid.UUID
-) -> dict[str, ProjectFile]:
-    """Every file of the project, read back in full (content and metadata)."""
-    async with store.unit_of_work(user.id) as uow:
-        entries = await list_all(uow, project_id)
-        paths = [e.path for e in entries]
-        assert len(paths) == len(set(paths)), "a path is listed twice"
-        return {path: await uow.files.get(project_id, path) for path in paths}
 
 
 def assert_file(

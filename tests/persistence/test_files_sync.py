@@ -12,26 +12,20 @@ from types import MappingProxyType
 import pytest
 
 from repositories import (
-    FileEntry,
     InvalidInput,
     NotFound,
     Project,
-    ProjectFile,
     Store,
     SyncResult,
-    UnitOfWork,
     User,
 )
+from tests.persistence.helpers import byte_order, list_all, snapshot
 
 DEFAULT_LIMIT = 5 * 1024 * 1024
 
 
 def sha256_hex(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
-
-
-def byte_order(paths: list[str] | set[str]) -> list[str]:
-    return sorted(paths, key=lambda p: p.encode("utf-8"))
 
 
 def counts(result: SyncResult) -> dict[str, int]:
@@ -58,32 +52,6 @@ async def sync(
 ) -> SyncResult:
     async with store.unit_of_work(user.id) as uow:
         return await uow.files.sync(project_id, files, delete_missing=delete_missing)
-
-
-async def list_all(
-    uow: UnitOfWork, project_id: uuid.UUID, *, limit: int = 1000
-) -> list[FileEntry]:
-    entries: list[FileEntry] = []
-    cursor: str | None = None
-    for _ in range(10_000):
-        page = await uow.files.list(project_id, limit=limit, cursor=cursor)
-        assert len(page.items) <= limit
-        entries.extend(page.items)
-        if page.next_cursor is None:
-            return entries
-        cursor = page.next_cursor
-    pytest.fail("listing never ended")
-
-
-async def snapshot(
-    store: Store, user: User, project_id: uuid.UUID
-) -> dict[str, ProjectFile]:
-    async with store.unit_of_work(user.id) as uow:
-        entries = await list_all(uow, project_id)
-        paths = [e.path for e in entries]
-        assert len(paths) == len(set(paths)), "a path is listed twice"
-        assert paths == byte_order(paths)
-        return {path: await uow.files.get(project_id, path) for path in paths}
 
 
 async def tree(store: Store, user: User, project_id: uuid.UUID) -> dict[str, str]:

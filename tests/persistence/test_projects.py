@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
@@ -11,13 +10,16 @@ import pytest
 
 from repositories import (
     InvalidInput,
-    NotFound,
     Page,
     Project,
     RepositoryError,
     Store,
     UnitOfWork,
     User,
+)
+from tests.persistence.helpers import (
+    assert_indistinguishable,
+    not_found_from,
 )
 
 from .conftest import new_user
@@ -66,30 +68,6 @@ async def create_project(
 async def get_project(store: Store, owner: User, project_id: uuid.UUID) -> Project:
     async with store.unit_of_work(owner.id) as uow:
         return await uow.projects.get(project_id)
-
-
-async def not_found_from(call: Awaitable[object]) -> NotFound:
-    with pytest.raises(NotFound) as raised:
-        await call
-    return raised.value
-
-
-def without_id(text: str, project_id: uuid.UUID) -> str:
-    """The text with the id blanked out, so messages naming different ids compare."""
-    return text.replace(str(project_id), "<id>").replace(project_id.hex, "<id>")
-
-
-def assert_indistinguishable(
-    foreign: NotFound,
-    foreign_id: uuid.UUID,
-    missing: NotFound,
-    missing_id: uuid.UUID,
-) -> None:
-    assert type(foreign) is type(missing)
-    assert without_id(foreign.resource, foreign_id) == without_id(
-        missing.resource, missing_id
-    )
-    assert without_id(str(foreign), foreign_id) == without_id(str(missing), missing_id)
 
 
 async def all_pages(uow: UnitOfWork, limit: int) -> list[Page[Project]]:

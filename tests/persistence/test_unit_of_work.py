@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -22,6 +22,7 @@ from repositories import (
     UnitOfWork,
     User,
 )
+from tests.persistence.helpers import not_found_from
 
 from .conftest import new_user
 
@@ -69,12 +70,6 @@ async def create_project(store: Store, owner: User, name: str = "Project") -> Pr
 async def get_project(store: Store, owner: User, project_id: uuid.UUID) -> Project:
     async with store.unit_of_work(owner.id) as uow:
         return await uow.projects.get(project_id)
-
-
-async def not_found_from(call: Awaitable[object]) -> NotFound:
-    with pytest.raises(NotFound) as raised:
-        await call
-    return raised.value
 
 
 async def actor_setting(uow: UnitOfWork) -> Any:

@@ -465,20 +465,32 @@ async def test_a_prefix_lists_exactly_the_paths_that_start_with_it(
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "agent_states is jsonb: numbers are stored as numeric and read back by "
-        "json.loads, so a float >= 1e16 whose repr is not its exact value (1e23) "
-        "comes back as a different int (100000000000000000000000 != 1e23); "
-        "equal as JSON numbers, unequal as Python values"
-    ),
-)
 async def test_large_floats_in_state_come_back_as_the_same_python_value(
     store: Store, owned: Owned
 ) -> None:
-    state = {"x": 1e23, "max": 1.7976931348623157e308}
+    # jsonb stores numbers as numeric: 1e23 written as "1e+23" would come back
+    # as the int 100000000000000000000000, which is not 1e23 in Python.
+    state = {
+        "x": 1e23,
+        "max": 1.7976931348623157e308,
+        "negative": -1e20,
+        "edge": 1e16,
+        "nested": [{"y": 2.5e300}, 123456789012345680.0],
+        "small": [5e-324, 1e-7, 0.1, -0.0, 2.0],
+        "ints": [10**23, -(2**70)],
+    }
     async with store.unit_of_work(owned.user.id) as uow:
         await uow.agent_states.save(owned.project.id, state)
     async with store.unit_of_work(owned.user.id) as uow:
-        assert (await uow.agent_states.get(owned.project.id)).state == state
+        stored = (await uow.agent_states.get(owned.project.id)).state
+    assert stored == state
+    assert typed(stored) == typed(state)  # floats stay floats, ints stay ints
+
+
+def typed(value: object) -> object:
+    """The value with every scalar paired with its type (== says 1 == 1.0)."""
+    if isinstance(value, dict):
+        return {key: typed(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [typed(child) for child in value]
+    return (type(value).__name__, value)

@@ -1,0 +1,71 @@
+"""Helpers the persistence test modules share: reading whole trees back and
+comparing NotFound errors for foreign and missing ids."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+
+import pytest
+
+from repositories import FileEntry, NotFound, ProjectFile, Store, UnitOfWork, User
+
+
+def byte_order(paths: list[str] | set[str]) -> list[str]:
+    """Paths in PostgreSQL's COLLATE "C" order: UTF-8 bytes."""
+    return sorted(paths, key=lambda p: p.encode("utf-8"))
+
+
+async def list_all(
+    uow: UnitOfWork,
+    project_id: uuid.UUID,
+    *,
+    prefix: str | None = None,
+    limit: int = 1000,
+) -> list[FileEntry]:
+    """Every entry of a listing, following cursors to the end."""
+    entries: list[FileEntry] = []
+    cursor: str | None = None
+    for _ in range(10_000):
+        page = await uow.files.list(
+            project_id, prefix=prefix, limit=limit, cursor=cursor
+        )
+        assert len(page.items) <= limit
+        entries.extend(page.items)
+        if page.next_cursor is None:
+            return entries
+        cursor = page.next_cursor
+    pytest.fail("listing never ended")
+
+
+async def snapshot(
+    store: Store, user: User, project_id: uuid.UUID
+) -> dict[str, ProjectFile]:
+    """Every file of the project, read back in full (content and metadata)."""
+    async with store.unit_of_work(user.id) as uow:
+        entries = await list_all(uow, project_id)
+        paths = [e.path for e in entries]
+        assert len(paths) == len(set(paths)), "a path is listed twice"
+        assert paths == byte_order(paths)
+        return {path: await uow.files.get(project_id, path) for path in paths}
+
+
+async def not_found_from(call: Awaitable[object]) -> NotFound:
+    with pytest.raises(NotFound) as raised:
+        await call
+    return raised.value
+
+
+def without_id(text: str, project_id: uuid.UUID) -> str:
+    """The text with the id blanked out, so messages naming different ids compare."""
+    return text.replace(str(project_id), "<id>").replace(project_id.hex, "<id>")
+
+
+def assert_indistinguishable(
+    foreign: NotFound, foreign_id: uuid.UUID, missing: NotFound, missing_id: uuid.UUID
+) -> None:
+    assert type(foreign) is type(missing)
+    assert without_id(foreign.resource, foreign_id) == without_id(
+        missing.resource, missing_id
+    )
+    assert without_id(str(foreign), foreign_id) == without_id(str(missing), missing_id)

@@ -103,14 +103,25 @@ class UnitOfWork:
                     )
             else:
                 await self._rollback_quietly(conn)
-            if self._lent:
-                # Only a connection the caller touched can carry session state;
-                # the repositories' own statements leave none.
-                with translated("unit of work"):
-                    await conn.execute(SESSION_RESET)
         finally:
-            with translated("unit of work"):
-                await self._store.pool.release(conn)
+            try:
+                if self._lent:
+                    await self._reset_session(conn)
+            finally:
+                with translated("unit of work"):
+                    await self._store.pool.release(conn)
+
+    @staticmethod
+    async def _reset_session(conn: PoolConnectionProxy[asyncpg.Record]) -> None:
+        """Only a connection the caller touched can carry session state (the
+        repositories' own statements leave none). One that cannot be reset is
+        closed rather than handed to the next user."""
+        try:
+            await conn.execute(SESSION_RESET)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            # Already gone (asyncpg detaches a lost connection from the pool).
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
 
     @staticmethod
     async def _rollback_quietly(conn: PoolConnectionProxy[asyncpg.Record]) -> None:

@@ -86,7 +86,7 @@ class RawStack:
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 state_sql.SWAP_AGENT_STATE,
-                state,
+                json.dumps(state),  # the statement takes JSON text
                 fx.project_id,
                 fx.user_id,
                 expected_version,

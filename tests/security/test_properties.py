@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -40,6 +41,9 @@ from .helpers import (
 PROPERTY = settings(
     max_examples=60,
     deadline=None,
+    # CI replays the same examples every run (a red CI is then reproducible);
+    # elsewhere each run explores new ones.
+    derandomize=os.environ.get("CI") == "true",
     database=None,  # nothing written outside tests/security
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,

@@ -75,6 +75,7 @@ def generate(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (pass pytest arguments after --)."""
     install(session)
+    session.install("-e", ".[bench]")  # the bench smoke test runs every stack
     session.run("pytest", *session.posargs, env=TOOLS_ENV)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from bench import chart, concurrency, database, machine, report, requests, sync
-from bench.config import FULL, QUICK, Sizes
+from bench.config import FULL, QUICK, SMOKE, Sizes
 from bench.stacks import STACKS, Stack, open_stack
 from bench.stacks.raw import RawStack
 from bench.stacks.repo import RepoStack
@@ -31,6 +31,9 @@ def parse(argv: list[str] | None) -> tuple[Sizes, argparse.Namespace]:
     parser.add_argument(
         "--quick", action="store_true", help="small data, few rounds (~1 minute)"
     )
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny data, one round: does it still run?"
+    )
     parser.add_argument("--repeats", type=int, help="rounds of the request workloads")
     parser.add_argument(
         "--ops", type=int, help="requests per stack, workload and round"
@@ -40,7 +43,7 @@ def parse(argv: list[str] | None) -> tuple[Sizes, argparse.Namespace]:
         "--keep-db", action="store_true", help="keep the benchmark database"
     )
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
+    sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     if args.repeats:
         sizes = dataclasses.replace(sizes, repeats=args.repeats)
     if args.ops:

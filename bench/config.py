@@ -51,3 +51,17 @@ FULL = Sizes(
     sync_repeats=5,
     loop_repeats=3,
 )
+
+# Seconds, not minutes: proves every stack and workload still runs (and that
+# the harness's own outcome checks pass); its figures mean nothing.
+SMOKE = Sizes(
+    mode="smoke",
+    list_files=1_200,  # the deep page (90 %) still needs 100 files after it
+    sync_files=40,
+    repeats=1,
+    ops=3,
+    concurrency_ops=64,
+    sync_repeats=1,
+    loop_repeats=1,
+    warmup_ops=1,
+)

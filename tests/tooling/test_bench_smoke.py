@@ -1,0 +1,42 @@
+"""The benchmark harness still runs: every stack, every workload, at tiny
+sizes (`python -m bench --smoke`). The harness checks each request's outcome
+itself (created/updated/unchanged, versions, sync counts), so a query change
+that breaks one of the compared stacks fails here, not at the next
+`nox -s bench`. The figures of a smoke run mean nothing and are not read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from devtools import PROJECT_ROOT
+
+STACKS = {"a", "b", "c", "d"}
+
+
+def test_bench_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg_admin_url,
+        "PYTHONPATH": os.pathsep.join(
+            [str(PROJECT_ROOT / "tools"), str(PROJECT_ROOT / "src"), str(PROJECT_ROOT)]
+        ),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary-smoke.json").read_text())
+    assert summary["mode"] == "smoke"
+    for workload, per_stack in summary["requests_ops_per_s"].items():
+        assert set(per_stack) == STACKS, workload
+    assert (tmp_path / "chart-smoke.png").stat().st_size > 0

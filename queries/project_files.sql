@@ -9,21 +9,41 @@ WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
 SELECT version FROM project_files
 WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
 
--- name: UpsertFile :one
--- Identical content (same sha256) updates nothing and returns no row.
-INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256
-FROM projects p
-WHERE p.id = @project_id AND p.owner_id = @owner_id
-ON CONFLICT (project_id, path) DO UPDATE
-SET content = excluded.content,
-    size_bytes = excluded.size_bytes,
-    sha256 = excluded.sha256,
-    version = project_files.version + 1,
-    updated_at = statement_timestamp()
-WHERE project_files.sha256 <> excluded.sha256
-RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at,
-    (xmax = 0) AS inserted;
+-- name: PutFile :one
+-- One statement for all three outcomes. The existing row is locked first
+-- (FOR UPDATE reads its latest committed version): identical content comes
+-- back as "unchanged" and nothing is written; otherwise the upsert inserts
+-- or updates. No row means no such project for the actor, or a concurrent
+-- writer won a race for a new path: the caller then looks again.
+WITH current_file AS (
+    SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at
+    FROM project_files f
+    WHERE f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
+    FOR UPDATE
+), written AS (
+    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+    SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256
+    FROM projects p
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
+      AND NOT EXISTS (SELECT 1 FROM current_file c WHERE c.sha256 = @sha256)
+    ON CONFLICT (project_id, path) DO UPDATE
+    SET content = excluded.content,
+        size_bytes = excluded.size_bytes,
+        sha256 = excluded.sha256,
+        version = project_files.version + 1,
+        updated_at = statement_timestamp()
+    WHERE project_files.sha256 <> excluded.sha256
+    RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at,
+        CASE WHEN xmax = 0 THEN 'created' ELSE 'updated' END AS outcome
+)
+SELECT w.project_id, w.path, w.size_bytes, w.sha256, w.version, w.created_at, w.updated_at,
+    w.outcome::text AS outcome
+FROM written w
+UNION ALL
+SELECT c.project_id, c.path, c.size_bytes, c.sha256, c.version, c.created_at, c.updated_at,
+    'unchanged'::text AS outcome
+FROM current_file c
+WHERE c.sha256 = @sha256;
 
 -- name: CreateFile :one
 -- expected_version 0: only when the path is free.

@@ -41,23 +41,16 @@ class CoreStack:
         encoded = content.encode()
         size, sha = len(encoded), hashlib.sha256(encoded).hexdigest()
         async with self.engine.begin() as conn:
-            queries = AsyncQuerier(conn)
-            written = await queries.upsert_file(
+            written = await AsyncQuerier(conn).put_file(
+                project_id=fx.project_id,
+                owner_id=fx.user_id,
                 path=path,
                 content=content,
                 size_bytes=size,
                 sha256=sha,
-                project_id=fx.project_id,
-                owner_id=fx.user_id,
             )
-            if written is not None:
-                return "created" if written.inserted else "updated"
-            entry = await queries.get_file_entry(
-                project_id=fx.project_id, owner_id=fx.user_id, path=path
-            )
-        assert entry is not None
-        assert entry.sha256 == sha
-        return "unchanged"
+        assert written is not None
+        return written.outcome
 
     async def save_state(
         self, fx: Fixture, state: dict[str, Any], expected_version: int

@@ -24,8 +24,7 @@ def named(sql: str) -> str:
 
 
 GET_FILE = named(file_sql.GET_FILE)
-GET_FILE_ENTRY = named(file_sql.GET_FILE_ENTRY)
-UPSERT_FILE = named(file_sql.UPSERT_FILE)
+PUT_FILE = named(file_sql.PUT_FILE)
 LIST_FILES = named(file_sql.LIST_FILES)
 SWAP_AGENT_STATE = named(state_sql.SWAP_AGENT_STATE)
 
@@ -55,8 +54,8 @@ class FileEntryRow:
 
 
 @dataclasses.dataclass()
-class UpsertFileRow(FileEntryRow):
-    inserted: bool
+class PutFileRow(FileEntryRow):
+    outcome: str
 
 
 @dataclasses.dataclass()
@@ -96,53 +95,32 @@ class AsyncQuerier:
             updated_at=row[8],
         )
 
-    async def get_file_entry(
-        self, *, project_id: UUID, owner_id: UUID, path: str
-    ) -> FileEntryRow | None:
-        row = (
-            await self._conn.execute(
-                sqlalchemy.text(GET_FILE_ENTRY),
-                {"p1": project_id, "p2": owner_id, "p3": path},
-            )
-        ).first()
-        if row is None:
-            return None
-        return FileEntryRow(
-            project_id=row[0],
-            path=row[1],
-            size_bytes=row[2],
-            sha256=row[3],
-            version=row[4],
-            created_at=row[5],
-            updated_at=row[6],
-        )
-
-    async def upsert_file(
+    async def put_file(
         self,
         *,
+        project_id: UUID,
+        owner_id: UUID,
         path: str,
         content: str,
         size_bytes: int,
         sha256: str,
-        project_id: UUID,
-        owner_id: UUID,
-    ) -> UpsertFileRow | None:
+    ) -> PutFileRow | None:
         row = (
             await self._conn.execute(
-                sqlalchemy.text(UPSERT_FILE),
+                sqlalchemy.text(PUT_FILE),
                 {
-                    "p1": path,
-                    "p2": content,
-                    "p3": size_bytes,
-                    "p4": sha256,
-                    "p5": project_id,
-                    "p6": owner_id,
+                    "p1": project_id,
+                    "p2": owner_id,
+                    "p3": path,
+                    "p4": content,
+                    "p5": size_bytes,
+                    "p6": sha256,
                 },
             )
         ).first()
         if row is None:
             return None
-        return UpsertFileRow(
+        return PutFileRow(
             project_id=row[0],
             path=row[1],
             size_bytes=row[2],
@@ -150,7 +128,7 @@ class AsyncQuerier:
             version=row[4],
             created_at=row[5],
             updated_at=row[6],
-            inserted=row[7],
+            outcome=row[7],
         )
 
     async def list_files(

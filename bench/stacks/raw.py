@@ -61,24 +61,17 @@ class RawStack:
         size, sha = len(encoded), hashlib.sha256(encoded).hexdigest()
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                file_sql.UPSERT_FILE,
+                file_sql.PUT_FILE,
+                fx.project_id,
+                fx.user_id,
                 path,
                 content,
                 size,
                 sha,
-                fx.project_id,
-                fx.user_id,
             )
-            if row is not None:
-                return "created" if row["inserted"] else "updated"
-            # Nothing written: unchanged (or a missing project); read the
-            # current entry as every stack does to return the file.
-            entry = await conn.fetchrow(
-                file_sql.GET_FILE_ENTRY, fx.project_id, fx.user_id, path
-            )
-        assert entry is not None
-        assert entry["sha256"] == sha
-        return "unchanged"
+        assert row is not None
+        outcome: str = row["outcome"]
+        return outcome
 
     async def save_state(
         self, fx: Fixture, state: dict[str, Any], expected_version: int

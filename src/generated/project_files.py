@@ -23,19 +23,35 @@ WHERE project_id = $1 AND owner_id = $2 AND path = $3"""
 GET_FILE_VERSION: Final = """SELECT version FROM project_files
 WHERE project_id = $1 AND owner_id = $2 AND path = $3"""
 
-UPSERT_FILE: Final = """INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-SELECT p.id, p.owner_id, $1, $2, $3, $4
-FROM projects p
-WHERE p.id = $5 AND p.owner_id = $6
-ON CONFLICT (project_id, path) DO UPDATE
-SET content = excluded.content,
-    size_bytes = excluded.size_bytes,
-    sha256 = excluded.sha256,
-    version = project_files.version + 1,
-    updated_at = statement_timestamp()
-WHERE project_files.sha256 <> excluded.sha256
-RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at,
-    (xmax = 0) AS inserted"""
+PUT_FILE: Final = """WITH current_file AS (
+    SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at
+    FROM project_files f
+    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
+    FOR UPDATE
+), written AS (
+    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+    SELECT p.id, p.owner_id, $3, $4, $5, $6
+    FROM projects p
+    WHERE p.id = $1 AND p.owner_id = $2
+      AND NOT EXISTS (SELECT 1 FROM current_file c WHERE c.sha256 = $6)
+    ON CONFLICT (project_id, path) DO UPDATE
+    SET content = excluded.content,
+        size_bytes = excluded.size_bytes,
+        sha256 = excluded.sha256,
+        version = project_files.version + 1,
+        updated_at = statement_timestamp()
+    WHERE project_files.sha256 <> excluded.sha256
+    RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at,
+        CASE WHEN xmax = 0 THEN 'created' ELSE 'updated' END AS outcome
+)
+SELECT w.project_id, w.path, w.size_bytes, w.sha256, w.version, w.created_at, w.updated_at,
+    w.outcome::text AS outcome
+FROM written w
+UNION ALL
+SELECT c.project_id, c.path, c.size_bytes, c.sha256, c.version, c.created_at, c.updated_at,
+    'unchanged'::text AS outcome
+FROM current_file c
+WHERE c.sha256 = $6"""
 
 CREATE_FILE: Final = """INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
 SELECT p.id, p.owner_id, $1, $2, $3, $4
@@ -123,7 +139,7 @@ SELECT
     (SELECT count(*) FROM removed)::bigint AS deleted"""
 
 
-class UpsertFileRow(BaseModel):
+class PutFileRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     project_id: UUID
@@ -133,7 +149,7 @@ class UpsertFileRow(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-    inserted: bool
+    outcome: str
 
 
 class CreateFileRow(BaseModel):
@@ -252,6 +268,19 @@ def _to_project_file(row: Record) -> ProjectFile:
     )
 
 
+def _to_put_file_row(row: Record) -> PutFileRow:
+    return PutFileRow(
+        project_id=row[0],
+        path=row[1],
+        size_bytes=row[2],
+        sha256=row[3],
+        version=row[4],
+        created_at=row[5],
+        updated_at=row[6],
+        outcome=row[7],
+    )
+
+
 def _to_sync_files_row(row: Record) -> SyncFilesRow:
     return SyncFilesRow(created=row[0], updated=row[1], deleted=row[2])
 
@@ -265,19 +294,6 @@ def _to_update_file_at_version_row(row: Record) -> UpdateFileAtVersionRow:
         version=row[4],
         created_at=row[5],
         updated_at=row[6],
-    )
-
-
-def _to_upsert_file_row(row: Record) -> UpsertFileRow:
-    return UpsertFileRow(
-        project_id=row[0],
-        path=row[1],
-        size_bytes=row[2],
-        sha256=row[3],
-        version=row[4],
-        created_at=row[5],
-        updated_at=row[6],
-        inserted=row[7],
     )
 
 
@@ -309,29 +325,29 @@ async def get_file_version(
     return _as_int(row)
 
 
-async def upsert_file(
+async def put_file(
     conn: Executor,
     *,
+    project_id: UUID,
+    owner_id: UUID,
     path: str,
     content: str,
     size_bytes: int,
     sha256: str,
-    project_id: UUID,
-    owner_id: UUID,
-) -> UpsertFileRow | None:
-    """Identical content (same sha256) updates nothing and returns no row."""
+) -> PutFileRow | None:
+    """One statement for all three outcomes. The existing row is locked first (FOR UPDATE reads its latest committed version): identical content comes back as "unchanged" and nothing is written; otherwise the upsert inserts or updates. No row means no such project for the actor, or a concurrent writer won a race for a new path: the caller then looks again."""
     row = await conn.fetchrow(
-        UPSERT_FILE,
+        PUT_FILE,
+        project_id,
+        owner_id,
         path,
         content,
         size_bytes,
         sha256,
-        project_id,
-        owner_id,
     )
     if row is None:
         return None
-    return _to_upsert_file_row(row)
+    return _to_put_file_row(row)
 
 
 async def create_file(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
@@ -107,10 +107,10 @@ class ProjectFilesRepository:
         outcome: FileOutcome
         with translated(RESOURCE):
             if expected is None:
-                upserted = await queries.upsert_file(self._conn, **args)
-                if upserted is not None:
-                    outcome = "created" if upserted.inserted else "updated"
-                    return FileWrite(file=_file(upserted, body.text), outcome=outcome)
+                put = await queries.put_file(self._conn, **args)
+                if put is not None:
+                    outcome = cast(FileOutcome, put.outcome)
+                    return FileWrite(file=_file(put, body.text), outcome=outcome)
             elif expected == 0:
                 created = await queries.create_file(self._conn, **args)
                 if created is not None:

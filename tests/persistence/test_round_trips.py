@@ -73,3 +73,21 @@ async def test_sync_is_three_statements_whatever_the_tree_size(
         await flushed_log()
         assert len(statements) == 3, statements
     assert (result.created, result.deleted) == (500, 1)
+
+
+async def test_put_is_three_statements_whatever_the_outcome(
+    logged_store: tuple[Store, list[str]],
+) -> None:
+    store, statements = logged_store
+    user = await new_user(store)
+    async with store.unit_of_work(user.id) as uow:
+        project = await uow.projects.create("put round trips")
+    outcomes = []
+    for content in ("one", "two", "two"):  # created, updated, unchanged
+        await flushed_log()
+        statements.clear()
+        async with store.unit_of_work(user.id) as uow:
+            outcomes.append((await uow.files.put(project.id, "f.txt", content)).outcome)
+        await flushed_log()
+        assert len(statements) == 3, statements
+    assert outcomes == ["created", "updated", "unchanged"]

@@ -53,7 +53,7 @@ class UnitOfWork:
 
     def __init__(self, store: Store, user_id: UUID) -> None:
         self._store = store
-        self.user_id = validation.user_id(user_id)
+        self.user_id = validation.identifier(user_id, "user_id")
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
         self._lent = False
 

@@ -41,7 +41,7 @@ class UsersRepository:
         return to_user(row)
 
     async def get(self, user_id: UUID) -> User:
-        validation.user_id(user_id)
+        validation.identifier(user_id, "user_id")
         with translated(RESOURCE):
             async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
                 row = await queries.get_user(conn, id=user_id)

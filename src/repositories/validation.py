@@ -32,10 +32,6 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-def user_id(value: object, field: str = "user_id") -> UUID:
-    return identifier(value, field)
-
-
 def identifier(value: object, field: str) -> UUID:
     if not isinstance(value, UUID):
         raise InvalidInput(field, f"must be a uuid.UUID, not {type(value).__name__}")
@@ -82,32 +78,29 @@ def email(value: object) -> str:
     return text
 
 
-def path(value: object, field: str = "path") -> str:
-    """A relative POSIX path, stored exactly as given when valid."""
+def prefix(value: object, field: str = "prefix") -> str:
+    """A listing prefix: a plain string (not a glob), need not end on a '/'.
+    Also the first half of `path`: text, length and characters."""
     text = _text(value, field)
-    if not text:
-        raise InvalidInput(field, "must not be empty")
     if len(text.encode("utf-8")) > PATH_MAX_BYTES:
         raise InvalidInput(field, f"must be at most {PATH_MAX_BYTES} bytes of UTF-8")
+    if _CONTROL.search(text):
+        raise InvalidInput(field, "must not contain control characters")
+    return text
+
+
+def path(value: object, field: str = "path") -> str:
+    """A relative POSIX path, stored exactly as given when valid."""
+    text = prefix(value, field)
+    if not text:
+        raise InvalidInput(field, "must not be empty")
     if text.startswith("/"):
         raise InvalidInput(field, "must be relative (no leading '/')")
     if "\\" in text:
         raise InvalidInput(field, "must not contain a backslash")
-    if _CONTROL.search(text):
-        raise InvalidInput(field, "must not contain control characters")
     for segment in text.split("/"):
         if segment in ("", ".", ".."):
             raise InvalidInput(field, "must not have an empty, '.' or '..' segment")
-    return text
-
-
-def prefix(value: object) -> str:
-    """A listing prefix: a plain string (not a glob), need not end on a '/'."""
-    text = _text(value, "prefix")
-    if len(text.encode("utf-8")) > PATH_MAX_BYTES:
-        raise InvalidInput("prefix", f"must be at most {PATH_MAX_BYTES} bytes of UTF-8")
-    if _CONTROL.search(text):
-        raise InvalidInput("prefix", "must not contain control characters")
     return text
 
 

@@ -538,10 +538,7 @@ async def test_pool_connection_outside_a_unit_of_work_has_no_actor(
     async with single.unit_of_work(alice.id) as uow:
         assert await actor_setting(uow) == str(alice.id)
 
-    pool = getattr(single, "pool", None)
-    if not isinstance(pool, asyncpg.Pool):
-        pytest.skip("the Store exposes no pool")
-    async with pool.acquire() as conn:
+    async with single.pool.acquire() as conn:
         assert await conn.fetchval("SELECT current_setting('app.user_id', true)") in (
             None,
             "",

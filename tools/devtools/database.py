@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 from urllib.parse import urlsplit
 
 from devtools import embedded
@@ -28,6 +31,35 @@ def redact(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return parts._replace(netloc=netloc).geturl()
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, pointed at database `name`."""
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def create_database(
+    admin_url: str, prefix: str
+) -> tuple[str, Callable[[], Coroutine[Any, Any, None]]]:
+    """A new empty database on the server of `admin_url` (tests, Atlas's dev
+    database, the ER diagram); returns its URL and the coroutine that drops it."""
+    name = f"{prefix}_{secrets.token_hex(5)}"
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+
+    async def drop() -> None:
+        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return with_database(admin_url, name), drop
 
 
 def resolve_url() -> str:

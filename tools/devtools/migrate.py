@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 from devtools import PROJECT_ROOT, atlas, database, embedded
 
@@ -25,29 +23,14 @@ MIGRATIONS_DIR = "file://migrations"
 SCHEMA_SRC = "file://schema.sql"
 
 
-def with_database(url: str, name: str) -> str:
-    return urlsplit(url)._replace(path=f"/{name}").geturl()
-
-
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url, timeout=database.CONNECT_TIMEOUT_S)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @contextmanager
 def dev_database(url: str) -> Iterator[str]:
     """A fresh, empty database for Atlas to replay and diff in; dropped after."""
-    name = f"atlas_dev_{secrets.token_hex(6)}"
-    asyncio.run(_admin(url, f'CREATE DATABASE "{name}"'))
+    dev_url, drop = asyncio.run(database.create_database(url, "atlas_dev"))
     try:
-        yield with_database(url, name)
+        yield dev_url
     finally:
-        asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop())
 
 
 def run_atlas(*args: str) -> int:

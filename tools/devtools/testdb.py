@@ -8,15 +8,14 @@ Every test module that needs a database gets a fresh one and drops it after.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from devtools import embedded
-from devtools.migrate import with_database
+from devtools.database import create_database as create_database
 
 POSTGRES_IMAGE = "postgres:18"
 
@@ -50,29 +49,6 @@ def server() -> Iterator[str]:
             yield str(container.get_connection_url())
         return
     yield embedded.start().url()
-
-
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-async def create_database(
-    admin_url: str, prefix: str
-) -> tuple[str, Callable[[], Awaitable[None]]]:
-    """A new empty database; returns its URL and the coroutine function that drops it."""
-    name = f"{prefix}_{secrets.token_hex(5)}"
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
-
-    async def drop() -> None:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return with_database(admin_url, name), drop
 
 
 def load_sql(url: str, path: Path) -> None:

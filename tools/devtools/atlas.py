@@ -1,134 +1,243 @@
-"""Find or build the Atlas CLI (community edition) at the pinned version.
+"""Which migration engine runs, and building the project's own.
 
-Order: an ``atlas`` on PATH that reports the pinned version; else a previous
-build in ``.tools/``; else a build from the Go module proxy with the installed
-Go. No registry ships an Atlas binary, and ``go install`` is refused for
-current releases because ``cmd/atlas/go.mod`` replaces ``ariga.io/atlas`` with
-``../..``. So the build downloads the ``cmd/atlas`` module at the commit of the
-release tag, points its ``ariga.io/atlas`` requirement at the same release and
-builds it with the version stamped in, as distribution packagers do.
+Order, first that applies:
+
+1. ``ATLAS_BIN``, when set: that binary, whatever it is.
+2. An ``atlas`` on PATH that is the official Atlas CLI v1.x.
+3. ``schemaflow``, the project's command in ``tools/atlas/`` (Go, on Atlas's
+   engine module ``ariga.io/atlas``), built into ``.tools/`` with the
+   installed Go and rebuilt whenever its sources change.
+
+All three take the same arguments (``migrate diff/new/hash/validate/apply/
+status/lint``), so callers never branch on which one runs. The choice is
+printed once per process.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
-import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from devtools import PROJECT_ROOT
 
-ATLAS_VERSION = "v1.2.3"
-ATLAS_MODULE = "ariga.io/atlas"
-ATLAS_CMD_MODULE = "ariga.io/atlas/cmd/atlas"
+ENGINE_SOURCE = PROJECT_ROOT / "tools" / "atlas"
 TOOLS_DIR = PROJECT_ROOT / ".tools"
-ATLAS_BIN = TOOLS_DIR / f"atlas-{ATLAS_VERSION}" / "atlas"
+BUILD_DIR = TOOLS_DIR / "schemaflow"
+BUILT_BIN = BUILD_DIR / "schemaflow"
+SOURCE_STAMP = BUILD_DIR / "source.sha256"
+COMMAND_VERSION = "v0.1.0"
 QUIET_ENV = {"ATLAS_NO_UPDATE_NOTIFIER": "1", "ATLAS_NO_UPGRADE_SUGGESTIONS": "1"}
+OFFICIAL_VERSION = re.compile(r"^atlas (?:unofficial )?version v1\.", re.MULTILINE)
+GO_VERSION = re.compile(r"go(\d+)\.(\d+)(?:\.(\d+))?")
+# What `go build` prints when it cannot reach the module proxy.
+PROXY_TROUBLE = re.compile(
+    r"dial tcp|no such host|i/o timeout|connection refused|403 Forbidden|"
+    r"404 Not Found|proxyconnect|TLS handshake|server response",
+)
 
 
 class AtlasUnavailable(RuntimeError):
-    """Atlas could be neither found nor built; the message says what to do."""
+    """No migration engine could be found or built; the message says what to do."""
 
 
-def _reports_pinned_version(binary: str) -> bool:
+@dataclass(frozen=True)
+class Engine:
+    binary: Path
+    why: str
+
+    def describe(self) -> str:
+        return f"migration engine: {self.binary} ({self.why})"
+
+
+def _version_output(binary: str) -> str:
     try:
-        out = subprocess.run(
+        done = subprocess.run(
             [binary, "version"],
             capture_output=True,
             text=True,
             timeout=30,
             env={**os.environ, **QUIET_ENV},
             check=False,
-        ).stdout
-    except OSError:
-        return False
-    return ATLAS_VERSION in out
-
-
-def _go(*args: str, cwd: Path | None = None, check: bool = True) -> str:
-    print(f"atlas build: go {' '.join(args)}", flush=True)
-    result = subprocess.run(
-        ["go", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"},
-    )
-    if check and result.returncode != 0:
-        raise AtlasUnavailable(
-            f"`go {' '.join(args)}` failed:\n{result.stderr.strip()}\n"
-            f"Install Atlas {ATLAS_VERSION} (community) on PATH to skip the build."
         )
-    return result.stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout
+
+
+def _is_official_v1(binary: str) -> bool:
+    return OFFICIAL_VERSION.search(_version_output(binary)) is not None
+
+
+def _required_go() -> tuple[int, int, int]:
+    """The Go version the engine's go.mod asks for (its `go` line)."""
+    text = (ENGINE_SOURCE / "go.mod").read_text()
+    found = re.search(r"^go (\d+)\.(\d+)(?:\.(\d+))?$", text, re.MULTILINE)
+    if found is None:
+        raise AtlasUnavailable(f"{ENGINE_SOURCE / 'go.mod'} has no `go` line")
+    major, minor, patch = found.groups()
+    return int(major), int(minor), int(patch or 0)
+
+
+def _installed_go() -> tuple[int, int, int] | None:
+    if shutil.which("go") is None:
+        return None
+    done = subprocess.run(
+        ["go", "env", "GOVERSION"], capture_output=True, text=True, check=False
+    )
+    found = GO_VERSION.search(done.stdout)
+    if found is None:
+        return None
+    major, minor, patch = found.groups()
+    return int(major), int(minor), int(patch or 0)
+
+
+def source_digest() -> str:
+    """A digest of everything the build reads, so an edit triggers a rebuild."""
+    digest = hashlib.sha256()
+    sources = sorted(ENGINE_SOURCE.glob("*.go")) + [
+        ENGINE_SOURCE / "go.mod",
+        ENGINE_SOURCE / "go.sum",
+    ]
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _dotted(version: tuple[int, int, int]) -> str:
+    return ".".join(str(part) for part in version)
 
 
 def build() -> Path:
-    if shutil.which("go") is None:
+    """Build schemaflow into .tools/ (progress on stdout); returns the binary."""
+    need = _required_go()
+    have = _installed_go()
+    if have is None:
         raise AtlasUnavailable(
-            f"Atlas {ATLAS_VERSION} is not on PATH and Go is not installed to build it: "
-            "install Go 1.26+ (https://go.dev/dl) or put an atlas "
-            f"{ATLAS_VERSION} binary on PATH."
+            f"Go is not installed: the migration engine is built with Go {_dotted(need)}+ "
+            "(install it from https://go.dev/dl), or put the official atlas v1.x on "
+            "PATH (or set ATLAS_BIN) to use it instead."
         )
-    release = json.loads(_go("list", "-m", "-json", f"{ATLAS_MODULE}@{ATLAS_VERSION}"))
-    commit = release["Origin"]["Hash"]
-    print(f"atlas build: release {ATLAS_VERSION} is commit {commit}", flush=True)
-    # -json reports a refused download in the output (and exits 1): read it there.
-    module = f"{ATLAS_CMD_MODULE}@{commit}"
-    download = json.loads(_go("mod", "download", "-json", module, check=False))
-    if download.get("Error"):
+    if have < need:
         raise AtlasUnavailable(
-            f"the Go module proxy does not serve {ATLAS_CMD_MODULE}@{commit}: "
-            f"{download['Error']}\nInstall Atlas {ATLAS_VERSION} (community) on PATH."
+            f"Go {_dotted(have)} is too old: tools/atlas needs Go {_dotted(need)}+ "
+            "(https://go.dev/dl), or put the official atlas v1.x on PATH."
         )
-    with tempfile.TemporaryDirectory(prefix="atlas-build-") as tmp:
-        src = Path(tmp) / "atlas"
-        shutil.copytree(download["Dir"], src)
-        src.chmod(0o755)
-        (src / "go.mod").chmod(0o644)
-        (src / "go.sum").chmod(0o644)
-        _go("mod", "edit", f"-dropreplace={ATLAS_MODULE}", cwd=src)
-        _go("mod", "edit", f"-require={ATLAS_MODULE}@{ATLAS_VERSION}", cwd=src)
-        _go("mod", "tidy", cwd=src)
-        ATLAS_BIN.parent.mkdir(parents=True, exist_ok=True)
-        ldflags = f"-X {ATLAS_CMD_MODULE}/internal/cmdapi.version={ATLAS_VERSION}"
-        _go(
+    digest = source_digest()
+    stamp = f"{COMMAND_VERSION}+{digest[:12]}"
+    print(
+        f"migration engine: building tools/atlas with Go {_dotted(have)} "
+        "(the first build downloads ariga.io/atlas and lib/pq from the module proxy)",
+        flush=True,
+    )
+    started = time.monotonic()
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    partial = BUILD_DIR / "schemaflow.partial"
+    done = subprocess.run(
+        [
+            "go",
             "build",
             "-trimpath",
             "-ldflags",
-            ldflags,
+            f"-X main.version={stamp}",
             "-o",
-            str(ATLAS_BIN),
+            str(partial),
             ".",
-            cwd=src,
-        )
-    print(f"atlas build: built {ATLAS_BIN}", flush=True)
-    return ATLAS_BIN
+        ],
+        cwd=ENGINE_SOURCE,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"},
+    )
+    if done.returncode != 0:
+        detail = done.stderr.strip()
+        if PROXY_TROUBLE.search(detail):
+            proxy = os.environ.get("GOPROXY", "https://proxy.golang.org,direct")
+            first = detail.splitlines()[-1] if detail else ""
+            raise AtlasUnavailable(
+                f"cannot download the engine's Go modules from the module proxy "
+                f"(GOPROXY={proxy}): {first}. Check the network or GOPROXY, or put "
+                "the official atlas v1.x on PATH."
+            )
+        raise AtlasUnavailable(f"building tools/atlas failed:\n{detail}")
+    partial.replace(BUILT_BIN)
+    SOURCE_STAMP.write_text(digest + "\n")
+    print(
+        f"migration engine: built {BUILT_BIN.relative_to(PROJECT_ROOT)} "
+        f"in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+    return BUILT_BIN
 
 
-def find_or_build() -> Path:
+def _build_is_current() -> bool:
+    if not BUILT_BIN.exists() or not SOURCE_STAMP.exists():
+        return False
+    return SOURCE_STAMP.read_text().strip() == source_digest()
+
+
+_chosen: Engine | None = None
+
+
+def choose() -> Engine:
+    """The engine for this process (see the module docstring); printed once."""
+    global _chosen
+    if _chosen is None:
+        _chosen = _choose()
+        print(_chosen.describe(), flush=True)
+    return _chosen
+
+
+def _choose() -> Engine:
+    explicit = os.environ.get("ATLAS_BIN", "").strip()
+    if explicit:
+        path = shutil.which(explicit)
+        if path is None:
+            raise AtlasUnavailable(f"ATLAS_BIN={explicit} is not an executable file")
+        return Engine(Path(path), "ATLAS_BIN")
     on_path = shutil.which("atlas")
-    if on_path and _reports_pinned_version(on_path):
-        return Path(on_path)
-    if ATLAS_BIN.exists() and _reports_pinned_version(str(ATLAS_BIN)):
-        return ATLAS_BIN
-    return build()
+    if on_path and _is_official_v1(on_path):
+        return Engine(Path(on_path), "the official Atlas CLI on PATH")
+    if _build_is_current():
+        return Engine(BUILT_BIN, "the project's build of tools/atlas")
+    return Engine(build(), "the project's build of tools/atlas, just built")
+
+
+def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the engine from the project root, capturing its output."""
+    return subprocess.run(
+        [str(choose().binary), *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=check,
+        env={**os.environ, **QUIET_ENV},
+    )
 
 
 def main(argv: list[str]) -> int:
-    """``python -m devtools.atlas [atlas args…]``: run Atlas, building it if needed."""
+    """``python -m devtools.atlas [args…]``: run the engine, building it if needed;
+    without arguments, print which binary that is."""
     try:
-        binary = find_or_build()
+        engine = choose()
     except AtlasUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if not argv:
-        print(binary)
         return 0
-    return subprocess.call([str(binary), *argv], env={**os.environ, **QUIET_ENV})
+    return subprocess.call(
+        [str(engine.binary), *argv], env={**os.environ, **QUIET_ENV}
+    )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""Atlas-driven migration commands against DATABASE_URL or the embedded server.
+"""Migration commands against DATABASE_URL or the embedded server.
 
-    python -m devtools.migrate            apply migrations/ (atlas migrate apply)
+    python -m devtools.migrate            apply migrations/, print the version
     python -m devtools.migrate --diff N   diff schema.sql into migration N
-    python -m devtools.migrate --lint     atlas migrate validate + lint --latest 1
+    python -m devtools.migrate --lint     migrate validate + migrate lint --latest 1
+    python -m devtools.migrate --status   migrate status
 
-Commands that need Atlas's dev database get a fresh, separate database on the
-same server, dropped afterwards; the target is never used as the dev database.
+The engine is chosen by ``devtools.atlas`` (the official CLI or the project's
+build; same arguments). Commands that need a dev database get a fresh,
+separate one on the same server, dropped afterwards; the target is never the
+dev database.
 """
 
 from __future__ import annotations
@@ -16,76 +19,164 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from devtools import PROJECT_ROOT, atlas, database, embedded
 
-MIGRATIONS_DIR = "file://migrations"
-SCHEMA_SRC = "file://schema.sql"
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+SCHEMA_FILE = PROJECT_ROOT / "schema.sql"
+STATUS_FORMAT = "{{ .Status }} {{ .Current }}"
+
+
+class MigrationFailed(RuntimeError):
+    """The engine refused or failed; the message carries its output."""
+
+
+def file_url(path: Path) -> str:
+    """A file:// URL for the engine, relative when inside the project (the
+    engine runs from the project root), so messages show short paths."""
+    if path.is_relative_to(PROJECT_ROOT):
+        path = path.relative_to(PROJECT_ROOT)
+    return f"file://{path}"
+
+
+def dir_url(path: Path = MIGRATIONS_DIR) -> str:
+    return file_url(path)
 
 
 @contextmanager
 def dev_database(url: str) -> Iterator[str]:
-    """A fresh, empty database for Atlas to replay and diff in; dropped after."""
-    dev_url, drop = asyncio.run(database.create_database(url, "atlas_dev"))
+    """A fresh, empty database for the engine to replay and diff in; dropped after."""
+    try:
+        dev_url, drop = asyncio.run(database.create_database(url, "atlas_dev"))
+    except Exception as exc:
+        raise database.DatabaseUnreachable(
+            f"cannot create a dev database on {database.redact(url)}: {exc} "
+            "(the URL's role needs CREATEDB)"
+        ) from exc
     try:
         yield dev_url
     finally:
         asyncio.run(drop())
 
 
-def run_atlas(*args: str) -> int:
-    binary = atlas.find_or_build()
-    print(f"$ atlas {' '.join(args)}", flush=True)
+def apply_latest(url: str, directory: Path = MIGRATIONS_DIR) -> str:
+    """Bring the database at `url` to the latest migration; returns the engine's
+    output. Tests, the benchmark and the diagram build their databases this way."""
+    done = atlas.run("migrate", "apply", "--dir", dir_url(directory), "--url", url)
+    if done.returncode != 0:
+        raise MigrationFailed(
+            f"migrate apply on {database.redact(url)} failed:\n{done.stdout}{done.stderr}"
+        )
+    return done.stdout
+
+
+def current_version(url: str, directory: Path = MIGRATIONS_DIR) -> str:
+    """`Status Current`, e.g. 'OK 20261130093351'."""
+    done = atlas.run(
+        "migrate",
+        "status",
+        "--dir",
+        dir_url(directory),
+        "--url",
+        url,
+        "--format",
+        STATUS_FORMAT,
+    )
+    if done.returncode != 0:
+        raise MigrationFailed(f"migrate status failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip()
+
+
+def _engine(*args: str) -> int:
+    """Run the engine with its output going straight to the terminal."""
+    binary = atlas.choose().binary
+    print(f"$ {binary.name} {' '.join(_masked(args))}", flush=True)
     return subprocess.call(
         [str(binary), *args], cwd=PROJECT_ROOT, env={**os.environ, **atlas.QUIET_ENV}
     )
 
 
+def _masked(args: tuple[str, ...]) -> list[str]:
+    return [database.redact(a) if "://" in a else a for a in args]
+
+
+def _apply(url: str) -> int:
+    code = _engine("migrate", "apply", "--dir", dir_url(), "--url", url)
+    if code == 0:
+        print(f"current version: {current_version(url)}", flush=True)
+    return code
+
+
+def _diff(url: str, name: str) -> int:
+    with dev_database(url) as dev:
+        return _engine(
+            "migrate",
+            "diff",
+            name,
+            "--dir",
+            dir_url(),
+            "--to",
+            file_url(SCHEMA_FILE),
+            "--dev-url",
+            dev,
+        )
+
+
+def _lint(url: str) -> int:
+    with dev_database(url) as dev:
+        code = _engine("migrate", "validate", "--dir", dir_url(), "--dev-url", dev)
+    if code != 0:
+        return code
+    with dev_database(url) as dev:
+        return _engine(
+            "migrate", "lint", "--dir", dir_url(), "--dev-url", dev, "--latest", "1"
+        )
+
+
+def _server_note() -> str:
+    if os.environ.get("DATABASE_URL", "").strip() or not embedded.is_running():
+        return ""
+    return (
+        "note: the embedded server is still running (stop it with `nox -s db -- stop`)"
+    )
+
+
 def main(argv: list[str]) -> int:
+    commands = {"--diff": 2, "--lint": 1, "--status": 1}
+    if argv and (argv[0] not in commands or len(argv) != commands[argv[0]]):
+        print(
+            "usage: python -m devtools.migrate [--diff NAME | --lint | --status]",
+            file=sys.stderr,
+        )
+        return 2
+    code = 1
     try:
+        # The engine first: a missing toolchain fails before a server starts.
+        atlas.choose()
         url = database.resolve_url()
         database.check(url)
         if not argv:
-            return run_atlas("migrate", "apply", "--dir", MIGRATIONS_DIR, "--url", url)
-        if argv[0] == "--diff" and len(argv) == 2:
-            with dev_database(url) as dev:
-                return run_atlas(
-                    "migrate",
-                    "diff",
-                    argv[1],
-                    "--dir",
-                    MIGRATIONS_DIR,
-                    "--to",
-                    SCHEMA_SRC,
-                    "--dev-url",
-                    dev,
-                )
-        if argv == ["--lint"]:
-            with dev_database(url) as dev:
-                code = run_atlas(
-                    "migrate", "validate", "--dir", MIGRATIONS_DIR, "--dev-url", dev
-                )
-                if code == 0:
-                    code = run_atlas(
-                        "migrate",
-                        "lint",
-                        "--dir",
-                        MIGRATIONS_DIR,
-                        "--dev-url",
-                        dev,
-                        "--latest",
-                        "1",
-                    )
-                return code
+            code = _apply(url)
+        elif argv[0] == "--diff":
+            code = _diff(url, argv[1])
+        elif argv[0] == "--lint":
+            code = _lint(url)
+        else:
+            code = _engine(
+                "migrate", "status", "--dir", dir_url(), "--url", url
+            )
     except (
         database.DatabaseUnreachable,
         embedded.EmbeddedServerError,
         atlas.AtlasUnavailable,
+        MigrationFailed,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print("usage: python -m devtools.migrate [--diff NAME | --lint]", file=sys.stderr)
-    return 2
+        code = 1
+    if code != 0 and (note := _server_note()):
+        print(note, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

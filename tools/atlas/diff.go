@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlclient"
+)
+
+var diffCommand = command{
+	usage: "migrate diff [NAME] --to file://schema.sql --dev-url URL [--dir file://migrations]",
+	flags: map[string]flagKind{
+		"to": valueFlag, "dev-url": valueFlag, "dir": valueFlag, "lock-timeout": valueFlag,
+	},
+	run: runDiff,
+}
+
+// runDiff writes the migration that brings the directory's state to the
+// desired one: both are built on the dev database (the directory replayed,
+// the desired SQL executed) and diffed by the engine, as the official
+// `migrate diff --to file://…` does.
+func runDiff(ctx context.Context, a *args, out io.Writer) error {
+	if err := a.maxPositional(1); err != nil {
+		return err
+	}
+	var migration string
+	if len(a.positional) == 1 {
+		migration = a.positional[0]
+		if err := checkMigrationName(migration); err != nil {
+			return err
+		}
+	}
+	to, err := a.required("to")
+	if err != nil {
+		return err
+	}
+	devURL, err := a.required("dev-url")
+	if err != nil {
+		return err
+	}
+	lockTimeout, err := a.duration("lock-timeout", 10*time.Second)
+	if err != nil {
+		return err
+	}
+	desiredFiles, err := sqlSources(to)
+	if err != nil {
+		return err
+	}
+	dir, err := openDir(a.value("dir", defaultDirURL), true)
+	if err != nil {
+		return err
+	}
+	if err := validateDir(dir); err != nil {
+		return err
+	}
+	dev, err := openDatabase(ctx, devURL, "dev database")
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	unlock, err := dev.Lock(ctx, "atlas_migrate_diff", lockTimeout)
+	if err != nil {
+		return fmt.Errorf("acquiring the diff lock on the dev database: %w", err)
+	}
+	defer func() { _ = unlock() }()
+	desired, err := desiredState(ctx, dev, desiredFiles)
+	if err != nil {
+		return err
+	}
+	planner := migrate.NewPlanner(dev.Driver, dir)
+	plan, err := planner.Plan(ctx, migration, migrate.Realm(desired))
+	switch {
+	case errors.Is(err, migrate.ErrNoPlan):
+		fmt.Fprintf(out, "No changes: the migration directory is in sync with %s\n", to)
+		return nil
+	case err != nil:
+		return explainReplay(err, "the migration directory")
+	}
+	plan.Version = migrate.NewVersion()
+	if err := planner.WritePlan(plan); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Wrote %s (%d statements) and updated atlas.sum\n",
+		filepath.Join(dir.Path(), planFileName(plan)), len(plan.Changes))
+	return nil
+}
+
+func planFileName(p *migrate.Plan) string {
+	if p.Name == "" {
+		return p.Version + ".sql"
+	}
+	return p.Version + "_" + p.Name + ".sql"
+}
+
+// sqlSource is one file of the desired state.
+type sqlSource struct {
+	name string
+	data []byte
+}
+
+// sqlSources reads --to: one .sql file, or a folder whose .sql files are
+// read in name order.
+func sqlSources(to string) ([]sqlSource, error) {
+	path, err := dirPath(to)
+	if err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("--to %s: %w", to, err)
+	}
+	paths := []string{path}
+	if info.IsDir() {
+		if paths, err = filepath.Glob(filepath.Join(path, "*.sql")); err != nil {
+			return nil, err
+		}
+		sort.Strings(paths)
+	}
+	var sources []sqlSource
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, sqlSource{name: filepath.Base(p), data: data})
+	}
+	if len(sources) == 0 {
+		return nil, fmt.Errorf("--to %s holds no .sql file", to)
+	}
+	return sources, nil
+}
+
+// desiredState runs the desired SQL on the dev database and inspects the
+// result; the dev database is restored to empty afterwards.
+func desiredState(ctx context.Context, dev *sqlclient.Client, sources []sqlSource) (*schema.Realm, error) {
+	mem := migrate.OpenMemDir("desired-state")
+	defer mem.Close()
+	for i, s := range sources {
+		// A version prefix keeps the files in the order given.
+		if err := mem.WriteFile(fmt.Sprintf("%d_%s", i+1, s.name), s.data); err != nil {
+			return nil, err
+		}
+	}
+	sum, err := mem.Checksum()
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate.WriteSumFile(mem, sum); err != nil {
+		return nil, err
+	}
+	ex, err := migrate.NewExecutor(dev.Driver, mem, migrate.NopRevisionReadWriter{})
+	if err != nil {
+		return nil, err
+	}
+	realm, err := ex.Replay(ctx, migrate.RealmConn(dev.Driver, nil))
+	if err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
+		return nil, explainReplay(err, "the desired schema")
+	}
+	return realm, nil
+}
+
+// explainReplay turns a failed replay into one message naming the file,
+// line and statement; what says which replay failed.
+func explainReplay(err error, what string) error {
+	var stmtErr *migrate.StmtExecError
+	if errors.As(err, &stmtErr) {
+		data := stmtErr.File.Bytes()
+		line := 1 + strings.Count(string(data[:min(stmtErr.Stmt.Pos, len(data))]), "\n")
+		fileName := stmtErr.File.Name()
+		if _, rest, ok := strings.Cut(fileName, "_"); ok && what == "the desired schema" {
+			fileName = rest // drop the ordering prefix added in desiredState
+		}
+		return fmt.Errorf("%s does not run on the dev database: %s line %d: %v\n  statement: %s",
+			what, fileName, line, stmtErr.Err, firstLine(stmtErr.Stmt.Text))
+	}
+	var notClean *migrate.NotCleanError
+	if errors.As(err, &notClean) {
+		return fmt.Errorf("the dev database is not empty (%s): give a fresh, empty database as --dev-url, never the target", notClean.Reason)
+	}
+	return fmt.Errorf("replaying %s on the dev database: %w", what, err)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/sqlclient"
+
+	// The engine's PostgreSQL driver registers itself with sqlclient; lib/pq
+	// is the database/sql driver it opens connections with.
+	_ "ariga.io/atlas/sql/postgres"
+	_ "github.com/lib/pq"
+)
+
+const defaultDirURL = "file://migrations"
+
+// dirPath turns a --dir or --to URL (file://relative/path or
+// file:///absolute/path) into a file system path.
+func dirPath(raw string) (string, error) {
+	path, ok := strings.CutPrefix(raw, "file://")
+	if !ok || path == "" {
+		return "", usagef("%q is not a file:// URL (for example file://migrations)", raw)
+	}
+	if q := strings.IndexByte(path, '?'); q >= 0 {
+		return "", usagef("%q: query parameters on file URLs are not supported", raw)
+	}
+	return path, nil
+}
+
+// openDir opens the migration directory; create makes it when missing
+// (commands that write into it), otherwise a missing folder is an error.
+func openDir(raw string, create bool) (*migrate.LocalDir, error) {
+	path, err := dirPath(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch info, err := os.Stat(path); {
+	case errors.Is(err, os.ErrNotExist) && create:
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			return nil, fmt.Errorf("create migration directory: %w", err)
+		}
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("migration directory %s does not exist", path)
+	case err != nil:
+		return nil, err
+	case !info.IsDir():
+		return nil, fmt.Errorf("%s is not a directory", path)
+	}
+	return migrate.NewLocalDir(path)
+}
+
+// validateDir checks the files against atlas.sum and explains a mismatch.
+func validateDir(dir migrate.Dir) error {
+	err := migrate.Validate(dir)
+	var sumErr *migrate.ChecksumError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &sumErr):
+		return fmt.Errorf("checksum mismatch: %s was %s since atlas.sum was written (line %d of atlas.sum). "+
+			"Committed migrations must not change; if this change is intended (a file not yet applied anywhere), run `migrate hash`",
+			sumErr.File, sumErr.Reason, sumErr.Line)
+	case errors.Is(err, migrate.ErrChecksumNotFound):
+		return errors.New("atlas.sum not found: the migration directory has files but no checksum; run `migrate hash`")
+	default:
+		return err
+	}
+}
+
+// migrationName is what `diff` and `new` accept as NAME: it becomes part of
+// a file name, so it is kept to letters, digits, '_' and '-'.
+var migrationName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+func checkMigrationName(n string) error {
+	if !migrationName.MatchString(n) {
+		return usagef("migration name %q: use letters, digits, '_' and '-' (for example add_projects_archived)", n)
+	}
+	return nil
+}
+
+// redact hides a URL's password for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// openDatabase connects through the engine's client; role says which
+// database it is in messages ("target" or "dev database").
+func openDatabase(ctx context.Context, raw, role string) (*sqlclient.Client, error) {
+	if !strings.HasPrefix(raw, "postgres://") && !strings.HasPrefix(raw, "postgresql://") {
+		return nil, usagef("%s URL %q: expected postgres://user@host:port/database", role, redact(raw))
+	}
+	client, err := sqlclient.Open(ctx, raw)
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), raw, redact(raw))
+		return nil, fmt.Errorf("cannot connect to the %s at %s: %s", role, redact(raw), msg)
+	}
+	return client, nil
+}

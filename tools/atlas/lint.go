@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"ariga.io/atlas/schemahcl"
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlcheck"
+	"ariga.io/atlas/sql/sqlclient"
+
+	// Registers the engine's PostgreSQL analyzers: destructive changes,
+	// data-dependent changes, constraint drops, backward-incompatible changes.
+	_ "ariga.io/atlas/sql/postgres/postgrescheck"
+)
+
+var lintCommand = command{
+	usage: "migrate lint --dev-url URL --latest N [--dir file://migrations]",
+	flags: map[string]flagKind{"dev-url": valueFlag, "latest": valueFlag, "dir": valueFlag},
+	run:   runLint,
+}
+
+// runLint analyses the latest N files: the files before them are replayed
+// on the dev database, then each linted statement runs alone and the realm
+// is inspected after it, so every statement carries the schema changes it
+// made; the engine's analyzers read those changes.
+func runLint(ctx context.Context, a *args, out io.Writer) error {
+	if err := a.maxPositional(0); err != nil {
+		return err
+	}
+	devURL, err := a.required("dev-url")
+	if err != nil {
+		return err
+	}
+	latestFlag, err := a.required("latest")
+	if err != nil {
+		return err
+	}
+	latest, err := strconv.Atoi(latestFlag)
+	if err != nil || latest < 1 {
+		return usagef("--latest must be a positive number of files, got %q", latestFlag)
+	}
+	dir, err := openDir(a.value("dir", defaultDirURL), false)
+	if err != nil {
+		return err
+	}
+	if err := validateDir(dir); err != nil {
+		return err
+	}
+	files, err := dir.Files()
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(out, "No migration files to lint")
+		return nil
+	}
+	latest = min(latest, len(files))
+	base, linted := files[:len(files)-latest], files[len(files)-latest:]
+	dev, err := openDatabase(ctx, devURL, "dev database")
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	unlock, err := dev.Lock(ctx, "atlas_lint", 0)
+	if err != nil {
+		return fmt.Errorf("acquiring the lint lock on the dev database: %w", err)
+	}
+	defer func() { _ = unlock() }()
+	restore, err := dev.Snapshot(ctx)
+	if err != nil {
+		return explainReplay(err, "the migration directory")
+	}
+	defer func() { _ = restore(ctx) }()
+	analyzers, err := sqlcheck.AnalyzerFor(postgres.DriverName, &schemahcl.Resource{})
+	if err != nil {
+		return err
+	}
+	for _, f := range base {
+		if err := execFile(ctx, dev, f); err != nil {
+			return err
+		}
+	}
+	current, err := dev.InspectRealm(ctx, nil)
+	if err != nil {
+		return err
+	}
+	var failures []string
+	for _, f := range linted {
+		checked := &sqlcheck.File{File: f, From: current}
+		if current, err = loadChanges(ctx, dev, checked); err != nil {
+			return err
+		}
+		failures = append(failures, analyze(ctx, dev, checked, analyzers, out)...)
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("lint refused %d finding(s):\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+	fmt.Fprintf(out, "Lint passed: %d file(s) analysed (%s)\n", len(linted), fileNames(linted))
+	return nil
+}
+
+// execFile runs a file's statements one by one, naming the failing one.
+func execFile(ctx context.Context, dev *sqlclient.Client, f migrate.File) error {
+	statements, err := f.StmtDecls()
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	for _, s := range statements {
+		if _, err := dev.ExecContext(ctx, s.Text); err != nil {
+			return explainReplay(&migrate.StmtExecError{File: f, Stmt: s, Version: f.Version(), Err: err}, "the migration directory")
+		}
+	}
+	return nil
+}
+
+// loadChanges executes the file's statements on the dev database, recording
+// the schema changes each made; it returns the realm after the file.
+func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (*schema.Realm, error) {
+	statements, err := f.StmtDecls()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	before := f.From
+	for _, s := range statements {
+		if _, err := dev.ExecContext(ctx, s.Text); err != nil {
+			return nil, explainReplay(&migrate.StmtExecError{File: f.File, Stmt: s, Version: f.Version(), Err: err}, "the migration directory")
+		}
+		after, err := dev.InspectRealm(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		changes, err := dev.RealmDiff(before, after)
+		if err != nil {
+			return nil, err
+		}
+		f.Changes = append(f.Changes, &sqlcheck.Change{Stmt: s, Changes: changes})
+		before = after
+	}
+	f.To = before
+	if f.Sum, err = dev.RealmDiff(f.From, f.To); err != nil {
+		return nil, err
+	}
+	return f.To, nil
+}
+
+// analyze runs every analyzer on one file, prints its reports, and returns
+// the error-level findings (an analyzer fails when a check configured as an
+// error, such as destructive changes, found something).
+func analyze(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File, analyzers []sqlcheck.Analyzer, out io.Writer) []string {
+	var failures []string
+	for _, az := range analyzers {
+		var reports []sqlcheck.Report
+		pass := &sqlcheck.Pass{
+			File: f, Dev: dev,
+			Reporter: sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) { reports = append(reports, r) }),
+		}
+		err := az.Analyze(ctx, pass)
+		for _, r := range reports {
+			for _, d := range r.Diagnostics {
+				line := fmt.Sprintf("%s: %s: %s [%s] in statement: %s", f.Name(), r.Text, d.Text, d.Code, statementAt(f, d.Pos))
+				fmt.Fprintln(out, line)
+				if err != nil {
+					failures = append(failures, line)
+				}
+			}
+		}
+		if err != nil && len(reports) == 0 {
+			failures = append(failures, fmt.Sprintf("%s: %v", f.Name(), err))
+		}
+	}
+	return failures
+}
+
+// statementAt returns the first line of the statement at a byte position.
+func statementAt(f *sqlcheck.File, pos int) string {
+	for _, c := range f.Changes {
+		if c.Stmt.Pos == pos {
+			return firstLine(c.Stmt.Text)
+		}
+	}
+	return "position " + strconv.Itoa(pos)
+}
+
+func fileNames(files []migrate.File) string {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name()
+	}
+	return strings.Join(names, ", ")
+}

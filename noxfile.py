@@ -40,7 +40,8 @@ def devtool(session: nox.Session, tool: str, *args: str) -> None:
 
 
 def migration_files() -> list[str]:
-    return sorted(str(p) for p in (ROOT / "migrations").glob("*.sql"))
+    """Relative to the project root, where nox runs, so .squawk.toml applies."""
+    return sorted(f"migrations/{p.name}" for p in (ROOT / "migrations").glob("*.sql"))
 
 
 @nox.session(python=PYTHON)

@@ -14,7 +14,7 @@ import asyncpg
 
 from bench import data
 from bench.config import Sizes
-from devtools import PROJECT_ROOT, testdb
+from devtools import migrate
 
 FILE_COLUMNS = ("project_id", "owner_id", "path", "content", "size_bytes", "sha256")
 LIST_FILE_BYTES = 256  # listing rows: small content, the heap stays compact
@@ -43,8 +43,7 @@ class BenchDatabase:
 
 
 async def create(admin_url: str) -> BenchDatabase:
-    url, drop = await testdb.create_database(admin_url, "bench")
-    testdb.load_sql(url, PROJECT_ROOT / "schema.sql")
+    url, drop = await migrate.create_migrated_database(admin_url, "bench")
     return BenchDatabase(url, drop)
 
 

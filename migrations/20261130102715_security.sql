@@ -3,6 +3,13 @@
 -- of schema.sql; the catalog-equivalence test (tests/migrations) fails when
 -- the two disagree.
 
+-- ENABLE ROW LEVEL SECURITY takes an ACCESS EXCLUSIVE lock: on a live
+-- database, give up rather than queue behind long transactions (and block
+-- every reader queued behind us). LOCAL: the engine runs the file in one
+-- transaction, and the settings must not outlive it on a pooled connection.
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '60s';
+
 -- Roles are cluster-wide, so creation must tolerate a role that already
 -- exists (another database, or a second run).
 DO $$

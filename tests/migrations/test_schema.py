@@ -1,4 +1,4 @@
-"""schema.sql on a real PostgreSQL: it loads, its CHECKs and row-level security
+"""The schema as migrations/ builds it on a real PostgreSQL: its CHECKs and row-level security
 hold (tests/migrations/schema_checks.sql raises on any breach), and the catalog says RLS is
 enabled and forced with the least-privilege grants."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from devtools import PROJECT_ROOT, testdb
+from devtools import PROJECT_ROOT, migrate, testdb
 
 TENANT_TABLES = ("projects", "project_files", "agent_states")
 AUTH_ONLY_TABLES = ("sessions", "accounts", "verifications")
@@ -19,8 +19,7 @@ AUTH_ONLY_TABLES = ("sessions", "accounts", "verifications")
 
 @pytest.fixture
 async def schema_db(pg_admin_url: str) -> AsyncIterator[str]:
-    url, drop = await testdb.create_database(pg_admin_url, "schema")
-    testdb.load_sql(url, PROJECT_ROOT / "schema.sql")
+    url, drop = await migrate.create_migrated_database(pg_admin_url, "schema")
     yield url
     await drop()
 

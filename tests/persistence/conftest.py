@@ -1,7 +1,7 @@
 """A fresh database with the schema per test module, a Store on it, and users.
 
-The database is built from schema.sql (the same SQL the migrations are diffed
-from) while the Atlas CLI cannot be built here; see README, Current limits.
+The database is built by applying migrations/ with the migration engine, as
+a deployment would.
 Tests create their own users, so they share nothing and run in any order.
 
 With PERSISTENCE_VIA_PGBOUNCER=1 (nox -s soak) the `store` fixture reaches
@@ -17,14 +17,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from devtools import PROJECT_ROOT, pgbouncer, testdb
+from devtools import migrate, pgbouncer
 from repositories import Store, User
 
 
 @pytest.fixture(scope="module")
 async def database_url(pg_admin_url: str) -> AsyncIterator[str]:
-    url, drop = await testdb.create_database(pg_admin_url, "persistence")
-    testdb.load_sql(url, PROJECT_ROOT / "schema.sql")
+    url, drop = await migrate.create_migrated_database(pg_admin_url, "persistence")
     yield url
     await drop()
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from devtools import PROJECT_ROOT, embedded, testdb
+from devtools import embedded, migrate
 
 
 def free_port() -> int:
@@ -123,12 +123,12 @@ class ThrowawayCluster:
         return result.returncode == 0
 
     def load_schema(self, database: str = "postgres") -> None:
-        testdb.load_sql(self.url(database), PROJECT_ROOT / "schema.sql")
+        migrate.apply_latest(self.url(database))
 
 
 @contextmanager
 def throwaway_cluster() -> Iterator[ThrowawayCluster]:
-    """A started cluster with schema.sql loaded into `postgres`; stopped and
+    """A started cluster with migrations/ applied to `postgres`; stopped and
     deleted afterwards."""
     user = embedded._run_as()
     # Under the system temp dir (traversable by everyone), not pytest's

@@ -17,9 +17,10 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from devtools import PROJECT_ROOT, atlas, database, embedded
 
@@ -69,6 +70,22 @@ def apply_latest(url: str, directory: Path = MIGRATIONS_DIR) -> str:
             f"migrate apply on {database.redact(url)} failed:\n{done.stdout}{done.stderr}"
         )
     return done.stdout
+
+
+async def create_migrated_database(
+    admin_url: str, prefix: str
+) -> tuple[str, Callable[[], Coroutine[Any, Any, None]]]:
+    """A new database at the latest schema, built from migrations/ by the
+    engine (never by loading schema.sql): the one way tests, the benchmark
+    and the diagram get a database. Returns its URL and the coroutine that
+    drops it."""
+    url, drop = await database.create_database(admin_url, prefix)
+    try:
+        apply_latest(url)
+    except BaseException:
+        await drop()
+        raise
+    return url, drop
 
 
 def current_version(url: str, directory: Path = MIGRATIONS_DIR) -> str:

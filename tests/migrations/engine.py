@@ -1,0 +1,69 @@
+"""The migration engine as the proofs drive it: copies of the history to
+break on purpose, and the revisions a database records."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import asyncpg
+
+from devtools import atlas, migrate
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return atlas.run(*args)
+
+
+def output(done: subprocess.CompletedProcess[str]) -> str:
+    return done.stdout + done.stderr
+
+
+def copy_history(tmp_path: Path) -> Path:
+    """A copy of migrations/ to change without touching the real one."""
+    target = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, target)
+    return target
+
+
+def history_files(directory: Path = migrate.MIGRATIONS_DIR) -> list[str]:
+    return sorted(p.name for p in directory.glob("*.sql"))
+
+
+def latest_version(directory: Path = migrate.MIGRATIONS_DIR) -> str:
+    return history_files(directory)[-1].split("_", 1)[0]
+
+
+def add_migration(directory: Path, name: str, sql: str) -> str:
+    """Append a migration after the latest one and re-hash; returns its file name."""
+    version = str(int(latest_version(directory)) + 1)
+    file_name = f"{version}_{name}.sql"
+    (directory / file_name).write_text(sql)
+    done = run("migrate", "hash", "--dir", migrate.file_url(directory))
+    assert done.returncode == 0, output(done)
+    return file_name
+
+
+def apply(url: str, directory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run("migrate", "apply", "--dir", migrate.file_url(directory), "--url", url, *extra)
+
+
+async def revisions(url: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetch(
+            "SELECT version, applied, total, error, error_stmt, hash"
+            " FROM atlas_schema_revisions.atlas_schema_revisions ORDER BY version"
+        )
+    finally:
+        await conn.close()
+
+
+async def table_exists(url: str, name: str) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        found: bool = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", name)
+        return found
+    finally:
+        await conn.close()

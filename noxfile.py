@@ -1,11 +1,11 @@
 """Every project task, each in its own virtualenv built from pyproject.toml.
 
 nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
-nox -s generate     sqlc codegen into src/generated/ (-- NAME: Atlas diff first)
+nox -s generate     sqlc codegen into src/generated/ (-- NAME: migrate diff first)
 nox -s tests        the test suite against a real PostgreSQL
 nox -s soak         restarts under load, PgBouncer (the long reliability runs)
 nox -s bench        benchmarks against raw asyncpg and SQLAlchemy
-nox -s lint         ruff, squawk, atlas migrate validate/lint
+nox -s lint         ruff, gofmt, go vet, squawk, migrate validate/lint
 nox -s typecheck    mypy --strict over everything, generated code included
 nox -s db -- CMD    the embedded server: start | stop | status | url | psql
 """
@@ -61,7 +61,7 @@ def migrate(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def generate(session: nox.Session) -> None:
     """Regenerate src/generated/ (sqlc) and docs/schema.md (ER diagram);
-    `-- NAME` first diffs schema.sql into a new migration called NAME with Atlas."""
+    `-- NAME` first diffs schema.sql into a new migration called NAME."""
     install(session)
     if session.posargs:
         devtool(session, "migrate", "--diff", session.posargs[0])
@@ -100,10 +100,16 @@ def soak(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format), squawk over migrations, Atlas validate and lint."""
+    """ruff (lint and format), gofmt and go vet over the migration engine,
+    squawk over migrations, migrate validate and lint."""
     install(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    with session.chdir(ROOT / "tools" / "atlas"):
+        unformatted = session.run("gofmt", "-l", ".", external=True, silent=True)
+        if isinstance(unformatted, str) and unformatted.strip():
+            session.error(f"gofmt would reformat: {unformatted.split()}")
+        session.run("go", "vet", "./...", external=True)
     files = migration_files()
     if not files:
         session.log(

@@ -46,7 +46,9 @@ def add_migration(directory: Path, name: str, sql: str) -> str:
 
 
 def apply(url: str, directory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run("migrate", "apply", "--dir", migrate.file_url(directory), "--url", url, *extra)
+    return run(
+        "migrate", "apply", "--dir", migrate.file_url(directory), "--url", url, *extra
+    )
 
 
 async def revisions(url: str) -> list[asyncpg.Record]:

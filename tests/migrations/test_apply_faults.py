@@ -66,9 +66,7 @@ async def test_apply_waits_for_the_lock_another_run_holds(empty_db: str) -> None
         await holder.execute(
             "SELECT pg_advisory_lock($1::bigint)", fnv1_32(APPLY_LOCK_NAME)
         )
-        done = engine.apply(
-            empty_db, migrate.MIGRATIONS_DIR, "--lock-timeout", "1s"
-        )
+        done = engine.apply(empty_db, migrate.MIGRATIONS_DIR, "--lock-timeout", "1s")
     finally:
         await holder.close()
     assert done.returncode != 0
@@ -129,7 +127,8 @@ async def test_killed_backend_rolls_the_file_back_and_the_next_apply_finishes(
         version = name.split("_", 1)[0]
         assert recorded[version]["applied"] == recorded[version]["total"]
     failed = recorded[slow.split("_", 1)[0]]
-    assert failed["applied"] == 0 and failed["error"]
+    assert failed["applied"] == 0
+    assert failed["error"]
 
     finished = engine.apply(empty_db, history)
     assert finished.returncode == 0, engine.output(finished)

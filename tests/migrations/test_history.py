@@ -45,7 +45,9 @@ async def test_replay_proof_fails_on_a_history_that_does_not_run(
     assert migrate.current_version(empty_db, history).startswith("PENDING")
 
 
-def _diff(history: Path, schema: Path, dev_url: str) -> subprocess.CompletedProcess[str]:
+def _diff(
+    history: Path, schema: Path, dev_url: str
+) -> subprocess.CompletedProcess[str]:
     return engine.run(
         "migrate",
         "diff",
@@ -79,7 +81,8 @@ def test_rediff_proof_fails_when_schema_sql_changed(
     done = _diff(history, schema, dev_url)
     assert done.returncode == 0, engine.output(done)
     new = sorted(set(engine.history_files(history)) - set(engine.history_files()))
-    assert len(new) == 1 and new[0].endswith("_check.sql")
+    assert len(new) == 1
+    assert new[0].endswith("_check.sql")
     assert 'ADD COLUMN "archived" boolean' in (history / new[0]).read_text()
     # With the new migration in the history, the next diff is empty again.
     again = _diff(history, schema, dev_url)
@@ -130,7 +133,8 @@ def test_lint_refuses_a_destructive_migration(dev_url: str, tmp_path: Path) -> N
     )
     assert lint.returncode != 0
     assert name in lint.stderr
-    assert "DS103" in lint.stderr and '"image"' in lint.stderr
+    assert "DS103" in lint.stderr
+    assert '"image"' in lint.stderr
 
 
 @pytest.mark.parametrize("command", ["validate", "apply"])
@@ -143,6 +147,7 @@ async def test_an_edited_migration_is_refused(
     args = ["--url", empty_db] if command == "apply" else []
     done = engine.run("migrate", command, "--dir", migrate.file_url(history), *args)
     assert done.returncode != 0
-    assert "checksum mismatch" in done.stderr and first.name in done.stderr
+    assert "checksum mismatch" in done.stderr
+    assert first.name in done.stderr
     assert not await engine.table_exists(empty_db, "public.sneaked_in")
     assert not await engine.table_exists(empty_db, "public.users")

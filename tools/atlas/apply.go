@@ -75,6 +75,9 @@ func runApply(ctx context.Context, a *args, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDatabaseURL(target, "target"); err != nil {
+		return err
+	}
 	opts, err := parseApply(a)
 	if err != nil {
 		return err

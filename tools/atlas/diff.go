@@ -47,6 +47,9 @@ func runDiff(ctx context.Context, a *args, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDatabaseURL(devURL, "dev database"); err != nil {
+		return err
+	}
 	lockTimeout, err := a.duration("lock-timeout", 10*time.Second)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -84,23 +83,41 @@ func checkMigrationName(n string) error {
 	return nil
 }
 
-// redact hides a URL's password for messages.
+// redact hides a URL's password for messages; the rest reads exactly as
+// the user wrote it.
 func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
 		return raw
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
 	}
-	return u.String()
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword {
+		return raw
+	}
+	return scheme + "://" + user + ":***" + rest[at:]
+}
+
+// checkDatabaseURL refuses a URL this command cannot use, before any work.
+func checkDatabaseURL(raw, role string) error {
+	if !strings.HasPrefix(raw, "postgres://") && !strings.HasPrefix(raw, "postgresql://") {
+		return usagef("%s URL %q: expected postgres://user@host:port/database", role, redact(raw))
+	}
+	return nil
 }
 
 // openDatabase connects through the engine's client; role says which
 // database it is in messages ("target" or "dev database").
 func openDatabase(ctx context.Context, raw, role string) (*sqlclient.Client, error) {
-	if !strings.HasPrefix(raw, "postgres://") && !strings.HasPrefix(raw, "postgresql://") {
-		return nil, usagef("%s URL %q: expected postgres://user@host:port/database", role, redact(raw))
+	if err := checkDatabaseURL(raw, role); err != nil {
+		return nil, err
 	}
 	client, err := sqlclient.Open(ctx, raw)
 	if err != nil {

@@ -37,6 +37,9 @@ func runLint(ctx context.Context, a *args, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDatabaseURL(devURL, "dev database"); err != nil {
+		return err
+	}
 	latestFlag, err := a.required("latest")
 	if err != nil {
 		return err

@@ -46,6 +46,9 @@ func runStatus(ctx context.Context, a *args, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDatabaseURL(target, "target"); err != nil {
+		return err
+	}
 	format, err := template.New("status").Parse(a.value("format", defaultStatusTemplate))
 	if err != nil {
 		return usagef("--format: %v", err)

@@ -101,7 +101,8 @@ def _installed_go() -> tuple[int, int, int] | None:
 def source_digest() -> str:
     """A digest of everything the build reads, so an edit triggers a rebuild."""
     digest = hashlib.sha256()
-    sources = sorted(ENGINE_SOURCE.glob("*.go")) + [
+    sources = [
+        *sorted(ENGINE_SOURCE.glob("*.go")),
         ENGINE_SOURCE / "go.mod",
         ENGINE_SOURCE / "go.sum",
     ]
@@ -235,9 +236,7 @@ def main(argv: list[str]) -> int:
         return 1
     if not argv:
         return 0
-    return subprocess.call(
-        [str(engine.binary), *argv], env={**os.environ, **QUIET_ENV}
-    )
+    return subprocess.call([str(engine.binary), *argv], env={**os.environ, **QUIET_ENV})
 
 
 if __name__ == "__main__":

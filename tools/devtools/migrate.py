@@ -180,9 +180,7 @@ def main(argv: list[str]) -> int:
         elif argv[0] == "--lint":
             code = _lint(url)
         else:
-            code = _engine(
-                "migrate", "status", "--dir", dir_url(), "--url", url
-            )
+            code = _engine("migrate", "status", "--dir", dir_url(), "--url", url)
     except (
         database.DatabaseUnreachable,
         embedded.EmbeddedServerError,

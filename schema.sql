@@ -1,12 +1,13 @@
--- The declarative schema: the single source of truth that Atlas diffs into
--- migrations and sqlc reads to type the queries. Edit this file, never a
--- generated migration (except the security section at the end, see there).
+-- The declarative schema: the single source of truth that `migrate diff`
+-- turns into migrations and sqlc reads to type the queries. Edit this file,
+-- then `nox -s generate -- NAME`; never edit a committed migration.
 --
 -- Rules of the file:
 -- * Every constraint and index has an explicit name, so error mapping in the
 --   repositories can rely on it and diffs stay stable.
--- * Only built-in, immutable expressions: no user-defined functions and no
---   triggers, because Atlas community does not diff them. Timestamps are set
+-- * Only built-in, immutable expressions and no triggers or views: Atlas's
+--   community engine does not diff triggers or views (the project's diff adds
+--   functions, but a trigger would still be missed). Timestamps are set
 --   by defaults on insert and by the queries (updated_at =
 --   statement_timestamp()) on update: the statement's time rather than the
 --   transaction's, so rows written in one unit of work still order by when
@@ -190,10 +191,13 @@ COMMENT ON COLUMN agent_states.owner_id IS
     'Copy of projects.owner_id (enforced by the composite foreign key) so row-level security needs no join.';
 
 -- ---------------------------------------------------------------------------
--- Security: roles, grants, row-level security (not seen by the schema differ; kept in a migration of its own)
+-- Security: roles, grants, row-level security
 -- ---------------------------------------------------------------------------
--- Atlas community ignores everything below, so it lives in a hand-written
--- migration too; keep the two in step. The application connects as its login
+-- Atlas's community engine ignores everything below; the project's
+-- `migrate diff` reads it from the catalog and writes it into the migration
+-- (the first copy is the hand-written security migration of the history),
+-- and `migrate lint` refuses a migration that takes RLS away from a tenant
+-- table unless the file says why. The application connects as its login
 -- role (which must be granted app_user) and, in every unit of work, runs
 --   SET LOCAL ROLE app_user;
 --   SELECT set_config('app.user_id', '<actor uuid>', true);

@@ -57,6 +57,25 @@ def test_an_atlas_on_path_that_is_not_the_official_v1_is_passed_over(
     assert atlas._choose().binary != impostor
 
 
+@pytest.mark.parametrize(
+    ("printed", "official"),
+    [
+        ("atlas community version v1.2.3\nhttps://github.com/ariga/atlas/releases", True),
+        ("atlas version v1.0.0", True),
+        ("atlas unofficial version v1.2.3-abc", True),
+        ("atlas version v0.13.1", False),
+        ("schemaflow v0.1.0 (Atlas engine ariga.io/atlas v1.2.3)", False),
+    ],
+)
+def test_official_cli_is_recognised_by_its_version_line(
+    printed: str, official: bool, tmp_path: Path
+) -> None:
+    binary = tmp_path / "atlas"
+    binary.write_text(f"#!/bin/sh\nprintf '%s\\n' '{printed}'\n")
+    binary.chmod(0o755)
+    assert atlas._is_official_v1(str(binary)) is official
+
+
 def test_a_source_edit_calls_for_a_rebuild(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

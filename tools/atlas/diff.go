@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -75,7 +76,25 @@ func runDiff(ctx context.Context, a *args, out io.Writer) error {
 		return fmt.Errorf("acquiring the diff lock on the dev database: %w", err)
 	}
 	defer func() { _ = unlock() }()
-	desired, err := desiredState(ctx, dev, desiredFiles)
+	// Both states are built in fresh scratch databases next to the dev
+	// database: the engine's restore recreates the public schema (dropping
+	// its grants and functions), so a database it has used once no longer
+	// shows a fresh database's privileges.
+	desiredDB, dropDesired, err := siblingDatabase(ctx, dev, devURL, "desired")
+	if err != nil {
+		return err
+	}
+	defer dropDesired()
+	desired, desiredSecurity, err := desiredState(ctx, desiredDB, desiredFiles)
+	if err != nil {
+		return err
+	}
+	currentDB, dropCurrent, err := siblingDatabase(ctx, dev, devURL, "current")
+	if err != nil {
+		return err
+	}
+	defer dropCurrent()
+	currentSecurity, err := replayedSecurity(ctx, currentDB, dir)
 	if err != nil {
 		return err
 	}
@@ -83,17 +102,22 @@ func runDiff(ctx context.Context, a *args, out io.Writer) error {
 	plan, err := planner.Plan(ctx, migration, migrate.Realm(desired))
 	switch {
 	case errors.Is(err, migrate.ErrNoPlan):
-		fmt.Fprintf(out, "No changes: the migration directory is in sync with %s\n", to)
-		return nil
+		plan = &migrate.Plan{Name: migration}
 	case err != nil:
 		return explainReplay(err, "the migration directory")
+	}
+	engineChanges := len(plan.Changes)
+	plan.Changes = append(plan.Changes, securityChanges(currentSecurity, desiredSecurity)...)
+	if len(plan.Changes) == 0 {
+		fmt.Fprintf(out, "No changes: the migration directory is in sync with %s\n", to)
+		return nil
 	}
 	plan.Version = migrate.NewVersion()
 	if err := planner.WritePlan(plan); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Wrote %s (%d statements) and updated atlas.sum\n",
-		filepath.Join(dir.Path(), planFileName(plan)), len(plan.Changes))
+	fmt.Fprintf(out, "Wrote %s (%d statements: %d from the engine, %d for row-level security, policies, privileges, roles and functions) and updated atlas.sum\n",
+		filepath.Join(dir.Path(), planFileName(plan)), len(plan.Changes), engineChanges, len(plan.Changes)-engineChanges)
 	return nil
 }
 
@@ -142,33 +166,96 @@ func sqlSources(to string) ([]sqlSource, error) {
 	return sources, nil
 }
 
-// desiredState runs the desired SQL on the dev database and inspects the
-// result; the dev database is restored to empty afterwards.
-func desiredState(ctx context.Context, dev *sqlclient.Client, sources []sqlSource) (*schema.Realm, error) {
+// desiredState runs the desired SQL on a scratch database and reads the
+// result: the engine's realm and the security catalog.
+func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource) (*schema.Realm, *securityState, error) {
 	mem := migrate.OpenMemDir("desired-state")
 	defer mem.Close()
 	for i, s := range sources {
 		// A version prefix keeps the files in the order given.
 		if err := mem.WriteFile(fmt.Sprintf("%d_%s", i+1, s.name), s.data); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	sum, err := mem.Checksum()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := migrate.WriteSumFile(mem, sum); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ex, err := migrate.NewExecutor(dev.Driver, mem, migrate.NopRevisionReadWriter{})
+	realm, security, err := replayAndRead(ctx, db, mem)
 	if err != nil {
-		return nil, err
+		return nil, nil, explainReplay(err, "the desired schema")
 	}
-	realm, err := ex.Replay(ctx, migrate.RealmConn(dev.Driver, nil))
+	return realm, security, nil
+}
+
+// replayedSecurity reads the security catalog of the replayed history.
+func replayedSecurity(ctx context.Context, dev *sqlclient.Client, dir migrate.Dir) (*securityState, error) {
+	_, security, err := replayAndRead(ctx, dev, dir)
+	if err != nil {
+		return nil, explainReplay(err, "the migration directory")
+	}
+	return security, nil
+}
+
+// replayAndRead executes a directory on an empty database, reads both
+// catalogs, and restores the database to empty.
+func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (*schema.Realm, *securityState, error) {
+	ex, err := migrate.NewExecutor(db.Driver, dir, migrate.NopRevisionReadWriter{})
+	if err != nil {
+		return nil, nil, err
+	}
+	var security *securityState
+	read := migrate.StateReaderFunc(func(ctx context.Context) (*schema.Realm, error) {
+		var err error
+		if security, err = readSecurity(ctx, db); err != nil {
+			return nil, err
+		}
+		return migrate.RealmConn(db.Driver, nil).ReadState(ctx)
+	})
+	realm, err := ex.Replay(ctx, read)
 	if err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
-		return nil, explainReplay(err, "the desired schema")
+		return nil, nil, err
 	}
-	return realm, nil
+	return realm, security, nil
+}
+
+// siblingDatabase creates an empty database on the dev database's server,
+// named after it and its role; the returned function drops it.
+func siblingDatabase(ctx context.Context, dev *sqlclient.Client, devURL, role string) (*sqlclient.Client, func(), error) {
+	var devName string
+	rows, err := dev.QueryContext(ctx, "SELECT current_database()")
+	if err != nil {
+		return nil, nil, err
+	}
+	if rows.Next() {
+		err = rows.Scan(&devName)
+	}
+	rows.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	name := fmt.Sprintf("%s_%s_%d", devName, role, os.Getpid())
+	if _, err := dev.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)); err != nil {
+		return nil, nil, fmt.Errorf("creating a scratch database next to the dev database (the dev URL's role needs CREATEDB): %w", err)
+	}
+	drop := func() {
+		_, _ = dev.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+quoteIdent(name)+" WITH (FORCE)")
+	}
+	u, err := url.Parse(devURL)
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	u.Path = "/" + name
+	scratch, err := openDatabase(ctx, u.String(), "scratch database")
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	return scratch, func() { scratch.Close(); drop() }, nil
 }
 
 // explainReplay turns a failed replay into one message naming the file,

@@ -96,10 +96,12 @@ func runLint(ctx context.Context, a *args, out io.Writer) error {
 	var failures []string
 	for _, f := range linted {
 		checked := &sqlcheck.File{File: f, From: current}
-		if current, err = loadChanges(ctx, dev, checked); err != nil {
+		var removals []string
+		if current, removals, err = loadChanges(ctx, dev, checked); err != nil {
 			return err
 		}
 		failures = append(failures, analyze(ctx, dev, checked, analyzers, out)...)
+		failures = append(failures, rlsFindings(f, removals, out)...)
 	}
 	if len(failures) > 0 {
 		return fmt.Errorf("lint refused %d finding(s):\n  %s", len(failures), strings.Join(failures, "\n  "))
@@ -123,33 +125,57 @@ func execFile(ctx context.Context, dev *sqlclient.Client, f migrate.File) error 
 }
 
 // loadChanges executes the file's statements on the dev database, recording
-// the schema changes each made; it returns the realm after the file.
-func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (*schema.Realm, error) {
+// the schema changes each made, and what each took away from row-level
+// security (which the engine's analyzers cannot see); it returns the realm
+// after the file.
+func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (*schema.Realm, []string, error) {
 	statements, err := f.StmtDecls()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+		return nil, nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	before := f.From
+	security, err := readSecurity(ctx, dev)
+	if err != nil {
+		return nil, nil, err
+	}
+	start := security
+	removedBy := map[string]string{} // a removal, by the first statement that made it
 	for _, s := range statements {
 		if _, err := dev.ExecContext(ctx, s.Text); err != nil {
-			return nil, explainReplay(&migrate.StmtExecError{File: f.File, Stmt: s, Version: f.Version(), Err: err}, "the migration directory")
+			return nil, nil, explainReplay(&migrate.StmtExecError{File: f.File, Stmt: s, Version: f.Version(), Err: err}, "the migration directory")
 		}
 		after, err := dev.InspectRealm(ctx, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		changes, err := dev.RealmDiff(before, after)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f.Changes = append(f.Changes, &sqlcheck.Change{Stmt: s, Changes: changes})
 		before = after
+		next, err := readSecurity(ctx, dev)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range rlsRemovals(security, next) {
+			if _, seen := removedBy[r]; !seen {
+				removedBy[r] = firstLine(s.Text)
+			}
+		}
+		security = next
+	}
+	// Only what the whole file took away counts: a policy dropped and
+	// created again (how a changed command is written) is not a removal.
+	var removals []string
+	for _, r := range rlsRemovals(start, security) {
+		removals = append(removals, fmt.Sprintf("%s in statement: %s", r, removedBy[r]))
 	}
 	f.To = before
 	if f.Sum, err = dev.RealmDiff(f.From, f.To); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return f.To, nil
+	return f.To, removals, nil
 }
 
 // analyze runs every analyzer on one file, prints its reports, and returns
@@ -167,9 +193,10 @@ func analyze(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File, analy
 		for _, r := range reports {
 			for _, d := range r.Diagnostics {
 				line := fmt.Sprintf("%s: %s: %s [%s] in statement: %s", f.Name(), r.Text, d.Text, d.Code, statementAt(f, d.Pos))
-				fmt.Fprintln(out, line)
 				if err != nil {
 					failures = append(failures, line)
+				} else {
+					fmt.Fprintln(out, "warning: "+line)
 				}
 			}
 		}

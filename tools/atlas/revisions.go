@@ -144,15 +144,12 @@ func (r *revisions) WriteRevision(ctx context.Context, rev *migrate.Revision) er
 	if rev.Version == cloudIdentifier {
 		return errors.New("refusing to write the revisions table's identifier row")
 	}
-	var partials any
-	if len(rev.PartialHashes) > 0 {
-		encoded, err := json.Marshal(rev.PartialHashes)
-		if err != nil {
-			return err
-		}
-		partials = string(encoded)
+	// JSON null when there are none, as the official CLI stores it.
+	encoded, err := json.Marshal(rev.PartialHashes)
+	if err != nil {
+		return err
 	}
-	_, err := r.conn.ExecContext(ctx, `INSERT INTO `+r.table()+` AS r
+	_, err = r.conn.ExecContext(ctx, `INSERT INTO `+r.table()+` AS r
     ("version", "description", "type", "applied", "total", "executed_at", "execution_time",
      "error", "error_stmt", "hash", "partial_hashes", "operator_version")
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)
@@ -162,7 +159,7 @@ ON CONFLICT ("version") DO UPDATE SET
     "error_stmt" = excluded."error_stmt", "hash" = excluded."hash",
     "partial_hashes" = excluded."partial_hashes", "operator_version" = excluded."operator_version"`,
 		rev.Version, rev.Description, int64(rev.Type), rev.Applied, rev.Total, rev.ExecutedAt,
-		int64(rev.ExecutionTime), rev.Error, rev.ErrorStmt, rev.Hash, partials, rev.OperatorVersion)
+		int64(rev.ExecutionTime), rev.Error, rev.ErrorStmt, rev.Hash, string(encoded), rev.OperatorVersion)
 	return err
 }
 

@@ -34,7 +34,9 @@ BUILT_BIN = BUILD_DIR / "schemaflow"
 SOURCE_STAMP = BUILD_DIR / "source.sha256"
 COMMAND_VERSION = "v0.1.0"
 QUIET_ENV = {"ATLAS_NO_UPDATE_NOTIFIER": "1", "ATLAS_NO_UPGRADE_SUGGESTIONS": "1"}
-OFFICIAL_VERSION = re.compile(r"^atlas (?:unofficial )?version v1\.", re.MULTILINE)
+# `atlas version` of the official builds: "atlas community version v1.2.3",
+# "atlas version v1.2.3", "atlas unofficial version v1.2.3".
+OFFICIAL_VERSION = re.compile(r"^atlas (?:[a-z]+ )?version v1\.", re.MULTILINE)
 GO_VERSION = re.compile(r"go(\d+)\.(\d+)(?:\.(\d+))?")
 # What `go build` prints when it cannot reach the module proxy.
 PROXY_TROUBLE = re.compile(
@@ -212,6 +214,13 @@ def _choose() -> Engine:
     if _build_is_current():
         return Engine(BUILT_BIN, "the project's build of tools/atlas")
     return Engine(build(), "the project's build of tools/atlas, just built")
+
+
+def project_build() -> Path:
+    """The project's own build, whichever engine `choose` picks: only it adds
+    row-level security, policies, privileges, roles and functions to
+    `migrate diff` (the official community CLI leaves them out)."""
+    return BUILT_BIN if _build_is_current() else build()
 
 
 def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:

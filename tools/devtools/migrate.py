@@ -105,9 +105,9 @@ def current_version(url: str, directory: Path = MIGRATIONS_DIR) -> str:
     return done.stdout.strip()
 
 
-def _engine(*args: str) -> int:
+def _engine(*args: str, binary: Path | None = None) -> int:
     """Run the engine with its output going straight to the terminal."""
-    binary = atlas.choose().binary
+    binary = binary or atlas.choose().binary
     print(f"$ {binary.name} {' '.join(_masked(args))}", flush=True)
     return subprocess.call(
         [str(binary), *args], cwd=PROJECT_ROOT, env={**os.environ, **atlas.QUIET_ENV}
@@ -126,6 +126,9 @@ def _apply(url: str) -> int:
 
 
 def _diff(url: str, name: str) -> int:
+    own = atlas.project_build()
+    if own != atlas.choose().binary:
+        print(f"migrate diff runs {own.name}: it adds the security statements", flush=True)
     with dev_database(url) as dev:
         return _engine(
             "migrate",
@@ -137,6 +140,7 @@ def _diff(url: str, name: str) -> int:
             file_url(SCHEMA_FILE),
             "--dev-url",
             dev,
+            binary=own,
         )
 
 
@@ -145,9 +149,18 @@ def _lint(url: str) -> int:
         code = _engine("migrate", "validate", "--dir", dir_url(), "--dev-url", dev)
     if code != 0:
         return code
+    # Lint too runs the project's build: it adds the row-level security check.
     with dev_database(url) as dev:
         return _engine(
-            "migrate", "lint", "--dir", dir_url(), "--dev-url", dev, "--latest", "1"
+            "migrate",
+            "lint",
+            "--dir",
+            dir_url(),
+            "--dev-url",
+            dev,
+            "--latest",
+            "1",
+            binary=atlas.project_build(),
         )
 
 

@@ -59,7 +59,8 @@ EDITS = {
         ('CREATE POLICY "users_self" ON "public"."users" AS RESTRICTIVE FOR SELECT',),
     ),
     "changed using": Edit(
-        PROJECTS_POLICY_HEAD + f"    FOR ALL TO app_user\n    USING (owner_id = {ACTOR})",
+        PROJECTS_POLICY_HEAD
+        + f"    FOR ALL TO app_user\n    USING (owner_id = {ACTOR})",
         PROJECTS_POLICY_HEAD
         + f"    FOR ALL TO app_user\n    USING (owner_id = {ACTOR} AND name <> '')",
         ('ALTER POLICY "projects_owner_isolation" ON "public"."projects" USING (',),
@@ -68,7 +69,9 @@ EDITS = {
         f"    WITH CHECK (owner_id = {ACTOR});\n\nCREATE POLICY project_files",
         f"    WITH CHECK (owner_id = {ACTOR} AND name <> '');\n\n"
         "CREATE POLICY project_files",
-        ('ALTER POLICY "projects_owner_isolation" ON "public"."projects" WITH CHECK (',),
+        (
+            'ALTER POLICY "projects_owner_isolation" ON "public"."projects" WITH CHECK (',
+        ),
     ),
     "changed roles": Edit(
         PROJECTS_POLICY_HEAD + "    FOR ALL TO app_user\n",
@@ -160,9 +163,7 @@ def diff(history: Path, schema: Path, dev_url: str) -> subprocess.CompletedProce
     )
 
 
-async def round_trip(
-    admin_url: str, history: Path, schema: Path, target: str
-) -> str:
+async def round_trip(admin_url: str, history: Path, schema: Path, target: str) -> str:
     """Diff, apply to `target` (at the previous version), prove equivalence and
     an empty re-diff; returns the written migration."""
     before = set(engine.history_files(history))
@@ -189,9 +190,8 @@ async def round_trip(
         assert found == [], "\n".join(map(str, found))
 
         again = diff(history, schema, dev)
-        assert again.returncode == 0 and "No changes" in again.stdout, (
-            engine.output(again)
-        )
+        assert again.returncode == 0, engine.output(again)
+        assert "No changes" in again.stdout, engine.output(again)
         return (history / new[0]).read_text()
     finally:
         await drop_dev()
@@ -289,7 +289,8 @@ def test_lint_refuses_taking_rls_from_a_tenant_table(
     name = engine.add_migration(history, "weaken", statement + "\n")
     refused = _lint(history, dev_url)
     assert refused.returncode != 0
-    assert code in refused.stderr and name in refused.stderr
+    assert code in refused.stderr
+    assert name in refused.stderr
 
 
 async def test_lint_accepts_the_documented_opt_out(

@@ -60,7 +60,10 @@ def test_an_atlas_on_path_that_is_not_the_official_v1_is_passed_over(
 @pytest.mark.parametrize(
     ("printed", "official"),
     [
-        ("atlas community version v1.2.3\nhttps://github.com/ariga/atlas/releases", True),
+        (
+            "atlas community version v1.2.3\nhttps://github.com/ariga/atlas/releases",
+            True,
+        ),
         ("atlas version v1.0.0", True),
         ("atlas unofficial version v1.2.3-abc", True),
         ("atlas version v0.13.1", False),

@@ -128,7 +128,9 @@ def _apply(url: str) -> int:
 def _diff(url: str, name: str) -> int:
     own = atlas.project_build()
     if own != atlas.choose().binary:
-        print(f"migrate diff runs {own.name}: it adds the security statements", flush=True)
+        print(
+            f"migrate diff runs {own.name}: it adds the security statements", flush=True
+        )
     with dev_database(url) as dev:
         return _engine(
             "migrate",

@@ -51,6 +51,7 @@ class WalCost:
     what: str
     operations: int
     wal_bytes: int
+    stored_bytes: int | None = None  # the value as stored, when one is measured
 
     @property
     def per_operation(self) -> float:
@@ -142,7 +143,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             wal.append(
                 WalCost("file created (sync)", files, await wal_position(admin) - start)
             )
-            log(f"{args.empty_projects:,} more projects (one user each 1,000)")
+            log(f"{args.empty_projects:,} more projects (1,000 per user)")
             start = await wal_position(admin)
             await more_projects(store, args.empty_projects)
             wal.append(
@@ -215,7 +216,10 @@ async def state_saves(
         async with store.unit_of_work(user) as uow:
             await uow.agent_states.save(project, data.agent_state(step, size))
     used = await wal_position(admin) - start
-    return WalCost(f"agent state saved (~{size // 1024} KiB)", args.saves, used)
+    stored: int = await admin.fetchval(
+        "SELECT pg_column_size(state) FROM agent_states WHERE project_id = $1", project
+    )
+    return WalCost(f"agent state saved (~{size // 1024} KiB)", args.saves, used, stored)
 
 
 async def file_puts(
@@ -274,11 +278,12 @@ def render(result: dict[str, Any]) -> str:
         f"| total (pg_total_relation_size) | {files['total'] / rows:,.0f} |",
         f"| per project row, indexes included ({projects['rows']:,} rows) | {projects['total'] / projects['rows']:,.0f} |",
         "",
-        "| WAL | operations | bytes each |",
-        "|---|---:|---:|",
+        "| WAL | operations | bytes each | value as stored |",
+        "|---|---:|---:|---:|",
     ]
     lines += [
-        f"| {w['what']} | {w['operations']:,} | {w['per_operation']:,.0f} |"
+        f"| {w['what']} | {w['operations']:,} | {w['per_operation']:,.0f} "
+        f"| {'' if w['stored_bytes'] is None else format(w['stored_bytes'], ',')} |"
         for w in result["wal"]
     ]
     return "\n".join(lines) + "\n"

@@ -145,10 +145,11 @@ CREATE TABLE project_files (
     -- The primary key doubles as the listing index: byte-wise path order
     -- within a project, and prefix scans (path LIKE 'dir/%') under "C".
     CONSTRAINT project_files_pkey PRIMARY KEY (project_id, path),
-    -- ON UPDATE CASCADE keeps the denormalised owner in step if a project
-    -- ever changes hands, instead of letting the copies disagree.
+    -- No ON UPDATE action: the key holds the distribution column (project
+    -- id), and Citus refuses ON UPDATE CASCADE on such a key (docs/scaling.md).
+    -- A project changing hands must move its children in the same statement.
     CONSTRAINT project_files_project_fkey FOREIGN KEY (project_id, owner_id)
-        REFERENCES projects (id, owner_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        REFERENCES projects (id, owner_id) ON DELETE CASCADE,
     -- Path rules of the contract, so raw SQL cannot store what the API refuses.
     CONSTRAINT project_files_path_length
         CHECK (octet_length(path) BETWEEN 1 AND 1024),
@@ -180,8 +181,9 @@ CREATE TABLE agent_states (
     updated_at timestamptz NOT NULL DEFAULT statement_timestamp(),
     -- One agent state per project.
     CONSTRAINT agent_states_pkey PRIMARY KEY (project_id),
+    -- No ON UPDATE action, as for project_files_project_fkey.
     CONSTRAINT agent_states_project_fkey FOREIGN KEY (project_id, owner_id)
-        REFERENCES projects (id, owner_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        REFERENCES projects (id, owner_id) ON DELETE CASCADE,
     CONSTRAINT agent_states_state_is_object CHECK (jsonb_typeof(state) = 'object'),
     CONSTRAINT agent_states_version_positive CHECK (version >= 1)
 );
@@ -200,7 +202,7 @@ COMMENT ON COLUMN agent_states.owner_id IS
 -- table unless the file says why. The application connects as its login
 -- role (which must be granted app_user) and, in every unit of work, runs
 --   SET LOCAL ROLE app_user;
---   SELECT set_config('app.user_id', '<actor uuid>', true);
+--   SET LOCAL app.user_id = '<actor uuid>';
 -- so a query that forgets its ownership predicate still sees only the
 -- actor's rows. Both settings are transaction-local: safe with pools and
 -- PgBouncer transaction pooling.
@@ -230,7 +232,7 @@ ALTER TABLE project_files FORCE ROW LEVEL SECURITY;
 ALTER TABLE agent_states ENABLE ROW LEVEL SECURITY;
 ALTER TABLE agent_states FORCE ROW LEVEL SECURITY;
 
--- NULLIF: once a transaction-local set_config has ended, the setting reads
+-- NULLIF: once a transaction-local setting has ended, it reads
 -- as '' rather than NULL; both mean "no actor", and owner_id = NULL is never
 -- true, so no actor sees nothing. WITH CHECK is spelled out because writes
 -- are where it matters: foreign-key checks bypass RLS, so the composite key

@@ -1,5 +1,6 @@
 """python -m bench [--quick]: run every workload, print the tables, write
-bench/results/ (JSON with every sample, summary JSON, PNG chart, Markdown)."""
+bench/results/ (JSON with every sample, summary JSON, PNG chart, Markdown).
+python -m bench footprint: disk and WAL per row instead (bench/footprint.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from typing import Any
 
 import asyncpg
 
-from bench import chart, concurrency, database, machine, report, requests, sync
+from bench import (
+    chart,
+    concurrency,
+    database,
+    footprint,
+    machine,
+    report,
+    requests,
+    sync,
+)
 from bench.config import FULL, QUICK, SMOKE, Sizes
 from bench.stacks import STACKS, Stack, open_stack
 from bench.stacks.raw import RawStack
@@ -103,7 +113,10 @@ async def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    sizes, args = parse(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["footprint"]:
+        return footprint.main(arguments[1:])
+    sizes, args = parse(arguments)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     log(f"mode {sizes.mode}")

@@ -35,12 +35,13 @@ def begin_as(user_id: UUID) -> str:
     A simple-protocol query cannot take parameters; the id is a validated
     uuid.UUID, whose text form is hex digits and dashes only. Both settings
     are transaction-local, so COMMIT or ROLLBACK clears them before the
-    connection goes back to the pool.
+    connection goes back to the pool. The id is set with a SET LOCAL
+    statement rather than set_config(): Citus forwards SET LOCAL to the
+    worker nodes (citus.propagate_set_commands = 'local'), where the
+    row-level security policies of the shards read it; a function call it
+    does not forward (docs/scaling.md).
     """
-    return (
-        f"BEGIN; SET LOCAL ROLE {APP_ROLE}; "
-        f"SELECT set_config('app.user_id', '{user_id}', true)"
-    )
+    return f"BEGIN; SET LOCAL ROLE {APP_ROLE}; SET LOCAL app.user_id = '{user_id}'"
 
 
 class UnitOfWork:

@@ -50,7 +50,7 @@ async def test_single_operation_unit_of_work_is_three_statements(
     await flushed_log()
     assert len(statements) == 3, statements
     assert statements[0].startswith(
-        "BEGIN; SET LOCAL ROLE app_user; SELECT set_config("
+        "BEGIN; SET LOCAL ROLE app_user; SET LOCAL app.user_id = "
     )
     assert statements[-1] == "COMMIT"
 

@@ -17,7 +17,7 @@ import asyncpg
 
 from tests.scaling.sqlc_request import Statement
 
-# The plan (tools/citus/distribute.sql): tenant tables hash-distributed by
+# The plan (migrations/20261130104436_citus_distribution.sql): tenant tables hash-distributed by
 # project id and co-located; users replicated as a reference table; the other
 # auth tables kept on the coordinator.
 DISTRIBUTION_COLUMNS: Final = {

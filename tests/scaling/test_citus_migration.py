@@ -1,4 +1,4 @@
-"""tools/citus/distribute.sql: a no-op that says so on PostgreSQL without
+"""The Citus migration (migrations/20261130104436_citus_distribution.sql): a no-op that says so on PostgreSQL without
 Citus, and, where Citus runs, the distribution the readiness checks assume."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncpg
 from devtools import PROJECT_ROOT, embedded
 from tests.scaling import readiness
 
-SCRIPT = PROJECT_ROOT / "tools" / "citus" / "distribute.sql"
+SCRIPT = PROJECT_ROOT / "migrations" / "20261130104436_citus_distribution.sql"
 
 
 def psql(url: str, *args: str) -> subprocess.CompletedProcess[str]:

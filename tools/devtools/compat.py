@@ -1,0 +1,283 @@
+"""`nox -s compat`: the persistence, security and migration suites on other
+PostgreSQL majors than the embedded 18.
+
+    python -m devtools.compat [MAJOR ...]    default: every major in MAJORS
+
+Each major asked for must have its server binaries installed (Debian:
+/usr/lib/postgresql/<major>/bin, from `apt-get install postgresql-<major>`);
+if one is missing, nothing runs and the message says what to install. For
+each major, in turn: a throwaway cluster on a free loopback port with its
+data in a temporary directory (devtools.cluster, as the service user when we
+are root), migrations/ applied to it by the migration engine, then each
+suite in a pytest run of its own with TEST_DATABASE_URL pointing at it, so
+the migration suite's `migrate diff` and `migrate apply` proofs run with
+target and dev database on that server; then the cluster is stopped and
+deleted. Each suite's server version is the one its own test session read
+from the server (devtools.compat_probe). Exit 0 only when every test of
+every suite passed on the major asked for; a skipped test counts against it,
+since a skip on another major would hide exactly what this run is for.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devtools import PROJECT_ROOT, atlas, cluster, database, embedded, migrate
+from devtools.compat_probe import SERVER_VERSION_PROPERTY
+
+# Majors tested by default, oldest first; add one here once its run passes.
+MAJORS = (15,)
+SUITES = ("persistence", "security", "migrations")
+SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres")
+# As the embedded server is configured: the suites open pools side by side.
+SETTINGS = {"max_connections": "200"}
+# The proofs in which the engine itself diffs and applies on the server under
+# test; the run fails unless each of them ran and passed there.
+ENGINE_PROOFS = {
+    "migrate apply": (
+        "tests.migrations.test_history::"
+        "test_fresh_database_reaches_latest_by_apply_alone"
+    ),
+    "migrate diff": (
+        "tests.migrations.test_history::test_rediff_of_schema_sql_writes_nothing"
+    ),
+    "migrate diff (a change)": (
+        "tests.migrations.test_history::test_rediff_proof_fails_when_schema_sql_changed"
+    ),
+    "migrate validate/lint": (
+        "tests.migrations.test_history::test_history_passes_validate_lint_and_squawk"
+    ),
+}
+
+
+def server_bins(major: int) -> Path:
+    """Where Debian's postgresql-<major> package puts the server programs."""
+    return Path(f"/usr/lib/postgresql/{major}/bin")
+
+
+def install_hint(major: int) -> str:
+    return (
+        f"PostgreSQL {major} server binaries not found in {server_bins(major)}: "
+        f"install them with `apt-get install postgresql-{major}` (Debian/Ubuntu, "
+        "as root; on Ubuntu or older Debian releases from the PGDG apt repository)"
+    )
+
+
+def is_installed(major: int) -> bool:
+    return all(os.access(server_bins(major) / p, os.X_OK) for p in SERVER_PROGRAMS)
+
+
+@dataclass
+class SuiteRun:
+    suite: str
+    exit_code: int
+    seconds: float
+    server_version: str | None = None
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.exit_code == 0
+            and bool(self.passed)
+            and not self.failed
+            and not self.skipped
+        )
+
+    def line(self) -> str:
+        ran_on = self.server_version or "unknown (the server was never asked)"
+        return (
+            f"  {self.suite:<12} {len(self.passed):>4} passed, "
+            f"{len(self.failed)} failed, {len(self.skipped)} skipped "
+            f"on PostgreSQL {ran_on} ({self.seconds:.0f} s)"
+        )
+
+
+@dataclass
+class MajorRun:
+    major: int
+    server_version: str = ""
+    schema_version: str = ""
+    suites: list[SuiteRun] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(s.ok for s in self.suites)
+
+    def summary(self) -> str:
+        passed = sum(len(s.passed) for s in self.suites)
+        failed = sum(len(s.failed) for s in self.suites)
+        skipped = sum(len(s.skipped) for s in self.suites)
+        counts = ", ".join(f"{s.suite} {len(s.passed)}" for s in self.suites)
+        verdict = "ok" if self.ok else "FAILED"
+        return (
+            f"PostgreSQL {self.server_version or self.major}: {verdict}, "
+            f"{passed} passed ({counts}), {failed} failed, {skipped} skipped"
+        )
+
+
+def read_junit(path: Path, run: SuiteRun) -> None:
+    """Fill `run` from pytest's JUnit XML: a testcase with no failure, error
+    or skipped element passed; the probe's property names the server."""
+    if not path.exists():
+        return
+    root = ET.parse(path).getroot()
+    for prop in root.iter("property"):
+        if prop.get("name") == SERVER_VERSION_PROPERTY:
+            run.server_version = prop.get("value")
+    for case in root.iter("testcase"):
+        test_id = f"{case.get('classname')}::{case.get('name')}"
+        outcomes = {child.tag for child in case}
+        if outcomes & {"failure", "error"}:
+            run.failed.append(test_id)
+        elif "skipped" in outcomes:
+            run.skipped.append(test_id)
+        else:
+            run.passed.append(test_id)
+
+
+def run_suite(suite: str, admin_url: str, reports: Path) -> SuiteRun:
+    report = reports / f"{suite}.xml"
+    env = {**os.environ, "TEST_DATABASE_URL": admin_url}
+    # The soak session's switch would put PgBouncer between the suites and
+    # the server; this run is about the server alone.
+    env.pop("PERSISTENCE_VIA_PGBOUNCER", None)
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"tests/{suite}",
+            "-q",
+            "-p",
+            "devtools.compat_probe",
+            f"--junitxml={report}",
+            "-o",
+            f"junit_suite_name={suite}",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=False,
+    )
+    run = SuiteRun(suite, done.returncode, time.monotonic() - started)
+    read_junit(report, run)
+    return run
+
+
+def engine_proofs_missing(run: SuiteRun) -> list[str]:
+    passed = set(run.passed)
+    return [what for what, test in ENGINE_PROOFS.items() if test not in passed]
+
+
+def run_major(major: int) -> MajorRun:
+    result = MajorRun(major)
+    with (
+        cluster.throwaway_cluster(
+            bins=server_bins(major), settings=SETTINGS, prefix=f"compat-pg{major}-"
+        ) as server,
+        tempfile.TemporaryDirectory(prefix="compat-reports-") as reports,
+    ):
+        result.server_version = server.server_version()
+        print(
+            f"\n== PostgreSQL {result.server_version} ({server_bins(major)}) "
+            f"on 127.0.0.1:{server.port}, data in {server.data}",
+            flush=True,
+        )
+        if result.server_version.split(".")[0] != str(major):
+            result.problems.append(
+                f"asked for {major}, the server says {result.server_version}"
+            )
+            return result
+        server.load_schema()
+        result.schema_version = migrate.current_version(server.url())
+        print(
+            f"migrations/ applied by the engine: {result.schema_version}", flush=True
+        )
+        for suite in SUITES:
+            print(f"-- tests/{suite} on PostgreSQL {major}", flush=True)
+            run = run_suite(suite, server.url(), Path(reports))
+            result.suites.append(run)
+            if run.server_version is not None and run.server_version != (
+                result.server_version
+            ):
+                result.problems.append(
+                    f"tests/{suite} ran on {run.server_version}, "
+                    f"not on the {result.server_version} under test"
+                )
+            if suite == "migrations" and (missing := engine_proofs_missing(run)):
+                result.problems.append(
+                    f"the engine's {', '.join(missing)} did not pass on {major}"
+                )
+    return result
+
+
+def report(runs: list[MajorRun]) -> None:
+    print("\ncompat results", flush=True)
+    for run in runs:
+        print(
+            f"PostgreSQL {run.server_version or run.major}: schema at "
+            f"{run.schema_version or '(not applied)'}",
+            flush=True,
+        )
+        for suite in run.suites:
+            print(suite.line())
+            for test_id in (*suite.failed, *suite.skipped):
+                print(f"    not passed: {test_id}")
+        if any(s.suite == "migrations" and s.ok for s in run.suites):
+            print(f"  engine on {run.server_version}: {', '.join(ENGINE_PROOFS)}")
+        for problem in run.problems:
+            print(f"  problem: {problem}")
+    for run in runs:
+        print(run.summary(), flush=True)
+
+
+def parse_majors(argv: list[str]) -> tuple[int, ...] | None:
+    try:
+        majors = tuple(int(arg) for arg in argv)
+    except ValueError:
+        return None
+    return majors or MAJORS
+
+
+def main(argv: list[str]) -> int:
+    majors = parse_majors(argv)
+    if majors is None:
+        print("usage: python -m devtools.compat [MAJOR ...]", file=sys.stderr)
+        return 2
+    missing = [major for major in majors if not is_installed(major)]
+    if missing:
+        for major in missing:
+            print(f"error: {install_hint(major)}", file=sys.stderr)
+        return 1
+    runs: list[MajorRun] = []
+    try:
+        # The engine first: a missing toolchain fails before a server starts.
+        atlas.choose()
+        for major in majors:
+            runs.append(run_major(major))
+    except (
+        atlas.AtlasUnavailable,
+        database.DatabaseUnreachable,
+        embedded.EmbeddedServerError,
+        migrate.MigrationFailed,
+    ) as exc:
+        report(runs)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    report(runs)
+    return 0 if all(run.ok for run in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -21,6 +21,8 @@ DURABLE = {"fsync": "on", "synchronous_commit": "on"}
 def throwaway_cluster() -> Iterator[ThrowawayCluster]:
     """A started cluster with migrations/ applied to `postgres`; stopped and
     deleted afterwards."""
-    with cluster.throwaway_cluster(settings=DURABLE, prefix="reliability-pg-") as started:
+    with cluster.throwaway_cluster(
+        settings=DURABLE, prefix="reliability-pg-"
+    ) as started:
         started.load_schema()
         yield started

@@ -146,9 +146,17 @@ def read_junit(path: Path, run: SuiteRun) -> None:
             run.passed.append(test_id)
 
 
-def run_suite(suite: str, admin_url: str, reports: Path) -> SuiteRun:
+def run_suite(
+    suite: str, admin_url: str, reports: Path, tests: Path | None = None
+) -> SuiteRun:
+    """One pytest run of tests/<suite> (or `tests`) against `admin_url`."""
     report = reports / f"{suite}.xml"
-    env = {**os.environ, "TEST_DATABASE_URL": admin_url}
+    # PYTHONPATH: the probe plugin lives in tools/, which pytest's own
+    # `pythonpath` setting adds only after plugins given by -p are imported.
+    tools = os.pathsep.join(
+        filter(None, [str(PROJECT_ROOT / "tools"), os.environ.get("PYTHONPATH")])
+    )
+    env = {**os.environ, "TEST_DATABASE_URL": admin_url, "PYTHONPATH": tools}
     # The soak session's switch would put PgBouncer between the suites and
     # the server; this run is about the server alone.
     env.pop("PERSISTENCE_VIA_PGBOUNCER", None)
@@ -158,7 +166,7 @@ def run_suite(suite: str, admin_url: str, reports: Path) -> SuiteRun:
             sys.executable,
             "-m",
             "pytest",
-            f"tests/{suite}",
+            str(tests or PROJECT_ROOT / "tests" / suite),
             "-q",
             "-p",
             "devtools.compat_probe",
@@ -175,9 +183,24 @@ def run_suite(suite: str, admin_url: str, reports: Path) -> SuiteRun:
     return run
 
 
-def engine_proofs_missing(run: SuiteRun) -> list[str]:
-    passed = set(run.passed)
-    return [what for what, test in ENGINE_PROOFS.items() if test not in passed]
+def suite_problems(run: SuiteRun, major: int, server_version: str) -> list[str]:
+    """What keeps a suite run from counting for the server under test, beyond
+    its own failures: it ran elsewhere, or (migrations) the engine's proofs
+    did not all pass there."""
+    problems = []
+    if run.server_version != server_version:
+        problems.append(
+            f"tests/{run.suite} ran on {run.server_version or 'an unknown server'}, "
+            f"not on the {server_version} under test"
+        )
+    if run.suite == "migrations":
+        passed = set(run.passed)
+        missing = [what for what, test in ENGINE_PROOFS.items() if test not in passed]
+        if missing:
+            problems.append(
+                f"the engine's {', '.join(missing)} did not pass on {major}"
+            )
+    return problems
 
 
 def run_major(major: int) -> MajorRun:
@@ -201,24 +224,12 @@ def run_major(major: int) -> MajorRun:
             return result
         server.load_schema()
         result.schema_version = migrate.current_version(server.url())
-        print(
-            f"migrations/ applied by the engine: {result.schema_version}", flush=True
-        )
+        print(f"migrations/ applied by the engine: {result.schema_version}", flush=True)
         for suite in SUITES:
             print(f"-- tests/{suite} on PostgreSQL {major}", flush=True)
             run = run_suite(suite, server.url(), Path(reports))
             result.suites.append(run)
-            if run.server_version is not None and run.server_version != (
-                result.server_version
-            ):
-                result.problems.append(
-                    f"tests/{suite} ran on {run.server_version}, "
-                    f"not on the {result.server_version} under test"
-                )
-            if suite == "migrations" and (missing := engine_proofs_missing(run)):
-                result.problems.append(
-                    f"the engine's {', '.join(missing)} did not pass on {major}"
-                )
+            result.problems += suite_problems(run, major, result.server_version)
     return result
 
 

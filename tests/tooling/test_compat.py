@@ -2,7 +2,8 @@
 PostgreSQL 15 needed): a suite run counts what pytest reports and names the
 server its test session asked, a run on another server than the one under
 test is refused, the engine's proofs it requires are real tests of the
-migration suite, and a missing major says what to install."""
+migration suite, the embedded major needs no package, and a missing major
+says what to install."""
 
 from __future__ import annotations
 
@@ -119,6 +120,13 @@ def test_a_migration_run_without_an_engine_proof_is_refused() -> None:
     assert compat.suite_problems(without_first, 15, version) == [
         f"the engine's {first_what} did not pass on 15"
     ]
+
+
+def test_the_embedded_major_needs_no_package() -> None:
+    assert compat.embedded_major() == 18
+    bins = compat.server_bins(18)
+    assert bins is not None
+    assert compat.has_server_programs(bins)
 
 
 def test_a_missing_major_says_what_to_install(

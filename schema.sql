@@ -217,11 +217,44 @@ BEGIN
 END
 $$;
 
--- Least privilege: row access on tenant tables, read-only users, and nothing
--- at all on secrets (sessions, accounts, verifications).
+-- The auth layer's role: it creates users and finds them by e-mail at
+-- sign-in, so it reads every users row. store.users switches to it for each
+-- call (SET LOCAL ROLE app_auth); tenant code never does.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_auth') THEN
+        CREATE ROLE app_auth NOLOGIN;
+    END IF;
+END
+$$;
+
+-- Least privilege: row access on tenant tables, the actor's own users row,
+-- and nothing at all on secrets (sessions, accounts, verifications).
 GRANT USAGE ON SCHEMA public TO app_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON projects, project_files, agent_states TO app_user;
 GRANT SELECT ON users TO app_user;
+GRANT USAGE ON SCHEMA public TO app_auth;
+GRANT SELECT, INSERT ON users TO app_auth;
+
+-- The login role the application connects as: it can log in and become
+-- app_user or app_auth, and nothing else. NOINHERIT: it holds no privilege
+-- of its own until the unit of work (or store.users) switches role, so code
+-- that RESETs the role on a lent connection can read nothing. It owns
+-- nothing, cannot bypass RLS, and has no password here: the operator sets
+-- one (ALTER ROLE app_login PASSWORD …) outside the migrations. Roles that
+-- no grant or policy names are invisible to `migrate diff`, so this part
+-- lives in a hand-written migration too.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_login') THEN
+        CREATE ROLE app_login LOGIN NOINHERIT NOBYPASSRLS;
+    END IF;
+END
+$$;
+-- A role of that name made earlier gets the same posture.
+ALTER ROLE app_login NOINHERIT;
+GRANT app_user TO app_login;
+GRANT app_auth TO app_login;
 
 -- FORCE makes the table owner subject to the policies too; only superusers
 -- and BYPASSRLS roles (migrations, maintenance) see across tenants.
@@ -251,3 +284,18 @@ CREATE POLICY agent_states_owner_isolation ON agent_states
     FOR ALL TO app_user
     USING (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid)
     WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);
+
+-- users: an actor sees only their own row; the auth layer (app_auth) sees
+-- and creates any. Foreign keys from tenant rows to users are checked
+-- without RLS, so a project still names its owner.
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE users FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY users_own_row ON users
+    FOR SELECT TO app_user
+    USING (id = NULLIF(current_setting('app.user_id', true), '')::uuid);
+
+CREATE POLICY users_auth_layer ON users
+    FOR ALL TO app_auth
+    USING (true)
+    WITH CHECK (true);

@@ -45,17 +45,30 @@ async def test_checks_script_catches_a_missing_policy(schema_db: str) -> None:
 async def test_rls_enabled_forced_and_grants_least_privilege(schema_db: str) -> None:
     conn = await asyncpg.connect(schema_db)
     try:
+        secured = (*TENANT_TABLES, "users")
         flags = await conn.fetch(
             "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
             "WHERE relname = ANY($1::text[]) ORDER BY relname",
-            list(TENANT_TABLES),
+            list(secured),
         )
-        assert {(r[0], r[1], r[2]) for r in flags} == {
-            (t, True, True) for t in TENANT_TABLES
+        assert {(r[0], r[1], r[2]) for r in flags} == {(t, True, True) for t in secured}
+        policies = await conn.fetch(
+            "SELECT tablename, policyname, cmd, roles FROM pg_policies"
+        )
+        assert {
+            (r["tablename"], r["cmd"], tuple(r["roles"]))
+            for r in policies
+            if r["tablename"] in TENANT_TABLES
+        } == {(t, "ALL", ("app_user",)) for t in TENANT_TABLES}
+        # users: an actor reads only their own row; the auth layer reads all.
+        assert {
+            (r["policyname"], r["cmd"], tuple(r["roles"]))
+            for r in policies
+            if r["tablename"] == "users"
+        } == {
+            ("users_own_row", "SELECT", ("app_user",)),
+            ("users_auth_layer", "ALL", ("app_auth",)),
         }
-        policies = await conn.fetch("SELECT tablename, cmd, roles FROM pg_policies")
-        assert {r["tablename"] for r in policies} == set(TENANT_TABLES)
-        assert all(r["roles"] == ["app_user"] and r["cmd"] == "ALL" for r in policies)
         for table in AUTH_ONLY_TABLES:
             for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE"):
                 allowed = await conn.fetchval(
@@ -74,6 +87,8 @@ def test_schema_file_is_the_one_sqlc_reads() -> None:
     config = (PROJECT_ROOT / "sqlc.yaml").read_text()
     assert "schema: schema.sql" in config
     assert (
-        Path(PROJECT_ROOT / "schema.sql").read_text().count("ENABLE ROW LEVEL SECURITY")
-        == 3
+        Path(PROJECT_ROOT / "schema.sql")
+        .read_text()
+        .count("ENABLE ROW LEVEL SECURITY;")
+        == len(TENANT_TABLES) + 1  # and users
     )

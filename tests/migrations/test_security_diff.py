@@ -34,11 +34,11 @@ EDITS = {
     "rls on": Edit(
         "GRANT SELECT ON users TO app_user;",
         "GRANT SELECT ON users TO app_user;\n"
-        "ALTER TABLE users ENABLE ROW LEVEL SECURITY;\n"
-        "ALTER TABLE users FORCE ROW LEVEL SECURITY;",
+        "ALTER TABLE verifications ENABLE ROW LEVEL SECURITY;\n"
+        "ALTER TABLE verifications FORCE ROW LEVEL SECURITY;",
         (
-            'ALTER TABLE "public"."users" ENABLE ROW LEVEL SECURITY;',
-            'ALTER TABLE "public"."users" FORCE ROW LEVEL SECURITY;',
+            'ALTER TABLE "public"."verifications" ENABLE ROW LEVEL SECURITY;',
+            'ALTER TABLE "public"."verifications" FORCE ROW LEVEL SECURITY;',
         ),
     ),
     "rls off": Edit(

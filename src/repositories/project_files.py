@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, cast
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from generated import projects as project_queries
 from repositories import validation
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
-from repositories.errors import Conflict, InvalidInput, NotFound
+from repositories.errors import InvalidInput, NotFound
 from repositories.models import (
     FileEntry,
     FileOutcome,
@@ -27,6 +28,7 @@ from repositories.models import (
     from_row,
 )
 from repositories.projects import ProjectsRepository
+from repositories.unmatched import unmatched_write
 
 RESOURCE = "file"
 PROJECT = "project"
@@ -70,19 +72,14 @@ class ProjectFilesRepository:
         self._projects = projects
         self._max_content_bytes = max_content_bytes
 
-    async def _not_found_or_conflict(
-        self, project_id: UUID, current_version: int | None, reason: str
-    ) -> Conflict | NotFound:
-        """After a write matched nothing: whose fault was it?"""
-        if current_version is not None or await self._projects.exists(project_id):
-            return Conflict(RESOURCE, reason, current_version)
-        return NotFound(PROJECT)
-
     async def _current_version(self, project_id: UUID, path: str) -> int | None:
         with translated(RESOURCE):
             return await queries.get_file_version(
                 self._conn, project_id=project_id, owner_id=self._actor, path=path
             )
+
+    async def _exists(self, project_id: UUID, path: str) -> bool:
+        return await self._current_version(project_id, path) is not None
 
     async def put(
         self,
@@ -141,11 +138,13 @@ class ProjectFilesRepository:
         if same_content and expected in (None, version):
             assert current is not None
             return FileWrite(file=_file(current, body.text), outcome="unchanged")
-        if expected == 0:
-            reason = "the path already exists"
-        else:
-            reason = f"expected version {expected}, found {version}"
-        raise await self._not_found_or_conflict(project_id, version, reason)
+        raise await unmatched_write(
+            RESOURCE,
+            expected=expected,
+            found=version,
+            parent=PROJECT,
+            parent_exists=partial(self._projects.exists, project_id),
+        )
 
     async def get(self, project_id: UUID, path: str) -> ProjectFile:
         validation.identifier(project_id, "project_id")
@@ -225,8 +224,16 @@ class ProjectFilesRepository:
             return _file(row, row.content)
         if await self._current_version(project_id, source) is None:
             raise NotFound(RESOURCE)
-        taken_version = await self._current_version(project_id, target)
-        raise Conflict(RESOURCE, "the new path already exists", taken_version)
+        # A move writes the row at new_path, which must not exist yet
+        # (version 0), out of the source file, its parent here.
+        raise await unmatched_write(
+            RESOURCE,
+            expected=0,
+            found=await self._current_version(project_id, target),
+            subject="new_path",
+            parent=RESOURCE,
+            parent_exists=partial(self._exists, project_id, source),
+        )
 
     async def delete(
         self, project_id: UUID, path: str, *, expected_version: int | None = None
@@ -244,11 +251,10 @@ class ProjectFilesRepository:
             )
         if deleted is not None:
             return
-        current = await self._current_version(project_id, checked_path)
-        if current is None:
-            raise NotFound(RESOURCE)
-        raise Conflict(
-            RESOURCE, f"expected version {expected}, found {current}", current
+        raise await unmatched_write(
+            RESOURCE,
+            expected=expected,
+            found=await self._current_version(project_id, checked_path),
         )
 
     async def sync(

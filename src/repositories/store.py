@@ -34,7 +34,7 @@ def _bad_dsn_is_invalid_input() -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        raise InvalidInput("dsn", str(exc)) from None
+        raise InvalidInput("dsn", str(exc)) from exc
 
 
 class Store:
@@ -49,10 +49,11 @@ class Store:
         max_content_bytes: int,
         cursor_key: bytes,
     ) -> None:
-        self.pool = pool
-        self.acquire_timeout = acquire_timeout
-        self.max_content_bytes = max_content_bytes
-        self.cursors = CursorCodec(cursor_key)
+        # Private: routes reach the database only through the repositories.
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+        self._max_content_bytes = max_content_bytes
+        self._cursors = CursorCodec(cursor_key)
         self.users = UsersRepository(pool, acquire_timeout)
 
     @classmethod
@@ -103,10 +104,16 @@ class Store:
         return _OpeningStore(create)
 
     def unit_of_work(self, user_id: UUID) -> UnitOfWork:
-        return UnitOfWork(self, user_id)
+        return UnitOfWork(
+            self._pool,
+            user_id,
+            acquire_timeout=self._acquire_timeout,
+            cursors=self._cursors,
+            max_content_bytes=self._max_content_bytes,
+        )
 
     async def close(self) -> None:
-        await self.pool.close()
+        await self._pool.close()
 
 
 class _OpeningStore:

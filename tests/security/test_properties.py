@@ -24,9 +24,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from repositories import FileEntry, InvalidInput, Project, Store, UnitOfWork, User
+from tests.support import new_user
 
-from .conftest import SMALL_CONTENT_LIMIT, new_user
 from .helpers import (
+    SMALL_CONTENT_LIMIT,
     attempt,
     is_valid_content,
     is_valid_name,

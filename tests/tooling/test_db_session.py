@@ -74,6 +74,7 @@ def folder() -> Iterator[Folder]:
 
 def one_url(text: str) -> str:
     (found,) = URL.findall(text)
+    assert isinstance(found, str)
     return found
 
 

@@ -25,6 +25,9 @@ def to_agent_state(row: rows.AgentState) -> AgentState:
 
 
 class AgentStatesRepository:
+    """`uow.agent_states`: one JSON state per project, with compare-and-swap
+    saves."""
+
     def __init__(
         self, conn: Executor, actor: UUID, projects: ProjectsRepository
     ) -> None:
@@ -33,6 +36,7 @@ class AgentStatesRepository:
         self._projects = projects
 
     async def get(self, project_id: UUID) -> AgentState:
+        """The project's agent state."""
         validation.identifier(project_id, "project_id")
         with translated(RESOURCE):
             row = await queries.get_agent_state(
@@ -49,7 +53,9 @@ class AgentStatesRepository:
         *,
         expected_version: int | None = None,
     ) -> AgentState:
-        """None: last writer wins; 0: create only; n: compare-and-swap on n."""
+        """Save the project's agent state. `expected_version` None: the last
+        writer wins; 0: only if there is none yet; n: only if its version is
+        n (compare-and-swap)."""
         validation.identifier(project_id, "project_id")
         checked = validation.state(state)
         text = validation.state_size(agent_state_json.dumps(checked))
@@ -83,6 +89,7 @@ class AgentStatesRepository:
         )
 
     async def delete(self, project_id: UUID) -> None:
+        """Delete the project's agent state."""
         validation.identifier(project_id, "project_id")
         with translated(RESOURCE):
             deleted = await queries.delete_agent_state(

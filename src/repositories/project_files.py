@@ -58,6 +58,8 @@ def _file(row: BaseModel, content: str) -> ProjectFile:
 
 
 class ProjectFilesRepository:
+    """`uow.files`: a project's files, addressed by path."""
+
     def __init__(
         self,
         conn: Executor,
@@ -89,6 +91,8 @@ class ProjectFilesRepository:
         *,
         expected_version: int | None = None,
     ) -> FileWrite:
+        """Write `content` at `path`: create the file, update it, or leave it
+        unchanged when it holds that content already."""
         validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         body = validation.content(content, self._max_content_bytes)
@@ -147,6 +151,7 @@ class ProjectFilesRepository:
         )
 
     async def get(self, project_id: UUID, path: str) -> ProjectFile:
+        """The file at `path`, with its content."""
         validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         with translated(RESOURCE):
@@ -168,6 +173,8 @@ class ProjectFilesRepository:
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[FileEntry]:
+        """One page of the project's files, without content, in byte-wise
+        path order."""
         validation.identifier(project_id, "project_id")
         checked_limit = validation.limit(limit)
         lower = "" if prefix is None else validation.prefix(prefix)
@@ -195,6 +202,7 @@ class ProjectFilesRepository:
         return Page[FileEntry](items=items, next_cursor=next_cursor)
 
     async def move(self, project_id: UUID, path: str, new_path: str) -> ProjectFile:
+        """Move the file at `path` to `new_path`, content unchanged."""
         validation.identifier(project_id, "project_id")
         source = validation.path(path)
         target = validation.path(new_path, "new_path")
@@ -238,6 +246,7 @@ class ProjectFilesRepository:
     async def delete(
         self, project_id: UUID, path: str, *, expected_version: int | None = None
     ) -> None:
+        """Delete the file at `path`."""
         validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         expected = validation.expected_version(expected_version)
@@ -260,9 +269,11 @@ class ProjectFilesRepository:
     async def sync(
         self, project_id: UUID, files: Mapping[str, str], *, delete_missing: bool = True
     ) -> SyncResult:
-        """Make the project's tree equal to `files` atomically, in three
-        statements whatever its size: lock the project, ask which paths
-        changed (by sha256), then upsert those and delete the rest at once."""
+        """Make the project's tree equal to `files`, atomically.
+
+        Three statements whatever its size: lock the project, ask which
+        paths changed (by sha256), then upsert those and delete the rest at
+        once."""
         validation.identifier(project_id, "project_id")
         if not isinstance(files, Mapping):
             raise InvalidInput("files", "must be a mapping of path to content")

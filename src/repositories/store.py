@@ -38,7 +38,8 @@ def _bad_dsn_is_invalid_input() -> Iterator[None]:
 
 
 class Store:
-    """Owns the pool. `store = await Store.open(dsn)` or
+    """Owns the connection pool and hands out units of work; `store.users`
+    works outside them. Open it with `await Store.open(dsn)` or
     `async with Store.open(dsn) as store:`."""
 
     def __init__(
@@ -70,7 +71,9 @@ class Store:
         cursor_key: bytes | None = None,
         **pool_options: Any,
     ) -> _OpeningStore:
-        """Open a pool on `dsn`.
+        """Open a pool on `dsn` and return the Store: awaitable
+        (`await Store.open(dsn)`) and an async context manager that closes it
+        on exit (`async with Store.open(dsn) as store:`).
 
         statement_cache_size=0 makes it safe behind PgBouncer in transaction
         pooling mode. cursor_key signs listing cursors: give every process
@@ -104,6 +107,8 @@ class Store:
         return _OpeningStore(create)
 
     def unit_of_work(self, user_id: UUID) -> UnitOfWork:
+        """A unit of work acting as the user `user_id`: one transaction on one
+        pooled connection, entered with `async with`."""
         return UnitOfWork(
             self._pool,
             user_id,
@@ -113,6 +118,8 @@ class Store:
         )
 
     async def close(self) -> None:
+        """Close the pool and its connections (`async with Store.open(…)`
+        does it on exit)."""
         await self._pool.close()
 
 

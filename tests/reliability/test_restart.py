@@ -27,10 +27,7 @@ from repositories import Store, Unavailable
 from tests.support import new_project, new_user
 
 from .cluster import ThrowawayCluster, throwaway_cluster
-from .helpers import (
-    HANG_GUARD_S,
-    superuser,
-)
+from .helpers import HANG_GUARD_S, superuser
 
 pytestmark = pytest.mark.soak
 

@@ -219,7 +219,8 @@ def docstring_of(title: str) -> str | None:
     if title in PREFIXES:
         return PREFIXES[title].__doc__
     if title in repositories.__all__:
-        return getattr(repositories, title).__doc__
+        cls: type = getattr(repositories, title)
+        return cls.__doc__
     owner, _, attribute = title.rpartition(".")
     if owner in PREFIXES:
         member = inspect.getattr_static(PREFIXES[owner], attribute, None)

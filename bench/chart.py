@@ -1,8 +1,12 @@
-"""One PNG: request throughput per stack, and each goal's margin."""
+"""One PNG: request throughput per stack, and each goal's margin (a smoke
+run, which judges no goal, draws the throughput only). The PNG's Title text
+chunk names the run, so a committed chart can be matched to its summary."""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -16,10 +20,21 @@ from bench.summary import Summary
 COLOURS = {"a": "#9e9e9e", "b": "#e57373", "c": "#ffb74d", "d": "#1e88e5"}
 
 
-def draw(summary: Summary, title: str, path: Path) -> None:
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(15, 6.5), gridspec_kw={"width_ratios": [3, 2]}
+def title(meta: dict[str, Any]) -> str:
+    """The chart's title, from a run's metadata (as in its summary JSON)."""
+    return (
+        f"{meta['mode']} run {meta['started_at']}, {meta['machine']['nproc']} CPUs, "
+        f"PostgreSQL {meta['machine']['postgresql']}"
     )
+
+
+def draw(summary: Summary, title: str, path: Path, *, goals: bool = True) -> None:
+    if goals:
+        fig, (left, right) = plt.subplots(
+            1, 2, figsize=(15, 6.5), gridspec_kw={"width_ratios": [3, 2]}
+        )
+    else:
+        fig, left = plt.subplots(1, 1, figsize=(9, 6.5))
     stacks = [key for key in STACKS if key in summary.requests["get"]]
     width = 0.8 / len(stacks)
     for i, key in enumerate(stacks):
@@ -48,19 +63,48 @@ def draw(summary: Summary, title: str, path: Path) -> None:
     left.set_title("One request each: acquire, begin, work, commit, release")
     left.legend(fontsize=8)
 
-    goals = summary.goals
-    names = [goal.name for goal in goals]
-    margins = [goal.margin for goal in goals]
-    colours = ["#43a047" if goal.met else "#e53935" for goal in goals]
-    right.barh(range(len(goals)), margins, color=colours)
-    right.axvline(1.0, color="black", linewidth=1)
-    right.set_yticks(range(len(goals)))
-    right.set_yticklabels(names, fontsize=7)
-    right.invert_yaxis()
-    right.set_xlim(0, max(2.0, *margins) * 1.05)
-    right.set_xlabel("median / target (≥ 1: goal met)")
-    right.set_title("Goals")
+    if goals:
+        judged = summary.goals
+        names = [goal.name for goal in judged]
+        margins = [goal.margin for goal in judged]
+        colours = ["#43a047" if goal.met else "#e53935" for goal in judged]
+        right.barh(range(len(judged)), margins, color=colours)
+        right.axvline(1.0, color="black", linewidth=1)
+        right.set_yticks(range(len(judged)))
+        right.set_yticklabels(names, fontsize=7)
+        right.invert_yaxis()
+        right.set_xlim(0, max(2.0, *margins) * 1.05)
+        right.set_xlabel("median / target (≥ 1: goal met)")
+        right.set_title("Goals")
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, metadata={"Title": title})
     plt.close(fig)
+
+
+def title_of(png: Path) -> str | None:
+    """The Title text chunk of a PNG this module drew (None: there is none)."""
+    data = png.read_bytes()
+    offset = 8  # the PNG signature
+    while offset + 8 <= len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        kind = data[offset + 4 : offset + 8]
+        body = data[offset + 8 : offset + 8 + length]
+        offset += 12 + length
+        if kind == b"tEXt":
+            key, _, text = body.partition(b"\0")
+            if key == b"Title":
+                return text.decode("latin-1")
+        elif kind == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            if key == b"Title":
+                return zlib.decompress(rest[1:]).decode("latin-1")
+        elif kind == b"iTXt":
+            key, _, rest = body.partition(b"\0")
+            if key == b"Title":
+                compressed, rest = rest[0], rest[2:]
+                _language, _, rest = rest.partition(b"\0")
+                _translated, _, text = rest.partition(b"\0")
+                raw = zlib.decompress(text) if compressed else text
+                return raw.decode("utf-8")
+    return None

@@ -25,6 +25,11 @@ class Sizes:
     warmup_ops: int = 20
 
     @property
+    def judges_goals(self) -> bool:
+        """A smoke run's sizes are toys: its ratios say nothing about the goals."""
+        return self.mode != "smoke"
+
+    @property
     def deep_index(self) -> int:
         """How many files come before the deep page."""
         return int(self.list_files * self.deep_fraction)

@@ -38,6 +38,13 @@ class Goal:
         median = self.ratio.median
         return median / self.target if self.at_least else self.target / median
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Goal:
+        """The inverse of as_dict (a summary JSON read back)."""
+        target = str(data["target"])
+        at_least = target.startswith("≥")
+        return cls(data["name"], at_least, float(target[2:-1]), Stat(**data["ratio"]))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

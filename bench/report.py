@@ -125,9 +125,7 @@ def render(summary: Summary, sizes: Sizes) -> str:
         f"({sizes.loop_repeats} for the put loops)",
         "",
         *sync_table(summary),
-        "",
-        "### Goals",
-        "",
-        *goals_table(summary),
     ]
+    if sizes.judges_goals:
+        lines += ["", "### Goals", "", *goals_table(summary)]
     return "\n".join(lines) + "\n"

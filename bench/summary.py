@@ -29,6 +29,29 @@ class Summary:
     peak_bytes: dict[str, int]
     goals: list[Goal]
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Summary:
+        """The inverse of as_dict: a summary JSON (bench/results/) read back."""
+
+        def table(cells: dict[str, dict[str, Any]]) -> dict[str, dict[str, Stat]]:
+            return {
+                k: {s: Stat(**v) for s, v in row.items()} for k, row in cells.items()
+            }
+
+        sync = data["sync"]
+        return cls(
+            requests=table(data["requests_ops_per_s"]),
+            request_ratios=table(data["request_ratios"]),
+            depth={k: Stat(**v) for k, v in data["deep_over_first_page_time"].items()},
+            concurrency=table(data["concurrency_ops_per_s"]),
+            sync_seconds={k: Stat(**v) for k, v in sync["seconds"].items()},
+            sync_ratios={k: Stat(**v) for k, v in sync["ratios"].items()},
+            sync_files=sync["files"],
+            payload_bytes=sync["payload_bytes"],
+            peak_bytes=sync["peak_python_bytes"],
+            goals=[Goal.from_dict(goal) for goal in data.get("goals", [])],
+        )
+
     def as_dict(self) -> dict[str, Any]:
         def table(cells: dict[str, dict[str, Stat]]) -> dict[str, Any]:
             return {

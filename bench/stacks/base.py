@@ -1,4 +1,4 @@
-"""What every stack offers the workloads."""
+"""What every stack offers the workloads (the registry is bench.stacks)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ from typing import Any, Protocol
 from bench.database import Fixture
 
 PAGE = 100  # entries per listing page
-
-STACKS: dict[str, str] = {
-    "a": "raw asyncpg",
-    "b": "SQLAlchemy ORM",
-    "c": "SQLAlchemy Core text()",
-    "d": "repositories",
-}
 
 
 class Stack(Protocol):
@@ -45,23 +38,3 @@ class Stack(Protocol):
         ...
 
     async def state_version(self, fx: Fixture) -> int: ...
-
-
-async def open_stack(key: str, url: str, pool_size: int) -> Stack:
-    if key == "a":
-        from bench.stacks.raw import RawStack
-
-        return await RawStack.open(url, pool_size)
-    if key == "b":
-        from bench.stacks.orm import OrmStack
-
-        return await OrmStack.open(url, pool_size)
-    if key == "c":
-        from bench.stacks.core import CoreStack
-
-        return await CoreStack.open(url, pool_size)
-    if key == "d":
-        from bench.stacks.repo import RepoStack
-
-        return await RepoStack.open(url, pool_size)
-    raise ValueError(f"unknown stack {key!r}")

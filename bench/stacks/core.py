@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.database import Fixture
 from bench.stacks.base import PAGE
 from bench.stacks.core_queries import AsyncQuerier
-from bench.stacks.orm import create_engine
+from bench.stacks.engine import create_engine
 
 
 class CoreStack:

@@ -8,33 +8,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Insert, func, literal, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import load_only
 
 from bench.database import Fixture
 from bench.stacks.base import PAGE
+from bench.stacks.engine import create_engine
 from bench.stacks.orm_models import ENTRY_COLUMNS, AgentStateRow, FileRow, ProjectRow
-
-
-def create_engine(url: str, pool_size: int) -> AsyncEngine:
-    """An engine on the same DSN as the other stacks (asyncpg parses it)."""
-
-    async def connect() -> asyncpg.Connection[Any]:
-        return await asyncpg.connect(url)
-
-    return create_async_engine(
-        "postgresql+asyncpg://",
-        async_creator=connect,
-        pool_size=pool_size,
-        max_overflow=0,
-    )
 
 
 class OrmStack:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from generated import Executor
 from generated import agent_states as queries
 from generated import models as rows
-from repositories import validation
+from repositories import agent_state_json, validation
 from repositories.database_errors import translated
-from repositories.errors import Conflict, NotFound
+from repositories.errors import NotFound
 from repositories.models import AgentState, from_row
 from repositories.projects import ProjectsRepository
+from repositories.unmatched import unmatched_write
 
 RESOURCE = "agent state"
 PROJECT = "project"
@@ -23,6 +25,9 @@ def to_agent_state(row: rows.AgentState) -> AgentState:
 
 
 class AgentStatesRepository:
+    """`uow.agent_states`: one JSON state per project, with compare-and-swap
+    saves."""
+
     def __init__(
         self, conn: Executor, actor: UUID, projects: ProjectsRepository
     ) -> None:
@@ -31,6 +36,7 @@ class AgentStatesRepository:
         self._projects = projects
 
     async def get(self, project_id: UUID) -> AgentState:
+        """The project's agent state."""
         validation.identifier(project_id, "project_id")
         with translated(RESOURCE):
             row = await queries.get_agent_state(
@@ -47,14 +53,17 @@ class AgentStatesRepository:
         *,
         expected_version: int | None = None,
     ) -> AgentState:
-        """None: last writer wins; 0: create only; n: compare-and-swap on n."""
+        """Save the project's agent state. `expected_version` None: the last
+        writer wins; 0: only if there is none yet; n: only if its version is
+        n (compare-and-swap)."""
         validation.identifier(project_id, "project_id")
         checked = validation.state(state)
+        text = validation.state_size(agent_state_json.dumps(checked))
         expected = validation.expected_version(expected_version)
         args: dict[str, Any] = {
             "project_id": project_id,
             "owner_id": self._actor,
-            "state": checked,
+            "state": text,
         }
         with translated(RESOURCE):
             if expected is None:
@@ -71,17 +80,16 @@ class AgentStatesRepository:
                 self._conn, project_id=project_id, owner_id=self._actor
             )
         # Nothing was written: no such project, or another version is current.
-        if current is None and not await self._projects.exists(project_id):
-            raise NotFound(PROJECT)
-        version = current.version if current else None
-        reason = (
-            "a state exists already"
-            if expected == 0
-            else f"expected version {expected}"
+        raise await unmatched_write(
+            RESOURCE,
+            expected=expected,
+            found=current.version if current else None,
+            parent=PROJECT,
+            parent_exists=partial(self._projects.exists, project_id),
         )
-        raise Conflict(RESOURCE, reason, version)
 
     async def delete(self, project_id: UUID) -> None:
+        """Delete the project's agent state."""
         validation.identifier(project_id, "project_id")
         with translated(RESOURCE):
             deleted = await queries.delete_agent_state(

@@ -31,24 +31,28 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 @contextmanager
 def translated(resource: str) -> Iterator[None]:
-    """Run database work; re-raise its failures as RepositoryError subclasses."""
+    """Run database work; re-raise its failures as RepositoryError subclasses.
+
+    Each is raised `from` the asyncpg exception, so a log of the traceback
+    keeps PostgreSQL's SQLSTATE, message and detail (`error.__cause__`)."""
     try:
         yield
     except RepositoryError:
         raise
-    except asyncpg.UniqueViolationError:
-        raise Conflict(resource, "already exists") from None
-    except (asyncpg.ForeignKeyViolationError, asyncpg.InsufficientPrivilegeError):
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(resource, "already exists") from exc
+    except (
+        asyncpg.ForeignKeyViolationError,
+        asyncpg.InsufficientPrivilegeError,
+    ) as exc:
         # A vanished parent, or a row-level-security WITH CHECK refusal: both
         # mean the actor has no such resource.
-        raise NotFound(resource) from None
+        raise NotFound(resource) from exc
     except asyncpg.CheckViolationError as exc:
         raise InvalidInput(
             resource, f"refused by the database ({exc.constraint_name})"
-        ) from None
+        ) from exc
     except _UNAVAILABLE as exc:
-        raise Unavailable(
-            f"database unavailable: {type(exc).__name__}: {exc}"
-        ) from None
+        raise Unavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
     except asyncpg.PostgresError as exc:
-        raise RepositoryError(f"database error {exc.sqlstate}: {exc}") from None
+        raise RepositoryError(f"database error {exc.sqlstate}: {exc}") from exc

@@ -17,6 +17,8 @@ class _Frozen(BaseModel):
 
 
 class User(_Frozen):
+    """A registered user."""
+
     id: UUID
     email: str
     name: str
@@ -25,6 +27,8 @@ class User(_Frozen):
 
 
 class Project(_Frozen):
+    """A project, owned by one user."""
+
     id: UUID
     owner_id: UUID
     name: str
@@ -46,6 +50,8 @@ class FileEntry(_Frozen):
 
 
 class ProjectFile(FileEntry):
+    """A file with its content."""
+
     content: str
 
 
@@ -53,11 +59,15 @@ FileOutcome = Literal["created", "updated", "unchanged"]
 
 
 class FileWrite(_Frozen):
+    """What `uow.files.put` did, and the file as stored."""
+
     file: ProjectFile
     outcome: FileOutcome
 
 
 class SyncResult(_Frozen):
+    """What `uow.files.sync` did: how many paths each outcome counted."""
+
     created: int
     updated: int
     unchanged: int
@@ -65,6 +75,8 @@ class SyncResult(_Frozen):
 
 
 class AgentState(_Frozen):
+    """A project's agent state: a JSON object and its version."""
+
     project_id: UUID
     state: dict[str, JsonValue]
     version: int
@@ -73,6 +85,8 @@ class AgentState(_Frozen):
 
 
 class Page(_Frozen, Generic[T]):
+    """One page of a listing, and the cursor of the next (None on the last)."""
+
     items: list[T]
     next_cursor: str | None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, cast
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from generated import projects as project_queries
 from repositories import validation
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
-from repositories.errors import Conflict, InvalidInput, NotFound
+from repositories.errors import InvalidInput, NotFound
 from repositories.models import (
     FileEntry,
     FileOutcome,
@@ -27,6 +28,7 @@ from repositories.models import (
     from_row,
 )
 from repositories.projects import ProjectsRepository
+from repositories.unmatched import unmatched_write
 
 RESOURCE = "file"
 PROJECT = "project"
@@ -56,6 +58,8 @@ def _file(row: BaseModel, content: str) -> ProjectFile:
 
 
 class ProjectFilesRepository:
+    """`uow.files`: a project's files, addressed by path."""
+
     def __init__(
         self,
         conn: Executor,
@@ -70,19 +74,14 @@ class ProjectFilesRepository:
         self._projects = projects
         self._max_content_bytes = max_content_bytes
 
-    async def _not_found_or_conflict(
-        self, project_id: UUID, current_version: int | None, reason: str
-    ) -> Conflict | NotFound:
-        """After a write matched nothing: whose fault was it?"""
-        if current_version is not None or await self._projects.exists(project_id):
-            return Conflict(RESOURCE, reason, current_version)
-        return NotFound(PROJECT)
-
     async def _current_version(self, project_id: UUID, path: str) -> int | None:
         with translated(RESOURCE):
             return await queries.get_file_version(
                 self._conn, project_id=project_id, owner_id=self._actor, path=path
             )
+
+    async def _exists(self, project_id: UUID, path: str) -> bool:
+        return await self._current_version(project_id, path) is not None
 
     async def put(
         self,
@@ -92,6 +91,8 @@ class ProjectFilesRepository:
         *,
         expected_version: int | None = None,
     ) -> FileWrite:
+        """Write `content` at `path`: create the file, update it, or leave it
+        unchanged when it holds that content already."""
         validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         body = validation.content(content, self._max_content_bytes)
@@ -141,13 +142,16 @@ class ProjectFilesRepository:
         if same_content and expected in (None, version):
             assert current is not None
             return FileWrite(file=_file(current, body.text), outcome="unchanged")
-        if expected == 0:
-            reason = "the path already exists"
-        else:
-            reason = f"expected version {expected}, found {version}"
-        raise await self._not_found_or_conflict(project_id, version, reason)
+        raise await unmatched_write(
+            RESOURCE,
+            expected=expected,
+            found=version,
+            parent=PROJECT,
+            parent_exists=partial(self._projects.exists, project_id),
+        )
 
     async def get(self, project_id: UUID, path: str) -> ProjectFile:
+        """The file at `path`, with its content."""
         validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         with translated(RESOURCE):
@@ -169,6 +173,8 @@ class ProjectFilesRepository:
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[FileEntry]:
+        """One page of the project's files, without content, in byte-wise
+        path order."""
         validation.identifier(project_id, "project_id")
         checked_limit = validation.limit(limit)
         lower = "" if prefix is None else validation.prefix(prefix)
@@ -196,6 +202,7 @@ class ProjectFilesRepository:
         return Page[FileEntry](items=items, next_cursor=next_cursor)
 
     async def move(self, project_id: UUID, path: str, new_path: str) -> ProjectFile:
+        """Move the file at `path` to `new_path`, content unchanged."""
         validation.identifier(project_id, "project_id")
         source = validation.path(path)
         target = validation.path(new_path, "new_path")
@@ -225,12 +232,22 @@ class ProjectFilesRepository:
             return _file(row, row.content)
         if await self._current_version(project_id, source) is None:
             raise NotFound(RESOURCE)
-        taken_version = await self._current_version(project_id, target)
-        raise Conflict(RESOURCE, "the new path already exists", taken_version)
+        # A move writes the row at new_path, which must not exist yet
+        # (version 0); the source file is its parent: gone meanwhile, the
+        # file is not found.
+        raise await unmatched_write(
+            RESOURCE,
+            expected=0,
+            found=await self._current_version(project_id, target),
+            subject="new_path",
+            parent=RESOURCE,
+            parent_exists=partial(self._exists, project_id, source),
+        )
 
     async def delete(
         self, project_id: UUID, path: str, *, expected_version: int | None = None
     ) -> None:
+        """Delete the file at `path`."""
         validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         expected = validation.expected_version(expected_version)
@@ -244,19 +261,20 @@ class ProjectFilesRepository:
             )
         if deleted is not None:
             return
-        current = await self._current_version(project_id, checked_path)
-        if current is None:
-            raise NotFound(RESOURCE)
-        raise Conflict(
-            RESOURCE, f"expected version {expected}, found {current}", current
+        raise await unmatched_write(
+            RESOURCE,
+            expected=expected,
+            found=await self._current_version(project_id, checked_path),
         )
 
     async def sync(
         self, project_id: UUID, files: Mapping[str, str], *, delete_missing: bool = True
     ) -> SyncResult:
-        """Make the project's tree equal to `files` atomically, in three
-        statements whatever its size: lock the project, ask which paths
-        changed (by sha256), then upsert those and delete the rest at once."""
+        """Make the project's tree equal to `files`, atomically.
+
+        Three statements whatever its size: lock the project, ask which
+        paths changed (by sha256), then upsert those and delete the rest at
+        once."""
         validation.identifier(project_id, "project_id")
         if not isinstance(files, Mapping):
             raise InvalidInput("files", "must be a mapping of path to content")

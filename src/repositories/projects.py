@@ -24,12 +24,15 @@ def to_project(row: rows.Project) -> Project:
 
 
 class ProjectsRepository:
+    """`uow.projects`: the acting user's projects."""
+
     def __init__(self, conn: Executor, actor: UUID, cursors: CursorCodec) -> None:
         self._conn = conn
         self._actor = actor
         self._cursors = cursors
 
     async def create(self, name: str, description: str | None = None) -> Project:
+        """Create a project owned by the acting user."""
         checked_name = validation.name(name)
         checked_description = validation.description(description)
         with translated(RESOURCE):
@@ -44,6 +47,7 @@ class ProjectsRepository:
         return to_project(row)
 
     async def get(self, project_id: UUID) -> Project:
+        """The acting user's project `project_id`."""
         validation.identifier(project_id, "project_id")
         with translated(RESOURCE):
             row = await queries.get_project(
@@ -54,6 +58,7 @@ class ProjectsRepository:
         return to_project(row)
 
     async def list(self, limit: int = 50, cursor: str | None = None) -> Page[Project]:
+        """One page of the acting user's projects, newest first."""
         checked_limit = validation.limit(limit)
         # One extra row tells whether another page follows.
         with translated(RESOURCE):
@@ -89,6 +94,8 @@ class ProjectsRepository:
     async def update(
         self, project_id: UUID, *, name: str = _UNSET, description: str | None = _UNSET
     ) -> Project:
+        """Change a project's name, description or both; a field not given
+        keeps its value."""
         validation.identifier(project_id, "project_id")
         set_name = name is not _UNSET
         set_description = description is not _UNSET
@@ -111,6 +118,7 @@ class ProjectsRepository:
         return to_project(row)
 
     async def delete(self, project_id: UUID) -> None:
+        """Delete a project, its files and its agent state."""
         validation.identifier(project_id, "project_id")
         with translated(RESOURCE):
             deleted = await queries.delete_project(
@@ -120,7 +128,7 @@ class ProjectsRepository:
             raise NotFound(RESOURCE)
 
     async def exists(self, project_id: UUID) -> bool:
-        """For sibling repositories: does the actor own this project?"""
+        """Whether the acting user has a project `project_id`."""
         with translated(RESOURCE):
             found = await queries.project_exists(
                 self._conn, id=project_id, owner_id=self._actor

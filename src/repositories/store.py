@@ -34,11 +34,12 @@ def _bad_dsn_is_invalid_input() -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        raise InvalidInput("dsn", str(exc)) from None
+        raise InvalidInput("dsn", str(exc)) from exc
 
 
 class Store:
-    """Owns the pool. `store = await Store.open(dsn)` or
+    """Owns the connection pool and hands out units of work; `store.users`
+    works outside them. Open it with `await Store.open(dsn)` or
     `async with Store.open(dsn) as store:`."""
 
     def __init__(
@@ -49,10 +50,11 @@ class Store:
         max_content_bytes: int,
         cursor_key: bytes,
     ) -> None:
-        self.pool = pool
-        self.acquire_timeout = acquire_timeout
-        self.max_content_bytes = max_content_bytes
-        self.cursors = CursorCodec(cursor_key)
+        # Private: routes reach the database only through the repositories.
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+        self._max_content_bytes = max_content_bytes
+        self._cursors = CursorCodec(cursor_key)
         self.users = UsersRepository(pool, acquire_timeout)
 
     @classmethod
@@ -69,7 +71,9 @@ class Store:
         cursor_key: bytes | None = None,
         **pool_options: Any,
     ) -> _OpeningStore:
-        """Open a pool on `dsn`.
+        """Open a pool on `dsn` and return the Store: awaitable
+        (`await Store.open(dsn)`) and an async context manager that closes it
+        on exit (`async with Store.open(dsn) as store:`).
 
         statement_cache_size=0 makes it safe behind PgBouncer in transaction
         pooling mode. cursor_key signs listing cursors: give every process
@@ -103,10 +107,20 @@ class Store:
         return _OpeningStore(create)
 
     def unit_of_work(self, user_id: UUID) -> UnitOfWork:
-        return UnitOfWork(self, user_id)
+        """A unit of work acting as the user `user_id`: one transaction on one
+        pooled connection, entered with `async with`."""
+        return UnitOfWork(
+            self._pool,
+            user_id,
+            acquire_timeout=self._acquire_timeout,
+            cursors=self._cursors,
+            max_content_bytes=self._max_content_bytes,
+        )
 
     async def close(self) -> None:
-        await self.pool.close()
+        """Close the pool and its connections (`async with Store.open(…)`
+        does it on exit)."""
+        await self._pool.close()
 
 
 class _OpeningStore:

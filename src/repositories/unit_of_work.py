@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from types import TracebackType
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
@@ -12,13 +11,11 @@ from asyncpg.pool import PoolConnectionProxy
 
 from repositories import validation
 from repositories.agent_states import AgentStatesRepository
+from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import RepositoryError
 from repositories.project_files import ProjectFilesRepository
 from repositories.projects import ProjectsRepository
-
-if TYPE_CHECKING:
-    from repositories.store import Store
 
 APP_ROLE = "app_user"
 # Session state a caller of `uow.connection` may have left behind (a plain
@@ -45,15 +42,28 @@ def begin_as(user_id: UUID) -> str:
 
 
 class UnitOfWork:
-    """`async with store.unit_of_work(user_id) as uow:` commits on a clean exit
+    """One transaction acting as one user, with row-level security on.
+    `async with store.unit_of_work(user_id) as uow:` commits on a clean exit
     and rolls back on an exception."""
 
     projects: ProjectsRepository
     files: ProjectFilesRepository
     agent_states: AgentStatesRepository
 
-    def __init__(self, store: Store, user_id: UUID) -> None:
-        self._store = store
+    def __init__(
+        self,
+        pool: asyncpg.Pool[asyncpg.Record],
+        user_id: UUID,
+        *,
+        acquire_timeout: float,
+        cursors: CursorCodec,
+        max_content_bytes: int,
+    ) -> None:
+        # What a unit of work needs from its Store, and nothing more.
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+        self._cursors = cursors
+        self._max_content_bytes = max_content_bytes
         self.user_id = validation.identifier(user_id, "user_id")
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
         self._lent = False
@@ -68,18 +78,17 @@ class UnitOfWork:
         return self._conn
 
     async def __aenter__(self) -> UnitOfWork:
-        store = self._store
         with translated("unit of work"):
-            conn = await store.pool.acquire(timeout=store.acquire_timeout)
+            conn = await self._pool.acquire(timeout=self._acquire_timeout)
             try:
                 await conn.execute(begin_as(self.user_id))
             except BaseException:
-                await store.pool.release(conn)
+                await self._pool.release(conn)
                 raise
         self._conn = conn
-        self.projects = ProjectsRepository(conn, self.user_id, store.cursors)
+        self.projects = ProjectsRepository(conn, self.user_id, self._cursors)
         self.files = ProjectFilesRepository(
-            conn, self.user_id, store.cursors, self.projects, store.max_content_bytes
+            conn, self.user_id, self._cursors, self.projects, self._max_content_bytes
         )
         self.agent_states = AgentStatesRepository(conn, self.user_id, self.projects)
         return self
@@ -110,7 +119,7 @@ class UnitOfWork:
                     await self._reset_session(conn)
             finally:
                 with translated("unit of work"):
-                    await self._store.pool.release(conn)
+                    await self._pool.release(conn)
 
     @staticmethod
     async def _reset_session(conn: PoolConnectionProxy[asyncpg.Record]) -> None:

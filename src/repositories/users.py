@@ -22,6 +22,10 @@ def to_user(row: rows.User) -> User:
 
 
 class UsersRepository:
+    """`store.users`: the users the auth layer creates and reads. Not tenant
+    data: each call takes a pooled connection of its own and runs outside any
+    unit of work, as the pool's login role."""
+
     def __init__(
         self, pool: asyncpg.Pool[asyncpg.Record], acquire_timeout: float
     ) -> None:
@@ -29,6 +33,7 @@ class UsersRepository:
         self._acquire_timeout = acquire_timeout
 
     async def create(self, *, email: str, name: str) -> User:
+        """Register a user; the e-mail address is unique in any letter case."""
         checked_email = validation.email(email)
         checked_name = validation.name(name)
         with translated(RESOURCE):
@@ -41,6 +46,7 @@ class UsersRepository:
         return to_user(row)
 
     async def get(self, user_id: UUID) -> User:
+        """The user `user_id`."""
         validation.identifier(user_id, "user_id")
         with translated(RESOURCE):
             async with self._pool.acquire(timeout=self._acquire_timeout) as conn:

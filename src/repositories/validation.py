@@ -8,7 +8,6 @@ a database error in the middle of a transaction.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -129,67 +128,30 @@ def content(value: object, max_bytes: int) -> Content:
     return Content(value, len(encoded), hashlib.sha256(encoded).hexdigest())
 
 
-def state(value: object) -> str:
-    """A JSON object of plain JSON values, at most 1 MiB serialised.
-
-    Returns the JSON text to store, written so that jsonb gives back the same
-    Python values: a float jsonb would store as an integer-looking numeric
-    (1e23 becomes 100000000000000000000000, read back as an int) is written
-    in positional form with a ".0", which numeric keeps.
-    """
+def state(value: object) -> dict[str, Any]:
+    """A JSON object of plain JSON values: string keys; None, bool, int,
+    finite float, str, list and dict values; no NUL or lone surrogate in a
+    string; at most 100 levels deep. Its size is checked on the JSON text the
+    repository writes (`state_size`)."""
     if not isinstance(value, dict):
         raise InvalidInput(
             "state", f"must be a JSON object (dict), not {type(value).__name__}"
         )
-    large_floats = _check_json(value)
-    try:
-        serialised = _dumps(value, large_floats)
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise InvalidInput("state", f"is not valid JSON: {exc}") from None
-    if len(serialised.encode("utf-8")) > STATE_MAX_BYTES:
+    _check_json(value)
+    return value
+
+
+def state_size(text: str) -> str:
+    """The serialised state: at most 1 MiB of UTF-8."""
+    if len(text.encode("utf-8")) > STATE_MAX_BYTES:
         raise InvalidInput(
             "state", f"must be at most {STATE_MAX_BYTES} bytes serialised"
         )
-    return serialised
+    return text
 
 
-def _dumps(value: dict[str, Any], large_floats: bool) -> str:
-    if not large_floats:
-        return json.dumps(
-            value, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        )
-    # Stand-ins that no accepted string can contain (NUL is refused), swapped
-    # for the positional text after json.dumps has done the rest.
-    texts: list[str] = []
-
-    def stand_in(node: Any) -> Any:
-        if isinstance(node, float) and _needs_positional(node):
-            texts.append(f"{node:.1f}")
-            return f"\x00{len(texts) - 1}\x00"
-        if isinstance(node, dict):
-            return {key: stand_in(child) for key, child in node.items()}
-        if isinstance(node, list):
-            return [stand_in(child) for child in node]
-        return node
-
-    serialised = json.dumps(
-        stand_in(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-    )
-    for index, text in enumerate(texts):
-        serialised = serialised.replace(f'"\\u0000{index}\\u0000"', text, 1)
-    return serialised
-
-
-def _needs_positional(number: float) -> bool:
-    # repr switches to an exponent from 1e16 up; below 1, jsonb's positional
-    # output still reads back as a float.
-    return "e" in repr(number) and abs(number) >= 1
-
-
-def _check_json(root: dict[str, Any]) -> bool:
-    """Walk without recursion: deep nesting is an input error, not a crash.
-    Returns whether a float needs positional notation (see `state`)."""
-    large_floats = False
+def _check_json(root: dict[str, Any]) -> None:
+    """Walk without recursion: deep nesting is an input error, not a crash."""
     stack: list[tuple[object, int]] = [(root, 1)]
     while stack:
         node, depth = stack.pop()
@@ -210,10 +172,8 @@ def _check_json(root: dict[str, Any]) -> bool:
         elif isinstance(node, float):
             if not math.isfinite(node):
                 raise InvalidInput("state", "NaN and Infinity are not JSON")
-            large_floats = large_floats or _needs_positional(node)
         elif node is not None and not isinstance(node, int):
             raise InvalidInput("state", f"{type(node).__name__} is not a JSON value")
-    return large_floats
 
 
 def _check_string(text: str) -> None:

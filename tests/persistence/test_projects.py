@@ -21,8 +21,7 @@ from tests.persistence.helpers import (
     assert_indistinguishable,
     not_found_from,
 )
-
-from .conftest import new_user
+from tests.support import new_user
 
 UNICODE_NAME = "Projekt Ünïcödé 日本語 🚀"
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from repositories import Store, User
-from tests.persistence.conftest import new_user
+from tests.support import new_user
 
 
 async def flushed_log() -> None:

@@ -23,8 +23,7 @@ from repositories import (
     User,
 )
 from tests.persistence.helpers import not_found_from
-
-from .conftest import new_user
+from tests.support import HandedOut, new_user
 
 PLANT_FILE = (
     "INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256) "
@@ -530,20 +529,23 @@ async def test_actor_does_not_survive_a_failed_or_conflicted_unit_of_work(
 
 
 async def test_pool_connection_outside_a_unit_of_work_has_no_actor(
-    single_connection_store: Store,
+    database_url: str,
 ) -> None:
-    single = single_connection_store
-    alice = await new_user(single, "Alice")
-    await create_project(single, alice, "Alice's")
-    async with single.unit_of_work(alice.id) as uow:
-        assert await actor_setting(uow) == str(alice.id)
+    handed_out = HandedOut()
+    async with Store.open(
+        database_url, min_size=1, max_size=1, setup=handed_out
+    ) as single:
+        alice = await new_user(single, "Alice")
+        await create_project(single, alice, "Alice's")
+        async with single.unit_of_work(alice.id) as uow:
+            assert await actor_setting(uow) == str(alice.id)
 
-    async with single.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT current_setting('app.user_id', true)") in (
-            None,
-            "",
-        )
-        assert await conn.fetchval("SELECT current_user") != "app_user"
+        after = await handed_out.next_borrower(single, alice)
+    assert after.actor in (None, "")
+    assert after.user != "app_user"
+    assert not after.in_transaction
+    # One connection all along: it is the one the unit of work used.
+    assert {seen.pid for seen in handed_out.seen} == {after.pid}
 
 
 # --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from repositories import Project, Store, User
+from repositories import Store, User
 
 # Hang guard for anything that must not block forever; never a speed claim.
 HANG_GUARD_S = 30.0
@@ -32,15 +32,6 @@ async def superuser(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]
 async def opened_store(database_url: str, **options: Any) -> AsyncIterator[Store]:
     async with Store.open(database_url, **options) as opened:
         yield opened
-
-
-async def new_user(store: Store, name: str = "Ada") -> User:
-    return await store.users.create(email=f"{uuid.uuid4().hex}@example.com", name=name)
-
-
-async def new_project(store: Store, owner: User, name: str = "Project") -> Project:
-    async with store.unit_of_work(owner.id) as uow:
-        return await uow.projects.create(name)
 
 
 async def tree_via_repositories(

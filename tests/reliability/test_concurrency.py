@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from repositories import Conflict, NotFound, Store, SyncResult, User
+from tests.support import new_project, new_user
 
 from .helpers import (
     HANG_GUARD_S,
-    new_project,
-    new_user,
     opened_store,
     rows_of_project,
     superuser,

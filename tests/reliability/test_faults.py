@@ -23,12 +23,12 @@ from repositories import (
     UnitOfWork,
     User,
 )
+from tests.support import new_project
 
 from .helpers import (
     HANG_GUARD_S,
     agent_state_as_superuser,
     files_as_superuser,
-    new_project,
     opened_store,
     superuser,
     terminate_backend,

@@ -24,12 +24,11 @@ from repositories import (
     Unavailable,
     User,
 )
+from tests.support import HandedOut, new_project, new_user
 
 from .helpers import (
     HANG_GUARD_S,
     files_as_superuser,
-    new_project,
-    new_user,
     rows_of_project,
     terminate_backend,
 )
@@ -49,9 +48,19 @@ def bouncer(database_url: str) -> Iterator[pgbouncer.Running]:
 
 
 @pytest.fixture(scope="module")
-async def bounced(bouncer: pgbouncer.Running) -> AsyncIterator[Store]:
+def handed_out() -> HandedOut:
+    return HandedOut()
+
+
+@pytest.fixture(scope="module")
+async def bounced(
+    bouncer: pgbouncer.Running, handed_out: HandedOut
+) -> AsyncIterator[Store]:
     async with Store.open(
-        bouncer.url, statement_cache_size=0, max_size=CLIENT_CONNECTIONS
+        bouncer.url,
+        statement_cache_size=0,
+        max_size=CLIENT_CONNECTIONS,
+        setup=handed_out,
     ) as opened:
         yield opened
 
@@ -139,7 +148,7 @@ TASKS_PER_USER = 6
 
 
 async def test_interleaved_tenants_see_only_their_own_rows(
-    bounced: Store, database_url: str
+    bounced: Store, handed_out: HandedOut, database_url: str
 ) -> None:
     """48 units of work of 8 users over 2 server connections: each sees its
     own actor and role, writes only its own project, and sees nobody else's."""
@@ -183,13 +192,9 @@ async def test_interleaved_tenants_see_only_their_own_rows(
 
     # Outside any unit of work the pooled connections carry no actor or role.
     for _ in range(SERVER_CONNECTIONS * 2):
-        async with bounced.pool.acquire() as conn:
-            leftover = await conn.fetchval(
-                "SELECT current_setting('app.user_id', true)"
-            )
-            role = await conn.fetchval("SELECT current_user")
-        assert leftover in (None, "")
-        assert role != "app_user"
+        leftover = await handed_out.next_borrower(bounced, stranger)
+        assert leftover.actor in (None, "")
+        assert leftover.user != "app_user"
 
 
 async def test_concurrent_upserts_through_pgbouncer_count_every_write(

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from repositories import Store, Unavailable
+from tests.support import new_project, new_user
 
 from .cluster import ThrowawayCluster, throwaway_cluster
-from .helpers import HANG_GUARD_S, new_project, new_user, superuser
+from .helpers import HANG_GUARD_S, superuser
 
 pytestmark = pytest.mark.soak
 

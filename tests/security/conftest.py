@@ -1,9 +1,7 @@
-"""Fixtures of the security suite.
-
-The database, the Store and the users come from the persistence suite's
-conftest (re-exported here so pytest sees them in this directory); this module
-adds a raw superuser connection for snapshots and a Store with a small content
-limit, so over-limit content costs a kilobyte instead of 5 MiB.
+"""Fixtures of the security suite (the database, the Store and the users come
+from tests/conftest.py): a raw superuser connection for snapshots and a Store
+with a small content limit, so over-limit content costs a kilobyte instead
+of 5 MiB.
 """
 
 from __future__ import annotations
@@ -17,13 +15,8 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from repositories import Store
-from tests.persistence.conftest import database_url as database_url
-from tests.persistence.conftest import new_user as new_user
-from tests.persistence.conftest import other_user as other_user
-from tests.persistence.conftest import store as store
-from tests.persistence.conftest import user as user
 
-SMALL_CONTENT_LIMIT = 1024
+from .helpers import SMALL_CONTENT_LIMIT
 
 # Hypothesis caches constants it finds in the source (at collection time, and
 # even with database=None) under ./.hypothesis; keep it out of the working tree.

@@ -15,6 +15,9 @@ import asyncpg
 
 from repositories import InvalidInput
 
+# The content limit of the `small_store` fixture: over-limit content costs a
+# kilobyte instead of 5 MiB.
+SMALL_CONTENT_LIMIT = 1024
 PATH_MAX_BYTES = 1024
 NAME_MAX_CHARS = 200
 STATE_MAX_BYTES = 1024 * 1024

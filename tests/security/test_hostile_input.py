@@ -32,9 +32,10 @@ from repositories import (
     User,
 )
 from repositories.cursors import CursorCodec
+from tests.support import new_user
 
-from .conftest import SMALL_CONTENT_LIMIT, new_user
 from .helpers import (
+    SMALL_CONTENT_LIMIT,
     is_valid_name,
     is_valid_path,
     is_valid_prefix,

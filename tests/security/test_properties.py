@@ -24,9 +24,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from repositories import FileEntry, InvalidInput, Project, Store, UnitOfWork, User
+from tests.support import new_user
 
-from .conftest import SMALL_CONTENT_LIMIT, new_user
 from .helpers import (
+    SMALL_CONTENT_LIMIT,
     attempt,
     is_valid_content,
     is_valid_name,
@@ -482,6 +483,7 @@ async def test_large_floats_in_state_come_back_as_the_same_python_value(
         "nested": [{"y": 2.5e300}, 123456789012345680.0],
         "small": [5e-324, 1e-7, 0.1, -0.0, 2.0],
         "ints": [10**23, -(2**70)],
+        "e+ in text": ["1e+23", '"1e+23"', "\\u00001\\u0000"],
     }
     async with store.unit_of_work(owned.user.id) as uow:
         await uow.agent_states.save(owned.project.id, state)

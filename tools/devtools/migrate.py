@@ -167,10 +167,20 @@ def _lint(url: str) -> int:
 
 
 def _server_note() -> str:
-    if os.environ.get("DATABASE_URL", "").strip() or not embedded.is_running():
+    """After a failure: is the embedded server up, and how to stop it. A
+    DATABASE_URL server is not ours to start or stop: nothing to say."""
+    if os.environ.get("DATABASE_URL", "").strip():
         return ""
+    try:
+        state = embedded.read_state()
+        running = state is not None and embedded.is_running()
+    except embedded.EmbeddedServerError:
+        return ""
+    if state is None or not running:
+        return "note: the embedded server is not running"
     return (
-        "note: the embedded server is still running (stop it with `nox -s db -- stop`)"
+        f"note: the embedded server is still running at {state.url()}; "
+        "stop it with `nox -s db -- stop`"
     )
 
 
@@ -178,7 +188,7 @@ def main(argv: list[str]) -> int:
     commands = {"--diff": 2, "--lint": 1, "--status": 1}
     if argv and (argv[0] not in commands or len(argv) != commands[argv[0]]):
         print(
-            "usage: python -m devtools.migrate [--diff NAME | --lint | --status]",
+            "usage: nox -s migrate -- [--diff NAME | --lint | --status]",
             file=sys.stderr,
         )
         return 2

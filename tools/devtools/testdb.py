@@ -12,10 +12,12 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from devtools import embedded
 from devtools.database import create_database as create_database
+from devtools.database import redact
 
 POSTGRES_IMAGE = "postgres:18"
 
@@ -35,20 +37,40 @@ def docker_engine_answers() -> bool:
     return probe.returncode == 0
 
 
+@dataclass(frozen=True)
+class Server:
+    """The server of a test run: its admin URL and why it was chosen."""
+
+    url: str
+    why: str
+
+    def describe(self) -> str:
+        """One line for the test report, the password masked."""
+        return f"database server: {redact(self.url)} ({self.why})"
+
+
 @contextmanager
-def server() -> Iterator[str]:
-    """Yield an admin URL of the server for this test run."""
+def server() -> Iterator[Server]:
+    """The server for this test run (see the module docstring for the choice)."""
     from_env = os.environ.get("TEST_DATABASE_URL", "").strip()
     if from_env:
-        yield from_env
+        yield Server(from_env, "TEST_DATABASE_URL")
         return
     if docker_engine_answers():
         from testcontainers.postgres import PostgresContainer
 
         with PostgresContainer(POSTGRES_IMAGE, driver=None) as container:
-            yield str(container.get_connection_url())
+            yield Server(
+                str(container.get_connection_url()),
+                f"a {POSTGRES_IMAGE} container: no TEST_DATABASE_URL, "
+                "and a Docker engine answers",
+            )
         return
-    yield embedded.start().url()
+    yield Server(
+        embedded.start().url(),
+        "the embedded server: no TEST_DATABASE_URL and no Docker engine; "
+        "it keeps running, stop it with `nox -s db -- stop`",
+    )
 
 
 def load_sql(url: str, path: Path) -> None:

@@ -1,8 +1,8 @@
-"""A fresh database with the schema per test module, a Store on it, and users.
-
-The database is built by applying migrations/ with the migration engine, as
-a deployment would.
-Tests create their own users, so they share nothing and run in any order.
+"""Fixtures shared by the test folders: a fresh database per test module,
+built from migrations/ by the migration engine as a deployment would, a
+Store on it, and users. Tests create their own users, so they share nothing
+and run in any order. (`pg_admin_url`, the server, comes from the root
+conftest.py, which the plugin's tests share.)
 
 With PERSISTENCE_VIA_PGBOUNCER=1 (nox -s soak) the `store` fixture reaches
 the database through PgBouncer in transaction pooling mode, with asyncpg's
@@ -12,18 +12,18 @@ statement cache off as PgBouncer before 1.21 requires.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from devtools import migrate, pgbouncer
 from repositories import Store, User
+from tests.support import new_user
 
 
 @pytest.fixture(scope="module")
 async def database_url(pg_admin_url: str) -> AsyncIterator[str]:
-    url, drop = await migrate.create_migrated_database(pg_admin_url, "persistence")
+    url, drop = await migrate.create_migrated_database(pg_admin_url, "tests")
     yield url
     await drop()
 
@@ -37,10 +37,6 @@ async def store(database_url: str) -> AsyncIterator[Store]:
         return
     async with Store.open(database_url) as opened:
         yield opened
-
-
-async def new_user(store: Store, name: str = "Ada") -> User:
-    return await store.users.create(email=f"{uuid.uuid4().hex}@example.com", name=name)
 
 
 @pytest.fixture

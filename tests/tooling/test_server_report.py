@@ -1,0 +1,60 @@
+"""A test run says once which PostgreSQL server it uses, with the password
+masked, and why (TEST_DATABASE_URL, a container or the embedded server)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+from devtools import PROJECT_ROOT
+from devtools.database import redact
+
+PASSWORD = "pw-that-must-not-show"
+
+
+def with_password(url: str) -> str:
+    """The URL with a password: its own, or one the server ignores (the
+    embedded server trusts loopback connections)."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return url
+    user = parts.username or "postgres"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=f"{user}:{PASSWORD}@{host}").geturl()
+
+
+def test_the_run_names_its_server_once_with_the_password_masked(
+    pg_admin_url: str,
+) -> None:
+    url = with_password(pg_admin_url)
+    password = urlsplit(url).password
+    assert password
+    done = subprocess.run(
+        # Two tests that both use the server: still one line.
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/codegen/test_erd_drift.py",
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "TEST_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    said = [
+        line
+        for line in done.stdout.splitlines()
+        if line.startswith("database server: ")
+    ]
+    assert said == [f"database server: {redact(url)} (TEST_DATABASE_URL)"]
+    assert ":***@" in said[0]
+    assert password not in done.stdout + done.stderr

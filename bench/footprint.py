@@ -27,7 +27,7 @@ from uuid import UUID
 import asyncpg
 
 from bench import data, database
-from devtools.database import redact, resolve_url
+from devtools.database import app_login_url, redact, resolve_url
 from repositories import InvalidInput, Store, validation
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -125,7 +125,8 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     admin = await asyncpg.connect(url)
     wal: list[WalCost] = []
     try:
-        async with Store.open(url, min_size=1, max_size=2) as store:
+        login = await app_login_url(url)
+        async with Store.open(login, min_size=1, max_size=2) as store:
             user = await store.users.create(
                 email=f"footprint-{uuid.uuid4().hex[:8]}@example.com", name="footprint"
             )

@@ -1,6 +1,7 @@
 """Fixtures shared by the test folders: a fresh database per test module,
 built from migrations/ by the migration engine as a deployment would, a
-Store on it, and users. Tests create their own users, so they share nothing
+Store on it logged in as the least-privileged app_login, as in production,
+and users. Tests create their own users, so they share nothing
 and run in any order. (`pg_admin_url`, the server, comes from the root
 conftest.py, which the plugin's tests share.)
 
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from devtools import migrate, pgbouncer
+from devtools import database, migrate, pgbouncer
 from repositories import Store, User
 from tests.support import new_user
 
@@ -29,13 +30,21 @@ async def database_url(pg_admin_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def store(database_url: str) -> AsyncIterator[Store]:
+async def app_url(database_url: str) -> str:
+    """The same database as the application logs in: app_login, which holds
+    no privilege until a unit of work switches role. `database_url` is the
+    owner's, for setting up and inspecting."""
+    return await database.app_login_url(database_url)
+
+
+@pytest.fixture(scope="module")
+async def store(app_url: str) -> AsyncIterator[Store]:
     if os.environ.get("PERSISTENCE_VIA_PGBOUNCER") == "1":
-        with pgbouncer.running(database_url) as bouncer:
+        with pgbouncer.running(app_url) as bouncer:
             async with Store.open(bouncer.url, statement_cache_size=0) as opened:
                 yield opened
         return
-    async with Store.open(database_url) as opened:
+    async with Store.open(app_url) as opened:
         yield opened
 
 

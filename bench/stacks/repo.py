@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.database import Fixture
 from bench.stacks.base import PAGE
+from devtools.database import app_login_url
 from repositories import Store
 
 
@@ -18,7 +19,9 @@ class RepoStack:
 
     @classmethod
     async def open(cls, url: str, pool_size: int) -> RepoStack:
-        store = await Store.open(url, min_size=pool_size, max_size=pool_size)
+        # As in production: the least-privileged login role, not the owner.
+        login = await app_login_url(url)
+        store = await Store.open(login, min_size=pool_size, max_size=pool_size)
         return cls(store)
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ from repositories.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    PrivilegedLogin,
     RepositoryError,
     Unavailable,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "Page",
+    "PrivilegedLogin",
     "Project",
     "ProjectFile",
     "RepositoryError",

@@ -42,3 +42,20 @@ class InvalidInput(RepositoryError):
 class Unavailable(RepositoryError):
     """The database could not be reached, the connection broke or a wait ran out;
     the unit of work is rolled back."""
+
+
+class PrivilegedLogin(RepositoryError):
+    """`Store.open` refused the login role: row-level security cannot hold it
+    (a superuser, BYPASSRLS, the owner of a tenant table, or privileges on
+    tenant tables of its own). `problems` names each one."""
+
+    def __init__(self, role: str, problems: list[str]) -> None:
+        super().__init__(
+            f"refusing to serve requests as the login role {role!r}: "
+            + "; ".join(problems)
+            + ". Log in as the application's login role (app_login, a member of "
+            "app_user with NOINHERIT; README, Production), or pass "
+            "allow_privileged_login_unsafe=True for a maintenance script"
+        )
+        self.role = role
+        self.problems = problems

@@ -12,10 +12,10 @@ from uuid import UUID
 import asyncpg
 
 import generated
-from repositories import validation
+from repositories import login_role, validation
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
-from repositories.errors import InvalidInput
+from repositories.errors import InvalidInput, PrivilegedLogin
 from repositories.unit_of_work import UnitOfWork
 from repositories.users import UsersRepository
 
@@ -35,6 +35,19 @@ def _bad_dsn_is_invalid_input() -> Iterator[None]:
         yield
     except ValueError as exc:
         raise InvalidInput("dsn", str(exc)) from exc
+
+
+async def _refuse_privileged_login(pool: asyncpg.Pool[asyncpg.Record]) -> None:
+    try:
+        with translated("database"):
+            async with pool.acquire() as conn:
+                role, found = await login_role.problems(conn)
+    except BaseException:
+        await pool.close()
+        raise
+    if found:
+        await pool.close()
+        raise PrivilegedLogin(role, found)
 
 
 class Store:
@@ -69,6 +82,7 @@ class Store:
         statement_cache_size: int = 100,
         max_content_bytes: int = validation.DEFAULT_MAX_CONTENT_BYTES,
         cursor_key: bytes | None = None,
+        allow_privileged_login_unsafe: bool = False,
         **pool_options: Any,
     ) -> _OpeningStore:
         """Open a pool on `dsn` and return the Store: awaitable
@@ -78,6 +92,10 @@ class Store:
         statement_cache_size=0 makes it safe behind PgBouncer in transaction
         pooling mode. cursor_key signs listing cursors: give every process
         that serves the same clients the same key (default: random per Store).
+        The login role is checked once, when the pool starts: a superuser, a
+        BYPASSRLS role, the owner of a tenant table or a role with privileges
+        on tenant tables raises PrivilegedLogin, unless
+        allow_privileged_login_unsafe=True (maintenance scripts only).
         Further keyword arguments go to asyncpg.create_pool.
         """
         if isinstance(max_content_bytes, bool) or not isinstance(
@@ -97,6 +115,8 @@ class Store:
                     reset=_reset,
                     **pool_options,
                 )
+            if not allow_privileged_login_unsafe:
+                await _refuse_privileged_login(pool)
             return cls(
                 pool,
                 acquire_timeout=acquire_timeout,

@@ -15,6 +15,10 @@ from repositories.errors import Conflict, NotFound
 from repositories.models import User, from_row
 
 RESOURCE = "user"
+# One round trip; the role is transaction-local. A call that fails before
+# its COMMIT leaves the transaction to the pool, which rolls it back on
+# release.
+BEGIN_AS_AUTH_LAYER = "BEGIN; SET LOCAL ROLE app_auth"
 
 
 def to_user(row: rows.User) -> User:
@@ -24,7 +28,8 @@ def to_user(row: rows.User) -> User:
 class UsersRepository:
     """`store.users`: the users the auth layer creates and reads. Not tenant
     data: each call takes a pooled connection of its own and runs outside any
-    unit of work, as the pool's login role."""
+    unit of work, in a transaction of its own as the auth layer's role
+    `app_auth` (the login role holds no privilege itself)."""
 
     def __init__(
         self, pool: asyncpg.Pool[asyncpg.Record], acquire_timeout: float
@@ -38,9 +43,11 @@ class UsersRepository:
         checked_name = validation.name(name)
         with translated(RESOURCE):
             async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                await conn.execute(BEGIN_AS_AUTH_LAYER)
                 row = await queries.create_user(
                     conn, email=checked_email, name=checked_name
                 )
+                await conn.execute("COMMIT")
         if row is None:
             raise Conflict(RESOURCE, "the e-mail address is already registered")
         return to_user(row)
@@ -50,7 +57,9 @@ class UsersRepository:
         validation.identifier(user_id, "user_id")
         with translated(RESOURCE):
             async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                await conn.execute(BEGIN_AS_AUTH_LAYER)
                 row = await queries.get_user(conn, id=user_id)
+                await conn.execute("COMMIT")
         if row is None:
             raise NotFound(RESOURCE)
         return to_user(row)

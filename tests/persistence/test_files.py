@@ -218,9 +218,9 @@ async def test_content_one_byte_over_5_mib_is_rejected(
 
 
 async def test_store_opened_with_another_content_limit(
-    database_url: str, user: User
+    app_url: str, user: User
 ) -> None:
-    async with Store.open(database_url, max_content_bytes=16) as small:
+    async with Store.open(app_url, max_content_bytes=16) as small:
         async with small.unit_of_work(user.id) as uow:
             project = await uow.projects.create("small limit")
             ok = await uow.files.put(project.id, "ok.txt", "x" * 14 + "é")

@@ -23,7 +23,7 @@ async def flushed_log() -> None:
 
 
 @pytest.fixture
-async def logged_store(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
+async def logged_store(app_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
     statements: list[str] = []
 
     def log(record: Any) -> None:
@@ -32,7 +32,7 @@ async def logged_store(database_url: str) -> AsyncIterator[tuple[Store, list[str
     async def setup(conn: Any) -> None:
         conn.add_query_logger(log)
 
-    async with Store.open(database_url, min_size=1, max_size=1, setup=setup) as store:
+    async with Store.open(app_url, min_size=1, max_size=1, setup=setup) as store:
         yield store, statements
 
 

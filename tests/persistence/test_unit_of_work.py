@@ -89,8 +89,8 @@ async def execute_refused(uow: UnitOfWork, statement: str, *args: object) -> Non
 
 
 @pytest.fixture
-async def single_connection_store(database_url: str) -> AsyncIterator[Store]:
-    async with Store.open(database_url, max_size=1, min_size=1) as opened:
+async def single_connection_store(app_url: str) -> AsyncIterator[Store]:
+    async with Store.open(app_url, max_size=1, min_size=1) as opened:
         yield opened
 
 
@@ -529,12 +529,10 @@ async def test_actor_does_not_survive_a_failed_or_conflicted_unit_of_work(
 
 
 async def test_pool_connection_outside_a_unit_of_work_has_no_actor(
-    database_url: str,
+    app_url: str,
 ) -> None:
     handed_out = HandedOut()
-    async with Store.open(
-        database_url, min_size=1, max_size=1, setup=handed_out
-    ) as single:
+    async with Store.open(app_url, min_size=1, max_size=1, setup=handed_out) as single:
         alice = await new_user(single, "Alice")
         await create_project(single, alice, "Alice's")
         async with single.unit_of_work(alice.id) as uow:

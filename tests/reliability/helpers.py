@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from devtools import database
 from repositories import Store, User
 
 # Hang guard for anything that must not block forever; never a speed claim.
@@ -30,7 +31,10 @@ async def superuser(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]
 
 @asynccontextmanager
 async def opened_store(database_url: str, **options: Any) -> AsyncIterator[Store]:
-    async with Store.open(database_url, **options) as opened:
+    """A Store on the database of `database_url` (the owner's), logged in as
+    the application is: app_login."""
+    url = await database.app_login_url(database_url)
+    async with Store.open(url, **options) as opened:
         yield opened
 
 

@@ -40,9 +40,9 @@ CLIENT_CONNECTIONS = 8
 
 
 @pytest.fixture(scope="module")
-def bouncer(database_url: str) -> Iterator[pgbouncer.Running]:
+def bouncer(app_url: str) -> Iterator[pgbouncer.Running]:
     with pgbouncer.running(
-        database_url, pool_mode="transaction", default_pool_size=SERVER_CONNECTIONS
+        app_url, pool_mode="transaction", default_pool_size=SERVER_CONNECTIONS
     ) as started:
         yield started
 

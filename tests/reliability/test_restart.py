@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from devtools import database
 from repositories import Store, Unavailable
 from tests.support import new_project, new_user
 
@@ -72,6 +73,12 @@ async def wait_until(condition: Callable[[], bool], deadline: float, what: str) 
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
+def app_login(cluster: ThrowawayCluster) -> str:
+    """The application's URL on the cluster: app_login, which the cluster's
+    migrations created and its loopback trusts."""
+    return database.as_role(cluster.url(), database.APP_LOGIN_ROLE)
+
+
 async def test_acknowledged_writes_survive_restarts_under_load(
     cluster: ThrowawayCluster, mode: str
 ) -> None:
@@ -82,7 +89,7 @@ async def test_acknowledged_writes_survive_restarts_under_load(
     restart_seconds: list[float] = []
 
     async with Store.open(
-        cluster.url(), max_size=WRITERS, acquire_timeout=5.0, command_timeout=10.0
+        app_login(cluster), max_size=WRITERS, acquire_timeout=5.0, command_timeout=10.0
     ) as store:
         owner = await new_user(store)
         project = await new_project(store, owner, f"restart {mode}")
@@ -199,7 +206,7 @@ async def test_stopped_server_is_unavailable_then_the_store_recovers(
     cluster: ThrowawayCluster,
 ) -> None:
     async with Store.open(
-        cluster.url(), max_size=2, acquire_timeout=5.0, command_timeout=10.0
+        app_login(cluster), max_size=2, acquire_timeout=5.0, command_timeout=10.0
     ) as store:
         owner = await new_user(store)
         project = await new_project(store, owner, "stopped")
@@ -210,7 +217,7 @@ async def test_stopped_server_is_unavailable_then_the_store_recovers(
             with pytest.raises(Unavailable):
                 await asyncio.wait_for(store.users.get(owner.id), HANG_GUARD_S)
             with pytest.raises(Unavailable):
-                await asyncio.wait_for(Store.open(cluster.url()), HANG_GUARD_S)
+                await asyncio.wait_for(Store.open(app_login(cluster)), HANG_GUARD_S)
         finally:
             await asyncio.to_thread(cluster.start)
 

@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 import asyncpg
 import pytest
 
+from devtools import database
 from repositories import (
     InvalidInput,
     NotFound,
@@ -509,11 +510,9 @@ def handed_out() -> HandedOut:
 
 @pytest.fixture
 async def one_connection_store(
-    database_url: str, handed_out: HandedOut
+    app_url: str, handed_out: HandedOut
 ) -> AsyncIterator[Store]:
-    async with Store.open(
-        database_url, min_size=1, max_size=1, setup=handed_out
-    ) as opened:
+    async with Store.open(app_url, min_size=1, max_size=1, setup=handed_out) as opened:
         yield opened
 
 
@@ -551,7 +550,7 @@ async def test_interleaved_users_on_one_pooled_connection(
     one_connection_store: Store, handed_out: HandedOut, admin: Admin, tenants: Tenants
 ) -> None:
     store = one_connection_store
-    login = await admin.fetchval("SELECT session_user")
+    login = database.APP_LOGIN_ROLE  # the Store logs in as the application does
     a, b = tenants.user.id, tenants.other.id
 
     def pooled() -> Awaitable[Session]:
@@ -606,10 +605,10 @@ async def test_interleaved_users_on_one_pooled_connection(
 
 @pytest.mark.parametrize("max_size", [1, 2])
 async def test_concurrent_units_of_work_each_see_only_their_actor(
-    database_url: str, tenants: Tenants, max_size: int
+    app_url: str, tenants: Tenants, max_size: int
 ) -> None:
     actors = [tenants.user.id, tenants.other.id] * 10
-    async with Store.open(database_url, min_size=1, max_size=max_size) as store:
+    async with Store.open(app_url, min_size=1, max_size=max_size) as store:
 
         async def work(actor: uuid.UUID) -> Session:
             async with store.unit_of_work(actor) as uow:

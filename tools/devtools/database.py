@@ -13,7 +13,7 @@ import secrets
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from devtools import embedded
 
@@ -60,6 +60,45 @@ async def create_database(
         await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return with_database(admin_url, name), drop
+
+
+APP_LOGIN_ROLE = "app_login"
+# Set on app_login only where the server asks it for a password (the
+# embedded server and test clusters trust loopback): one per process.
+_APP_LOGIN_PASSWORD = secrets.token_urlsafe(24)
+
+
+def as_role(url: str, role: str, password: str | None = None) -> str:
+    """The same URL, logging in as `role` (with `password`, if given)."""
+    parts = urlsplit(url)
+    userinfo = role if password is None else f"{role}:{quote(password, safe='')}"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=f"{userinfo}@{host}").geturl()
+
+
+async def app_login_url(owner_url: str) -> str:
+    """The URL the application uses on the database of `owner_url`: the
+    least-privileged login role app_login (created by migrations/). Where the
+    server asks app_login for a password, a random one is set first, with the
+    owner's connection; nothing is changed on a server that trusts it."""
+    import asyncpg
+
+    url = as_role(owner_url, APP_LOGIN_ROLE)
+    try:
+        conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    except asyncpg.InvalidAuthorizationSpecificationError:
+        owner = await asyncpg.connect(owner_url, timeout=CONNECT_TIMEOUT_S)
+        try:
+            # Utility statements take no parameters; the password is
+            # token_urlsafe, so letters, digits, '-' and '_' only.
+            await owner.execute(
+                f"ALTER ROLE {APP_LOGIN_ROLE} PASSWORD '{_APP_LOGIN_PASSWORD}'"
+            )
+        finally:
+            await owner.close()
+        return as_role(owner_url, APP_LOGIN_ROLE, _APP_LOGIN_PASSWORD)
+    await conn.close()
+    return url
 
 
 def resolve_url() -> str:

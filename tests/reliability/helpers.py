@@ -12,7 +12,6 @@ from typing import Any
 
 import asyncpg
 
-from devtools import database
 from repositories import Store, User
 
 # Hang guard for anything that must not block forever; never a speed claim.
@@ -30,11 +29,10 @@ async def superuser(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]
 
 
 @asynccontextmanager
-async def opened_store(database_url: str, **options: Any) -> AsyncIterator[Store]:
-    """A Store on the database of `database_url` (the owner's), logged in as
-    the application is: app_login."""
-    url = await database.app_login_url(database_url)
-    async with Store.open(url, **options) as opened:
+async def opened_store(app_url: str, **options: Any) -> AsyncIterator[Store]:
+    """A Store on `app_url`, the application's login (the `app_url` fixture,
+    or a proxy in front of it)."""
+    async with Store.open(app_url, **options) as opened:
         yield opened
 
 

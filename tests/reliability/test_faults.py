@@ -60,11 +60,11 @@ VICTIM = "reliability-victim"  # application_name of the Store under attack
 
 
 @pytest.fixture
-async def single_store(database_url: str) -> AsyncIterator[Store]:
+async def single_store(app_url: str) -> AsyncIterator[Store]:
     """One connection: whatever serves the next unit of work is the
     connection (slot) the fault hit."""
     async with opened_store(
-        database_url,
+        app_url,
         max_size=1,
         min_size=1,
         server_settings={"application_name": VICTIM},
@@ -293,10 +293,10 @@ async def wait_until_waiting_on_a_lock(
 
 @pytest.mark.parametrize("operation", sorted(LOCKED_OUT))
 async def test_lock_wait_beyond_command_timeout_is_unavailable(
-    database_url: str, user: User, operation: str
+    database_url: str, app_url: str, user: User, operation: str
 ) -> None:
     async with opened_store(
-        database_url, max_size=1, min_size=1, command_timeout=0.5
+        app_url, max_size=1, min_size=1, command_timeout=0.5
     ) as impatient:
         project = await seeded_project(impatient, user, with_state=False)
         before = await snapshot(database_url, project.id)
@@ -330,9 +330,9 @@ async def test_lock_wait_beyond_command_timeout_is_unavailable(
 
 
 async def test_exhausted_pool_is_unavailable_not_a_hang(
-    database_url: str, user: User
+    app_url: str, user: User
 ) -> None:
-    async with opened_store(database_url, max_size=1, acquire_timeout=0.3) as tiny:
+    async with opened_store(app_url, max_size=1, acquire_timeout=0.3) as tiny:
         project = await new_project(tiny, user)
 
         async def second_unit_of_work() -> None:
@@ -396,7 +396,7 @@ async def test_open_with_an_unknown_role_or_database_is_a_repository_error(
 
 @pytest.mark.parametrize("operation", [*sorted(OPERATIONS), "commit"])
 async def test_connection_closed_by_the_server_is_unavailable_before_the_eof_too(
-    database_url: str, user: User, operation: str
+    database_url: str, app_url: str, user: User, operation: str
 ) -> None:
     """The backend dies while its unit of work is idle; the client has read
     the server's FATAL message but (held by the proxy) not yet the end of
@@ -404,7 +404,7 @@ async def test_connection_closed_by_the_server_is_unavailable_before_the_eof_too
     is still about a broken connection: Unavailable, nothing persisted, and
     the Store serves on."""
     async with (
-        HoldingProxy(database_url) as proxy,
+        HoldingProxy(app_url) as proxy,
         opened_store(
             proxy.url(),
             max_size=1,

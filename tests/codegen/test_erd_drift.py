@@ -26,11 +26,11 @@ async def test_er_diagram_shows_keys_actions_and_row_level_security(
     # ON DELETE and ON UPDATE, on the relation and in the keys table.
     assert (
         '    projects ||--o{ project_files : "project_files_project_fkey: '
-        'on delete cascade, on update cascade"\n'
+        'on delete cascade, on update no action"\n'
     ) in text
     assert (
         "(project_id, owner_id) → projects (id, owner_id), "
-        "on delete cascade, on update cascade"
+        "on delete cascade, on update no action"
     ) in text
     assert '"projects_owner_id_fkey: on delete cascade, on update no action"' in text
     # Which tables have row-level security, and which do not.
@@ -40,7 +40,7 @@ async def test_er_diagram_shows_keys_actions_and_row_level_security(
         if line.startswith("| `")
     }
     secured = {table for table, rls in rows.items() if rls != "off"}
-    assert secured == {"agent_states", "project_files", "projects"}
+    assert secured == {"agent_states", "project_files", "projects", "users"}
     assert rows["projects"] == (
         "enabled and forced; policies: projects_owner_isolation (ALL to app_user)"
     )

@@ -45,7 +45,13 @@ class ServerState:
     port: int
 
     def url(self, database: str = "postgres") -> str:
+        """The owner's URL: migrations, maintenance, psql."""
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}?sslmode=disable"
+
+    def app_url(self, database: str = "postgres") -> str:
+        """The application's URL: the least-privileged login role app_login,
+        which migrations/ creates (the server trusts loopback logins)."""
+        return f"postgres://app_login@127.0.0.1:{self.port}/{database}?sslmode=disable"
 
 
 def _wheel() -> ModuleType:
@@ -224,7 +230,7 @@ def psql(url: str, *args: str) -> int:
     return subprocess.call([str(bin_dir() / "psql"), url, *args])
 
 
-USAGE = "usage: nox -s db -- start|stop|status|url|psql"
+USAGE = "usage: nox -s db -- start|stop|status|url|app-url|psql"
 STOP_HINT = "stop it with `nox -s db -- stop`"
 
 
@@ -253,6 +259,8 @@ def main(argv: list[str]) -> int:
                 _answer("not running")
         elif command == "url":
             print(_started_for("url").url())
+        elif command == "app-url":
+            print(_started_for("app-url").app_url())
         elif command == "psql":
             return psql(_started_for("psql").url(), *rest)
         else:

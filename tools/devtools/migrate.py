@@ -118,10 +118,24 @@ def _masked(args: tuple[str, ...]) -> list[str]:
     return [database.redact(a) if "://" in a else a for a in args]
 
 
+def _application_login(url: str) -> str:
+    """Which URL the application uses, after a successful apply."""
+    if os.environ.get("DATABASE_URL", "").strip():
+        login = database.as_role(url, database.APP_LOGIN_ROLE)
+        return (
+            f"application URL: {database.redact(login)} (the least-privileged "
+            "login role; give it a password: ALTER ROLE app_login PASSWORD '…')"
+        )
+    state = embedded.read_state()
+    app = state.app_url() if state else database.as_role(url, "app_login")
+    return f"application URL: {app} (least privilege; `nox -s db -- app-url`)"
+
+
 def _apply(url: str) -> int:
     code = _engine("migrate", "apply", "--dir", dir_url(), "--url", url)
     if code == 0:
         print(f"current version: {current_version(url)}", flush=True)
+        print(_application_login(url), flush=True)
     return code
 
 

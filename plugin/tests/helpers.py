@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools import PROJECT_ROOT
+import asyncpg
+
+from devtools import PROJECT_ROOT, testdb
 
 CORPUS = Path(
     os.environ.get(
@@ -116,3 +121,35 @@ def static_checks(directory: Path, packages: list[str]) -> None:
         assert result.returncode == 0, (
             f"{' '.join(args[:3])} failed:\n{result.stdout}{result.stderr}"
         )
+
+
+@contextmanager
+def imported(workdir: Path, packages: list[str]) -> Iterator[None]:
+    """Make generated `packages` under `workdir` importable, then forget them."""
+    sys.path.insert(0, str(workdir))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(workdir))
+        for name in list(sys.modules):
+            if name.split(".")[0] in packages:
+                del sys.modules[name]
+
+
+@asynccontextmanager
+async def connected(
+    pg_admin_url: str, example: Example
+) -> AsyncIterator[asyncpg.Connection[asyncpg.Record]]:
+    """A connection, with the package's codecs, to a fresh database holding
+    the example's schema; the database is dropped afterwards."""
+    url, drop = await testdb.create_database(pg_admin_url, example.package)
+    try:
+        testdb.load_sql(url, example.schema)
+        conn = await asyncpg.connect(url)
+        try:
+            await importlib.import_module(example.package).init_connection(conn)
+            yield conn
+        finally:
+            await conn.close()
+    finally:
+        await drop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -42,9 +44,13 @@ def plugin_command() -> str:
 
 
 def run_sqlc(
-    workdir: Path, examples: list[Example], command: str = "generate"
+    workdir: Path,
+    examples: list[Example],
+    command: str = "generate",
+    plugin: str = "",
 ) -> subprocess.CompletedProcess[str]:
-    """Write a sqlc.yaml for `examples` into `workdir` and run sqlc there."""
+    """Write a sqlc.yaml for `examples` into `workdir` and run sqlc there
+    (with the plugin's console script unless `plugin` names another)."""
     blocks = []
     for ex in examples:
         # sqlc resolves paths against the config's folder: copy the SQL beside it.
@@ -68,13 +74,30 @@ def run_sqlc(
         'version: "2"\n'
         "plugins:\n"
         "  - name: py\n"
-        f"    process: {{cmd: {plugin_command()}, format: json}}\n"
+        f"    process: {{cmd: {plugin or plugin_command()}, format: json}}\n"
         "sql:\n" + "".join(blocks)
     )
     sqlc = shutil.which("sqlc") or str(Path(sys.executable).parent / "sqlc")
     return subprocess.run(
         [sqlc, command], cwd=workdir, capture_output=True, text=True, check=False
     )
+
+
+def record_request(workdir: Path, example: Example) -> dict[str, Any]:
+    """The GenerateRequest sqlc sends a plugin for `example`, as JSON."""
+    recorder = workdir / "record-request"
+    recorder.write_text(
+        f"#!{sys.executable}\n"
+        "import pathlib, sys\n"
+        "pathlib.Path(sys.argv[0]).with_name('request.json')"
+        ".write_text(sys.stdin.read())\n"
+        "print('{\"files\": []}')\n"
+    )
+    recorder.chmod(0o755)
+    result = run_sqlc(workdir, [example], plugin=str(recorder))
+    assert result.returncode == 0, result.stderr
+    request: dict[str, Any] = json.loads((workdir / "request.json").read_text())
+    return request
 
 
 def corpus_examples() -> list[Example]:
@@ -85,6 +108,7 @@ def corpus_examples() -> list[Example]:
             "authors_gen",
             CORPUS / "authors" / "schema.sql",
             CORPUS / "authors" / "query.sql",
+            '{"cursor_iterators": true}',
         ),
         Example(
             "batch_gen", CORPUS / "batch" / "schema.sql", CORPUS / "batch" / "query.sql"

@@ -43,6 +43,10 @@ DAY = timedelta(days=1)
 START = datetime(2024, 1, 1, 8, 30)
 START_UTC = datetime(2024, 1, 1, 8, 30, tzinfo=UTC)
 
+def bits(text: str) -> BitString:
+    return BitString.from_int(int(text or "0", 2), len(text))
+
+
 # column stem -> (a value, an array value), each as the server gives it back.
 VALUES: dict[str, tuple[Any, list[Any]]] = {
     "inet": (
@@ -50,8 +54,8 @@ VALUES: dict[str, tuple[Any, list[Any]]] = {
         [IPv4Address("10.1.2.3"), IPv6Address("::1"), IPv6Interface("2001:db8::1/64")],
     ),
     "cidr": (IPv4Network("10.0.0.0/8"), [IPv6Network("2001:db8::/32")]),
-    "bit": (BitString("101"), [BitString("010"), BitString("111")]),
-    "varbit": (BitString("1"), [BitString("10"), BitString("")]),
+    "bit": (bits("101"), [bits("010"), bits("111")]),
+    "varbit": (bits("1"), [bits("10"), bits("")]),
     "point": (Point(1, 2), [Point(-1.5, 0)]),
     "line": (Line(1, 2, 3), [Line(0, 1, -2)]),
     "lseg": (LineSegment((1, 2), (3, 4)), [LineSegment((0, 0), (1, 1))]),

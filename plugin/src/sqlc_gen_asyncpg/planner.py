@@ -152,9 +152,11 @@ class Planner:
                     column, f"table {table.name}, column {column.name}"
                 )
             except GenerateError as exc:
-                self.unmodelled[(table.schema, table.name)] = str(exc)
-                return None
+                self.unmodelled.setdefault((table.schema, table.name), str(exc))
+                continue
             fields.append(plan.Field(name, pytype))
+        if (table.schema, table.name) in self.unmodelled:
+            return None
         return tuple(fields)
 
     def find_table(self, schema: str, name: str) -> Table | None:

@@ -43,6 +43,7 @@ DAY = timedelta(days=1)
 START = datetime(2024, 1, 1, 8, 30)
 START_UTC = datetime(2024, 1, 1, 8, 30, tzinfo=UTC)
 
+
 def bits(text: str) -> BitString:
     return BitString.from_int(int(text or "0", 2), len(text))
 

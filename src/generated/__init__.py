@@ -23,7 +23,12 @@ Executor: TypeAlias = (
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _JSONB_VERSION = b"\x01"  # jsonb's binary format: a version byte, then the text
-_set = object.__setattr__
+# BaseModel's slots, set through their descriptors: the cheapest way in.
+_new = object.__new__
+_set_dict = object.__setattr__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class NoRowReturned(RuntimeError):
@@ -35,11 +40,11 @@ def from_database(model: type[ModelT], values: dict[str, Any]) -> ModelT:
     Python types, without validating them a second time (what pydantic's
     model_construct does, without its per-field default lookups). Every
     field is in `values`; the model stays frozen."""
-    instance = model.__new__(model)
-    _set(instance, "__dict__", values)
-    _set(instance, "__pydantic_fields_set__", set(values))
-    _set(instance, "__pydantic_extra__", None)
-    _set(instance, "__pydantic_private__", None)
+    instance = _new(model)
+    _set_dict(instance, "__dict__", values)
+    _set_fields_set(instance, set(values))
+    _set_extra(instance, None)
+    _set_private(instance, None)
     return instance
 
 

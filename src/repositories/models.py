@@ -87,17 +87,24 @@ def from_row(model: type[M], row: BaseModel, **extra: object) -> M:
     from columns the schema constrains, already of the contract's types (a
     test compares every such model with its validated twin). Inputs from
     callers are validated in full, before any SQL."""
-    values = row.__dict__
-    if extra:
-        values = {**values, **extra}
-    return from_database(model, {name: values[name] for name in _fields(model)})
+    values = {**row.__dict__, **extra} if extra else row.__dict__
+    names, same = _fields(model, type(row))
+    if same and not extra:  # the row's fields are the contract's
+        return from_database(model, values.copy())
+    return from_database(model, {name: values[name] for name in names})
 
 
-def _fields(model: type[BaseModel]) -> tuple[str, ...]:
-    names = _FIELDS.get(model)
-    if names is None:
-        names = _FIELDS[model] = tuple(model.model_fields)
-    return names
+def _fields(
+    model: type[BaseModel], row: type[BaseModel]
+) -> tuple[tuple[str, ...], bool]:
+    """The contract's field names, and whether the row's are the same."""
+    known = _FIELDS.get((model, row))
+    if known is None:
+        names = tuple(model.model_fields)
+        known = _FIELDS[(model, row)] = (names, names == tuple(row.model_fields))
+    return known
 
 
-_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
+_FIELDS: dict[
+    tuple[type[BaseModel], type[BaseModel]], tuple[tuple[str, ...], bool]
+] = {}

@@ -7,9 +7,10 @@ on, so one `sqlc generate` reports all of them (see Planner.problems).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from sqlc_gen_asyncpg import plan
 from sqlc_gen_asyncpg.analysis import always_returns_row
@@ -42,6 +43,7 @@ from sqlc_gen_asyncpg.request import (
     Table,
 )
 
+T = TypeVar("T")
 RESERVED_MODULES = frozenset({"models", "__init__"})
 # Arguments every generated function may take besides the query's own.
 RESERVED_ARGUMENTS = frozenset({"conn", "params", "prefetch", "timeout"})
@@ -263,36 +265,29 @@ class Planner:
                 + ", ".join(sorted(plan.COMMANDS))
             )
         function = function_name(query.name)
-        if not function or not function.replace("_", "").isalnum():
+        if not function:
             raise GenerateError(f"{where}: the name is not a Python identifier")
-        problems = []
         iterator = query.cmd == ":many" and (
             self.options.cursor_iterators
             or any(line.strip() == ITER_ANNOTATION for line in comments)
         )
-        for name in (function, *([f"{function}_iter"] if iterator else ())):
-            problems.append(scope.names.claim(name, f"query {query.name!r}"))
         batch = query.cmd in plan.BATCH
         params_class = f"{pascal(query.name)}Params" if batch else ""
-        if params_class:
-            problems.append(scope.names.claim(params_class, f"query {query.name!r}"))
-        raised: list[str] = [p for p in problems if p]
-        params: tuple[plan.Param, ...] = ()
-        result: plan.Result | None = None
-        for step in ("params", "result"):
-            try:
-                if step == "params":
-                    params = self._params(query, where)
-                else:
-                    result = self._result(query, where, function, scope)
-            except GenerateError as exc:
-                raised.extend(exc.problems)
-        if raised:
-            raise GenerateError(*raised)
-        if query.cmd in plan.ROW_COMMANDS and result is None:
-            raise GenerateError(
+        names = [function, f"{function}_iter" if iterator else "", params_class]
+        claimed = [scope.names.claim(n, f"query {query.name!r}") for n in names if n]
+        problems = [problem for problem in claimed if problem]
+        params = _attempt(problems, lambda: self._params(query, where), ())
+        result = None
+        if query.cmd in plan.ROW_COMMANDS and not query.columns:
+            problems.append(
                 f"{where}: {query.cmd} needs a statement that returns columns"
             )
+        elif query.cmd in plan.ROW_COMMANDS:
+            result = _attempt(
+                problems, lambda: self._result(query, where, function, scope), None
+            )
+        if problems:
+            raise GenerateError(*problems)
         docs = [line for line in comments if line.strip() != ITER_ANNOTATION]
         return plan.Query(
             name=query.name,
@@ -303,7 +298,7 @@ class Planner:
             doc=_docstring_text(docs) or f"{query.name} ({query.cmd}).",
             params=params,
             params_class=params_class,
-            result=result if query.cmd in plan.ROW_COMMANDS else None,
+            result=result,
             always_row=always_returns_row(query),
             cursor_iterator=iterator,
             copy=self._copy_target(query, where) if query.cmd == ":copyfrom" else None,
@@ -345,9 +340,7 @@ class Planner:
 
     def _result(
         self, query: Query, where: str, function: str, scope: ModuleScope
-    ) -> plan.Result | None:
-        if not query.columns:
-            return None
+    ) -> plan.Result:
         if len(query.columns) == 1 and query.columns[0].embed_table is None:
             column = query.columns[0]
             scalar = self.types.annotate(column, f"{where}, column {column.name!r}")
@@ -417,6 +410,15 @@ class Planner:
             raise GenerateError(*text_only)
         schema = table.schema or self.catalog.default_schema
         return plan.CopyTarget(schema, table.name, tuple(names))
+
+
+def _attempt(problems: list[str], step: Callable[[], T], failed: T) -> T:
+    """`step()`, or `failed` with its problems added to `problems`."""
+    try:
+        return step()
+    except GenerateError as exc:
+        problems.extend(exc.problems)
+        return failed
 
 
 class ModuleScope:

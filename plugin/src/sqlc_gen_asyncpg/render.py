@@ -53,16 +53,15 @@ def docstring_block(text: str, indent: str) -> str:
     lines = text.split("\n")
     if len(lines) == 1:
         return f"{indent}{docstring(text)}"
-    body = "\n".join(f"{indent}{line}" if line else "" for line in lines[1:])
-    return f"{indent}{docstring(lines[0] + chr(10) + body + chr(10) + indent)}"
+    rest = "".join(f"\n{indent}{line}" if line else "\n" for line in lines[1:])
+    closing = f"\n{indent}"  # the closing quotes on a line of their own
+    return indent + docstring(lines[0] + rest + closing)
 
 
 def _model_class(model: plan.Model) -> str:
-    config = (
-        "frozen=True, arbitrary_types_allowed=True"
-        if model.arbitrary
-        else ("frozen=True")
-    )
+    config = "frozen=True"
+    if model.arbitrary:  # asyncpg's Range, Point, ...: no pydantic schema
+        config += ", arbitrary_types_allowed=True"
     lines = [f"class {model.name}(BaseModel):"]
     if model.doc:
         lines += [docstring_block(model.doc, INDENT), ""]

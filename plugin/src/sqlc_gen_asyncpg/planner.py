@@ -276,8 +276,9 @@ class Planner:
         names = [function, f"{function}_iter" if iterator else "", params_class]
         claimed = [scope.names.claim(n, f"query {query.name!r}") for n in names if n]
         problems = [problem for problem in claimed if problem]
-        params = _attempt(problems, lambda: self._params(query, where), ())
-        result = None
+        no_params: tuple[plan.Param, ...] = ()
+        params = _attempt(problems, lambda: self._params(query, where), no_params)
+        result: plan.Result | None = None
         if query.cmd in plan.ROW_COMMANDS and not query.columns:
             problems.append(
                 f"{where}: {query.cmd} needs a statement that returns columns"

@@ -121,6 +121,7 @@ def test_every_problem_is_reported(tmp_path: Path) -> None:
         "a.sql": (
             "-- name: GetSpot :one\nSELECT spot FROM docs WHERE id = $1;\n\n"
             "-- name: Fine :one\nSELECT body FROM docs WHERE id = $1;\n\n"
+            '-- name: Symbols :many\nSELECT 1 AS "!!", 2 AS b FROM docs;\n\n'
             "-- name: Nothing :one\nSELECT FROM docs WHERE id = $1;\n"
         ),
         "b.sql": (
@@ -132,6 +133,8 @@ def test_every_problem_is_reported(tmp_path: Path) -> None:
         result,
         "a.sql: query 'GetSpot', column 'spot': unsupported PostgreSQL type 'pair'",
         "a.sql: query 'Nothing': :one needs a statement that returns columns",
+        "a.sql: query 'Symbols': column '!!' has no letter or digit to make a "
+        "Python name from",
         "b.sql: query 'CopyMacs', column 'mac': asyncpg sends macaddr as text only",
     )
     assert "Fine" not in result.stderr

@@ -1,5 +1,6 @@
-"""cli.run on GenerateRequests sqlc recorded (plugin/tests/requests/), as is
-and modified in memory for input sqlc itself would refuse."""
+"""cli.run in process on the GenerateRequests sqlc sends for the plugin's own
+corpora (recorded by running sqlc), as is and modified in memory for input
+sqlc itself would refuse."""
 
 from __future__ import annotations
 
@@ -7,24 +8,28 @@ import base64
 import copy
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from plugin.tests import test_features, test_names, test_types
+from plugin.tests.helpers import Example, record_request
 from sqlc_gen_asyncpg.cli import METHOD, run
 
-REQUESTS = Path(__file__).parent / "requests"
-EXPECTED = {
-    "authors": ["__init__.py", "models.py", "py.typed", "query.py"],
-    "batch": ["__init__.py", "models.py", "py.typed", "query.py"],
-    "jets": ["__init__.py", "models.py", "py.typed", "query_building.py"],
+EXAMPLES: dict[str, Example] = {
+    "features": test_features.EXAMPLE,
+    "names": test_names.EXAMPLE,
+    "types": test_types.EXAMPLE,
 }
+EXPECTED = ["__init__.py", "models.py", "py.typed", "query.py"]
 
 
-def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((REQUESTS / f"{name}.json").read_text())
-    return data
+@pytest.fixture(scope="module")
+def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    return {
+        name: record_request(tmp_path_factory.mktemp(name), example)
+        for name, example in EXAMPLES.items()
+    }
 
 
 def invoke(
@@ -45,59 +50,67 @@ def decoded(output: str) -> dict[str, str]:
     return {f["name"]: base64.b64decode(f["contents"]).decode() for f in files}
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_recorded_request(name: str) -> None:
-    status, out, err = invoke(load(name))
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_recorded_request(name: str, requests: dict[str, dict[str, Any]]) -> None:
+    status, out, err = invoke(requests[name])
     assert (status, err) == (0, "")
     files = decoded(out)
-    assert list(files) == EXPECTED[name]
+    assert list(files) == EXPECTED
     assert files["py.typed"] == ""
     for file, text in files.items():
         compile(text, file, "exec")
-    package = f"{name}_gen"  # settings.codegen.out is gen/<name>_gen
-    assert f"from {package} import Executor" in files[EXPECTED[name][-1]]
+    package = EXAMPLES[name].package  # settings.codegen.out
+    assert f"from {package} import Executor" in files["query.py"]
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_output_is_byte_identical_across_runs(name: str) -> None:
-    first, second = invoke(load(name)), invoke(load(name))
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_output_is_byte_identical_across_runs(
+    name: str, requests: dict[str, dict[str, Any]]
+) -> None:
+    first, second = invoke(requests[name]), invoke(requests[name])
     assert first[0] == 0
     assert first == second
 
 
-def test_no_method_argument_is_accepted() -> None:
-    assert invoke(load("jets"), [])[0] == 0
+def test_no_method_argument_is_accepted(requests: dict[str, dict[str, Any]]) -> None:
+    assert invoke(requests["names"], [])[0] == 0
 
 
-def test_unknown_method() -> None:
-    status, out, err = invoke(load("jets"), ["/plugin.CodegenService/Nope"])
+def test_unknown_method(requests: dict[str, dict[str, Any]]) -> None:
+    status, out, err = invoke(requests["names"], ["/plugin.CodegenService/Nope"])
     assert (status, out) == (2, "")
     assert "unknown method '/plugin.CodegenService/Nope'" in err
 
 
-def test_name_not_an_identifier() -> None:
-    request = load("authors")
-    request["queries"][0]["name"] = "get-author"
+def test_query_names_sqlc_refuses(requests: dict[str, dict[str, Any]]) -> None:
+    request = copy.deepcopy(requests["names"])
+    names = [q["name"] for q in request["queries"]]
+    request["queries"][names.index("AddVenue")]["name"] = "add-venue"
+    request["queries"][names.index("List")]["name"] = "--"
+    request["queries"][names.index("GetCode")]["name"] = "add_venue"
     status, out, err = invoke(request)
     assert (status, out) == (1, "")
-    assert (
-        err
-        == "sqlc-gen-asyncpg: query.sql: query 'get-author': the name is not a Python identifier\n"
+    assert err == (
+        "sqlc-gen-asyncpg: query.sql: query '--': the name is not a Python "
+        "identifier\n"
+        "sqlc-gen-asyncpg: query.sql: query 'add-venue' and query 'add_venue' both "
+        "become the Python name 'add_venue'; rename one of them (or alias it with "
+        "AS)\n"
     )
 
 
-def test_same_name_in_two_files() -> None:
-    request = load("authors")
+def test_same_name_in_two_files(requests: dict[str, dict[str, Any]]) -> None:
+    request = copy.deepcopy(requests["names"])
     again = copy.deepcopy(request["queries"][0])
     again["filename"] = "other.sql"
     request["queries"].append(again)
     status, out, err = invoke(request)
     assert (status, out) == (1, "")
-    assert "other.sql: query 'GetAuthor' is also defined in query.sql" in err
+    assert "other.sql: query 'AddVenue' is also defined in query.sql" in err
 
 
-def test_unknown_option() -> None:
-    request = load("authors")
+def test_unknown_option(requests: dict[str, dict[str, Any]]) -> None:
+    request = copy.deepcopy(requests["names"])
     request["plugin_options"] = base64.b64encode(b'{"bogus": true}').decode()
     status, out, err = invoke(request)
     assert (status, out) == (1, "")
@@ -112,3 +125,16 @@ def test_request_that_is_not_json() -> None:
         "sqlc-gen-asyncpg: the request on stdin is not JSON ("
     )
     assert len(stderr.getvalue().splitlines()) == 1
+
+
+def test_cursor_iterators_option(requests: dict[str, dict[str, Any]]) -> None:
+    request = copy.deepcopy(requests["features"])
+    assert "async def find_owners_iter(" not in decoded(invoke(request)[1])["query.py"]
+    options = {"cursor_iterators": True}
+    request["plugin_options"] = base64.b64encode(json.dumps(options).encode()).decode()
+    status, out, err = invoke(request)
+    assert (status, err) == (0, "")
+    many = [q["name"] for q in request["queries"] if q["cmd"] == ":many"]
+    code = decoded(out)["query.py"]
+    assert code.count("_iter(") == len(many) > 2
+    assert "async def find_owners_iter(" in code

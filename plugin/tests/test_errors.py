@@ -1,5 +1,6 @@
 """Bad input through the real `sqlc generate`: a non-zero exit and a message
-that names the query file and the query (or, for options, the option)."""
+that names the query file and the query (or, for options, the option); every
+problem of the run is reported, not only the first."""
 
 from __future__ import annotations
 
@@ -11,23 +12,35 @@ import pytest
 from plugin.tests.helpers import Example, run_sqlc
 
 SCHEMA = """
+CREATE TYPE pair AS (a int, b int);
 CREATE TABLE docs (
     id int PRIMARY KEY,
     body text NOT NULL,
-    search tsvector,
-    meta jsonb
+    spot pair,
+    mac macaddr,
+    "a-b" int,
+    a_b int
 );
+CREATE TABLE "x-venues" (id int PRIMARY KEY);
+CREATE TABLE x_venues (id int PRIMARY KEY);
 """
 
 
+# SCHEMA without the tables whose names collide (reported on every run).
+UNIQUE_NAMES = SCHEMA.replace(
+    "CREATE TABLE x_venues (id int PRIMARY KEY);", ""
+).replace(",\n    a_b int", "")
+
+
 def generate(
-    tmp_path: Path, files: dict[str, str], options: str = "{}"
+    tmp_path: Path, files: dict[str, str], options: str = "{}", schema: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """sqlc generate over SCHEMA and `files` (query file name -> SQL)."""
+    """sqlc generate over `schema` (UNIQUE_NAMES by default) and `files`
+    (query file name -> SQL)."""
     sources = tmp_path / "sources"
     queries = sources / "queries"
     queries.mkdir(parents=True)
-    (sources / "schema.sql").write_text(SCHEMA)
+    (sources / "schema.sql").write_text(schema or UNIQUE_NAMES)
     for name, sql in files.items():
         (queries / name).write_text(sql)
     workdir = tmp_path / "work"
@@ -47,12 +60,12 @@ def assert_fails(result: subprocess.CompletedProcess[str], *fragments: str) -> N
     ("sql", "fragments"),
     [
         (
-            "-- name: GetDoc :one\nSELECT * FROM docs WHERE id = $1;\n",
-            ("query 'GetDoc'", "column 'search'", "'tsvector'"),
+            "-- name: GetDoc :one\nSELECT id, spot FROM docs WHERE id = $1;\n",
+            ("query 'GetDoc'", "column 'spot'", "'pair'"),
         ),
         (
-            "-- name: Spot :one\nSELECT point(1, 2) AS spot;\n",
-            ("query 'Spot'", "column 'spot'", "'point'"),
+            "-- name: Anything :one\nSELECT coalesce(NULL, NULL) AS y;\n",
+            ("query 'Anything'", "column 'y'", "'any'"),
         ),
     ],
 )
@@ -64,13 +77,11 @@ def test_unsupported_type(tmp_path: Path, sql: str, fragments: tuple[str, ...]) 
 
 def test_table_with_unsupported_column_fails_only_where_used(tmp_path: Path) -> None:
     sql = "-- name: GetBody :one\nSELECT id, body FROM docs WHERE id = $1;\n"
-    result = generate(tmp_path, {"query.sql": sql})
+    result = generate(tmp_path, {"query.sql": sql}, schema=UNIQUE_NAMES)
     assert result.returncode == 0, result.stderr
     models = (tmp_path / "work" / "errs_gen" / "models.py").read_text()
     assert "class Doc(" not in models
-    assert (
-        "- table docs, column search: unsupported PostgreSQL type 'tsvector'" in models
-    )
+    assert "- table docs, column spot: unsupported PostgreSQL type 'pair'" in models
     assert (
         "class GetBodyRow(" in (tmp_path / "work" / "errs_gen" / "query.py").read_text()
     )
@@ -83,10 +94,50 @@ def test_name_not_an_identifier(tmp_path: Path, name: str) -> None:
     assert_fails(generate(tmp_path, {"query.sql": sql}), "query.sql", name)
 
 
-def test_private_field_name(tmp_path: Path) -> None:
-    sql = "-- name: Hidden :one\nSELECT id AS _id, body FROM docs WHERE id = $1;\n"
+def test_columns_that_become_one_name(tmp_path: Path) -> None:
+    sql = "-- name: Hidden :one\nSELECT id, body AS _id FROM docs WHERE id = $1;\n"
     result = generate(tmp_path, {"query.sql": sql})
-    assert_fails(result, "query.sql: query 'Hidden', column '_id'", "starts with `_`")
+    assert_fails(
+        result,
+        "query.sql: query 'Hidden': column 'id' and column '_id' both become "
+        "the Python name 'id'",
+    )
+
+
+def test_schema_names_that_become_one_name(tmp_path: Path) -> None:
+    sql = "-- name: GetBody :one\nSELECT body FROM docs WHERE id = $1;\n"
+    result = generate(tmp_path, {"query.sql": sql}, schema=SCHEMA)
+    assert_fails(
+        result,
+        "models.py: table 'x-venues' and table 'x_venues' both become the Python "
+        "name 'XVenue'",
+        "models.py: table 'docs': column 'a-b' and column 'a_b' both become the "
+        "Python name 'a_b'",
+    )
+
+
+def test_every_problem_is_reported(tmp_path: Path) -> None:
+    files = {
+        "a.sql": (
+            "-- name: GetSpot :one\nSELECT spot FROM docs WHERE id = $1;\n\n"
+            "-- name: Fine :one\nSELECT body FROM docs WHERE id = $1;\n\n"
+            '-- name: Symbols :many\nSELECT 1 AS "!!", 2 AS b FROM docs;\n\n'
+            "-- name: Nothing :one\nSELECT FROM docs WHERE id = $1;\n"
+        ),
+        "b.sql": (
+            "-- name: CopyMacs :copyfrom\nINSERT INTO docs (id, mac) VALUES ($1, $2);\n"
+        ),
+    }
+    result = generate(tmp_path, files)
+    assert_fails(
+        result,
+        "a.sql: query 'GetSpot', column 'spot': unsupported PostgreSQL type 'pair'",
+        "a.sql: query 'Nothing': :one needs a statement that returns columns",
+        "a.sql: query 'Symbols': column '!!' has no letter or digit to make a "
+        "Python name from",
+        "b.sql: query 'CopyMacs', column 'mac': asyncpg sends macaddr as text only",
+    )
+    assert "Fine" not in result.stderr
 
 
 def test_names_that_become_one_function(tmp_path: Path) -> None:
@@ -96,7 +147,9 @@ def test_names_that_become_one_function(tmp_path: Path) -> None:
     )
     result = generate(tmp_path, {"query.sql": sql})
     assert_fails(
-        result, "query.sql: query 'get_doc'", "two queries become function 'get_doc'"
+        result,
+        "query.sql: query 'GetDoc' and query 'get_doc' both become the Python "
+        "name 'get_doc'",
     )
 
 
@@ -115,10 +168,10 @@ def test_sqlc_slice(tmp_path: Path) -> None:
     )
 
 
-def test_copyfrom_of_json(tmp_path: Path) -> None:
-    sql = "-- name: CopyDocs :copyfrom\nINSERT INTO docs (id, meta) VALUES ($1, $2);\n"
+def test_copyfrom_of_a_text_only_type(tmp_path: Path) -> None:
+    sql = "-- name: CopyDocs :copyfrom\nINSERT INTO docs (id, mac) VALUES ($1, $2);\n"
     result = generate(tmp_path, {"query.sql": sql})
-    assert_fails(result, "query.sql: query 'CopyDocs', column 'meta'", "use :batchexec")
+    assert_fails(result, "query.sql: query 'CopyDocs', column 'mac'", "use :batchexec")
 
 
 @pytest.mark.parametrize(
@@ -131,6 +184,7 @@ def test_copyfrom_of_json(tmp_path: Path) -> None:
             ("override python_type 'a b'",),
         ),
         ('{"overrides": [{"python_type": "str"}]}', ("needs column or db_type",)),
+        ('{"cursor_iterators": "yes"}', ("option cursor_iterators 'yes'",)),
     ],
 )
 def test_bad_options(tmp_path: Path, options: str, fragments: tuple[str, ...]) -> None:

@@ -88,6 +88,14 @@ def test_signatures(generated: Path) -> None:
     assert returns("get_doc_meta") == "Meta | None"
     assert returns("list_things") == "list[Thing]"
     assert returns("list_things_iter") == "AsyncIterator[Thing]"
+    # The cursor variant is opt-in: `-- @iter` on ListThings and ThingsByIds.
+    assert [name for name in vars(q) if name.endswith("_iter")] == [
+        "list_things_iter",
+        "things_by_ids_iter",
+    ]
+    assert returns("lock_one") == "None"
+    assert returns("lock_many") == "list[None]"
+    assert returns("lock_exec") == "None"
     assert returns("things_by_owners") == "list[list[Thing]]"
     assert returns("get_owners") == "list[Owner | None]"
     assert returns("add_docs") == "list[Doc]"
@@ -111,6 +119,12 @@ def test_signatures(generated: Path) -> None:
     assert models.Doc.model_fields["meta"].annotation is Meta
     assert models.Doc.__doc__ == ' "Docs" with a typed meta (a back\\slash too)'
     assert q.shout.__doc__ == ' "Shout" the text back, upper-cased.'
+    assert q.__doc__ == (
+        "Every command the plugin supports, over features/schema.sql.\n"
+        "plugin/tests/test_features.py runs each generated function.\n"
+    )
+    assert q.list_things.__doc__ == "Every thing, in medium order."
+    assert q.create_owner.__doc__ == "CreateOwner (:one)."
     assert [m.value for m in models.Mood] == ["happy", "sad", "in-between", 'so "so"']
 
 
@@ -292,15 +306,26 @@ async def test_queries_and_commands(conn: Conn) -> None:
 async def test_copyfrom_sends_every_type(conn: Conn) -> None:
     q, models = gen("query"), gen("models")
     owner = await q.create_owner(conn, name="Di")
-    rows = [thing_args(owner.id, 1), thing_args(owner.id, 2, big=1, note="n")]
-    for row in rows:
-        del row["doc"], row["docb"]  # json/jsonb cannot go through COPY
+    rows = [
+        thing_args(owner.id, 1),
+        thing_args(owner.id, 2, big=1, note="n", docb={"k": ["v", 1.5, None]}),
+    ]
     params = [q.CopyThingsParams(**row) for row in rows]
     assert await q.copy_things(conn, params) == 2
-    expected = [
-        models.Thing(**(row | {"code": "ab ", "doc": {}, "docb": None})) for row in rows
-    ]
+    expected = [models.Thing(**(row | {"code": "ab "})) for row in rows]
     assert await q.list_things(conn) == expected
+
+
+async def test_void_results(conn: Conn) -> None:
+    q = gen("query")
+    assert await q.lock_one(conn, pg_advisory_lock=7) is None
+    held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    assert await conn.fetchval(held) == 1
+    await q.lock_exec(conn, pg_advisory_unlock=7)
+    assert await conn.fetchval(held) == 0
+    await q.lock_one(conn, pg_advisory_lock=8)
+    assert await q.lock_many(conn, times=2) == [None, None]
+    assert await conn.fetchval(held) == 0
 
 
 async def test_column_override(conn: Conn) -> None:

@@ -1,77 +1,82 @@
-"""Column names that would shadow attributes of pydantic's BaseModel (json,
-schema, model_config) or of a NamedTuple's tuple (count, index) get a
-trailing `_`; the code passes ruff and mypy --strict, imports without
-pydantic warnings and runs."""
+"""SQL names that are not Python names: quoted names with dashes, spaces and
+leading digits, keywords, names of builtins and of the types the code uses,
+and attributes of pydantic's BaseModel or a NamedTuple. Each becomes a
+valid, stable Python name after sqlc's Go naming; the code passes ruff and
+mypy --strict, imports without pydantic warnings and runs."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import sys
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from pydantic import BaseModel
 
-from devtools import testdb
-from plugin.tests.helpers import Example, run_sqlc, static_checks
-from sqlc_gen_asyncpg.naming import MODEL_ATTRIBUTES
+from plugin.tests.helpers import Example, connected, imported, run_sqlc, static_checks
+from sqlc_gen_asyncpg.naming import MODEL_ATTRIBUTES, pascal, singular, snake
 
-SCHEMA = """
-CREATE TABLE counters (
-    id int PRIMARY KEY,
-    count int NOT NULL,
-    index int NOT NULL,
-    json text,
-    schema text,
-    model_config text,
-    model_name text,
-    class text
-);
-"""
-QUERIES = """
--- name: AddCounters :copyfrom
-INSERT INTO counters (id, count, index) VALUES ($1, $2, $3);
-
--- name: SetCounts :batchexec
-UPDATE counters SET count = $1, index = $2, json = $3 WHERE id = $4;
-
--- name: GetCounter :one
-SELECT * FROM counters WHERE id = $1;
-
--- name: ByCount :many
-SELECT json, schema, count FROM counters WHERE count = $1 ORDER BY id;
-"""
+CORPUS = Path(__file__).parent / "names"
+EXAMPLE = Example("names_gen", CORPUS / "schema.sql", CORPUS / "query.sql")
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
-    root = tmp_path_factory.mktemp("names")
-    (root / "schema.sql").write_text(SCHEMA)
-    (root / "query.sql").write_text(QUERIES)
-    example = Example("names_gen", root / "schema.sql", root / "query.sql")
-    workdir = root / "work"
-    workdir.mkdir()
-    result = run_sqlc(workdir, [example])
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    workdir = tmp_path_factory.mktemp("names")
+    result = run_sqlc(workdir, [EXAMPLE])
     assert result.returncode == 0, result.stderr
-    static_checks(workdir, [example.package])
-    sys.path.insert(0, str(workdir))
-    yield example
-    sys.path.remove(str(workdir))
-    for name in list(sys.modules):
-        if name.split(".")[0] == example.package:
-            del sys.modules[name]
+    with imported(workdir, [EXAMPLE.package]):
+        yield workdir
+
+
+def gen(module: str) -> Any:
+    return importlib.import_module(f"{EXAMPLE.package}.{module}")
+
+
+@pytest.mark.parametrize(
+    ("sql", "cls", "name"),
+    [
+        ("x-venues", "XVenue", "x_venues"),
+        ("2fa codes", "_2faCode", "n_2fa_codes"),
+        ("GetAuthorByID", "GetAuthorByID", "get_author_by_id"),
+        ("order status", "OrderStatus", "order_status"),
+        ("createdAt", "CreatedAt", "created_at"),
+        ("--", "", ""),
+    ],
+)
+def test_go_naming(sql: str, cls: str, name: str) -> None:
+    assert pascal(singular(sql)) == cls
+    assert snake(sql) == name
 
 
 def test_model_attributes_match_pydantic() -> None:
     assert {n for n in dir(BaseModel) if not n.startswith("_")} == MODEL_ATTRIBUTES
 
 
-def test_shadowing_names_get_an_underscore(example: Example) -> None:
-    models: Any = importlib.import_module("names_gen.models")
-    q: Any = importlib.import_module("names_gen.query")
+def test_generated_code_passes_ruff_and_mypy_strict(generated: Path) -> None:
+    static_checks(generated, [EXAMPLE.package])
+
+
+def test_names(generated: Path) -> None:
+    models, q = gen("models"), gen("query")
+    assert list(models.XVenue.model_fields) == [
+        "id",
+        "venue_name",
+        "class_",
+        "n_2fa_code",
+        "list_",
+        "date_",
+        "status",
+    ]
+    assert models._2faCode.__name__ == "_2faCode"
+    assert [(m.name, m.value) for m in models.OrderStatus] == [
+        ("IN_PROGRESS", "in-progress"),
+        ("V_2ND_TRY", "2nd try"),
+        ("CLASS", "class"),
+    ]
     assert list(models.Counter.model_fields) == [
         "id",
         "count",
@@ -82,27 +87,56 @@ def test_shadowing_names_get_an_underscore(example: Example) -> None:
         "model_name",
         "class_",
     ]
+    # Functions never hide a builtin or an imported type for the module.
+    assert callable(q.list_)
+    assert callable(q.datetime_)
+    assert list(inspect.signature(q.add_venue).parameters) == [
+        "conn",
+        "id",
+        "venue_name",
+        "class_",
+        "n_2fa_code",
+        "list",
+        "date",
+        "status",
+    ]
     assert list(q.SetCountsParams._fields) == ["count_", "index_", "json", "id"]
     assert list(q.ByCountRow.model_fields) == ["json_", "schema_", "count"]
-    assert list(inspect.signature(q.by_count).parameters) == ["conn", "count"]
+    assert list(q.PairRow.model_fields) == ["id", "id_2"]
 
 
-async def test_runs(example: Example, pg_admin_url: str) -> None:
-    q: Any = importlib.import_module("names_gen.query")
-    url, drop = await testdb.create_database(pg_admin_url, "names")
-    try:
-        testdb.load_sql(url, example.schema)
-        conn = await asyncpg.connect(url)
-        try:
-            rows = [q.AddCountersParams(1, 5, 0), q.AddCountersParams(2, 5, 1)]
-            assert await q.add_counters(conn, rows) == 2
-            await q.set_counts(conn, [q.SetCountsParams(7, 3, "j", 2)])
-            counter = await q.get_counter(conn, id=2)
-            assert (counter.count, counter.index, counter.json_) == (7, 3, "j")
-            assert counter.schema_ is None
-            found = await q.by_count(conn, count=5)
-            assert [(r.json_, r.schema_, r.count) for r in found] == [(None, None, 5)]
-        finally:
-            await conn.close()
-    finally:
-        await drop()
+async def test_runs(generated: Path, pg_admin_url: str) -> None:
+    models, q = gen("models"), gen("query")
+    async with connected(pg_admin_url, EXAMPLE) as conn:
+        venue = await q.add_venue(
+            conn,
+            id=1,
+            venue_name="Hall",
+            class_="A",
+            n_2fa_code="123",
+            list=3,
+            date=date(2024, 1, 2),
+            status=models.OrderStatus.V_2ND_TRY,
+        )
+        assert venue == models.XVenue(
+            id=1,
+            venue_name="Hall",
+            class_="A",
+            n_2fa_code="123",
+            list_=3,
+            date_=date(2024, 1, 2),
+            status=models.OrderStatus.V_2ND_TRY,
+        )
+        assert venue.status is models.OrderStatus.V_2ND_TRY
+        assert await q.list_(conn) == [venue]
+        assert await q.get_code(conn, id=5) is None
+        assert (await q.datetime_(conn)).tzinfo is not None
+        assert await q.pair(conn) == q.PairRow(id=1, id_2=1)
+        rows = [q.AddCountersParams(1, 5, 0), q.AddCountersParams(2, 5, 1)]
+        assert await q.add_counters(conn, rows) == 2
+        await q.set_counts(conn, [q.SetCountsParams(7, 3, "j", 2)])
+        counter = await q.get_counter(conn, id=2)
+        assert (counter.count, counter.index, counter.json_) == (7, 3, "j")
+        assert counter.schema_ is None
+        found = await q.by_count(conn, count=5)
+        assert [(r.json_, r.schema_, r.count) for r in found] == [(None, None, 5)]

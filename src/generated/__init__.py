@@ -10,7 +10,7 @@ Modules: models, agent_states, project_files, projects, users.
 from __future__ import annotations
 
 import json
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -21,9 +21,31 @@ Executor: TypeAlias = (
 )
 """What every query function takes: a connection, or one acquired from a pool."""
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+_JSONB_VERSION = b"\x01"  # jsonb's binary format: a version byte, then the text
+# BaseModel's slots, set through their descriptors: the cheapest way in.
+_new = object.__new__
+_set_dict = object.__setattr__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
 
 class NoRowReturned(RuntimeError):
     """An INSERT … RETURNING that always yields a row yielded none."""
+
+
+def from_database(model: type[ModelT], values: dict[str, Any]) -> ModelT:
+    """`model` holding `values` that asyncpg already decoded into their
+    Python types, without validating them a second time (what pydantic's
+    model_construct does, without its per-field default lookups). Every
+    field is in `values`; the model stays frozen."""
+    instance = _new(model)
+    _set_dict(instance, "__dict__", values)
+    _set_fields_set(instance, set(values))
+    _set_extra(instance, None)
+    _set_private(instance, None)
+    return instance
 
 
 def _json_default(value: object) -> Any:
@@ -43,12 +65,37 @@ def encode_json(value: object) -> str:
     )
 
 
+def _encode_json_binary(value: object) -> bytes:
+    return encode_json(value).encode()
+
+
+def _encode_jsonb_binary(value: object) -> bytes:
+    return _JSONB_VERSION + encode_json(value).encode()
+
+
+def _decode_jsonb_binary(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
-    """Decode json/jsonb to Python values (and encode them back) on `conn`."""
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            name, encoder=encode_json, decoder=json.loads, schema="pg_catalog"
-        )
+    """Decode json/jsonb to Python values (and encode them back) on `conn`.
+
+    The codecs use the binary format, so binary COPY (`:copyfrom`) carries
+    json and jsonb too."""
+    await conn.set_type_codec(
+        "json",
+        encoder=_encode_json_binary,
+        decoder=json.loads,
+        schema="pg_catalog",
+        format="binary",
+    )
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_encode_jsonb_binary,
+        decoder=_decode_jsonb_binary,
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
 def rows_affected(status: str) -> int:

@@ -22,15 +22,6 @@ GRAPHS = {
 }
 
 
-# Known, and being removed with the plugin's own restructuring (emit.py
-# imports generate.Generator under TYPE_CHECKING for an annotation). Listed
-# exactly: a new cycle fails, and so does this one's removal until it is
-# deleted from here, leaving every graph at "no cycles".
-KNOWN: dict[str, list[str]] = {
-    "plugin": [
-        "sqlc_gen_asyncpg.emit -> sqlc_gen_asyncpg.generate -> sqlc_gen_asyncpg.emit"
-    ],
-}
 
 
 @pytest.mark.parametrize("name", sorted(GRAPHS))
@@ -38,7 +29,7 @@ def test_import_graph_has_no_cycles(name: str) -> None:
     edges = graph(GRAPHS[name])
     assert len(edges) > 3, f"{name}: the graph found almost no modules"
     found = [" -> ".join(cycle) for cycle in cycles(edges)]
-    assert found == KNOWN.get(name, []), f"import cycles in {name}/: {found}"
+    assert found == [], f"import cycles in {name}/: {found}"
 
 
 def _write(root: Path, files: dict[str, str]) -> Tree:

@@ -1,7 +1,7 @@
 """Entry point sqlc runs: `sqlc-gen-asyncpg /plugin.CodegenService/Generate`.
 
 Reads the GenerateRequest (JSON) on stdin, writes the GenerateResponse on
-stdout. Bad input ends with a one-line message on stderr and exit status 1,
+stdout. Bad input ends with one line per problem on stderr and exit status 1,
 which `sqlc generate` reports with the plugin's output.
 """
 
@@ -13,7 +13,7 @@ import sys
 from typing import Any, TextIO
 
 from sqlc_gen_asyncpg.errors import GenerateError
-from sqlc_gen_asyncpg.generate import Generator
+from sqlc_gen_asyncpg.generate import generate
 from sqlc_gen_asyncpg.request import GenerateRequest
 
 METHOD = "/plugin.CodegenService/Generate"
@@ -27,7 +27,7 @@ def default_package(settings: dict[str, Any] | None) -> str:
 
 def respond(raw: dict[str, Any]) -> dict[str, Any]:
     request = GenerateRequest.parse(raw)
-    files = Generator(request, default_package(raw.get("settings"))).files()
+    files = generate(request, default_package(raw.get("settings")))
     return {
         "files": [
             {"name": name, "contents": base64.b64encode(text.encode()).decode()}
@@ -50,7 +50,8 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     try:
         response = respond(raw)
     except GenerateError as exc:
-        stderr.write(f"sqlc-gen-asyncpg: {exc}\n")
+        for problem in exc.problems:
+            stderr.write(f"sqlc-gen-asyncpg: {problem}\n")
         return 1
     json.dump(response, stdout)
     return 0

@@ -1,9 +1,15 @@
 """The one error the generator raises for bad input."""
 
+from __future__ import annotations
+
 
 class GenerateError(Exception):
     """Input sqlc handed us that we cannot turn into correct Python.
 
-    The message names the query file and query (and column) so that the
-    developer can find the line; `sqlc generate` shows it and exits non-zero.
+    It carries every problem found (one line each, naming the query file,
+    query and column) so that one `sqlc generate` run reports them all.
     """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems: tuple[str, ...] = problems

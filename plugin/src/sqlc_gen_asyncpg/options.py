@@ -7,6 +7,8 @@ options:
       python_type: myapp.state:AgentStatePayload
     - db_type: citext
       python_type: str
+  cursor_iterators: false       # true: every :many also gets <name>_iter
+                                # (one query: a `-- @iter` line in its comment)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from sqlc_gen_asyncpg.errors import GenerateError
 from sqlc_gen_asyncpg.naming import is_identifier
 
-KNOWN_KEYS = frozenset({"package", "overrides"})
+KNOWN_KEYS = frozenset({"package", "overrides", "cursor_iterators"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Options:
     package: str
     column_overrides: dict[str, PythonType]
     type_overrides: dict[str, PythonType]
+    cursor_iterators: bool
 
     @classmethod
     def parse(cls, raw: dict[str, Any], default_package: str) -> Options:
@@ -71,4 +74,14 @@ class Options:
                 types[str(entry["db_type"]).lower()] = target
             else:
                 raise GenerateError(f"override {entry!r} needs column or db_type")
-        return cls(package=package, column_overrides=columns, type_overrides=types)
+        iterators = raw.get("cursor_iterators", False)
+        if not isinstance(iterators, bool):
+            raise GenerateError(
+                f"option cursor_iterators {iterators!r} must be true or false"
+            )
+        return cls(
+            package=package,
+            column_overrides=columns,
+            type_overrides=types,
+            cursor_iterators=iterators,
+        )

@@ -158,6 +158,7 @@ class GenerateRequest:
     queries: tuple[Query, ...]
     sqlc_version: str
     options: dict[str, Any]
+    query_paths: tuple[str, ...]  # settings.queries: files or folders, as configured
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> GenerateRequest:
@@ -170,4 +171,5 @@ class GenerateRequest:
             queries=tuple(Query.parse(q) for q in data.get("queries") or ()),
             sqlc_version=data.get("sqlc_version") or "",
             options=options,
+            query_paths=tuple((data.get("settings") or {}).get("queries") or ()),
         )

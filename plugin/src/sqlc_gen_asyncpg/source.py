@@ -16,6 +16,7 @@ STDLIB = frozenset(
         "collections.abc",
         "datetime",
         "decimal",
+        "ipaddress",
         "enum",
         "json",
         "typing",

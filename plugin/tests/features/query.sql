@@ -1,3 +1,6 @@
+-- Every command the plugin supports, over features/schema.sql.
+-- plugin/tests/test_features.py runs each generated function.
+
 -- name: CreateOwner :one
 INSERT INTO owners (name) VALUES ($1) RETURNING *;
 
@@ -28,9 +31,12 @@ INSERT INTO things (
 SELECT * FROM things WHERE id = $1;
 
 -- name: ListThings :many
+-- @iter
+-- Every thing, in medium order.
 SELECT * FROM things ORDER BY medium;
 
 -- name: ThingsByIds :many
+-- @iter
 SELECT * FROM things WHERE id = ANY(@ids::uuid[]) ORDER BY medium;
 
 -- name: ThingsByMoods :many
@@ -72,8 +78,17 @@ SELECT moods FROM things WHERE id = $1;
 -- name: CopyThings :copyfrom
 INSERT INTO things (
     id, owner_id, small, medium, big, price, ratio, active, label, code, note,
-    created_at, local_at, day, at_time, span, blob, tags, grid, mood, moods
+    created_at, local_at, day, at_time, span, blob, doc, docb, tags, grid, mood, moods
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-    $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
+    $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23
 );
+
+-- name: LockOne :one
+SELECT pg_advisory_lock($1);
+
+-- name: LockMany :many
+SELECT pg_advisory_unlock_all() FROM generate_series(1, @times::int);
+
+-- name: LockExec :exec
+SELECT pg_advisory_unlock($1);

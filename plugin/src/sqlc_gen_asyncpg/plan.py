@@ -1,0 +1,181 @@
+"""What the generator writes, decided before any code is rendered: a plan per
+module. The planner (planner.py) builds these from sqlc's request; the
+renderer (render.py) turns them into text and decides nothing. The imports of
+a query module are derived from its plan here, so they can never disagree
+with the code that uses them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlc_gen_asyncpg.pytypes import Import, PyType
+
+# Commands whose function takes an iterable of <Name>Params.
+BATCH = frozenset({":batchexec", ":batchone", ":batchmany", ":copyfrom"})
+ROW_COMMANDS = frozenset({":one", ":many", ":batchone", ":batchmany"})
+COMMANDS = frozenset(
+    {":one", ":many", ":exec", ":execrows", ":execresult", *BATCH, *ROW_COMMANDS}
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """An attribute of a model; `embed` is set for sqlc.embed(table), whose
+    value is that table's model, built from several row positions."""
+
+    name: str
+    type: PyType
+    embed: Model | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    doc: str
+    fields: tuple[Field, ...]
+
+    @property
+    def arbitrary(self) -> bool:
+        """Holds a type pydantic has no schema for (see PyType.arbitrary)."""
+        return any(f.type.arbitrary for f in self.fields)
+
+
+@dataclass(frozen=True)
+class Enum:
+    name: str
+    doc: str
+    members: tuple[tuple[str, str], ...]  # (Python member, SQL value)
+
+
+@dataclass(frozen=True)
+class ModelsModule:
+    enums: tuple[Enum, ...]
+    models: tuple[Model, ...]
+    unmodelled: tuple[str, ...]  # why each table without a model has none
+
+    def imports(self, models_module: str) -> frozenset[Import]:
+        names: set[Import] = {("__future__", "annotations")}
+        if self.enums:
+            names.add(("enum", "StrEnum"))
+        if self.models:
+            names |= {("pydantic", "BaseModel"), ("pydantic", "ConfigDict")}
+        for model in self.models:
+            for f in model.fields:
+                names |= {i for i in f.type.imports if i[0] != models_module}
+        return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: PyType
+    optional: bool  # nullable: the keyword argument defaults to None
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """A module-level pydantic TypeAdapter converting one column's value
+    (enums, overrides): the only values rows validate."""
+
+    name: str
+    type: PyType
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a row becomes: a model (a table's, or `<Query>Row` written beside
+    the query) built by `converter`, or one column's value."""
+
+    annotation: str
+    model: Model | None
+    scalar: PyType | None
+    defined_here: bool
+    converter: str  # module function Record -> model; "" for scalars
+    adapter: Adapter | None  # a scalar that needs converting
+
+
+@dataclass(frozen=True)
+class CopyTarget:
+    schema: str
+    table: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    cmd: str
+    function: str
+    constant: str
+    sql: str
+    doc: str
+    params: tuple[Param, ...]
+    params_class: str  # "" unless the command takes an iterable of argument sets
+    result: Result | None
+    always_row: bool  # INSERT … VALUES … RETURNING that cannot skip its row
+    cursor_iterator: bool  # also write <function>_iter
+    copy: CopyTarget | None
+
+
+@dataclass(frozen=True)
+class Converter:
+    """Record -> model without validating again what asyncpg decoded; written
+    before the first query that uses it."""
+
+    name: str
+    model: Model
+    first_user: str  # function name of the first query using it
+
+
+@dataclass(frozen=True)
+class QueryModule:
+    filename: str
+    module: str
+    doc: str
+    queries: tuple[Query, ...]
+    converters: tuple[Converter, ...]
+    adapters: tuple[Adapter, ...]
+
+    def imports(self, package: str, models_module: str) -> frozenset[Import]:
+        names: set[Import] = {
+            ("__future__", "annotations"),
+            ("typing", "Final"),
+            (package, "Executor"),
+        }
+        for adapter in self.adapters:
+            names |= adapter.type.imports | {("pydantic", "TypeAdapter")}
+        if self.converters:
+            names |= {("asyncpg", "Record"), (package, "from_database")}
+        for converter in self.converters:
+            for f in converter.model.fields:
+                if f.embed is not None:
+                    names.add((models_module, f.embed.name))
+        for query in self.queries:
+            names |= _query_imports(query, package, models_module)
+        return frozenset(names)
+
+
+def _query_imports(query: Query, package: str, models_module: str) -> set[Import]:
+    names: set[Import] = set()
+    for param in query.params:
+        names |= param.type.imports
+    if query.params_class:
+        names |= {("typing", "NamedTuple"), ("collections.abc", "Iterable")}
+    if query.cmd in {":execrows", ":copyfrom"}:
+        names.add((package, "rows_affected"))
+    if query.cmd == ":one" and query.always_row:
+        names.add((package, "NoRowReturned"))
+    if query.cursor_iterator:
+        names.add(("collections.abc", "AsyncIterator"))
+    result = query.result
+    if result is None:
+        return names
+    if result.scalar is not None:
+        names |= result.scalar.imports
+    elif result.defined_here and result.model is not None:
+        names |= {("pydantic", "BaseModel"), ("pydantic", "ConfigDict")}
+        for f in result.model.fields:
+            names |= f.type.imports
+    else:
+        names.add((models_module, result.annotation))
+    return names

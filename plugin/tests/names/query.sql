@@ -1,0 +1,30 @@
+-- name: AddVenue :one
+INSERT INTO "x-venues" (id, "venue name", "class", "2fa code", "list", "date", status)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING *;
+
+-- name: List :many
+-- A function named like a builtin: later annotations still mean list.
+SELECT * FROM "x-venues" ORDER BY id;
+
+-- name: GetCode :one
+SELECT * FROM "2fa codes" WHERE id = $1;
+
+-- name: Datetime :one
+SELECT now()::timestamptz AS now;
+
+-- name: Pair :one
+-- One SQL name twice: sqlc's id, id_2.
+SELECT 1::int AS id, 1::int AS id;
+
+-- name: AddCounters :copyfrom
+INSERT INTO counters (id, count, index) VALUES ($1, $2, $3);
+
+-- name: SetCounts :batchexec
+UPDATE counters SET count = $1, index = $2, json = $3 WHERE id = $4;
+
+-- name: GetCounter :one
+SELECT * FROM counters WHERE id = $1;
+
+-- name: ByCount :many
+SELECT json, schema, count FROM counters WHERE count = $1 ORDER BY id;

@@ -22,8 +22,6 @@ GRAPHS = {
 }
 
 
-
-
 @pytest.mark.parametrize("name", sorted(GRAPHS))
 def test_import_graph_has_no_cycles(name: str) -> None:
     edges = graph(GRAPHS[name])

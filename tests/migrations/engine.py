@@ -9,11 +9,54 @@ from pathlib import Path
 
 import asyncpg
 
-from devtools import atlas, migrate
+from devtools import PROJECT_ROOT, atlas, migrate
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The engine `devtools.atlas` chooses (the official CLI when present)."""
     return atlas.run(*args)
+
+
+def own(*args: str) -> subprocess.CompletedProcess[str]:
+    """The project's build, which `migrate diff` and `migrate lint` always use
+    (they add the security statements and the row-level security check)."""
+    return subprocess.run(
+        [str(atlas.project_build()), *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def diff(
+    history: Path, schema: Path, dev_url: str, name: str = "check"
+) -> subprocess.CompletedProcess[str]:
+    return own(
+        "migrate",
+        "diff",
+        name,
+        "--dir",
+        migrate.file_url(history),
+        "--to",
+        migrate.file_url(schema),
+        "--dev-url",
+        dev_url,
+    )
+
+
+def lint(history: Path, dev_url: str) -> subprocess.CompletedProcess[str]:
+    """`migrate lint --latest 1`."""
+    return own(
+        "migrate",
+        "lint",
+        "--dir",
+        migrate.file_url(history),
+        "--dev-url",
+        dev_url,
+        "--latest",
+        "1",
+    )
 
 
 def output(done: subprocess.CompletedProcess[str]) -> str:

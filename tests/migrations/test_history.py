@@ -45,25 +45,9 @@ async def test_replay_proof_fails_on_a_history_that_does_not_run(
     assert migrate.current_version(empty_db, history).startswith("PENDING")
 
 
-def _diff(
-    history: Path, schema: Path, dev_url: str
-) -> subprocess.CompletedProcess[str]:
-    return engine.run(
-        "migrate",
-        "diff",
-        "check",
-        "--dir",
-        migrate.file_url(history),
-        "--to",
-        migrate.file_url(schema),
-        "--dev-url",
-        dev_url,
-    )
-
-
 def test_rediff_of_schema_sql_writes_nothing(dev_url: str, tmp_path: Path) -> None:
     history = engine.copy_history(tmp_path)
-    done = _diff(history, migrate.SCHEMA_FILE, dev_url)
+    done = engine.diff(history, migrate.SCHEMA_FILE, dev_url)
     assert done.returncode == 0, engine.output(done)
     assert "No changes" in done.stdout
     assert engine.history_files(history) == engine.history_files()
@@ -78,14 +62,14 @@ def test_rediff_proof_fails_when_schema_sql_changed(
         migrate.SCHEMA_FILE.read_text()
         + "\nALTER TABLE projects ADD COLUMN archived boolean NOT NULL DEFAULT false;\n"
     )
-    done = _diff(history, schema, dev_url)
+    done = engine.diff(history, schema, dev_url)
     assert done.returncode == 0, engine.output(done)
     new = sorted(set(engine.history_files(history)) - set(engine.history_files()))
     assert len(new) == 1
     assert new[0].endswith("_check.sql")
     assert 'ADD COLUMN "archived" boolean' in (history / new[0]).read_text()
     # With the new migration in the history, the next diff is empty again.
-    again = _diff(history, schema, dev_url)
+    again = engine.diff(history, schema, dev_url)
     assert "No changes" in again.stdout, engine.output(again)
 
 
@@ -94,16 +78,7 @@ def test_history_passes_validate_lint_and_squawk(dev_url: str) -> None:
         "migrate", "validate", "--dir", "file://migrations", "--dev-url", dev_url
     )
     assert validate.returncode == 0, engine.output(validate)
-    lint = engine.run(
-        "migrate",
-        "lint",
-        "--dir",
-        "file://migrations",
-        "--dev-url",
-        dev_url,
-        "--latest",
-        "1",
-    )
+    lint = engine.lint(migrate.MIGRATIONS_DIR, dev_url)
     assert lint.returncode == 0, engine.output(lint)
     squawk = shutil.which("squawk")
     assert squawk is not None, "squawk-cli is part of the dev extra"
@@ -121,16 +96,7 @@ def test_lint_refuses_a_destructive_migration(dev_url: str, tmp_path: Path) -> N
     name = engine.add_migration(
         history, "drop_image", 'ALTER TABLE "public"."users" DROP COLUMN "image";\n'
     )
-    lint = engine.run(
-        "migrate",
-        "lint",
-        "--dir",
-        migrate.file_url(history),
-        "--dev-url",
-        dev_url,
-        "--latest",
-        "1",
-    )
+    lint = engine.lint(history, dev_url)
     assert lint.returncode != 0
     assert name in lint.stderr
     assert "DS103" in lint.stderr

@@ -7,13 +7,12 @@ row-level security away from a tenant table unless the file opts out."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from devtools import atlas, database, migrate, testdb
+from devtools import database, migrate, testdb
 
 from . import catalog, engine
 
@@ -143,33 +142,13 @@ def edited(base: str, edit: Edit) -> str:
     return base.replace(edit.old, edit.new)
 
 
-def diff(history: Path, schema: Path, dev_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(atlas.project_build()),
-            "migrate",
-            "diff",
-            "security",
-            "--dir",
-            migrate.file_url(history),
-            "--to",
-            migrate.file_url(schema),
-            "--dev-url",
-            dev_url,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 async def round_trip(admin_url: str, history: Path, schema: Path, target: str) -> str:
     """Diff, apply to `target` (at the previous version), prove equivalence and
     an empty re-diff; returns the written migration."""
     before = set(engine.history_files(history))
     dev, drop_dev = await database.create_database(admin_url, "dev")
     try:
-        written = diff(history, schema, dev)
+        written = engine.diff(history, schema, dev, "security")
         assert written.returncode == 0, engine.output(written)
         new = sorted(set(engine.history_files(history)) - before)
         assert len(new) == 1, written.stdout
@@ -189,7 +168,7 @@ async def round_trip(admin_url: str, history: Path, schema: Path, target: str) -
             await drop_schema()
         assert found == [], "\n".join(map(str, found))
 
-        again = diff(history, schema, dev)
+        again = engine.diff(history, schema, dev, "security")
         assert again.returncode == 0, engine.output(again)
         assert "No changes" in again.stdout, engine.output(again)
         return (history / new[0]).read_text()
@@ -248,30 +227,11 @@ def test_the_written_text_is_stable(dev_url: str, tmp_path: Path) -> None:
             edited(migrate.SCHEMA_FILE.read_text(), EDITS["new role"])
             + FUNCTION.format(body=ACTOR)
         )
-        written = diff(history, schema, dev_url)
+        written = engine.diff(history, schema, dev_url, "security")
         assert written.returncode == 0, engine.output(written)
         (new,) = set(engine.history_files(history)) - set(engine.history_files())
         texts.append((history / new).read_text())
     assert texts[0] == texts[1]
-
-
-def _lint(history: Path, dev_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(atlas.project_build()),
-            "migrate",
-            "lint",
-            "--dir",
-            migrate.file_url(history),
-            "--dev-url",
-            dev_url,
-            "--latest",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
@@ -287,7 +247,7 @@ def test_lint_refuses_taking_rls_from_a_tenant_table(
 ) -> None:
     history = engine.copy_history(tmp_path)
     name = engine.add_migration(history, "weaken", statement + "\n")
-    refused = _lint(history, dev_url)
+    refused = engine.lint(history, dev_url)
     assert refused.returncode != 0
     assert code in refused.stderr
     assert name in refused.stderr
@@ -305,7 +265,7 @@ async def test_lint_accepts_the_documented_opt_out(
     )
     dev, drop = await database.create_database(pg_admin_url, "dev")
     try:
-        allowed = _lint(history, dev)
+        allowed = engine.lint(history, dev)
     finally:
         await drop()
     assert allowed.returncode == 0, engine.output(allowed)
@@ -323,5 +283,5 @@ def test_a_policy_recreated_in_the_same_file_is_not_a_removal(
         "CREATE POLICY projects_owner_isolation ON projects FOR ALL TO app_user\n"
         f"    USING (owner_id = {ACTOR}) WITH CHECK (owner_id = {ACTOR});\n",
     )
-    done = _lint(history, dev_url)
+    done = engine.lint(history, dev_url)
     assert done.returncode == 0, engine.output(done)

@@ -71,22 +71,16 @@ func operatorVersion() string {
 }
 
 func runApply(ctx context.Context, a *args, out io.Writer) error {
-	target, err := a.required("url")
+	target, err := databaseFlag(a, "url", "target")
 	if err != nil {
-		return err
-	}
-	if err := checkDatabaseURL(target, "target"); err != nil {
 		return err
 	}
 	opts, err := parseApply(a)
 	if err != nil {
 		return err
 	}
-	dir, err := openDir(a.value("dir", defaultDirURL), false)
+	dir, err := checkedDir(a, false)
 	if err != nil {
-		return err
-	}
-	if err := validateDir(dir); err != nil {
 		return err
 	}
 	client, err := openDatabase(ctx, target, "target")

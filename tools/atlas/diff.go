@@ -44,11 +44,8 @@ func runDiff(ctx context.Context, a *args, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	devURL, err := a.required("dev-url")
+	devURL, err := databaseFlag(a, "dev-url", "dev database")
 	if err != nil {
-		return err
-	}
-	if err := checkDatabaseURL(devURL, "dev database"); err != nil {
 		return err
 	}
 	lockTimeout, err := a.duration("lock-timeout", 10*time.Second)
@@ -59,11 +56,8 @@ func runDiff(ctx context.Context, a *args, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := openDir(a.value("dir", defaultDirURL), true)
+	dir, err := checkedDir(a, true)
 	if err != nil {
-		return err
-	}
-	if err := validateDir(dir); err != nil {
 		return err
 	}
 	dev, err := openDatabase(ctx, devURL, "dev database")

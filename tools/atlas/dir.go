@@ -54,6 +54,29 @@ func openDir(raw string, create bool) (*migrate.LocalDir, error) {
 	return migrate.NewLocalDir(path)
 }
 
+// checkedDir opens --dir (default file://migrations) and checks it against
+// atlas.sum; create makes a missing folder (commands that write into it).
+func checkedDir(a *args, create bool) (*migrate.LocalDir, error) {
+	dir, err := openDir(a.value("dir", defaultDirURL), create)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateDir(dir); err != nil {
+		return nil, err
+	}
+	return dir, nil
+}
+
+// databaseFlag returns a required URL flag (--url, --dev-url), refusing one
+// this command cannot use before any work is done.
+func databaseFlag(a *args, flagName, role string) (string, error) {
+	raw, err := a.required(flagName)
+	if err != nil {
+		return "", err
+	}
+	return raw, checkDatabaseURL(raw, role)
+}
+
 // validateDir checks the files against atlas.sum and explains a mismatch.
 func validateDir(dir migrate.Dir) error {
 	err := migrate.Validate(dir)

@@ -40,11 +40,8 @@ func runNew(_ context.Context, a *args, out io.Writer) error {
 	if err := checkMigrationName(a.positional[0]); err != nil {
 		return err
 	}
-	dir, err := openDir(a.value("dir", defaultDirURL), true)
+	dir, err := checkedDir(a, true)
 	if err != nil {
-		return err
-	}
-	if err := validateDir(dir); err != nil {
 		return err
 	}
 	fileName := fmt.Sprintf("%s_%s.sql", migrate.NewVersion(), a.positional[0])
@@ -88,11 +85,8 @@ func runValidate(ctx context.Context, a *args, out io.Writer) error {
 	if err := a.maxPositional(0); err != nil {
 		return err
 	}
-	dir, err := openDir(a.value("dir", defaultDirURL), false)
+	dir, err := checkedDir(a, false)
 	if err != nil {
-		return err
-	}
-	if err := validateDir(dir); err != nil {
 		return err
 	}
 	files, err := dir.Files()

@@ -33,11 +33,8 @@ func runLint(ctx context.Context, a *args, out io.Writer) error {
 	if err := a.maxPositional(0); err != nil {
 		return err
 	}
-	devURL, err := a.required("dev-url")
+	devURL, err := databaseFlag(a, "dev-url", "dev database")
 	if err != nil {
-		return err
-	}
-	if err := checkDatabaseURL(devURL, "dev database"); err != nil {
 		return err
 	}
 	latestFlag, err := a.required("latest")
@@ -48,11 +45,8 @@ func runLint(ctx context.Context, a *args, out io.Writer) error {
 	if err != nil || latest < 1 {
 		return usagef("--latest must be a positive number of files, got %q", latestFlag)
 	}
-	dir, err := openDir(a.value("dir", defaultDirURL), false)
+	dir, err := checkedDir(a, false)
 	if err != nil {
-		return err
-	}
-	if err := validateDir(dir); err != nil {
 		return err
 	}
 	files, err := dir.Files()

@@ -42,22 +42,16 @@ func runStatus(ctx context.Context, a *args, out io.Writer) error {
 	if err := a.maxPositional(0); err != nil {
 		return err
 	}
-	target, err := a.required("url")
+	target, err := databaseFlag(a, "url", "target")
 	if err != nil {
-		return err
-	}
-	if err := checkDatabaseURL(target, "target"); err != nil {
 		return err
 	}
 	format, err := template.New("status").Parse(a.value("format", defaultStatusTemplate))
 	if err != nil {
 		return usagef("--format: %v", err)
 	}
-	dir, err := openDir(a.value("dir", defaultDirURL), false)
+	dir, err := checkedDir(a, false)
 	if err != nil {
-		return err
-	}
-	if err := validateDir(dir); err != nil {
 		return err
 	}
 	client, err := openDatabase(ctx, target, "target")

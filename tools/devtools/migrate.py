@@ -127,7 +127,7 @@ def _application_login(url: str) -> str:
             "login role; give it a password: ALTER ROLE app_login PASSWORD '…')"
         )
     state = embedded.read_state()
-    app = state.app_url() if state else database.as_role(url, "app_login")
+    app = state.app_url() if state else database.as_role(url, database.APP_LOGIN_ROLE)
     return f"application URL: {app} (least privilege; `nox -s db -- app-url`)"
 
 

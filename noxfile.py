@@ -95,7 +95,9 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (pass pytest arguments after --)."""
     install(session)
     session.install("-e", ".[bench]")  # the bench smoke test runs every stack
-    session.run("pytest", *session.posargs, env=TOOLS_ENV)
+    # The server is chosen before pytest starts and handed to it as
+    # TEST_DATABASE_URL, the one thing the plugin's own tests read.
+    devtool(session, "testdb", "pytest", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -156,7 +158,10 @@ def typecheck(session: nox.Session) -> None:
     install(session)
     session.install("-e", ".[bench]")  # bench/ imports SQLAlchemy
     session.run(
-        "mypy", env={"MYPYPATH": os.pathsep.join(["src", "tools", "plugin/src"])}
+        "mypy",
+        env={
+            "MYPYPATH": os.pathsep.join(["src", "tools", "plugin/src", "plugin/tests"])
+        },
     )
 
 

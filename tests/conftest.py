@@ -2,8 +2,7 @@
 built from migrations/ by the migration engine as a deployment would, a
 Store on it logged in as the least-privileged app_login, as in production,
 and users. Tests create their own users, so they share nothing
-and run in any order. (`pg_admin_url`, the server, comes from the root
-conftest.py, which the plugin's tests share.)
+and run in any order. `pg_admin_url` is the server (see the end of this file).
 
 With PERSISTENCE_VIA_PGBOUNCER=1 (nox -s soak) the `store` fixture reaches
 the database through PgBouncer in transaction pooling mode, with asyncpg's
@@ -13,11 +12,11 @@ statement cache off as PgBouncer before 1.21 requires.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from devtools import database, migrate, pgbouncer
+from devtools import database, migrate, pgbouncer, testdb
 from repositories import Store, User
 from tests.support import new_user
 
@@ -56,3 +55,21 @@ async def user(store: Store) -> User:
 @pytest.fixture
 async def other_user(store: Store) -> User:
     return await new_user(store, "Mallory")
+
+
+# The server of this test run, chosen by devtools.testdb (TEST_DATABASE_URL,
+# a container or the embedded server). The plugin's tests do not share it:
+# they read TEST_DATABASE_URL themselves (plugin/tests/conftest.py), which
+# `nox -s tests` sets to the same choice (python -m devtools.testdb).
+@pytest.fixture(scope="session")
+def pg_admin_url(pytestconfig: pytest.Config) -> Iterator[str]:
+    """Admin URL of the server this test run uses; the run says once which
+    server that is, and why, in its report (past output capturing)."""
+    with testdb.server() as server:
+        plugins = pytestconfig.pluginmanager
+        reporter = plugins.get_plugin("terminalreporter")
+        capture = plugins.get_plugin("capturemanager")
+        if reporter is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(server.describe())
+        yield server.url

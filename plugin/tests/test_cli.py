@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from plugin.tests import test_features, test_names, test_types
-from plugin.tests.helpers import Example, record_request
+import test_features
+import test_names
+import test_types
+from plugin_support import Example, record_request
 from sqlc_gen_asyncpg.cli import METHOD, run
 
 EXAMPLES: dict[str, Example] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -19,11 +20,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from devtools import testdb
-from plugin.tests.helpers import (
+from plugin_support import (
     CORPUS,
     Example,
     corpus_examples,
+    fresh_database,
     run_sqlc,
     static_checks,
 )
@@ -77,25 +78,20 @@ def _example(name: str) -> Example:
 @pytest.fixture
 async def connect(pg_admin_url: str) -> AsyncIterator[Any]:
     """`await connect(example)`: a connection to a fresh database with its schema."""
-    opened: list[asyncpg.Connection[asyncpg.Record]] = []
-    drops = []
+    async with AsyncExitStack() as stack:
 
-    async def _connect(
-        example: Example, package: ModuleType
-    ) -> asyncpg.Connection[asyncpg.Record]:
-        url, drop = await testdb.create_database(pg_admin_url, example.package)
-        drops.append(drop)
-        testdb.load_sql(url, example.schema)
-        conn = await asyncpg.connect(url)
-        await package.init_connection(conn)
-        opened.append(conn)
-        return conn
+        async def _connect(
+            example: Example, package: ModuleType
+        ) -> asyncpg.Connection[asyncpg.Record]:
+            url = await stack.enter_async_context(
+                fresh_database(pg_admin_url, example.package, example.schema)
+            )
+            conn = await asyncpg.connect(url)
+            stack.push_async_callback(conn.close)
+            await package.init_connection(conn)
+            return conn
 
-    yield _connect
-    for conn in opened:
-        await conn.close()
-    for drop in drops:
-        await drop()
+        yield _connect
 
 
 async def test_authors_runs(generated: Path, connect: Any) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.tests.helpers import Example, run_sqlc
+from plugin_support import Example, run_sqlc
 
 SCHEMA = """
 CREATE TYPE pair AS (a int, b int);

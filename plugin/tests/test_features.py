@@ -18,12 +18,11 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from devtools import testdb
-from plugin.tests.features.payloads import Meta
-from plugin.tests.helpers import Example, run_sqlc, static_checks
+from feature_payloads import Meta
+from plugin_support import Example, fresh_database, run_sqlc, static_checks
 
 FEATURES = Path(__file__).parent / "features"
-OVERRIDE = {"column": "docs.meta", "python_type": "plugin.tests.features.payloads:Meta"}
+OVERRIDE = {"column": "docs.meta", "python_type": "feature_payloads:Meta"}
 EXAMPLE = Example(
     "features_gen",
     FEATURES / "schema.sql",
@@ -52,17 +51,13 @@ def gen(module: str) -> Any:
 
 @pytest.fixture
 async def conn(generated: Path, pg_admin_url: str) -> AsyncIterator[Conn]:
-    url, drop = await testdb.create_database(pg_admin_url, "features")
-    try:
-        testdb.load_sql(url, EXAMPLE.schema)
+    async with fresh_database(pg_admin_url, "features", EXAMPLE.schema) as url:
         connection = await asyncpg.connect(url)
         try:
             await importlib.import_module(EXAMPLE.package).init_connection(connection)
             yield connection
         finally:
             await connection.close()
-    finally:
-        await drop()
 
 
 def test_generated_files(generated: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from plugin.tests.helpers import Example, connected, imported, run_sqlc, static_checks
+from plugin_support import Example, connected, imported, run_sqlc, static_checks
 from sqlc_gen_asyncpg.naming import MODEL_ATTRIBUTES, pascal, singular, snake
 
 CORPUS = Path(__file__).parent / "names"

@@ -35,7 +35,7 @@ from asyncpg import (
 )
 from asyncpg import Path as GeoPath
 
-from plugin.tests.helpers import Example, connected, imported, run_sqlc, static_checks
+from plugin_support import Example, connected, imported, run_sqlc, static_checks
 
 CORPUS = Path(__file__).parent / "types"
 EXAMPLE = Example("types_gen", CORPUS / "schema.sql", CORPUS / "query.sql")

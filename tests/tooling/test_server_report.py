@@ -1,5 +1,6 @@
 """A test run says once which PostgreSQL server it uses, with the password
-masked, and why (TEST_DATABASE_URL, a container or the embedded server)."""
+masked, and why (TEST_DATABASE_URL, a container or the embedded server); the
+runner of `nox -s tests` hands that server to pytest as TEST_DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -58,3 +59,33 @@ def test_the_run_names_its_server_once_with_the_password_masked(
     assert said == [f"database server: {redact(url)} (TEST_DATABASE_URL)"]
     assert ":***@" in said[0]
     assert password not in done.stdout + done.stderr
+
+
+def test_the_runner_exports_its_server_to_the_command_it_runs(
+    pg_admin_url: str,
+) -> None:
+    """`nox -s tests` runs pytest through `python -m devtools.testdb`: the
+    command gets the server as TEST_DATABASE_URL, told once and masked, and
+    its exit status is the runner's."""
+    url = with_password(pg_admin_url)
+    show_and_exit = (
+        "import os, sys; print(os.environ['TEST_DATABASE_URL']); sys.exit(3)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.testdb", sys.executable, "-c", show_and_exit],
+        cwd=PROJECT_ROOT,
+        env={
+            **os.environ,
+            "TEST_DATABASE_URL": url,
+            "PYTHONPATH": str(PROJECT_ROOT / "tools"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.splitlines() == [
+        f"database server: {redact(url)} (TEST_DATABASE_URL)",
+        url,
+    ]

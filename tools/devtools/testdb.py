@@ -3,6 +3,13 @@
 Choice, first that applies: ``TEST_DATABASE_URL``; a PostgreSQL 18 container
 from testcontainers when a Docker engine answers; the embedded server.
 Every test module that needs a database gets a fresh one and drops it after.
+
+    python -m devtools.testdb COMMAND [ARG ...]
+
+runs COMMAND (`nox -s tests`: pytest) with the server chosen once, before it
+starts, and exported as ``TEST_DATABASE_URL``: the plugin's tests read only
+that variable (they import nothing from here), and the project's fixtures
+find the same server there.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -90,3 +98,20 @@ def load_sql(url: str, path: Path) -> None:
         capture_output=True,
         text=True,
     )
+
+
+def main(argv: list[str]) -> int:
+    """Run the command `argv` against this run's server; its exit status."""
+    if not argv:
+        print("usage: python -m devtools.testdb COMMAND [ARG ...]", file=sys.stderr)
+        return 2
+    with server() as chosen:
+        print(chosen.describe(), flush=True)
+        done = subprocess.run(
+            argv, env={**os.environ, "TEST_DATABASE_URL": chosen.url}, check=False
+        )
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,10 +1,16 @@
-"""Running the real sqlc binary with this plugin over a set of SQL files."""
+"""Running the real sqlc binary with this plugin over a set of SQL files,
+checking what it generates, and fresh databases to run that code on.
+
+Nothing here comes from the project around the plugin: the tests get their
+server from TEST_DATABASE_URL (conftest.py) and talk to it through asyncpg."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -13,14 +19,17 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
-from devtools import PROJECT_ROOT, testdb
-
+TESTS = Path(__file__).resolve().parent
+# The repository the plugin lives in: its lint settings are what generated
+# code must pass, and the extra corpus is looked for beside it.
+REPOSITORY = TESTS.parents[1]
 CORPUS = Path(
     os.environ.get(
-        "SQLC_CORPUS_DIR", PROJECT_ROOT.parent / "shared" / "corpus" / "sqlc-examples"
+        "SQLC_CORPUS_DIR", REPOSITORY.parent / "shared" / "corpus" / "sqlc-examples"
     )
 )
 
@@ -124,9 +133,9 @@ def corpus_examples() -> list[Example]:
 def static_checks(directory: Path, packages: list[str]) -> None:
     """ruff format, ruff check and mypy --strict over generated packages.
 
-    mypy also sees the project root, for override types such as
-    plugin.tests.features.payloads."""
-    config = str(PROJECT_ROOT / "pyproject.toml")
+    mypy also sees this folder, for override types such as
+    feature_payloads.Meta."""
+    config = str(REPOSITORY / "pyproject.toml")
     first_party = "lint.isort.known-first-party=" + repr(packages).replace("'", '"')
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     for args in (
@@ -140,7 +149,7 @@ def static_checks(directory: Path, packages: list[str]) -> None:
             capture_output=True,
             text=True,
             check=False,
-            env={**os.environ, "MYPYPATH": str(PROJECT_ROOT)},
+            env={**os.environ, "MYPYPATH": str(TESTS)},
         )
         assert result.returncode == 0, (
             f"{' '.join(args[:3])} failed:\n{result.stdout}{result.stderr}"
@@ -160,20 +169,47 @@ def imported(workdir: Path, packages: list[str]) -> Iterator[None]:
                 del sys.modules[name]
 
 
+async def _as_admin(admin_url: str, statement: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def fresh_database(
+    admin_url: str, prefix: str, schema: Path
+) -> AsyncIterator[str]:
+    """The URL of a new database on the server of `admin_url` holding
+    `schema`, dropped afterwards (with whoever is still connected)."""
+    script = await asyncio.to_thread(schema.read_text)
+    name = f"{prefix}_{secrets.token_hex(5)}"
+    url = urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+    await _as_admin(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        conn = await asyncpg.connect(url)
+        try:
+            # A query without arguments goes as one simple-protocol message,
+            # which may hold a whole script.
+            await conn.execute(script)
+        finally:
+            await conn.close()
+        yield url
+    finally:
+        await _as_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @asynccontextmanager
 async def connected(
     pg_admin_url: str, example: Example
 ) -> AsyncIterator[asyncpg.Connection[asyncpg.Record]]:
     """A connection, with the package's codecs, to a fresh database holding
     the example's schema; the database is dropped afterwards."""
-    url, drop = await testdb.create_database(pg_admin_url, example.package)
-    try:
-        testdb.load_sql(url, example.schema)
+    async with fresh_database(pg_admin_url, example.package, example.schema) as url:
         conn = await asyncpg.connect(url)
         try:
             await importlib.import_module(example.package).init_connection(conn)
             yield conn
         finally:
             await conn.close()
-    finally:
-        await drop()

@@ -45,6 +45,10 @@ def docker_engine_answers() -> bool:
     return probe.returncode == 0
 
 
+# "<url> <why>": why the runner chose the server at <url>.
+REASON_VARIABLE = "TEST_DATABASE_REASON"
+
+
 @dataclass(frozen=True)
 class Server:
     """The server of a test run: its admin URL and why it was chosen."""
@@ -62,7 +66,10 @@ def server() -> Iterator[Server]:
     """The server for this test run (see the module docstring for the choice)."""
     from_env = os.environ.get("TEST_DATABASE_URL", "").strip()
     if from_env:
-        yield Server(from_env, "TEST_DATABASE_URL")
+        # The runner below passes on why it chose the server, so the test
+        # report still says it, once; a URL set by anyone else is just that.
+        chosen, _, why = os.environ.get(REASON_VARIABLE, "").partition(" ")
+        yield Server(from_env, why if chosen == from_env else "TEST_DATABASE_URL")
         return
     if docker_engine_answers():
         from testcontainers.postgres import PostgresContainer
@@ -101,15 +108,16 @@ def load_sql(url: str, path: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Run the command `argv` against this run's server; its exit status."""
+    """Run the command `argv` against this run's server, given to it as
+    TEST_DATABASE_URL (and why it was chosen, for the report the tests print
+    once); its exit status."""
     if not argv:
         print("usage: python -m devtools.testdb COMMAND [ARG ...]", file=sys.stderr)
         return 2
     with server() as chosen:
-        print(chosen.describe(), flush=True)
-        done = subprocess.run(
-            argv, env={**os.environ, "TEST_DATABASE_URL": chosen.url}, check=False
-        )
+        env = {**os.environ, "TEST_DATABASE_URL": chosen.url}
+        env[REASON_VARIABLE] = f"{chosen.url} {chosen.why}"
+        done = subprocess.run(argv, env=env, check=False)
     return done.returncode
 
 

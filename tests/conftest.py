@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 
 from devtools import database, migrate, pgbouncer, testdb
@@ -26,6 +27,19 @@ async def database_url(pg_admin_url: str) -> AsyncIterator[str]:
     url, drop = await migrate.create_migrated_database(pg_admin_url, "tests")
     yield url
     await drop()
+
+
+@pytest.fixture
+async def superuser(
+    database_url: str,
+) -> AsyncIterator[asyncpg.Connection[asyncpg.Record]]:
+    """A plain connection as the database's owner (the server's superuser in
+    tests): no pool, no row-level security, for setting up and inspecting."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import traceback
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -23,17 +22,6 @@ from repositories import (
 from repositories.database_errors import translated
 
 HANG_GUARD_S = 30.0
-
-
-@pytest.fixture
-async def superuser(
-    database_url: str,
-) -> AsyncIterator[asyncpg.Connection[asyncpg.Record]]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def refused(

@@ -435,17 +435,6 @@ async def test_raw_writes_into_another_tenant_fail_in_the_database(
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def plain_connection(
-    database_url: str,
-) -> AsyncIterator[asyncpg.Connection[asyncpg.Record]]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
 async def visible_rows(conn: asyncpg.Connection[asyncpg.Record]) -> list[int]:
     return [
         await conn.fetchval(f"SELECT count(*) FROM {table}")
@@ -456,9 +445,9 @@ async def visible_rows(conn: asyncpg.Connection[asyncpg.Record]) -> list[int]:
 async def test_app_user_without_an_actor_sees_nothing(
     admin: Admin,
     tenants: Tenants,
-    plain_connection: asyncpg.Connection[asyncpg.Record],
+    superuser: asyncpg.Connection[asyncpg.Record],
 ) -> None:
-    conn = plain_connection
+    conn = superuser
     assert all(count > 0 for count in await visible_rows(admin))
     # Never set on this connection: NULL.
     async with conn.transaction():

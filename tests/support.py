@@ -4,11 +4,36 @@ hands it out."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from devtools import PROJECT_ROOT
 from repositories import Project, Store, User
+
+
+def run_bench(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bench ARGS` against the server of `database_url`, as the
+    nox session runs it; the caller checks the outcome."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": os.pathsep.join(
+            [str(PROJECT_ROOT / "tools"), str(PROJECT_ROOT / "src"), str(PROJECT_ROOT)]
+        ),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 async def new_user(store: Store, name: str = "Ada") -> User:

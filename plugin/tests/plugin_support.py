@@ -169,6 +169,16 @@ def imported(workdir: Path, packages: list[str]) -> Iterator[None]:
                 del sys.modules[name]
 
 
+@contextmanager
+def generated_packages(workdir: Path, examples: list[Example]) -> Iterator[Path]:
+    """sqlc generates `examples` into `workdir`; their packages are
+    importable until the block ends."""
+    result = run_sqlc(workdir, examples)
+    assert result.returncode == 0, result.stderr
+    with imported(workdir, [example.package for example in examples]):
+        yield workdir
+
+
 async def _as_admin(admin_url: str, statement: str) -> None:
     conn = await asyncpg.connect(admin_url)
     try:

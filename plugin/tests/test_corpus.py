@@ -9,7 +9,6 @@ this repository."""
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from plugin_support import (
     Example,
     corpus_examples,
     fresh_database,
+    generated_packages,
     run_sqlc,
     static_checks,
 )
@@ -39,14 +39,8 @@ if not CORPUS.is_dir():
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     workdir = tmp_path_factory.mktemp("corpus")
-    result = run_sqlc(workdir, corpus_examples())
-    assert result.returncode == 0, result.stderr
-    sys.path.insert(0, str(workdir))
-    yield workdir
-    sys.path.remove(str(workdir))
-    for name in list(sys.modules):
-        if name.split(".")[0] in {ex.package for ex in corpus_examples()}:
-            del sys.modules[name]
+    with generated_packages(workdir, corpus_examples()) as generated_dir:
+        yield generated_dir
 
 
 def test_generated_files_per_example(generated: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -19,7 +18,12 @@ import asyncpg
 import pytest
 
 from feature_payloads import Meta
-from plugin_support import Example, fresh_database, run_sqlc, static_checks
+from plugin_support import (
+    Example,
+    fresh_database,
+    generated_packages,
+    static_checks,
+)
 
 FEATURES = Path(__file__).parent / "features"
 OVERRIDE = {"column": "docs.meta", "python_type": "feature_payloads:Meta"}
@@ -35,14 +39,8 @@ Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     workdir = tmp_path_factory.mktemp("features")
-    result = run_sqlc(workdir, [EXAMPLE])
-    assert result.returncode == 0, result.stderr
-    sys.path.insert(0, str(workdir))
-    yield workdir
-    sys.path.remove(str(workdir))
-    for name in list(sys.modules):
-        if name.split(".")[0] == EXAMPLE.package:
-            del sys.modules[name]
+    with generated_packages(workdir, [EXAMPLE]) as generated_dir:
+        yield generated_dir
 
 
 def gen(module: str) -> Any:

@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from plugin_support import Example, connected, imported, run_sqlc, static_checks
+from plugin_support import (
+    Example,
+    connected,
+    generated_packages,
+    static_checks,
+)
 from sqlc_gen_asyncpg.naming import MODEL_ATTRIBUTES, pascal, singular, snake
 
 CORPUS = Path(__file__).parent / "names"
@@ -26,10 +31,8 @@ EXAMPLE = Example("names_gen", CORPUS / "schema.sql", CORPUS / "query.sql")
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     workdir = tmp_path_factory.mktemp("names")
-    result = run_sqlc(workdir, [EXAMPLE])
-    assert result.returncode == 0, result.stderr
-    with imported(workdir, [EXAMPLE.package]):
-        yield workdir
+    with generated_packages(workdir, [EXAMPLE]) as generated_dir:
+        yield generated_dir
 
 
 def gen(module: str) -> Any:

@@ -35,7 +35,12 @@ from asyncpg import (
 )
 from asyncpg import Path as GeoPath
 
-from plugin_support import Example, connected, imported, run_sqlc, static_checks
+from plugin_support import (
+    Example,
+    connected,
+    generated_packages,
+    static_checks,
+)
 
 CORPUS = Path(__file__).parent / "types"
 EXAMPLE = Example("types_gen", CORPUS / "schema.sql", CORPUS / "query.sql")
@@ -114,10 +119,8 @@ def sample(
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     workdir = tmp_path_factory.mktemp("types")
-    result = run_sqlc(workdir, [EXAMPLE])
-    assert result.returncode == 0, result.stderr
-    with imported(workdir, [EXAMPLE.package]):
-        yield workdir
+    with generated_packages(workdir, [EXAMPLE]) as generated_dir:
+        yield generated_dir
 
 
 def gen(module: str) -> Any:

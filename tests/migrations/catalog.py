@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
+
+from devtools import database, testdb
 
 EXCLUDED_SCHEMAS = ("pg_catalog", "information_schema", "atlas_schema_revisions")
 
@@ -127,6 +130,24 @@ async def snapshot(url: str) -> Picture:
         return picture
     finally:
         await conn.close()
+
+
+async def picture_of_schema(admin_url: str, schema: Path) -> Picture:
+    """The catalog of a scratch database built by loading `schema` as psql
+    would (the declarative file, not the migrations)."""
+    url, drop = await database.create_database(admin_url, "from_schema")
+    try:
+        testdb.load_sql(url, schema)
+        return await snapshot(url)
+    finally:
+        await drop()
+
+
+def against_history(
+    schema_picture: Picture, history_picture: Picture
+) -> list[Difference]:
+    """What schema.sql's catalog and the migrated one disagree on."""
+    return differences(schema_picture, history_picture, "schema.sql", "migrations/")
 
 
 def differences(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools import database, migrate, testdb
+from devtools import migrate
 
 from . import catalog
 
@@ -24,22 +24,11 @@ async def migrated_picture(pg_admin_url: str) -> AsyncIterator[catalog.Picture]:
     await drop()
 
 
-async def picture_of_schema(admin_url: str, schema: Path) -> catalog.Picture:
-    url, drop = await database.create_database(admin_url, "from_schema")
-    try:
-        testdb.load_sql(url, schema)
-        return await catalog.snapshot(url)
-    finally:
-        await drop()
-
-
 async def test_schema_sql_and_migrations_build_the_same_catalog(
     pg_admin_url: str, migrated_picture: catalog.Picture
 ) -> None:
-    from_schema = await picture_of_schema(pg_admin_url, migrate.SCHEMA_FILE)
-    found = catalog.differences(
-        from_schema, migrated_picture, "schema.sql", "migrations/"
-    )
+    from_schema = await catalog.picture_of_schema(pg_admin_url, migrate.SCHEMA_FILE)
+    found = catalog.against_history(from_schema, migrated_picture)
     assert found == [], "\n".join(map(str, found))
     # The comparison is not vacuous: each kind the schema uses is present.
     for kind in ("table", "column", "constraint", "index", "policy", "table grant"):
@@ -62,11 +51,8 @@ async def test_proof_names_a_policy_changed_without_a_migration(
         "ON projects\n    FOR ALL TO app_user\n    USING (owner_id = NULLIF(",
         "ON projects\n    FOR ALL TO app_user\n    USING (true OR owner_id = NULLIF(",
     )
-    found = catalog.differences(
-        await picture_of_schema(pg_admin_url, schema),
-        migrated_picture,
-        "schema.sql",
-        "migrations/",
+    found = catalog.against_history(
+        await catalog.picture_of_schema(pg_admin_url, schema), migrated_picture
     )
     assert {d.kind for d in found} == {"policy"}
     assert {d.row[1] for d in found} == {"projects_owner_isolation"}
@@ -80,11 +66,8 @@ async def test_proof_names_a_grant_added_without_a_migration(
         "GRANT SELECT ON users TO app_user;",
         "GRANT SELECT ON users TO app_user;\nGRANT SELECT ON sessions TO app_user;",
     )
-    found = catalog.differences(
-        await picture_of_schema(pg_admin_url, schema),
-        migrated_picture,
-        "schema.sql",
-        "migrations/",
+    found = catalog.against_history(
+        await catalog.picture_of_schema(pg_admin_url, schema), migrated_picture
     )
     assert [(d.kind, d.row, d.only_in) for d in found] == [
         ("table grant", ("sessions", "app_user", "SELECT", False), "schema.sql")

@@ -6,40 +6,20 @@ nothing and are not checked."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from devtools import PROJECT_ROOT
+from tests.support import run_bench
 
 
 def test_footprint_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": pg_admin_url,
-        "PYTHONPATH": os.pathsep.join(
-            [str(PROJECT_ROOT / "tools"), str(PROJECT_ROOT / "src"), str(PROJECT_ROOT)]
-        ),
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "footprint",
-            "--copies=1",
-            "--empty-projects=3",
-            "--saves=2",
-            "--save-state-bytes=2048",
-            f"--out={tmp_path}",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    result = run_bench(
+        pg_admin_url,
+        "footprint",
+        "--copies=1",
+        "--empty-projects=3",
+        "--saves=2",
+        "--save-state-bytes=2048",
+        f"--out={tmp_path}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads((tmp_path / "footprint.json").read_text())

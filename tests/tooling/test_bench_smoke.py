@@ -8,33 +8,15 @@ and the run judges no goal."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from devtools import PROJECT_ROOT
+from tests.support import run_bench
 
 STACKS = {"a", "b", "c", "d"}
 
 
 def test_bench_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": pg_admin_url,
-        "PYTHONPATH": os.pathsep.join(
-            [str(PROJECT_ROOT / "tools"), str(PROJECT_ROOT / "src"), str(PROJECT_ROOT)]
-        ),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_bench(pg_admin_url, "--smoke", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "summary-smoke.json").read_text())
     assert summary["mode"] == "smoke"

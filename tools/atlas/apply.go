@@ -95,19 +95,14 @@ func runApply(ctx context.Context, a *args, out io.Writer) error {
 	defer func() { _ = unlock() }()
 	revSchema := a.value("revisions-schema", revisionsSchema)
 	rrw := &revisions{conn: client.DB, schema: revSchema}
-	if !opts.dryRun {
-		if err := rrw.ensureTable(ctx); err != nil {
+	var history migrate.RevisionReadWriter = rrw
+	if opts.dryRun {
+		// A dry run writes nothing, not even the revisions table.
+		if history, err = rrw.orNone(ctx); err != nil {
 			return err
 		}
-	} else if found, err := rrw.exists(ctx); err != nil {
+	} else if err := rrw.ensureTable(ctx); err != nil {
 		return err
-	} else if !found {
-		// Nothing applied yet, and a dry run writes nothing: read no history.
-		rrw = nil
-	}
-	var history migrate.RevisionReadWriter = migrate.NopRevisionReadWriter{}
-	if rrw != nil {
-		history = rrw
 	}
 	ex, err := migrate.NewExecutor(client.Driver, dir, history, opts.executor...)
 	if err != nil {

@@ -82,6 +82,21 @@ func (r *revisions) exists(ctx context.Context) (bool, error) {
 	return found, rows.Err()
 }
 
+// orNone is the history to read: this table, or an empty one when the
+// table does not exist yet (nothing applied), for commands that must not
+// create it.
+func (r *revisions) orNone(ctx context.Context) (migrate.RevisionReadWriter, error) {
+	found, err := r.exists(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case found:
+		return r, nil
+	default:
+		return migrate.NopRevisionReadWriter{}, nil
+	}
+}
+
 func (r *revisions) Ident() *migrate.TableIdent {
 	return &migrate.TableIdent{Name: revisionsTable, Schema: r.schema}
 }

@@ -59,12 +59,11 @@ func runStatus(ctx context.Context, a *args, out io.Writer) error {
 		return err
 	}
 	defer client.Close()
+	// Status writes nothing, not even the revisions table.
 	rrw := &revisions{conn: client.DB, schema: a.value("revisions-schema", revisionsSchema)}
-	var history migrate.RevisionReadWriter = migrate.NopRevisionReadWriter{}
-	if found, err := rrw.exists(ctx); err != nil {
+	history, err := rrw.orNone(ctx)
+	if err != nil {
 		return err
-	} else if found {
-		history = rrw
 	}
 	report := &statusReport{}
 	if report.Available, err = dir.Files(); err != nil {

@@ -72,6 +72,7 @@ FROM project_files
 WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
 
 -- name: ListFiles :many
+-- @into
 -- Keyset page in byte-wise path order. A prefix is the range
 -- [prefix, prefix_end): one index range scan, no LIKE escaping.
 SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at

@@ -28,12 +28,14 @@ WHERE id = @id AND owner_id = @owner_id
 FOR UPDATE;
 
 -- name: ListProjectsFirst :many
+-- @into
 SELECT * FROM projects
 WHERE owner_id = @owner_id
 ORDER BY created_at DESC, id DESC
 LIMIT @row_limit;
 
 -- name: ListProjectsAfter :many
+-- @into
 -- Keyset page: rows strictly after (created_at, id) in newest-first order.
 SELECT * FROM projects
 WHERE owner_id = @owner_id

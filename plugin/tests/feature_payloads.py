@@ -11,3 +11,20 @@ class Meta(BaseModel):
     author: str
     pages: int
     keywords: list[str]
+
+
+class OwnerLabel(BaseModel):
+    """The caller's own model for OwnerLabels' rows (`-- @into`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    name: str
+    name_length: int
+
+
+class OwnerCard(BaseModel):
+    """The caller's own model for an owners row (GetOwner, `-- @into`)."""
+
+    id: int
+    name: str

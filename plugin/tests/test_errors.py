@@ -160,6 +160,20 @@ def test_same_name_in_two_files(tmp_path: Path) -> None:
     assert_fails(result, "b.sql", "duplicate query name: GetBody")
 
 
+def test_into_needs_rows_of_a_model(tmp_path: Path) -> None:
+    sql = (
+        "-- name: Touch :exec\n-- @into\nUPDATE docs SET body = body;\n\n"
+        "-- name: Bodies :many\n-- @into\nSELECT body FROM docs;\n"
+    )
+    result = generate(tmp_path, {"query.sql": sql})
+    assert_fails(
+        result,
+        "query.sql: query 'Touch': @into needs :one or :many",
+        "query.sql: query 'Bodies': @into needs rows of a model; this query "
+        "returns one column's value",
+    )
+
+
 def test_sqlc_slice(tmp_path: Path) -> None:
     sql = "-- name: ByIds :many\nSELECT body FROM docs WHERE id IN (sqlc.slice(ids));\n"
     result = generate(tmp_path, {"query.sql": sql})

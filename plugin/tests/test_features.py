@@ -16,8 +16,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
+from pydantic import BaseModel
 
-from feature_payloads import Meta
+from feature_payloads import Meta, OwnerCard, OwnerLabel
 from plugin_support import (
     Example,
     fresh_database,
@@ -86,6 +87,18 @@ def test_signatures(generated: Path) -> None:
         "list_things_iter",
         "things_by_ids_iter",
     ]
+    # `-- @into` adds <name>_into, building the caller's model.
+    assert [name for name in vars(q) if name.endswith("_into")] == [
+        "get_owner_into",
+        "owner_labels_into",
+    ]
+    assert returns("get_owner_into") == "ModelT | None"
+    assert returns("owner_labels_into") == "list[ModelT]"
+    assert list(inspect.signature(q.owner_labels_into).parameters) == [
+        "conn",
+        "row_model",
+    ]
+    assert q.owner_labels.__doc__ == "Each owner with the length of its name."
     assert returns("lock_one") == "None"
     assert returns("lock_many") == "list[None]"
     assert returns("lock_exec") == "None"
@@ -307,6 +320,66 @@ async def test_copyfrom_sends_every_type(conn: Conn) -> None:
     assert await q.copy_things(conn, params) == 2
     expected = [models.Thing(**(row | {"code": "ab "})) for row in rows]
     assert await q.list_things(conn) == expected
+
+
+async def test_rows_into_the_callers_model(conn: Conn) -> None:
+    q, models = gen("query"), gen("models")
+    ada = await q.create_owner(conn, name="Ada")
+    bo = await q.create_owner(conn, name="Bo")
+    labels = await q.owner_labels_into(conn, OwnerLabel)
+    assert labels == [
+        OwnerLabel(id=ada.id, name="Ada", name_length=3),
+        OwnerLabel(id=bo.id, name="Bo", name_length=2),
+    ]
+    assert all(type(label) is OwnerLabel for label in labels)
+    # Built as the generated row would be, so they hold what validation gives.
+    for label in labels:
+        assert OwnerLabel.model_validate(label.__dict__, strict=True) == label
+        assert label.model_fields_set == set(OwnerLabel.model_fields)
+    assert [row.__dict__ for row in await q.owner_labels(conn)] == [
+        label.__dict__ for label in labels
+    ]
+    card = await q.get_owner_into(conn, OwnerCard, id=bo.id)
+    assert type(card) is OwnerCard
+    assert card == OwnerCard(id=bo.id, name="Bo")
+    assert await q.get_owner_into(conn, models.Owner, id=bo.id) == bo
+    assert await q.get_owner_into(conn, OwnerCard, id=-1) is None
+
+
+class _WrongType(BaseModel):
+    id: int
+    name: int
+    name_length: int
+
+
+class _WrongOrder(BaseModel):
+    name: str
+    id: int
+    name_length: int
+
+
+class _Missing(BaseModel):
+    id: int
+    name: str
+
+
+@pytest.mark.parametrize(
+    ("model", "fragment"),
+    [
+        (_WrongType, "these differ: ['name']"),
+        (_WrongOrder, "the order differs"),
+        (_Missing, "these differ: ['name_length']"),
+    ],
+)
+async def test_a_model_without_the_rows_fields_is_refused(
+    conn: Conn, model: type[BaseModel], fragment: str
+) -> None:
+    q = gen("query")
+    await q.create_owner(conn, name="Ada")
+    with pytest.raises(TypeError, match="OwnerLabelsRow") as refused:
+        await q.owner_labels_into(conn, model)
+    assert fragment in str(refused.value)
+    assert "['id', 'name', 'name_length']" in str(refused.value)
 
 
 async def test_void_results(conn: Conn) -> None:

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from generated import Executor, from_database, rows_affected
+from generated import Executor, ModelT, from_database, rows_affected
 from generated.models import AgentState
 
 GET_AGENT_STATE: Final = """
@@ -21,9 +21,9 @@ SELECT project_id, owner_id, state, version, created_at, updated_at FROM agent_s
 WHERE project_id = $1 AND owner_id = $2"""
 
 
-def _agent_state(row: Record) -> AgentState:
+def _agent_state(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        AgentState,
+        model,
         {
             "project_id": row[0],
             "owner_id": row[1],
@@ -45,7 +45,7 @@ async def get_agent_state(
     row = await conn.fetchrow(GET_AGENT_STATE, project_id, owner_id)
     if row is None:
         return None
-    return _agent_state(row)
+    return _agent_state(row, AgentState)
 
 
 UPSERT_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state)
@@ -70,7 +70,7 @@ async def upsert_agent_state(
     row = await conn.fetchrow(UPSERT_AGENT_STATE, state, project_id, owner_id)
     if row is None:
         return None
-    return _agent_state(row)
+    return _agent_state(row, AgentState)
 
 
 CREATE_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state)
@@ -92,7 +92,7 @@ async def create_agent_state(
     row = await conn.fetchrow(CREATE_AGENT_STATE, state, project_id, owner_id)
     if row is None:
         return None
-    return _agent_state(row)
+    return _agent_state(row, AgentState)
 
 
 SWAP_AGENT_STATE: Final = """UPDATE agent_states
@@ -121,7 +121,7 @@ async def swap_agent_state(
     )
     if row is None:
         return None
-    return _agent_state(row)
+    return _agent_state(row, AgentState)
 
 
 DELETE_AGENT_STATE: Final = """DELETE FROM agent_states

@@ -14,7 +14,7 @@ from uuid import UUID
 from asyncpg import Record
 from pydantic import BaseModel, ConfigDict
 
-from generated import Executor, from_database
+from generated import Executor, ModelT, check_row_model, from_database
 from generated.models import ProjectFile
 
 GET_FILE: Final = """
@@ -22,9 +22,9 @@ SELECT project_id, owner_id, path, content, size_bytes, sha256, version, created
 WHERE project_id = $1 AND owner_id = $2 AND path = $3"""
 
 
-def _project_file(row: Record) -> ProjectFile:
+def _project_file(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        ProjectFile,
+        model,
         {
             "project_id": row[0],
             "owner_id": row[1],
@@ -50,7 +50,7 @@ async def get_file(
     row = await conn.fetchrow(GET_FILE, project_id, owner_id, path)
     if row is None:
         return None
-    return _project_file(row)
+    return _project_file(row, ProjectFile)
 
 
 GET_FILE_VERSION: Final = """SELECT version FROM project_files
@@ -116,9 +116,9 @@ class PutFileRow(BaseModel):
     outcome: str
 
 
-def _put_file_row(row: Record) -> PutFileRow:
+def _put_file_row(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        PutFileRow,
+        model,
         {
             "project_id": row[0],
             "path": row[1],
@@ -159,7 +159,7 @@ async def put_file(
     )
     if row is None:
         return None
-    return _put_file_row(row)
+    return _put_file_row(row, PutFileRow)
 
 
 CREATE_FILE: Final = """INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
@@ -182,9 +182,9 @@ class CreateFileRow(BaseModel):
     updated_at: datetime
 
 
-def _create_file_row(row: Record) -> CreateFileRow:
+def _create_file_row(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        CreateFileRow,
+        model,
         {
             "project_id": row[0],
             "path": row[1],
@@ -219,7 +219,7 @@ async def create_file(
     )
     if row is None:
         return None
-    return _create_file_row(row)
+    return _create_file_row(row, CreateFileRow)
 
 
 UPDATE_FILE_AT_VERSION: Final = """UPDATE project_files
@@ -245,9 +245,9 @@ class UpdateFileAtVersionRow(BaseModel):
     updated_at: datetime
 
 
-def _update_file_at_version_row(row: Record) -> UpdateFileAtVersionRow:
+def _update_file_at_version_row(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        UpdateFileAtVersionRow,
+        model,
         {
             "project_id": row[0],
             "path": row[1],
@@ -284,7 +284,7 @@ async def update_file_at_version(
     )
     if row is None:
         return None
-    return _update_file_at_version_row(row)
+    return _update_file_at_version_row(row, UpdateFileAtVersionRow)
 
 
 GET_FILE_ENTRY: Final = """SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
@@ -304,9 +304,9 @@ class GetFileEntryRow(BaseModel):
     updated_at: datetime
 
 
-def _get_file_entry_row(row: Record) -> GetFileEntryRow:
+def _get_file_entry_row(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        GetFileEntryRow,
+        model,
         {
             "project_id": row[0],
             "path": row[1],
@@ -330,7 +330,7 @@ async def get_file_entry(
     row = await conn.fetchrow(GET_FILE_ENTRY, project_id, owner_id, path)
     if row is None:
         return None
-    return _get_file_entry_row(row)
+    return _get_file_entry_row(row, GetFileEntryRow)
 
 
 LIST_FILES: Final = """SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
@@ -355,9 +355,9 @@ class ListFilesRow(BaseModel):
     updated_at: datetime
 
 
-def _list_files_row(row: Record) -> ListFilesRow:
+def _list_files_row(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        ListFilesRow,
+        model,
         {
             "project_id": row[0],
             "path": row[1],
@@ -392,7 +392,35 @@ async def list_files(
         prefix_end,
         row_limit,
     )
-    return [_list_files_row(row) for row in rows]
+    return [_list_files_row(row, ListFilesRow) for row in rows]
+
+
+async def list_files_into(
+    conn: Executor,
+    row_model: type[ModelT],
+    *,
+    project_id: UUID,
+    owner_id: UUID,
+    after_path: str,
+    prefix: str,
+    prefix_end: str | None = None,
+    row_limit: int,
+) -> list[ModelT]:
+    """ListFiles, each row built as `row_model`, whose fields must be
+    ListFilesRow's: the same names, order and types. The values are
+    not validated again, as in list_files().
+    """
+    check_row_model(row_model, ListFilesRow)
+    rows = await conn.fetch(
+        LIST_FILES,
+        project_id,
+        owner_id,
+        after_path,
+        prefix,
+        prefix_end,
+        row_limit,
+    )
+    return [_list_files_row(row, row_model) for row in rows]
 
 
 MOVE_FILE: Final = """UPDATE project_files moved
@@ -419,7 +447,7 @@ async def move_file(
     row = await conn.fetchrow(MOVE_FILE, new_path, project_id, owner_id, path)
     if row is None:
         return None
-    return _project_file(row)
+    return _project_file(row, ProjectFile)
 
 
 DELETE_FILE: Final = """DELETE FROM project_files
@@ -508,9 +536,9 @@ class SyncFilesRow(BaseModel):
     deleted: int
 
 
-def _sync_files_row(row: Record) -> SyncFilesRow:
+def _sync_files_row(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        SyncFilesRow,
+        model,
         {
             "created": row[0],
             "updated": row[1],
@@ -548,4 +576,4 @@ async def sync_files(
     )
     if row is None:
         return None
-    return _sync_files_row(row)
+    return _sync_files_row(row, SyncFilesRow)

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from generated import Executor, from_database, rows_affected
+from generated import Executor, ModelT, check_row_model, from_database, rows_affected
 from generated.models import Project
 
 CREATE_PROJECT: Final = """
@@ -25,9 +25,9 @@ WHERE u.id = $3
 RETURNING id, owner_id, name, description, created_at, updated_at"""
 
 
-def _project(row: Record) -> Project:
+def _project(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        Project,
+        model,
         {
             "id": row[0],
             "owner_id": row[1],
@@ -52,7 +52,7 @@ async def create_project(
     row = await conn.fetchrow(CREATE_PROJECT, name, description, owner_id)
     if row is None:
         return None
-    return _project(row)
+    return _project(row, Project)
 
 
 GET_PROJECT: Final = """SELECT id, owner_id, name, description, created_at, updated_at FROM projects
@@ -69,7 +69,7 @@ async def get_project(
     row = await conn.fetchrow(GET_PROJECT, id, owner_id)
     if row is None:
         return None
-    return _project(row)
+    return _project(row, Project)
 
 
 PROJECT_EXISTS: Final = """SELECT EXISTS (
@@ -124,7 +124,23 @@ async def list_projects_first(
 ) -> list[Project]:
     """ListProjectsFirst (:many)."""
     rows = await conn.fetch(LIST_PROJECTS_FIRST, owner_id, row_limit)
-    return [_project(row) for row in rows]
+    return [_project(row, Project) for row in rows]
+
+
+async def list_projects_first_into(
+    conn: Executor,
+    row_model: type[ModelT],
+    *,
+    owner_id: UUID,
+    row_limit: int,
+) -> list[ModelT]:
+    """ListProjectsFirst, each row built as `row_model`, whose fields must be
+    Project's: the same names, order and types. The values are
+    not validated again, as in list_projects_first().
+    """
+    check_row_model(row_model, Project)
+    rows = await conn.fetch(LIST_PROJECTS_FIRST, owner_id, row_limit)
+    return [_project(row, row_model) for row in rows]
 
 
 LIST_PROJECTS_AFTER: Final = """SELECT id, owner_id, name, description, created_at, updated_at FROM projects
@@ -150,7 +166,31 @@ async def list_projects_after(
         after_id,
         row_limit,
     )
-    return [_project(row) for row in rows]
+    return [_project(row, Project) for row in rows]
+
+
+async def list_projects_after_into(
+    conn: Executor,
+    row_model: type[ModelT],
+    *,
+    owner_id: UUID,
+    after_created_at: datetime,
+    after_id: UUID,
+    row_limit: int,
+) -> list[ModelT]:
+    """ListProjectsAfter, each row built as `row_model`, whose fields must be
+    Project's: the same names, order and types. The values are
+    not validated again, as in list_projects_after().
+    """
+    check_row_model(row_model, Project)
+    rows = await conn.fetch(
+        LIST_PROJECTS_AFTER,
+        owner_id,
+        after_created_at,
+        after_id,
+        row_limit,
+    )
+    return [_project(row, row_model) for row in rows]
 
 
 UPDATE_PROJECT: Final = """UPDATE projects
@@ -186,7 +226,7 @@ async def update_project(
     )
     if row is None:
         return None
-    return _project(row)
+    return _project(row, Project)
 
 
 DELETE_PROJECT: Final = """DELETE FROM projects

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from generated import Executor, from_database
+from generated import Executor, ModelT, from_database
 from generated.models import User
 
 CREATE_USER: Final = """
@@ -22,9 +22,9 @@ ON CONFLICT DO NOTHING
 RETURNING id, name, email, email_verified, image, created_at, updated_at"""
 
 
-def _user(row: Record) -> User:
+def _user(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        User,
+        model,
         {
             "id": row[0],
             "name": row[1],
@@ -47,7 +47,7 @@ async def create_user(
     row = await conn.fetchrow(CREATE_USER, email, name)
     if row is None:
         return None
-    return _user(row)
+    return _user(row, User)
 
 
 GET_USER: Final = """SELECT id, name, email, email_verified, image, created_at, updated_at FROM users
@@ -63,7 +63,7 @@ async def get_user(
     row = await conn.fetchrow(GET_USER, id)
     if row is None:
         return None
-    return _user(row)
+    return _user(row, User)
 
 
 GET_USER_BY_EMAIL: Final = """SELECT id, name, email, email_verified, image, created_at, updated_at FROM users
@@ -79,4 +79,4 @@ async def get_user_by_email(
     row = await conn.fetchrow(GET_USER_BY_EMAIL, email)
     if row is None:
         return None
-    return _user(row)
+    return _user(row, User)

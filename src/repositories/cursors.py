@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 
 from repositories.errors import InvalidInput
 
 _SIGNATURE_BYTES = 16
+# Built once: json.dumps with options builds an encoder per call.
+_encode_position = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _b64(data: bytes) -> str:
@@ -31,10 +32,10 @@ class CursorCodec:
         self._key = key
 
     def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+        return hmac.digest(self._key, payload, "sha256")[:_SIGNATURE_BYTES]
 
     def encode(self, kind: str, scope: str, position: list[str]) -> str:
-        payload = json.dumps([kind, scope, position], separators=(",", ":")).encode()
+        payload = _encode_position([kind, scope, position]).encode()
         return f"{_b64(payload)}.{_b64(self._sign(payload))}"
 
     def decode(self, cursor: object, kind: str, scope: str) -> list[str]:

@@ -93,6 +93,13 @@ class Page(_Frozen, Generic[T]):
     next_cursor: str | None
 
 
+def page(kind: type[Page[T]], items: list[T], next_cursor: str | None) -> Page[T]:
+    """`kind` (Page[FileEntry], …) holding items this layer has just built.
+    Not validated: validating a page checks every item again, a cost per row
+    for models that are right by construction."""
+    return from_database(kind, {"items": items, "next_cursor": next_cursor})
+
+
 def from_row(model: type[M], row: BaseModel, **extra: object) -> M:
     """A contract model from a generated row: its fields plus `extra`; fields
     the contract does not show (owner_id, flags) are left out.

@@ -26,6 +26,7 @@ from repositories.models import (
     ProjectFile,
     SyncResult,
     from_row,
+    page,
 )
 from repositories.projects import ProjectsRepository
 from repositories.unmatched import unmatched_write
@@ -33,6 +34,7 @@ from repositories.unmatched import unmatched_write
 RESOURCE = "file"
 PROJECT = "project"
 _HIGHEST_CODE_POINT = 0x10FFFF
+FILE_PAGE = Page[FileEntry]  # looked up once: subscripting costs each time
 
 
 def prefix_end(prefix: str) -> str | None:
@@ -46,10 +48,6 @@ def prefix_end(prefix: str) -> str | None:
         if last <= _HIGHEST_CODE_POINT:
             return "".join(chars) + chr(last)
     return None
-
-
-def _entry(row: BaseModel) -> FileEntry:
-    return from_row(FileEntry, row)
 
 
 def _file(row: BaseModel, content: str) -> ProjectFile:
@@ -182,8 +180,10 @@ class ProjectFilesRepository:
         if cursor is not None:
             (after,) = self._cursors.decode(cursor, RESOURCE, str(project_id))
         with translated(RESOURCE):
-            found = await queries.list_files(
+            # Each row becomes a FileEntry at once: one model per row.
+            found = await queries.list_files_into(
                 self._conn,
+                FileEntry,
                 project_id=project_id,
                 owner_id=self._actor,
                 after_path=after,
@@ -193,13 +193,13 @@ class ProjectFilesRepository:
             )
         if not found and not await self._projects.exists(project_id):
             raise NotFound(PROJECT)
-        items = [_entry(row) for row in found[:checked_limit]]
+        items = found[:checked_limit]
         next_cursor = None
         if len(found) > checked_limit:
             next_cursor = self._cursors.encode(
                 RESOURCE, str(project_id), [items[-1].path]
             )
-        return Page[FileEntry](items=items, next_cursor=next_cursor)
+        return page(FILE_PAGE, items, next_cursor)
 
     async def move(self, project_id: UUID, path: str, new_path: str) -> ProjectFile:
         """Move the file at `path` to `new_path`, content unchanged."""

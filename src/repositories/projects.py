@@ -13,10 +13,11 @@ from repositories import validation
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import NotFound
-from repositories.models import Page, Project, from_row
+from repositories.models import Page, Project, from_row, page
 
 RESOURCE = "project"
 _UNSET: Any = object()
+PROJECT_PAGE = Page[Project]  # looked up once: subscripting costs each time
 
 
 def to_project(row: rows.Project) -> Project:
@@ -62,27 +63,32 @@ class ProjectsRepository:
         checked_limit = validation.limit(limit)
         # One extra row tells whether another page follows.
         with translated(RESOURCE):
+            # Each row becomes a Project at once: one model per row.
             if cursor is None:
-                found = await queries.list_projects_first(
-                    self._conn, owner_id=self._actor, row_limit=checked_limit + 1
+                found = await queries.list_projects_first_into(
+                    self._conn,
+                    Project,
+                    owner_id=self._actor,
+                    row_limit=checked_limit + 1,
                 )
             else:
                 created_at, project_id = self._position(cursor)
-                found = await queries.list_projects_after(
+                found = await queries.list_projects_after_into(
                     self._conn,
+                    Project,
                     owner_id=self._actor,
                     after_created_at=created_at,
                     after_id=project_id,
                     row_limit=checked_limit + 1,
                 )
-        items = [to_project(row) for row in found[:checked_limit]]
+        items = found[:checked_limit]
         next_cursor = None
         if len(found) > checked_limit:
             last = items[-1]
             next_cursor = self._cursors.encode(
                 RESOURCE, str(self._actor), [last.created_at.isoformat(), str(last.id)]
             )
-        return Page[Project](items=items, next_cursor=next_cursor)
+        return page(PROJECT_PAGE, items, next_cursor)
 
     def _position(self, cursor: str) -> tuple[datetime, UUID]:
         # Bound to the actor: another user's cursor is not a position in this listing.

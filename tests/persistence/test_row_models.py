@@ -28,12 +28,18 @@ async def test_every_contract_model_read_from_rows(store: Store, user: User) -> 
         project = await uow.projects.create("rows", description=None)
         assert_as_validated(project)
         assert_as_validated(await uow.projects.get(project.id))
-        for created in (await uow.projects.list()).items:
+        projects = await uow.projects.list()
+        assert_as_validated(projects)
+        for created in projects.items:
             assert_as_validated(created)
         write = await uow.files.put(project.id, "a/b.txt", "é\n")
         assert_as_validated(write.file)
         assert_as_validated(await uow.files.get(project.id, "a/b.txt"))
-        for entry in (await uow.files.list(project.id)).items:
+        await uow.files.put(project.id, "z.txt", "")
+        files = await uow.files.list(project.id, limit=1)
+        assert files.next_cursor is not None
+        assert_as_validated(files)
+        for entry in files.items:
             assert_as_validated(entry)
         assert_as_validated(await uow.files.move(project.id, "a/b.txt", "c.txt"))
         state = await uow.agent_states.save(

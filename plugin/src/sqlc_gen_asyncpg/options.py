@@ -9,6 +9,9 @@ options:
       python_type: str
   cursor_iterators: false       # true: every :many also gets <name>_iter
                                 # (one query: a `-- @iter` line in its comment)
+
+A `-- @into` line in a :one/:many query's comment also writes <name>_into,
+building each row as a model the caller passes (see check_row_model).
 """
 
 from __future__ import annotations

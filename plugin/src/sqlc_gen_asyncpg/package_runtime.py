@@ -44,21 +44,51 @@ def from_database(model: type[ModelT], values: dict[str, Any]) -> ModelT:
     return instance
 
 
+_MATCHING_ROW_MODELS: set[tuple[type[BaseModel], type[BaseModel]]] = set()
+
+
+def check_row_model(model: type[BaseModel], row: type[BaseModel]) -> None:
+    """Refuse `model` as a stand-in for the generated `row` model unless its
+    fields are `row`'s: the same names in the same order, with the same
+    types. Then from_database fills it as soundly as it fills `row` (the
+    model's own validators do not run). Checked once per pair; a TypeError
+    names the difference."""
+    if (model, row) in _MATCHING_ROW_MODELS:
+        return
+    wanted = {name: f.annotation for name, f in row.model_fields.items()}
+    found = {name: f.annotation for name, f in model.model_fields.items()}
+    if list(found.items()) != list(wanted.items()):
+        differing = sorted(
+            name
+            for name in wanted.keys() | found.keys()
+            if name not in wanted or name not in found or wanted[name] != found[name]
+        )
+        raise TypeError(
+            f"{model.__name__} cannot hold {row.__name__}'s rows: its fields must "
+            f"be {list(wanted)}, in that order, with the same types; "
+            + (f"these differ: {differing}" if differing else "the order differs")
+        )
+    _MATCHING_ROW_MODELS.add((model, row))
+
+
 def _json_default(value: object) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# One encoder for every value: json.dumps with options builds one per call.
+_JSON_ENCODER = json.JSONEncoder(
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_json_default,
+)
+
+
 def encode_json(value: object) -> str:
     """Compact JSON; NaN and Infinity are refused (PostgreSQL would reject them)."""
-    return json.dumps(
-        value,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_json_default,
-    )
+    return _JSON_ENCODER.encode(value)
 
 
 def _encode_json_binary(value: object) -> bytes:

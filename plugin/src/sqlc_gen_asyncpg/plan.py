@@ -114,13 +114,15 @@ class Query:
     result: Result | None
     always_row: bool  # INSERT … VALUES … RETURNING that cannot skip its row
     cursor_iterator: bool  # also write <function>_iter
+    into: bool  # also write <function>_into, building the caller's model
     copy: CopyTarget | None
 
 
 @dataclass(frozen=True)
 class Converter:
     """Record -> model without validating again what asyncpg decoded; written
-    before the first query that uses it."""
+    before the first query that uses it. The model is an argument, so an
+    `_into` function builds its caller's model with the same code."""
 
     name: str
     model: Model
@@ -145,7 +147,11 @@ class QueryModule:
         for adapter in self.adapters:
             names |= adapter.type.imports | {("pydantic", "TypeAdapter")}
         if self.converters:
-            names |= {("asyncpg", "Record"), (package, "from_database")}
+            names |= {
+                ("asyncpg", "Record"),
+                (package, "from_database"),
+                (package, "ModelT"),
+            }
         for converter in self.converters:
             for f in converter.model.fields:
                 if f.embed is not None:
@@ -167,6 +173,8 @@ def _query_imports(query: Query, package: str, models_module: str) -> set[Import
         names.add((package, "NoRowReturned"))
     if query.cursor_iterator:
         names.add(("collections.abc", "AsyncIterator"))
+    if query.into:
+        names |= {(package, "ModelT"), (package, "check_row_model")}
     result = query.result
     if result is None:
         return names

@@ -46,8 +46,11 @@ from sqlc_gen_asyncpg.request import (
 T = TypeVar("T")
 RESERVED_MODULES = frozenset({"models", "__init__"})
 # Arguments every generated function may take besides the query's own.
-RESERVED_ARGUMENTS = frozenset({"conn", "params", "prefetch", "timeout"})
+RESERVED_ARGUMENTS = frozenset({"conn", "params", "prefetch", "timeout", "row_model"})
 ITER_ANNOTATION = "@iter"
+INTO_ANNOTATION = "@into"
+ANNOTATIONS = frozenset({ITER_ANNOTATION, INTO_ANNOTATION})
+INTO_COMMANDS = frozenset({":one", ":many"})
 
 
 def _comment_lines(comments: tuple[str, ...]) -> list[str]:
@@ -271,11 +274,19 @@ class Planner:
             self.options.cursor_iterators
             or any(line.strip() == ITER_ANNOTATION for line in comments)
         )
+        into = any(line.strip() == INTO_ANNOTATION for line in comments)
         batch = query.cmd in plan.BATCH
         params_class = f"{pascal(query.name)}Params" if batch else ""
-        names = [function, f"{function}_iter" if iterator else "", params_class]
+        names = [
+            function,
+            f"{function}_iter" if iterator else "",
+            f"{function}_into" if into else "",
+            params_class,
+        ]
         claimed = [scope.names.claim(n, f"query {query.name!r}") for n in names if n]
         problems = [problem for problem in claimed if problem]
+        if into and query.cmd not in INTO_COMMANDS:
+            problems.append(f"{where}: {INTO_ANNOTATION} needs :one or :many")
         no_params: tuple[plan.Param, ...] = ()
         params = _attempt(problems, lambda: self._params(query, where), no_params)
         result: plan.Result | None = None
@@ -287,9 +298,14 @@ class Planner:
             result = _attempt(
                 problems, lambda: self._result(query, where, function, scope), None
             )
+        if into and result is not None and result.model is None:
+            problems.append(
+                f"{where}: {INTO_ANNOTATION} needs rows of a model; this query "
+                "returns one column's value"
+            )
         if problems:
             raise GenerateError(*problems)
-        docs = [line for line in comments if line.strip() != ITER_ANNOTATION]
+        docs = [line for line in comments if line.strip() not in ANNOTATIONS]
         return plan.Query(
             name=query.name,
             cmd=query.cmd,
@@ -302,6 +318,7 @@ class Planner:
             result=result,
             always_row=always_returns_row(query),
             cursor_iterator=iterator,
+            into=into,
             copy=self._copy_target(query, where) if query.cmd == ":copyfrom" else None,
         )
 

@@ -115,6 +115,8 @@ def query_file(module: plan.QueryModule, package: str, sqlc_version: str) -> str
         blocks.append(QueryRenderer(query, adapters).function())
         if query.cursor_iterator:
             blocks.append(QueryRenderer(query, adapters).cursor_iterator())
+        if query.into:
+            blocks.append(QueryRenderer(query, adapters, into=True).into_function())
     imports = _imports(module.imports(package, f"{package}.models"), package)
     return _module(header(module.filename, sqlc_version), module.doc, imports, blocks)
 
@@ -153,19 +155,22 @@ def _values(
 
 def _converter(converter: plan.Converter, adapters: dict[str, str]) -> str:
     values, _ = _values(converter.model, adapters, 0, INDENT * 2)
-    call = exploded(
-        "return from_database(", [converter.model.name, values], ")", INDENT
-    )
-    return f"def {converter.name}(row: Record) -> {converter.model.name}:\n{call}"
+    call = exploded("return from_database(", ["model", values], ")", INDENT)
+    return f"def {converter.name}(row: Record, model: type[ModelT]) -> ModelT:\n{call}"
 
 
 class QueryRenderer:
-    def __init__(self, query: plan.Query, adapters: dict[str, str]) -> None:
+    def __init__(
+        self, query: plan.Query, adapters: dict[str, str], *, into: bool = False
+    ) -> None:
         self.query = query
         self.adapters = adapters
+        self.into = into  # rows become the caller's `row_model`
 
     def signature(self, extra: list[str], returns: str, name: str) -> str:
         args = ["conn: Executor"]
+        if self.into:
+            args.append("row_model: type[ModelT]")
         if self.query.params_class:
             args.append(f"params: Iterable[{self.query.params_class}]")
         elif self.query.params or extra:
@@ -184,14 +189,15 @@ class QueryRenderer:
         result = self.query.result
         assert result is not None
         if result.model is not None:
-            return f"{result.converter}({row})"
+            model = "row_model" if self.into else result.model.name
+            return f"{result.converter}({row}, {model})"
         if result.adapter is not None:
             return f"{result.adapter.name}.validate_python({row}[0])"
         return f"{row}[0]"
 
     def annotation(self) -> str:
         assert self.query.result is not None
-        return self.query.result.annotation
+        return "ModelT" if self.into else self.query.result.annotation
 
     def optional(self) -> str:
         annotation = self.annotation()
@@ -208,6 +214,30 @@ class QueryRenderer:
         return [f"value: {self.annotation()} = {value}", "return value"]
 
     def function(self) -> str:
+        returns, body = self.body()
+        signature = self.signature([], returns, self.query.function)
+        return "\n".join([signature, docstring_block(self.query.doc, INDENT), *body])
+
+    def into_function(self) -> str:
+        """`<name>_into`: the rows built as the caller's model, which must have
+        the row model's fields; checked once per model, then never again."""
+        q = self.query
+        assert q.result is not None
+        assert q.result.model is not None
+        returns, body = self.body()
+        signature = self.signature([], returns, f"{q.function}_into")
+        doc = docstring_block(
+            f"{q.name}, each row built as `row_model`, whose fields must be\n"
+            f"{q.result.model.name}'s: the same names, order and types. The "
+            "values are\nnot validated again, as in "
+            f"{q.function}().",
+            INDENT,
+        )
+        check = f"{INDENT}check_row_model(row_model, {q.result.model.name})"
+        return "\n".join([signature, doc, check, *body])
+
+    def body(self) -> tuple[str, list[str]]:
+        """The return annotation and the body's lines of :one/:many/… ."""
         q = self.query
         call = self.call_args()
         body: list[str] = []  # lines at the function body's indent
@@ -267,8 +297,7 @@ class QueryRenderer:
         else:  # :copyfrom
             returns = "int"
             body += self.copy_body()
-        signature = self.signature([], returns, q.function)
-        return "\n".join([signature, docstring_block(q.doc, INDENT), *body])
+        return returns, body
 
     def copy_body(self) -> list[str]:
         target = self.query.copy

@@ -7,6 +7,15 @@ INSERT INTO owners (name) VALUES ($1) RETURNING *;
 -- name: CopyOwners :copyfrom
 INSERT INTO owners (id, name) VALUES ($1, $2);
 
+-- name: GetOwner :one
+-- @into
+SELECT * FROM owners WHERE id = $1;
+
+-- name: OwnerLabels :many
+-- @into
+-- Each owner with the length of its name.
+SELECT id, name, length(name)::int AS name_length FROM owners ORDER BY id;
+
 -- name: FindOwners :many
 SELECT * FROM owners
 WHERE (sqlc.narg(name)::text IS NULL OR name = sqlc.narg(name))

@@ -34,7 +34,7 @@ from repositories.unmatched import unmatched_write
 RESOURCE = "file"
 PROJECT = "project"
 _HIGHEST_CODE_POINT = 0x10FFFF
-FILE_PAGE = Page[FileEntry]  # looked up once: subscripting costs each time
+_FILE_PAGE = Page[FileEntry]  # looked up once: subscripting costs each time
 
 
 def prefix_end(prefix: str) -> str | None:
@@ -199,7 +199,7 @@ class ProjectFilesRepository:
             next_cursor = self._cursors.encode(
                 RESOURCE, str(project_id), [items[-1].path]
             )
-        return page(FILE_PAGE, items, next_cursor)
+        return page(_FILE_PAGE, items, next_cursor)
 
     async def move(self, project_id: UUID, path: str, new_path: str) -> ProjectFile:
         """Move the file at `path` to `new_path`, content unchanged."""

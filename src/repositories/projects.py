@@ -17,7 +17,7 @@ from repositories.models import Page, Project, from_row, page
 
 RESOURCE = "project"
 _UNSET: Any = object()
-PROJECT_PAGE = Page[Project]  # looked up once: subscripting costs each time
+_PROJECT_PAGE = Page[Project]  # looked up once: subscripting costs each time
 
 
 def to_project(row: rows.Project) -> Project:
@@ -88,7 +88,7 @@ class ProjectsRepository:
             next_cursor = self._cursors.encode(
                 RESOURCE, str(self._actor), [last.created_at.isoformat(), str(last.id)]
             )
-        return page(PROJECT_PAGE, items, next_cursor)
+        return page(_PROJECT_PAGE, items, next_cursor)
 
     def _position(self, cursor: str) -> tuple[datetime, UUID]:
         # Bound to the actor: another user's cursor is not a position in this listing.

@@ -14,6 +14,7 @@ from repositories.agent_states import AgentStatesRepository
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import RepositoryError
+from repositories.pooled import acquire
 from repositories.project_files import ProjectFilesRepository
 from repositories.projects import ProjectsRepository
 
@@ -79,7 +80,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         with translated("unit of work"):
-            conn = await self._pool.acquire(timeout=self._acquire_timeout)
+            conn = await acquire(self._pool, self._acquire_timeout)
             try:
                 await conn.execute(begin_as(self.user_id))
             except BaseException:

@@ -13,6 +13,7 @@ from repositories import validation
 from repositories.database_errors import translated
 from repositories.errors import Conflict, NotFound
 from repositories.models import User, from_row
+from repositories.pooled import pooled
 
 RESOURCE = "user"
 # One round trip; the role is transaction-local. A call that fails before
@@ -42,7 +43,7 @@ class UsersRepository:
         checked_email = validation.email(email)
         checked_name = validation.name(name)
         with translated(RESOURCE):
-            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            async with pooled(self._pool, self._acquire_timeout) as conn:
                 await conn.execute(BEGIN_AS_AUTH_LAYER)
                 row = await queries.create_user(
                     conn, email=checked_email, name=checked_name
@@ -56,7 +57,7 @@ class UsersRepository:
         """The user `user_id`."""
         validation.identifier(user_id, "user_id")
         with translated(RESOURCE):
-            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            async with pooled(self._pool, self._acquire_timeout) as conn:
                 await conn.execute(BEGIN_AS_AUTH_LAYER)
                 row = await queries.get_user(conn, id=user_id)
                 await conn.execute("COMMIT")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 import asyncpg
 
@@ -29,30 +28,52 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
-@contextmanager
-def translated(resource: str) -> Iterator[None]:
-    """Run database work; re-raise its failures as RepositoryError subclasses.
+def translated(resource: str) -> Translated:
+    """`with translated(resource):` run database work; re-raise its failures
+    as RepositoryError subclasses.
 
     Each is raised `from` the asyncpg exception, so a log of the traceback
     keeps PostgreSQL's SQLSTATE, message and detail (`error.__cause__`)."""
-    try:
-        yield
-    except RepositoryError:
-        raise
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict(resource, "already exists") from exc
-    except (
-        asyncpg.ForeignKeyViolationError,
-        asyncpg.InsufficientPrivilegeError,
-    ) as exc:
-        # A vanished parent, or a row-level-security WITH CHECK refusal: both
-        # mean the actor has no such resource.
-        raise NotFound(resource) from exc
-    except asyncpg.CheckViolationError as exc:
-        raise InvalidInput(
-            resource, f"refused by the database ({exc.constraint_name})"
-        ) from exc
-    except _UNAVAILABLE as exc:
-        raise Unavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
-    except asyncpg.PostgresError as exc:
-        raise RepositoryError(f"database error {exc.sqlstate}: {exc}") from exc
+    return Translated(resource)
+
+
+class Translated:
+    """The context manager `translated` returns. A class, not a
+    @contextmanager generator: every repository call enters one, and a
+    generator costs several times as much to set up."""
+
+    __slots__ = ("_resource",)
+
+    def __init__(self, resource: str) -> None:
+        self._resource = resource
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, RepositoryError):
+            return
+        resource = self._resource
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            raise Conflict(resource, "already exists") from exc
+        if isinstance(
+            exc, asyncpg.ForeignKeyViolationError | asyncpg.InsufficientPrivilegeError
+        ):
+            # A vanished parent, or a row-level-security WITH CHECK refusal:
+            # both mean the actor has no such resource.
+            raise NotFound(resource) from exc
+        if isinstance(exc, asyncpg.CheckViolationError):
+            raise InvalidInput(
+                resource, f"refused by the database ({exc.constraint_name})"
+            ) from exc
+        if isinstance(exc, _UNAVAILABLE):
+            raise Unavailable(
+                f"database unavailable: {type(exc).__name__}: {exc}"
+            ) from exc
+        if isinstance(exc, asyncpg.PostgresError):
+            raise RepositoryError(f"database error {exc.sqlstate}: {exc}") from exc

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import json
 import math
 import secrets
 import uuid
@@ -110,9 +109,10 @@ async def enter_as(store: Store, actor: Any) -> None:
         await uow.projects.list()
 
 
-FORGED_PROJECT_POSITION = json.dumps(
-    ["project", "", ["2000-01-01T00:00:00+00:00", str(uuid.uuid4())]],
-    separators=(",", ":"),
+# A payload in the codec's own format (parts joined by U+001F), so only the
+# signature is wrong.
+FORGED_PROJECT_POSITION = "\x1f".join(
+    ["project", "", "2000-01-01T00:00:00+00:00", str(uuid.uuid4())]
 ).encode()
 FORGED_UNSIGNED = b64(FORGED_PROJECT_POSITION)
 FORGED_RANDOM_SIGNATURE = f"{FORGED_UNSIGNED}.{b64(secrets.token_bytes(16))}"
@@ -123,7 +123,7 @@ FOREIGN_KEY_PROJECT_CURSOR = CursorCodec(secrets.token_bytes(32)).encode(
 
 
 def forged_files_cursor(project_id: uuid.UUID) -> str:
-    payload = json.dumps(["file", str(project_id), ["a"]]).encode()
+    payload = "\x1f".join(["file", str(project_id), "a"]).encode()
     return f"{b64(payload)}.{b64(secrets.token_bytes(16))}"
 
 

@@ -1,4 +1,5 @@
-"""Cursor signatures: any key length signs, and only its own key verifies."""
+"""Cursors: any key length signs, only its own key verifies, and the
+parts keep their boundaries."""
 
 from __future__ import annotations
 
@@ -28,3 +29,19 @@ def test_no_other_key_verifies(key: bytes) -> None:
     # Keys that differ only past the 64th byte differ too.
     with pytest.raises(InvalidInput):
         CursorCodec(key + b"x").decode(cursor, "file", "scope")
+
+
+def test_positions_come_back_as_given() -> None:
+    codec = CursorCodec(b"k" * 32)
+    position = ["dir/ü €.txt", "", "2000-01-01T00:00:00+00:00"]
+    cursor = codec.encode("file", "scope", position)
+    assert codec.decode(cursor, "file", "scope") == position
+    with pytest.raises(InvalidInput, match="belongs to another listing"):
+        codec.decode(cursor, "file", "other scope")
+
+
+def test_a_part_holding_the_separator_is_refused() -> None:
+    """Joined parts must split back into the same parts."""
+    codec = CursorCodec(b"k" * 32)
+    with pytest.raises(ValueError, match="U\\+001F"):
+        codec.encode("file", "scope", ["a\x1fb"])

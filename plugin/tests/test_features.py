@@ -342,6 +342,15 @@ async def test_rows_into_the_callers_model(conn: Conn) -> None:
     card = await q.get_owner_into(conn, OwnerCard, id=bo.id)
     assert type(card) is OwnerCard
     assert card == OwnerCard(id=bo.id, name="Bo")
+    # Rows share their set of field names; changing one row (OwnerCard is
+    # not frozen) or copying it changes no other.
+    other = await q.get_owner_into(conn, OwnerCard, id=ada.id)
+    assert other is not None
+    card.name = "Bea"
+    renamed = other.model_copy(update={"name": "Abe"})
+    assert (card.name, other.name, renamed.name) == ("Bea", "Ada", "Abe")
+    for row in (card, other, renamed):
+        assert row.model_fields_set == {"id", "name"}
     assert await q.get_owner_into(conn, models.Owner, id=bo.id) == bo
     assert await q.get_owner_into(conn, OwnerCard, id=-1) is None
 

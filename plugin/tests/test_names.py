@@ -106,6 +106,14 @@ def test_names(generated: Path) -> None:
     assert list(q.SetCountsParams._fields) == ["count_", "index_", "json", "id"]
     assert list(q.ByCountRow.model_fields) == ["json_", "schema_", "count"]
     assert list(q.PairRow.model_fields) == ["id", "id_2"]
+    # Names the generated functions take themselves get a trailing `_`.
+    own = ["conn_", "row_model_", "prefetch_", "timeout_", "params_"]
+    plain = inspect.signature(q.counters_named_like_arguments).parameters
+    assert list(plain) == ["conn", *own]
+    into = inspect.signature(q.counters_named_like_arguments_into).parameters
+    assert list(into) == ["conn", "row_model", *own]
+    cursor = inspect.signature(q.counters_named_like_arguments_iter).parameters
+    assert list(cursor) == ["conn", *own, "prefetch"]
 
 
 async def test_runs(generated: Path, pg_admin_url: str) -> None:
@@ -143,3 +151,11 @@ async def test_runs(generated: Path, pg_admin_url: str) -> None:
         assert counter.schema_ is None
         found = await q.by_count(conn, count=5)
         assert [(r.json_, r.schema_, r.count) for r in found] == [(None, None, 5)]
+        args: dict[str, int | str] = {"conn_": 5, "row_model_": 0, "prefetch_": 0}
+        args |= {"timeout_": "none", "params_": "none"}
+        rows_ = await q.counters_named_like_arguments(conn, **args)
+        assert [(r.id, r.count) for r in rows_] == [(1, 5)]
+        into = await q.counters_named_like_arguments_into(
+            conn, q.CountersNamedLikeArgumentsRow, **args
+        )
+        assert into == rows_

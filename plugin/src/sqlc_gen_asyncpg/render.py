@@ -12,11 +12,16 @@ from sqlc_gen_asyncpg.package_runtime import INIT_BODY
 from sqlc_gen_asyncpg.pytypes import Import
 from sqlc_gen_asyncpg.source import (
     INDENT,
+    Call,
+    Expression,
     Imports,
     assignment,
     bracketed,
+    comprehension,
+    conditional_argument,
     docstring,
     exploded,
+    laid_out,
     nested,
     quoted,
     string_literal,
@@ -156,7 +161,8 @@ def _values(
 def _converter(converter: plan.Converter, adapters: dict[str, str]) -> str:
     values, _ = _values(converter.model, adapters, 0, INDENT * 2)
     call = exploded("return from_database(", ["model", values], ")", INDENT)
-    return f"def {converter.name}(row: Record, model: type[ModelT]) -> ModelT:\n{call}"
+    parameters = Call(converter.name, ("row: Record", "model: type[ModelT]"))
+    return laid_out("def ", parameters, " -> ModelT:", "") + f"\n{call}"
 
 
 class QueryRenderer:
@@ -184,15 +190,15 @@ class QueryRenderer:
     def call_args(self) -> list[str]:
         return [self.query.constant, *(p.name for p in self.query.params)]
 
-    def value(self, row: str) -> str:
+    def value(self, row: str) -> Expression:
         """The expression turning Record `row` into the result."""
         result = self.query.result
         assert result is not None
         if result.model is not None:
             model = "row_model" if self.into else result.model.name
-            return f"{result.converter}({row}, {model})"
+            return Call(result.converter, (row, model))
         if result.adapter is not None:
-            return f"{result.adapter.name}.validate_python({row}[0])"
+            return Call(f"{result.adapter.name}.validate_python", (f"{row}[0]",))
         return f"{row}[0]"
 
     def annotation(self) -> str:
@@ -206,12 +212,22 @@ class QueryRenderer:
         return f"{annotation} | None"
 
     def returned(self, row: str) -> list[str]:
-        """`return <value of row>`, through a typed local when the value is an
-        untyped Record item (mypy --strict refuses returning Any)."""
+        """`return <value of row>` at the body's indent, through a typed local
+        when the value is an untyped Record item (mypy --strict refuses
+        returning Any)."""
         value = self.value(row)
-        if value != f"{row}[0]":
-            return [f"return {value}"]
-        return [f"value: {self.annotation()} = {value}", "return value"]
+        if isinstance(value, Call):
+            return [laid_out("return ", value, "", INDENT)]
+        return [
+            f"{INDENT}value: {self.annotation()} = {value}",
+            f"{INDENT}return value",
+        ]
+
+    def rows_returned(self) -> str:
+        """`return [<value of row> for row in rows]` at the body's indent."""
+        return comprehension(
+            "return ", self.value("row"), "for row in rows", "", INDENT
+        )
 
     def function(self) -> str:
         returns, body = self.body()
@@ -249,11 +265,11 @@ class QueryRenderer:
                 body.append(f'{INDENT * 2}raise NoRowReturned("{q.name}")')
             else:
                 body.append(f"{INDENT * 2}return None")
-            body += [f"{INDENT}{line}" for line in self.returned("row")]
+            body += self.returned("row")
         elif q.cmd == ":many":
             returns = f"list[{self.annotation()}]"
             body.append(bracketed("rows = await conn.fetch(", call, ")", INDENT))
-            body.append(f"{INDENT}return [{self.value('row')} for row in rows]")
+            body.append(self.rows_returned())
         elif q.cmd == ":exec":
             returns = "None"
             body.append(bracketed("await conn.execute(", call, ")", INDENT))
@@ -269,29 +285,51 @@ class QueryRenderer:
             body.append(f"{INDENT}return status")
         elif q.cmd == ":batchexec":
             returns = "None"
-            body.append(f"{INDENT}await conn.executemany({q.constant}, params)")
+            body.append(
+                laid_out(
+                    "await ",
+                    Call("conn.executemany", (q.constant, "params")),
+                    "",
+                    INDENT,
+                )
+            )
         elif q.cmd == ":batchone" and q.always_row:
             # One row per argument set is guaranteed, so the pipelined
             # fetchmany keeps positions aligned.
             returns = f"list[{self.annotation()}]"
-            body.append(f"{INDENT}rows = await conn.fetchmany({q.constant}, params)")
-            body.append(f"{INDENT}return [{self.value('row')} for row in rows]")
+            fetchmany = Call("conn.fetchmany", (q.constant, "params"))
+            body.append(laid_out("rows = await ", fetchmany, "", INDENT))
+            body.append(self.rows_returned())
         elif q.cmd == ":batchone":
             returns = f"list[{self.optional()}]"
+            fetchrow = Call("conn.fetchrow", (q.constant, "*args"))
             body += [
                 f"{INDENT}results: {returns} = []",
                 f"{INDENT}for args in params:",
-                f"{INDENT * 2}row = await conn.fetchrow({q.constant}, *args)",
-                f"{INDENT * 2}results.append(None if row is None else {self.value('row')})",
+                laid_out("row = await ", fetchrow, "", INDENT * 2),
+                conditional_argument(
+                    "results.append(",
+                    "row is None",
+                    "None",
+                    self.value("row"),
+                    INDENT * 2,
+                ),
                 f"{INDENT}return results",
             ]
         elif q.cmd == ":batchmany":
             returns = f"list[list[{self.annotation()}]]"
+            fetch = Call("conn.fetch", (q.constant, "*args"))
             body += [
                 f"{INDENT}results: {returns} = []",
                 f"{INDENT}for args in params:",
-                f"{INDENT * 2}rows = await conn.fetch({q.constant}, *args)",
-                f"{INDENT * 2}results.append([{self.value('row')} for row in rows])",
+                laid_out("rows = await ", fetch, "", INDENT * 2),
+                comprehension(
+                    "results.append(",
+                    self.value("row"),
+                    "for row in rows",
+                    ")",
+                    INDENT * 2,
+                ),
                 f"{INDENT}return results",
             ]
         else:  # :copyfrom
@@ -336,7 +374,8 @@ class QueryRenderer:
             "):",
             INDENT,
         )
-        return "\n".join([sig, doc, call, f"{INDENT * 2}yield {self.value('row')}"])
+        value = laid_out("yield ", self.value("row"), "", INDENT * 2)
+        return "\n".join([sig, doc, call, value])
 
 
 # ------------------------------------------------------------------ package

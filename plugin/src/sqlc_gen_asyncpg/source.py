@@ -7,6 +7,8 @@ without it stays on one line. Imports are sorted the way ruff's isort does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 LINE_LENGTH = 88
 INDENT = "    "
 
@@ -45,6 +47,81 @@ def nested(prefix: str, items: list[str], suffix: str, indent: str) -> str:
     it fits there with its trailing comma, else one item per line. Returned
     without that indent and comma, ready to be an item of `exploded`."""
     return bracketed(prefix, items, f"{suffix},", indent).strip()[:-1]
+
+
+@dataclass(frozen=True)
+class Call:
+    """`function(args)`: an expression ruff format splits at its parentheses
+    when the line it stands on is too long."""
+
+    function: str
+    args: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return f"{self.function}({', '.join(self.args)})"
+
+
+Expression = Call | str  # a str is never split
+
+
+def _fits(line: str) -> bool:
+    return len(line) <= LINE_LENGTH
+
+
+def laid_out(lead: str, expression: Expression, trail: str, indent: str) -> str:
+    """`lead + expression + trail` at `indent`, as ruff format lays it out:
+    one line when it fits; else a call's arguments on a line of their own;
+    else one argument per line."""
+    if isinstance(expression, str):
+        return f"{indent}{lead}{expression}{trail}"
+    one_line = f"{indent}{lead}{expression.text}{trail}"
+    if _fits(one_line):
+        return one_line
+    arguments = f"{indent}{INDENT}{', '.join(expression.args)}"
+    if _fits(arguments):
+        opening = f"{indent}{lead}{expression.function}("
+        return f"{opening}\n{arguments}\n{indent}){trail}"
+    return exploded(
+        f"{lead}{expression.function}(", list(expression.args), f"){trail}", indent
+    )
+
+
+def comprehension(
+    lead: str, element: Expression, clause: str, trail: str, indent: str
+) -> str:
+    """`lead[element clause]trail` at `indent`, as ruff format lays it out.
+    A `lead` ending in "(" makes the comprehension a call's only argument."""
+    text = element if isinstance(element, str) else element.text
+    one_line = f"{indent}{lead}[{text} {clause}]{trail}"
+    if _fits(one_line):
+        return one_line
+    if lead.endswith("("):
+        inner = comprehension("", element, clause, "", indent + INDENT)
+        return f"{indent}{lead}\n{inner}\n{indent}{trail}"
+    inner = laid_out("", element, "", indent + INDENT)
+    return f"{indent}{lead}[\n{inner}\n{indent}{INDENT}{clause}\n{indent}]{trail}"
+
+
+def conditional_argument(
+    lead: str, test: str, then: str, otherwise: Expression, indent: str
+) -> str:
+    """`lead(then if test else otherwise)` at `indent` (`lead` ends in "("), as
+    ruff format lays it out."""
+    text = otherwise if isinstance(otherwise, str) else otherwise.text
+    expression = f"{then} if {test} else {text}"
+    one_line = f"{indent}{lead}{expression})"
+    if _fits(one_line):
+        return one_line
+    inner = indent + INDENT
+    if _fits(f"{inner}{expression}"):
+        return f"{indent}{lead}\n{inner}{expression}\n{indent})"
+    parts = [
+        f"{inner}{then}",
+        f"{inner}if {test}",
+        laid_out("else ", otherwise, "", inner),
+    ]
+    return "\n".join([f"{indent}{lead}", *parts, f"{indent})"])
 
 
 def assignment(target: str, value: str) -> str:

@@ -28,3 +28,37 @@ SELECT * FROM counters WHERE id = $1;
 
 -- name: ByCount :many
 SELECT json, schema, count FROM counters WHERE count = $1 ORDER BY id;
+
+-- name: CountersNamedLikeArguments :many
+-- @into
+-- @iter
+-- Parameters named like the generated functions' own arguments.
+SELECT id, count FROM counters
+WHERE count = @conn::int AND index = @row_model::int AND id > @prefetch::int
+   OR json = @timeout::text OR schema = @params::text
+ORDER BY id;
+
+-- Long names (up to 54 characters, the longest the plugin lays out as ruff
+-- format does): each statement written around a row is split as ruff would.
+
+-- name: ReadTheCountersWithAVeryLongQueryNameForLayout :one
+-- @into
+SELECT id, count FROM counters WHERE id = $1;
+
+-- name: ListTheCountersWithAVeryLongQueryNameForLayout :many
+-- @iter
+-- @into
+SELECT id, count FROM counters ORDER BY id;
+
+-- name: AddTheCountersWithAVeryLongQueryNameForTheLayoutTest :batchone
+INSERT INTO counters (id, count, index) VALUES ($1, $2, 0) RETURNING id, count;
+
+-- name: FindTheCountersWithAVeryLongQueryNameForTheLayoutTests :batchone
+SELECT id, count FROM counters WHERE id = $1;
+
+-- name: ListTheCountersByCountWithAVeryLongQueryNameForLayouts :batchmany
+SELECT id, count FROM counters WHERE count = $1 ORDER BY id;
+
+-- name: SetTheCountersWithAVeryLongQueryNameForTheLayoutTest :batchexec
+UPDATE counters SET count = $1 WHERE id = $2;
+

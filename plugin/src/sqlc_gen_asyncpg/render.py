@@ -165,6 +165,18 @@ def _converter(converter: plan.Converter, adapters: dict[str, str]) -> str:
     return laid_out("def ", parameters, " -> ModelT:", "") + f"\n{call}"
 
 
+def per_argument_set(returns: str, fetch: str, append: str) -> list[str]:
+    """The body of a batch run one argument set at a time: `fetch` and
+    `append` are the loop's two lines, already at its indent."""
+    return [
+        f"{INDENT}results: {returns} = []",
+        f"{INDENT}for args in params:",
+        fetch,
+        append,
+        f"{INDENT}return results",
+    ]
+
+
 class QueryRenderer:
     def __init__(
         self, query: plan.Query, adapters: dict[str, str], *, into: bool = False
@@ -303,35 +315,21 @@ class QueryRenderer:
         elif q.cmd == ":batchone":
             returns = f"list[{self.optional()}]"
             fetchrow = Call("conn.fetchrow", (q.constant, "*args"))
-            body += [
-                f"{INDENT}results: {returns} = []",
-                f"{INDENT}for args in params:",
-                laid_out("row = await ", fetchrow, "", INDENT * 2),
-                conditional_argument(
-                    "results.append(",
-                    "row is None",
-                    "None",
-                    self.value("row"),
-                    INDENT * 2,
-                ),
-                f"{INDENT}return results",
-            ]
+            append = conditional_argument(
+                "results.append(", "row is None", "None", self.value("row"), INDENT * 2
+            )
+            body += per_argument_set(
+                returns, laid_out("row = await ", fetchrow, "", INDENT * 2), append
+            )
         elif q.cmd == ":batchmany":
             returns = f"list[list[{self.annotation()}]]"
             fetch = Call("conn.fetch", (q.constant, "*args"))
-            body += [
-                f"{INDENT}results: {returns} = []",
-                f"{INDENT}for args in params:",
-                laid_out("rows = await ", fetch, "", INDENT * 2),
-                comprehension(
-                    "results.append(",
-                    self.value("row"),
-                    "for row in rows",
-                    ")",
-                    INDENT * 2,
-                ),
-                f"{INDENT}return results",
-            ]
+            append = comprehension(
+                "results.append(", self.value("row"), "for row in rows", ")", INDENT * 2
+            )
+            body += per_argument_set(
+                returns, laid_out("rows = await ", fetch, "", INDENT * 2), append
+            )
         else:  # :copyfrom
             returns = "int"
             body += self.copy_body()

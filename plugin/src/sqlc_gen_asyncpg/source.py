@@ -27,10 +27,14 @@ STDLIB = frozenset(
 )
 
 
+def _fits(line: str) -> bool:
+    return len(line) <= LINE_LENGTH
+
+
 def bracketed(prefix: str, items: list[str], suffix: str, indent: str) -> str:
     """`prefix(a, b)suffix` on one line if it fits, else one item per line."""
     one_line = f"{indent}{prefix}{', '.join(items)}{suffix}"
-    if len(one_line) <= LINE_LENGTH and "\n" not in one_line:
+    if _fits(one_line) and "\n" not in one_line:
         return one_line
     inner = "".join(f"{indent}{INDENT}{item},\n" for item in items)
     return f"{indent}{prefix}\n{inner}{indent}{suffix}"
@@ -65,26 +69,18 @@ class Call:
 Expression = Call | str  # a str is never split
 
 
-def _fits(line: str) -> bool:
-    return len(line) <= LINE_LENGTH
-
-
 def laid_out(lead: str, expression: Expression, trail: str, indent: str) -> str:
     """`lead + expression + trail` at `indent`, as ruff format lays it out:
-    one line when it fits; else a call's arguments on a line of their own;
-    else one argument per line."""
+    one line when it fits, else a call's arguments on a line of their own
+    (they fit there for query names of up to 54 characters, the limit
+    README states)."""
     if isinstance(expression, str):
         return f"{indent}{lead}{expression}{trail}"
     one_line = f"{indent}{lead}{expression.text}{trail}"
     if _fits(one_line):
         return one_line
     arguments = f"{indent}{INDENT}{', '.join(expression.args)}"
-    if _fits(arguments):
-        opening = f"{indent}{lead}{expression.function}("
-        return f"{opening}\n{arguments}\n{indent}){trail}"
-    return exploded(
-        f"{lead}{expression.function}(", list(expression.args), f"){trail}", indent
-    )
+    return f"{indent}{lead}{expression.function}(\n{arguments}\n{indent}){trail}"
 
 
 def comprehension(

@@ -136,7 +136,7 @@ def lint(session: nox.Session) -> None:
     install(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    with session.chdir(ROOT / "tools" / "atlas"):
+    with session.chdir(ROOT / "tools" / "schemaflow"):
         unformatted = session.run("gofmt", "-l", ".", external=True, silent=True)
         if isinstance(unformatted, str) and unformatted.strip():
             session.error(f"gofmt would reformat: {unformatted.split()}")

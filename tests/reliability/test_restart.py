@@ -72,13 +72,13 @@ async def wait_until(condition: Callable[[], bool], deadline: float, what: str) 
         await asyncio.sleep(0.02)
 
 
-@pytest.mark.parametrize("mode", ["fast", "immediate"])
 def app_login(cluster: ThrowawayCluster) -> str:
     """The application's URL on the cluster: app_login, which the cluster's
     migrations created and its loopback trusts."""
     return database.as_role(cluster.url(), database.APP_LOGIN_ROLE)
 
 
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
 async def test_acknowledged_writes_survive_restarts_under_load(
     cluster: ThrowawayCluster, mode: str
 ) -> None:

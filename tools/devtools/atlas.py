@@ -4,7 +4,7 @@ Order, first that applies:
 
 1. ``ATLAS_BIN``, when set: that binary, whatever it is.
 2. An ``atlas`` on PATH that is the official Atlas CLI v1.x.
-3. ``schemaflow``, the project's command in ``tools/atlas/`` (Go, on Atlas's
+3. ``schemaflow``, the project's command in ``tools/schemaflow/`` (Go, on Atlas's
    engine module ``ariga.io/atlas``), built into ``.tools/`` with the
    installed Go and rebuilt whenever its sources change.
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from devtools import PROJECT_ROOT
 
-ENGINE_SOURCE = PROJECT_ROOT / "tools" / "atlas"
+ENGINE_SOURCE = PROJECT_ROOT / "tools" / "schemaflow"
 TOOLS_DIR = PROJECT_ROOT / ".tools"
 BUILD_DIR = TOOLS_DIR / "schemaflow"
 BUILT_BIN = BUILD_DIR / "schemaflow"
@@ -132,13 +132,13 @@ def build() -> Path:
         )
     if have < need:
         raise AtlasUnavailable(
-            f"Go {_dotted(have)} is too old: tools/atlas needs Go {_dotted(need)}+ "
+            f"Go {_dotted(have)} is too old: tools/schemaflow needs Go {_dotted(need)}+ "
             "(https://go.dev/dl), or put the official atlas v1.x on PATH."
         )
     digest = source_digest()
     stamp = f"{COMMAND_VERSION}+{digest[:12]}"
     print(
-        f"migration engine: building tools/atlas with Go {_dotted(have)} "
+        f"migration engine: building tools/schemaflow with Go {_dotted(have)} "
         "(the first build downloads ariga.io/atlas and lib/pq from the module proxy)",
         flush=True,
     )
@@ -172,7 +172,7 @@ def build() -> Path:
                 f"(GOPROXY={proxy}): {first}. Check the network or GOPROXY, or put "
                 "the official atlas v1.x on PATH."
             )
-        raise AtlasUnavailable(f"building tools/atlas failed:\n{detail}")
+        raise AtlasUnavailable(f"building tools/schemaflow failed:\n{detail}")
     partial.replace(BUILT_BIN)
     SOURCE_STAMP.write_text(digest + "\n")
     print(
@@ -212,8 +212,8 @@ def _choose() -> Engine:
     if on_path and _is_official_v1(on_path):
         return Engine(Path(on_path), "the official Atlas CLI on PATH")
     if _build_is_current():
-        return Engine(BUILT_BIN, "the project's build of tools/atlas")
-    return Engine(build(), "the project's build of tools/atlas, just built")
+        return Engine(BUILT_BIN, "the project's build of tools/schemaflow")
+    return Engine(build(), "the project's build of tools/schemaflow, just built")
 
 
 def project_build() -> Path:

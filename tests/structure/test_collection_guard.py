@@ -14,7 +14,7 @@ import pytest
 
 from devtools import PROJECT_ROOT
 
-SOAK_TEST = '''
+SOAK_TEST = """
 import pytest
 
 pytestmark = pytest.mark.soak
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.soak
 {test_mark}def test_restarts(mode: str) -> None:
     assert mode in ("fast", "immediate")
 
-'''
+"""
 MARK = '@pytest.mark.parametrize("mode", ["fast", "immediate"])\n'
 INI = """[pytest]
 markers = soak: long runs
@@ -40,7 +40,9 @@ def test_plain() -> None:
 """
 
 
-def run_default(tmp_path: Path, *, mark_on_helper: bool) -> subprocess.CompletedProcess[str]:
+def run_default(
+    tmp_path: Path, *, mark_on_helper: bool
+) -> subprocess.CompletedProcess[str]:
     """pytest as the default run calls it (soak deselected) on a one-file
     suite whose parametrize mark sits on the helper or on the test."""
     (tmp_path / "pytest.ini").write_text(INI)
@@ -67,7 +69,9 @@ def test_a_soak_test_with_a_lost_parametrisation_fails_the_default_run(
     tmp_path: Path,
 ) -> None:
     result = run_default(tmp_path, mark_on_helper=True)
-    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, (
+        result.stdout + result.stderr
+    )
     assert "test_soak.py::test_restarts: fixture 'mode' not found" in result.stderr
 
 
@@ -75,4 +79,3 @@ def test_the_same_suite_with_the_mark_in_place_passes(tmp_path: Path) -> None:
     result = run_default(tmp_path, mark_on_helper=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed, 2 deselected" in result.stdout
-

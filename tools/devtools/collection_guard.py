@@ -23,7 +23,8 @@ def unresolved(item: pytest.Item) -> list[str]:
     return [
         name
         for name in getattr(item, "fixturenames", [])
-        if name not in info.name2fixturedefs and name not in params
+        if name not in info.name2fixturedefs
+        and name not in params
         and name != "request"
     ]
 

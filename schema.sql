@@ -218,8 +218,8 @@ END
 $$;
 
 -- The auth layer's role: it creates users and finds them by e-mail at
--- sign-in, so it reads every users row. store.users switches to it for each
--- call (SET LOCAL ROLE app_auth); tenant code never does.
+-- sign-in, so it reads every users row. store.users logs in as
+-- app_auth_login, its only member (below); tenant code never reaches it.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_auth') THEN
@@ -237,7 +237,7 @@ GRANT USAGE ON SCHEMA public TO app_auth;
 GRANT SELECT, INSERT ON users TO app_auth;
 
 -- The login role the application connects as: it can log in and become
--- app_user or app_auth, and nothing else. NOINHERIT: it holds no privilege
+-- app_user, and nothing else. NOINHERIT: it holds no privilege
 -- of its own until the unit of work (or store.users) switches role, so code
 -- that RESETs the role on a lent connection can read nothing. It owns
 -- nothing, cannot bypass RLS, and has no password here: the operator sets
@@ -254,7 +254,49 @@ $$;
 -- A role of that name made earlier gets the same posture.
 ALTER ROLE app_login NOINHERIT;
 GRANT app_user TO app_login;
-GRANT app_auth TO app_login;
+
+-- The auth layer logs in as a role of its own, so the tenant login cannot
+-- become app_auth (which reads every user's e-mail) and the auth login
+-- cannot become app_user. INHERIT: store.users runs with app_auth's
+-- privileges without switching role. No password here either.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_auth_login') THEN
+        CREATE ROLE app_auth_login LOGIN INHERIT NOBYPASSRLS;
+    END IF;
+END
+$$;
+GRANT app_auth TO app_auth_login;
+
+-- No temporary objects for anyone but the owner: a temp table or view of a
+-- tenant table's name would shadow it for whoever runs on that connection
+-- next (pg_temp is searched first unless search_path says otherwise; the
+-- repositories also pin search_path to public, pg_temp in every
+-- transaction).
+DO $$
+BEGIN
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+END
+$$;
+
+-- No large objects: every tenant runs as the same roles, so a large object
+-- one tenant created would be readable by all. Server-side backend control
+-- goes too: the application never needs it, and between sessions of one
+-- role it would let one tenant cancel or end another's work.
+DO $$
+DECLARE
+    fn regprocedure;
+BEGIN
+    FOR fn IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+        WHERE p.pronamespace = 'pg_catalog'::regnamespace
+          AND (p.proname LIKE 'lo\_%' OR p.proname IN ('loread', 'lowrite',
+               'pg_cancel_backend', 'pg_terminate_backend'))
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', fn);
+    END LOOP;
+END
+$$;
 
 -- FORCE makes the table owner subject to the policies too; only superusers
 -- and BYPASSRLS roles (migrations, maintenance) see across tenants.

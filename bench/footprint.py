@@ -27,7 +27,7 @@ from uuid import UUID
 import asyncpg
 
 from bench import data, database
-from devtools.database import app_login_url, redact, resolve_url
+from devtools.database import app_login_url, auth_login_url, redact, resolve_url
 from repositories import InvalidInput, Store, validation
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -126,7 +126,8 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     wal: list[WalCost] = []
     try:
         login = await app_login_url(url)
-        async with Store.open(login, min_size=1, max_size=2) as store:
+        auth = await auth_login_url(url)
+        async with Store.open(login, auth_dsn=auth, min_size=1, max_size=2) as store:
             user = await store.users.create(
                 email=f"footprint-{uuid.uuid4().hex[:8]}@example.com", name="footprint"
             )

@@ -51,13 +51,24 @@ async def app_url(database_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-async def store(app_url: str) -> AsyncIterator[Store]:
+async def auth_url(database_url: str) -> str:
+    """The same database as the auth layer logs in (store.users):
+    app_auth_login, a member of app_auth only."""
+    return await database.auth_login_url(database_url)
+
+
+@pytest.fixture(scope="module")
+async def store(app_url: str, auth_url: str) -> AsyncIterator[Store]:
     if os.environ.get("PERSISTENCE_VIA_PGBOUNCER") == "1":
+        # The units of work go through PgBouncer; the auth layer's few
+        # single statements connect directly.
         with pgbouncer.running(app_url) as bouncer:
-            async with Store.open(bouncer.url, statement_cache_size=0) as opened:
+            async with Store.open(
+                bouncer.url, auth_dsn=auth_url, statement_cache_size=0
+            ) as opened:
                 yield opened
         return
-    async with Store.open(app_url) as opened:
+    async with Store.open(app_url, auth_dsn=auth_url) as opened:
         yield opened
 
 

@@ -11,8 +11,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
 from devtools import PROJECT_ROOT
-from repositories import Project, Store, User
+from repositories import Project, Store, UnitOfWork, User
 
 
 def run_bench(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -76,8 +79,18 @@ class HandedOut:
     async def __call__(self, conn: Any) -> None:
         self.seen.append(await session_of(conn))
 
-    async def next_borrower(self, store: Store, user: User) -> Session:
-        """What the pool hands to the next borrower: `store.users.get` borrows
-        a connection and runs no session setup of its own."""
-        await store.users.get(user.id)
+    async def next_borrower(self, store: Store) -> Session:
+        """What the pool hands to the next borrower, before it runs anything
+        (white-box: a bare borrow from the Store's tenant pool)."""
+        async with store._pool.acquire():
+            pass
         return self.seen[-1]
+
+
+def connection_of(uow: UnitOfWork) -> PoolConnectionProxy[asyncpg.Record]:
+    """White-box: the open unit of work's own connection, which the public
+    API never lends. Tests use it to find its backend (to kill it) or to see
+    what the transaction carries (role, settings, what RLS shows it)."""
+    conn = uow._conn
+    assert conn is not None, "the unit of work is not open"
+    return conn

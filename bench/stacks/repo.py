@@ -7,7 +7,7 @@ from typing import Any
 
 from bench.database import Fixture
 from bench.stacks.base import PAGE
-from devtools.database import app_login_url
+from devtools.database import app_login_url, auth_login_url
 from repositories import Store
 
 
@@ -21,7 +21,10 @@ class RepoStack:
     async def open(cls, url: str, pool_size: int) -> RepoStack:
         # As in production: the least-privileged login role, not the owner.
         login = await app_login_url(url)
-        store = await Store.open(login, min_size=pool_size, max_size=pool_size)
+        auth = await auth_login_url(url)
+        store = await Store.open(
+            login, auth_dsn=auth, min_size=pool_size, max_size=pool_size
+        )
         return cls(store)
 
     async def close(self) -> None:

@@ -1,44 +1,77 @@
-"""What `Store.open` checks of its login role, once, when the pool starts.
+"""What `Store.open` checks of its login roles, once, when each pool starts.
 
 Row-level security only binds a role that is not a superuser, does not have
 BYPASSRLS, does not own the tables (FORCE aside) and holds no privilege of
 its own on them: the unit of work's SET LOCAL ROLE app_user is then the only
-way to reach tenant rows, and code that RESETs the role on a lent connection
-reaches nothing.
+way to reach tenant rows. A login is also judged by every role it could
+switch to (SET ROLE needs only membership), so a tenant login that can
+become the auth layer's role, or anything stronger than app_user, is
+refused; and by its right to create temporary objects, which could shadow
+the schema's tables for the next user of a pooled connection.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 TENANT_TABLES = ("projects", "project_files", "agent_states")
+TENANT_ROLE = "app_user"
+TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+Purpose = Literal["tenant", "auth"]
 
-# One round trip. has_table_privilege counts what the role holds itself and
+# One round trip. has_table_privilege counts what a role holds itself and
 # what it inherits; a NOINHERIT member of app_user holds nothing.
-CHECK = """
-SELECT r.rolname,
-       r.rolsuper,
-       r.rolbypassrls,
+CHECK = f"""
+WITH login AS (SELECT * FROM pg_roles WHERE rolname = current_user),
+reachable AS (
+    SELECT r.* FROM pg_roles r, login
+    WHERE r.oid <> login.oid AND pg_has_role(login.oid, r.oid, 'MEMBER')
+),
+schema_tables AS (
+    SELECT c.oid, c.relname::text AS name FROM pg_class c
+    WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace
+)
+SELECT login.rolname,
+       login.rolsuper,
+       login.rolbypassrls,
        ARRAY(SELECT c.relname::text FROM pg_class c
-             WHERE c.relowner = r.oid
+             WHERE c.relowner = login.oid
                AND c.oid IN (SELECT to_regclass(t) FROM unnest($1::text[]) t)
              ORDER BY 1) AS owned,
        ARRAY(SELECT t FROM unnest($1::text[]) t
              WHERE to_regclass(t) IS NOT NULL
-               AND has_table_privilege(r.oid, t,
-                   'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
-             ORDER BY 1) AS privileged
-FROM pg_roles r
-WHERE r.rolname = current_user
+               AND has_table_privilege(login.oid, t, '{TABLE_PRIVILEGES}')
+             ORDER BY 1) AS privileged,
+       has_database_privilege(login.oid, current_database(), 'TEMPORARY')
+           AS temporary,
+       ARRAY(SELECT rolname::text FROM reachable ORDER BY 1) AS reachable,
+       ARRAY(SELECT rolname::text FROM reachable
+             WHERE rolsuper OR rolbypassrls ORDER BY 1) AS reachable_unbound,
+       -- Reachable roles that can do more than app_user on a table of the
+       -- schema: more privileges, or ownership.
+       ARRAY(SELECT DISTINCT r.rolname::text
+             FROM reachable r, schema_tables t,
+                  unnest(string_to_array('{TABLE_PRIVILEGES}', ', ')) p
+             WHERE r.rolname <> $2::text
+               AND (pg_has_role(r.oid, (SELECT relowner FROM pg_class
+                                        WHERE oid = t.oid), 'USAGE')
+                    OR (has_table_privilege(r.oid, t.oid, p)
+                        AND NOT (to_regrole($2::text) IS NOT NULL
+                                 AND has_table_privilege($2::text, t.oid, p))))
+             ORDER BY 1) AS reachable_stronger
+FROM login
 """
 
 
 async def problems(
-    conn: PoolConnectionProxy[asyncpg.Record],
+    conn: PoolConnectionProxy[asyncpg.Record], purpose: Purpose = "tenant"
 ) -> tuple[str, list[str]]:
-    """The login role's name and what makes it unfit to serve tenants."""
-    row = await conn.fetchrow(CHECK, list(TENANT_TABLES))
+    """The login role's name and what makes it unfit for `purpose`: serving
+    tenants (the Store's pool) or the auth layer (store.users)."""
+    row = await conn.fetchrow(CHECK, list(TENANT_TABLES), TENANT_ROLE)
     assert row is not None  # current_user always has a pg_roles row
     found: list[str] = []
     if row["rolsuper"]:
@@ -52,5 +85,28 @@ async def problems(
             "it holds privileges on the tenant tables "
             f"{', '.join(row['privileged'])} of its own or through an inherited "
             "role (the login role must be NOINHERIT and granted nothing directly)"
+        )
+    if row["temporary"] and not row["rolsuper"]:
+        found.append(
+            "it can create temporary tables, which would shadow the schema's "
+            "for the next user of a pooled connection (the migrations revoke "
+            "TEMPORARY on the database: apply them)"
+        )
+    if row["reachable_unbound"]:
+        found.append(
+            "it can switch to "
+            f"{', '.join(row['reachable_unbound'])}, which row-level security "
+            "does not bind (superuser or BYPASSRLS)"
+        )
+    if purpose == "tenant" and row["reachable_stronger"]:
+        found.append(
+            f"it can switch to {', '.join(row['reachable_stronger'])}, which "
+            f"can do more than {TENANT_ROLE} (the tenant login must be a member "
+            f"of {TENANT_ROLE} only)"
+        )
+    if purpose == "auth" and TENANT_ROLE in row["reachable"]:
+        found.append(
+            f"it can switch to {TENANT_ROLE} and act as any tenant (the auth "
+            "layer's login must be a member of app_auth only)"
         )
     return str(row["rolname"]), found

@@ -37,17 +37,47 @@ def _bad_dsn_is_invalid_input() -> Iterator[None]:
         raise InvalidInput("dsn", str(exc)) from exc
 
 
-async def _refuse_privileged_login(pool: asyncpg.Pool[asyncpg.Record]) -> None:
+# Sent at every connection's start, where they take precedence over defaults
+# stored with ALTER ROLE/DATABASE … SET: a setting planted there cannot make
+# the application's sessions read-only, change what a name resolves to, or
+# change the isolation the repositories were written for.
+PINNED_SETTINGS = {
+    "search_path": "public, pg_temp",
+    "default_transaction_read_only": "off",
+    "default_transaction_isolation": "read committed",
+    "default_transaction_deferrable": "off",
+}
+
+
+async def _create_pool(
+    dsn: str, purpose: login_role.Purpose, allow_privileged: bool, **options: Any
+) -> asyncpg.Pool[asyncpg.Record]:
+    """A pool on `dsn` whose login role has been checked for `purpose`."""
+    caller_settings = options.pop("server_settings", None) or {}
+    with translated("database"), _bad_dsn_is_invalid_input():
+        pool = await asyncpg.create_pool(
+            dsn,
+            init=generated.init_connection,
+            reset=_reset,
+            server_settings={**caller_settings, **PINNED_SETTINGS},
+            **options,
+        )
+    if allow_privileged:
+        return pool
     try:
         with translated("database"):
             async with pool.acquire() as conn:
-                role, found = await login_role.problems(conn)
+                role, found = await login_role.problems(conn, purpose)
     except BaseException:
         await pool.close()
         raise
     if found:
         await pool.close()
         raise PrivilegedLogin(role, found)
+    return pool
+
+
+AUTH_POOL_MAX_SIZE = 4
 
 
 class Store:
@@ -59,22 +89,25 @@ class Store:
         self,
         pool: asyncpg.Pool[asyncpg.Record],
         *,
+        auth_pool: asyncpg.Pool[asyncpg.Record] | None = None,
         acquire_timeout: float,
         max_content_bytes: int,
         cursor_key: bytes,
     ) -> None:
         # Private: routes reach the database only through the repositories.
         self._pool = pool
+        self._auth_pool = auth_pool
         self._acquire_timeout = acquire_timeout
         self._max_content_bytes = max_content_bytes
         self._cursors = CursorCodec(cursor_key)
-        self.users = UsersRepository(pool, acquire_timeout)
+        self.users = UsersRepository(auth_pool, acquire_timeout)
 
     @classmethod
     def open(
         cls,
         dsn: str,
         *,
+        auth_dsn: str | None = None,
         min_size: int = 1,
         max_size: int = 10,
         acquire_timeout: float = 10.0,
@@ -89,14 +122,24 @@ class Store:
         (`await Store.open(dsn)`) and an async context manager that closes it
         on exit (`async with Store.open(dsn) as store:`).
 
+        auth_dsn is the auth layer's login (app_auth_login): store.users runs
+        on a small pool of its own there; without it store.users raises
+        RepositoryError. The tenant login cannot become the auth layer's role
+        and the auth login cannot become a tenant.
+
         statement_cache_size=0 makes it safe behind PgBouncer in transaction
         pooling mode. cursor_key signs listing cursors: give every process
         that serves the same clients the same key (default: random per Store).
-        The login role is checked once, when the pool starts: a superuser, a
-        BYPASSRLS role, the owner of a tenant table or a role with privileges
-        on tenant tables raises PrivilegedLogin, unless
-        allow_privileged_login_unsafe=True (maintenance scripts only).
-        Further keyword arguments go to asyncpg.create_pool.
+        The login roles are checked once, when the pools start: a superuser,
+        a BYPASSRLS role, the owner of a tenant table, a role with privileges
+        on tenant tables, one that can create temporary tables, or one that
+        can switch to a role stronger than its purpose needs raises
+        PrivilegedLogin, unless allow_privileged_login_unsafe=True
+        (maintenance scripts only). search_path and the transaction defaults
+        are pinned at every connection's start (PINNED_SETTINGS), over
+        anything stored with ALTER ROLE … SET. Further keyword arguments go
+        to asyncpg.create_pool (server_settings are merged under the pinned
+        ones).
         """
         if isinstance(max_content_bytes, bool) or not isinstance(
             max_content_bytes, int
@@ -104,21 +147,37 @@ class Store:
             raise InvalidInput("max_content_bytes", "must be an int")
 
         async def create() -> Store:
-            with translated("database"), _bad_dsn_is_invalid_input():
-                pool = await asyncpg.create_pool(
-                    dsn,
-                    min_size=min_size,
-                    max_size=max_size,
-                    command_timeout=command_timeout,
-                    statement_cache_size=statement_cache_size,
-                    init=generated.init_connection,
-                    reset=_reset,
-                    **pool_options,
-                )
-            if not allow_privileged_login_unsafe:
-                await _refuse_privileged_login(pool)
+            pool = await _create_pool(
+                dsn,
+                "tenant",
+                allow_privileged_login_unsafe,
+                min_size=min_size,
+                max_size=max_size,
+                command_timeout=command_timeout,
+                statement_cache_size=statement_cache_size,
+                **pool_options,
+            )
+            auth_pool = None
+            if auth_dsn is not None:
+                try:
+                    # The auth layer's calls are single statements: a few
+                    # connections, opened when first needed.
+                    auth_pool = await _create_pool(
+                        auth_dsn,
+                        "auth",
+                        allow_privileged_login_unsafe,
+                        min_size=0,
+                        max_size=min(max_size, AUTH_POOL_MAX_SIZE),
+                        command_timeout=command_timeout,
+                        statement_cache_size=statement_cache_size,
+                        **pool_options,
+                    )
+                except BaseException:
+                    await pool.close()
+                    raise
             return cls(
                 pool,
+                auth_pool=auth_pool,
                 acquire_timeout=acquire_timeout,
                 max_content_bytes=max_content_bytes,
                 cursor_key=cursor_key or secrets.token_bytes(32),
@@ -140,7 +199,11 @@ class Store:
     async def close(self) -> None:
         """Close the pool and its connections (`async with Store.open(…)`
         does it on exit)."""
-        await self._pool.close()
+        try:
+            if self._auth_pool is not None:
+                await self._auth_pool.close()
+        finally:
+            await self._pool.close()
 
 
 class _OpeningStore:

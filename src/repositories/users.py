@@ -1,5 +1,7 @@
-"""store.users: what the auth layer calls. Not tenant data: it runs on the
-pool's own login role, outside any unit of work."""
+"""store.users: what the auth layer calls. Not tenant data: it runs on a
+pool of its own, logged in as the auth layer's login role (app_auth_login,
+a member of app_auth), outside any unit of work. The tenant login cannot
+reach app_auth, and the auth login cannot reach app_user."""
 
 from __future__ import annotations
 
@@ -11,15 +13,15 @@ from generated import models as rows
 from generated import users as queries
 from repositories import validation
 from repositories.database_errors import translated
-from repositories.errors import Conflict, NotFound
+from repositories.errors import Conflict, NotFound, RepositoryError
 from repositories.models import User, from_row
 from repositories.pooled import pooled
 
 RESOURCE = "user"
-# One round trip; the role is transaction-local. A call that fails before
-# its COMMIT leaves the transaction to the pool, which rolls it back on
-# release.
-BEGIN_AS_AUTH_LAYER = "BEGIN; SET LOCAL ROLE app_auth"
+NOT_CONFIGURED = (
+    "store.users needs the auth layer's login: "
+    "Store.open(dsn, auth_dsn=<URL of app_auth_login>) (README, Production)"
+)
 
 
 def to_user(row: rows.User) -> User:
@@ -28,39 +30,40 @@ def to_user(row: rows.User) -> User:
 
 class UsersRepository:
     """`store.users`: the users the auth layer creates and reads. Not tenant
-    data: each call takes a pooled connection of its own and runs outside any
-    unit of work, in a transaction of its own as the auth layer's role
-    `app_auth` (the login role holds no privilege itself)."""
+    data: each call is one statement on a connection of the auth pool
+    (`Store.open(…, auth_dsn=…)`), logged in as app_auth_login, outside any
+    unit of work. Without an auth_dsn every call raises RepositoryError."""
 
     def __init__(
-        self, pool: asyncpg.Pool[asyncpg.Record], acquire_timeout: float
+        self, pool: asyncpg.Pool[asyncpg.Record] | None, acquire_timeout: float
     ) -> None:
         self._pool = pool
         self._acquire_timeout = acquire_timeout
+
+    def _auth_pool(self) -> asyncpg.Pool[asyncpg.Record]:
+        if self._pool is None:
+            raise RepositoryError(NOT_CONFIGURED)
+        return self._pool
 
     async def create(self, *, email: str, name: str) -> User:
         """Register a user; the e-mail address is unique in any letter case."""
         checked_email = validation.email(email)
         checked_name = validation.name(name)
         with translated(RESOURCE):
-            async with pooled(self._pool, self._acquire_timeout) as conn:
-                await conn.execute(BEGIN_AS_AUTH_LAYER)
+            async with pooled(self._auth_pool(), self._acquire_timeout) as conn:
                 row = await queries.create_user(
                     conn, email=checked_email, name=checked_name
                 )
-                await conn.execute("COMMIT")
         if row is None:
             raise Conflict(RESOURCE, "the e-mail address is already registered")
         return to_user(row)
 
     async def get(self, user_id: UUID) -> User:
         """The user `user_id`."""
-        validation.identifier(user_id, "user_id")
+        user_id = validation.identifier(user_id, "user_id")
         with translated(RESOURCE):
-            async with pooled(self._pool, self._acquire_timeout) as conn:
-                await conn.execute(BEGIN_AS_AUTH_LAYER)
+            async with pooled(self._auth_pool(), self._acquire_timeout) as conn:
                 row = await queries.get_user(conn, id=user_id)
-                await conn.execute("COMMIT")
         if row is None:
             raise NotFound(RESOURCE)
         return to_user(row)

@@ -32,9 +32,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def identifier(value: object, field: str) -> UUID:
+    """An exact uuid.UUID with the caller's value. A subclass (whose str()
+    could say anything) is rebuilt from its 128-bit integer, checked to be a
+    plain int in range: whatever else it claims, the result's text form is
+    hex digits and dashes only."""
     if not isinstance(value, UUID):
         raise InvalidInput(field, f"must be a uuid.UUID, not {type(value).__name__}")
-    return value
+    if type(value) is UUID:
+        return value
+    bits = value.int
+    if type(bits) is not int or not 0 <= bits < 1 << 128:
+        raise InvalidInput(field, "must be a uuid.UUID holding a 128-bit value")
+    return UUID(int=bits)
 
 
 def _text(value: object, field: str) -> str:

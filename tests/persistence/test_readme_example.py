@@ -17,10 +17,10 @@ def readme_example() -> str:
     return found.group(1)
 
 
-def test_readme_example_runs(app_url: str) -> None:
+def test_readme_example_runs(app_url: str, auth_url: str) -> None:
     result = subprocess.run(
         [sys.executable, "-c", readme_example()],
-        env={**os.environ, "APP_DATABASE_URL": app_url},
+        env={**os.environ, "APP_DATABASE_URL": app_url, "AUTH_DATABASE_URL": auth_url},
         capture_output=True,
         text=True,
         timeout=120,

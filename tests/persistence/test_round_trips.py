@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from repositories import Store, User
+from repositories.unit_of_work import begin_as
 from tests.support import new_user
 
 
@@ -23,7 +24,9 @@ async def flushed_log() -> None:
 
 
 @pytest.fixture
-async def logged_store(app_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
+async def logged_store(
+    app_url: str, auth_url: str
+) -> AsyncIterator[tuple[Store, list[str]]]:
     statements: list[str] = []
 
     def log(record: Any) -> None:
@@ -32,7 +35,9 @@ async def logged_store(app_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
     async def setup(conn: Any) -> None:
         conn.add_query_logger(log)
 
-    async with Store.open(app_url, min_size=1, max_size=1, setup=setup) as store:
+    async with Store.open(
+        app_url, auth_dsn=auth_url, min_size=1, max_size=1, setup=setup
+    ) as store:
         yield store, statements
 
 
@@ -49,9 +54,7 @@ async def test_single_operation_unit_of_work_is_three_statements(
         await uow.projects.get(project.id)
     await flushed_log()
     assert len(statements) == 3, statements
-    assert statements[0].startswith(
-        "BEGIN; SET LOCAL ROLE app_user; SET LOCAL app.user_id = "
-    )
+    assert statements[0] == begin_as(user.id)
     assert statements[-1] == "COMMIT"
 
 

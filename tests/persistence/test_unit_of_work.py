@@ -23,7 +23,7 @@ from repositories import (
     User,
 )
 from tests.persistence.helpers import not_found_from
-from tests.support import HandedOut, new_user
+from tests.support import HandedOut, connection_of, new_user
 
 PLANT_FILE = (
     "INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256) "
@@ -72,25 +72,27 @@ async def get_project(store: Store, owner: User, project_id: uuid.UUID) -> Proje
 
 
 async def actor_setting(uow: UnitOfWork) -> Any:
-    return await uow.connection.fetchval("SELECT current_setting('app.user_id', true)")
+    return await connection_of(uow).fetchval(
+        "SELECT current_setting('app.user_id', true)"
+    )
 
 
 async def current_role(uow: UnitOfWork) -> Any:
-    return await uow.connection.fetchval("SELECT current_user")
+    return await connection_of(uow).fetchval("SELECT current_user")
 
 
 async def execute_refused(uow: UnitOfWork, statement: str, *args: object) -> None:
     """Run a statement that must fail, inside a savepoint so the unit of work lives on."""
-    await uow.connection.execute("SAVEPOINT refused_statement")
+    await connection_of(uow).execute("SAVEPOINT refused_statement")
     try:
-        await uow.connection.execute(statement, *args)
+        await connection_of(uow).execute(statement, *args)
     finally:
-        await uow.connection.execute("ROLLBACK TO SAVEPOINT refused_statement")
+        await connection_of(uow).execute("ROLLBACK TO SAVEPOINT refused_statement")
 
 
 @pytest.fixture
-async def single_connection_store(app_url: str) -> AsyncIterator[Store]:
-    async with Store.open(app_url, max_size=1, min_size=1) as opened:
+async def single_connection_store(app_url: str, auth_url: str) -> AsyncIterator[Store]:
+    async with Store.open(app_url, auth_dsn=auth_url, max_size=1, min_size=1) as opened:
         yield opened
 
 
@@ -361,7 +363,7 @@ async def test_two_open_units_of_work_keep_their_own_actor(
         store.unit_of_work(user.id) as uow_user,
         store.unit_of_work(other_user.id) as uow_other,
     ):
-        assert uow_user.connection is not uow_other.connection
+        assert connection_of(uow_user) is not connection_of(uow_other)
         mine = await uow_user.projects.create("Mine")
         theirs = await uow_other.projects.create("Theirs")
         assert await actor_setting(uow_user) == str(user.id)
@@ -392,7 +394,7 @@ async def test_raw_sql_without_ownership_predicate_sees_only_the_actors_rows(
         await uow.agent_states.save(own.id, {"own": True})
 
     async with store.unit_of_work(other_user.id) as uow:
-        conn = uow.connection
+        conn = connection_of(uow)
         assert await conn.fetchval("SELECT count(*) FROM projects") == 1
         assert [r[0] for r in await conn.fetch("SELECT id FROM projects")] == [own.id]
         assert await conn.fetchval("SELECT count(*) FROM project_files") == 1
@@ -452,7 +454,7 @@ async def test_raw_sql_without_ownership_predicate_sees_only_the_actors_rows(
         files = await uow.files.list(victim.id)
         assert [entry.path for entry in files.items] == ["a.txt", "dir/b.txt"]
         assert await uow.agent_states.get(victim.id) == victim_state
-        assert await uow.connection.fetchval("SELECT count(*) FROM projects") == 1
+        assert await connection_of(uow).fetchval("SELECT count(*) FROM projects") == 1
     async with store.unit_of_work(other_user.id) as uow:
         assert (await uow.agent_states.get(own.id)).state == {"pwned": True}
         assert (await uow.files.list(own.id)).items == []
@@ -480,10 +482,10 @@ async def test_interleaved_users_on_one_connection_never_share_the_actor(
         (bob, bob_project),
     ]:
         async with single.unit_of_work(actor.id) as uow:
-            pids.add(uow.connection.get_server_pid())
+            pids.add(connection_of(uow).get_server_pid())
             assert await actor_setting(uow) == str(actor.id)
             assert await current_role(uow) == "app_user"
-            visible = await uow.connection.fetch("SELECT id FROM projects")
+            visible = await connection_of(uow).fetch("SELECT id FROM projects")
             assert [row[0] for row in visible] == [own_project.id]
             listed = await uow.projects.list()
             assert [project.id for project in listed.items] == [own_project.id]
@@ -514,7 +516,7 @@ async def test_actor_does_not_survive_a_failed_or_conflicted_unit_of_work(
     async with single.unit_of_work(bob.id) as uow:
         assert await actor_setting(uow) == str(bob.id)
         assert await current_role(uow) == "app_user"
-        assert await uow.connection.fetchval("SELECT count(*) FROM projects") == 0
+        assert await connection_of(uow).fetchval("SELECT count(*) FROM projects") == 0
 
     async with single.unit_of_work(alice.id) as uow:
         with pytest.raises(Conflict):
@@ -529,16 +531,16 @@ async def test_actor_does_not_survive_a_failed_or_conflicted_unit_of_work(
 
 
 async def test_pool_connection_outside_a_unit_of_work_has_no_actor(
-    app_url: str,
+    app_url: str, store: Store
 ) -> None:
     handed_out = HandedOut()
+    alice = await new_user(store, "Alice")
     async with Store.open(app_url, min_size=1, max_size=1, setup=handed_out) as single:
-        alice = await new_user(single, "Alice")
         await create_project(single, alice, "Alice's")
         async with single.unit_of_work(alice.id) as uow:
             assert await actor_setting(uow) == str(alice.id)
 
-        after = await handed_out.next_borrower(single, alice)
+        after = await handed_out.next_borrower(single)
     assert after.actor in (None, "")
     assert after.user != "app_user"
     assert not after.in_transaction
@@ -560,7 +562,7 @@ async def test_broken_connection_is_unavailable_and_leaves_nothing_partial(
     async def write_while_the_connection_dies() -> None:
         async with single.unit_of_work(alice.id) as uow:
             await uow.projects.create("Half done")
-            pid = uow.connection.get_server_pid()
+            pid = connection_of(uow).get_server_pid()
             terminated = await admin_fetchval(
                 database_url, "SELECT pg_terminate_backend($1)", pid
             )

@@ -29,10 +29,12 @@ async def superuser(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]
 
 
 @asynccontextmanager
-async def opened_store(app_url: str, **options: Any) -> AsyncIterator[Store]:
+async def opened_store(
+    app_url: str, auth_url: str | None = None, **options: Any
+) -> AsyncIterator[Store]:
     """A Store on `app_url`, the application's login (the `app_url` fixture,
-    or a proxy in front of it)."""
-    async with Store.open(app_url, **options) as opened:
+    or a proxy in front of it), with store.users on `auth_url` if given."""
+    async with Store.open(app_url, auth_dsn=auth_url, **options) as opened:
         yield opened
 
 

@@ -29,9 +29,9 @@ from .helpers import (
 
 
 @pytest.fixture(scope="module")
-async def wide_store(app_url: str) -> AsyncIterator[Store]:
+async def wide_store(app_url: str, auth_url: str) -> AsyncIterator[Store]:
     """16 connections, shared by many more tasks."""
-    async with opened_store(app_url, max_size=16) as opened:
+    async with opened_store(app_url, auth_url, max_size=16) as opened:
         yield opened
 
 

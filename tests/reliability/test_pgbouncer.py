@@ -24,7 +24,7 @@ from repositories import (
     Unavailable,
     User,
 )
-from tests.support import HandedOut, new_project, new_user
+from tests.support import HandedOut, connection_of, new_project, new_user
 
 from .helpers import (
     HANG_GUARD_S,
@@ -157,13 +157,13 @@ async def test_interleaved_tenants_see_only_their_own_rows(
 
     async def tenant_task(user: User, n: int) -> tuple[str, str, int]:
         async with bounced.unit_of_work(user.id) as uow:
-            actor = await uow.connection.fetchval(
+            actor = await connection_of(uow).fetchval(
                 "SELECT current_setting('app.user_id', true)"
             )
-            role = await uow.connection.fetchval("SELECT current_user")
+            role = await connection_of(uow).fetchval("SELECT current_user")
             await uow.files.put(projects[user.id].id, f"f{n}.txt", f"{user.id}\n")
             await asyncio.sleep(0)  # hand the server connection to others
-            visible = await uow.connection.fetchval("SELECT count(*) FROM projects")
+            visible = await connection_of(uow).fetchval("SELECT count(*) FROM projects")
         assert isinstance(actor, str)
         assert isinstance(role, str)
         assert isinstance(visible, int)
@@ -192,7 +192,7 @@ async def test_interleaved_tenants_see_only_their_own_rows(
 
     # Outside any unit of work the pooled connections carry no actor or role.
     for _ in range(SERVER_CONNECTIONS * 2):
-        leftover = await handed_out.next_borrower(bounced, stranger)
+        leftover = await handed_out.next_borrower(bounced)
         assert leftover.actor in (None, "")
         assert leftover.user != "app_user"
 
@@ -227,7 +227,7 @@ async def test_server_backend_killed_behind_pgbouncer_is_unavailable(
         try:
             async with store.unit_of_work(owner.id) as uow:
                 await uow.files.put(project.id, "doomed.txt", "doomed\n")
-                pid = await uow.connection.fetchval("SELECT pg_backend_pid()")
+                pid = await connection_of(uow).fetchval("SELECT pg_backend_pid()")
                 assert isinstance(pid, int)
                 await terminate_backend(database_url, pid)
                 try:

@@ -39,6 +39,8 @@ async def admin(database_url: str) -> AsyncIterator[asyncpg.Connection[asyncpg.R
 
 
 @pytest.fixture(scope="module")
-async def small_store(app_url: str) -> AsyncIterator[Store]:
-    async with Store.open(app_url, max_content_bytes=SMALL_CONTENT_LIMIT) as opened:
+async def small_store(app_url: str, auth_url: str) -> AsyncIterator[Store]:
+    async with Store.open(
+        app_url, auth_dsn=auth_url, max_content_bytes=SMALL_CONTENT_LIMIT
+    ) as opened:
         yield opened

@@ -1,7 +1,7 @@
 """Least privilege all the way down: the Store logs in as app_login, which can
 log in and become app_user or app_auth and nothing else. `Store.open`
 refuses a login role that row-level security cannot bind, and what a caller
-does to a lent `uow.connection` (RESET ROLE, SET ROLE, SET SESSION
+does to a lent `connection_of(uow)` (RESET ROLE, SET ROLE, SET SESSION
 AUTHORIZATION, set_config('role', …)) leaves it unable to reach any tenant
 row it could not reach before."""
 
@@ -19,7 +19,7 @@ import pytest
 
 from devtools import database, migrate
 from repositories import PrivilegedLogin, Store, User
-from tests.support import new_project, new_user
+from tests.support import connection_of, new_project, new_user
 
 T = TypeVar("T")
 
@@ -34,22 +34,30 @@ class Probe:
     admin: asyncpg.Connection[asyncpg.Record]
 
 
+PROBE_ROLE_SUFFIXES = ("_bypass", "_reader")
+
+
 @pytest.fixture
 async def probe(pg_admin_url: str) -> AsyncIterator[Probe]:
     url, drop = await migrate.create_migrated_database(pg_admin_url, "privilege")
     role = f"probe_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(url)
     await admin.execute(f"CREATE ROLE {role} LOGIN NOINHERIT")
-    await admin.execute(f"GRANT app_user, app_auth TO {role}")
+    await admin.execute(f"GRANT app_user TO {role}")
     try:
         yield Probe(url, database.as_role(url, role), role, admin)
     finally:
-        await admin.execute(f"DROP OWNED BY {role}")
+        # The probes may add roles named after this one (PROBE_ROLE_SUFFIXES).
+        roles = [role, *(f"{role}{suffix}" for suffix in PROBE_ROLE_SUFFIXES)]
+        for name in roles:
+            if await admin.fetchval("SELECT to_regrole($1) IS NOT NULL", name):
+                await admin.execute(f"DROP OWNED BY {name}")
         await admin.close()
         await drop()
         cluster = await asyncpg.connect(pg_admin_url)
         try:
-            await cluster.execute(f"DROP ROLE {role}")
+            for name in reversed(roles):
+                await cluster.execute(f"DROP ROLE IF EXISTS {name}")
         finally:
             await cluster.close()
 
@@ -74,14 +82,16 @@ async def test_a_superuser_login_is_refused_unless_the_caller_opts_in(
     assert any("superuser" in p for p in refused.problems)
     assert "app_login" in str(refused)
     assert "allow_privileged_login_unsafe=True" in str(refused)
-    async with Store.open(database_url, allow_privileged_login_unsafe=True) as store:
+    async with Store.open(
+        database_url, auth_dsn=database_url, allow_privileged_login_unsafe=True
+    ) as store:
         await new_user(store, "Maintenance")
 
 
 async def test_the_probe_role_alone_is_accepted(probe: Probe) -> None:
     """The control: the probes below fail only because of what they add."""
-    async with Store.open(probe.url) as store:
-        await new_user(store, "Probe")
+    async with Store.open(probe.url) as store, store.unit_of_work(uuid.uuid4()) as uow:
+        assert (await uow.projects.list()).items == []
 
 
 @pytest.mark.parametrize(
@@ -102,15 +112,33 @@ async def test_the_probe_role_alone_is_accepted(probe: Probe) -> None:
             " GRANT app_user TO {role}",
             "privileges on the tenant tables agent_states",
         ),
+        ("GRANT app_auth TO {role}", "can switch to app_auth, which can do more"),
+        (
+            "CREATE ROLE {role}_bypass NOLOGIN BYPASSRLS; GRANT {role}_bypass TO {role}",
+            "can switch to {role}_bypass, which row-level security does not bind",
+        ),
+        (
+            "CREATE ROLE {role}_reader NOLOGIN; GRANT SELECT ON accounts TO"
+            " {role}_reader; GRANT {role}_reader TO {role}",
+            "can switch to {role}_reader, which can do more than app_user",
+        ),
+        (
+            "GRANT TEMPORARY ON DATABASE {database} TO {role}",
+            "can create temporary tables",
+        ),
     ],
 )
 async def test_a_login_that_rls_cannot_bind_is_refused(
     probe: Probe, grant: str, named: str
 ) -> None:
-    await probe.admin.execute(grant.format(role=probe.role))
+    database_name = await probe.admin.fetchval("SELECT current_database()")
+    await probe.admin.execute(
+        grant.format(role=probe.role, database=f'"{database_name}"')
+    )
     refused = await refusal(probe.url)
     assert refused.role == probe.role
-    assert any(named in p for p in refused.problems), refused.problems
+    expected = named.format(role=probe.role)
+    assert any(expected in p for p in refused.problems), refused.problems
 
 
 @dataclass(frozen=True)
@@ -177,7 +205,7 @@ async def test_a_lent_connection_cannot_climb_out_of_row_level_security(
     store: Store, tenants: Tenants, escape: str
 ) -> None:
     async with store.unit_of_work(tenants.mine.id) as uow:
-        conn = uow.connection
+        conn = connection_of(uow)
         # Refused outright, or done: either way the reach below must be none.
         with contextlib.suppress(asyncpg.PostgresError):
             await within_savepoint(conn, conn.execute(ESCAPES[escape]))
@@ -197,9 +225,9 @@ async def test_a_role_switch_on_a_lent_connection_does_not_outlive_the_unit_of_w
     async with Store.open(app_url, min_size=1, max_size=1) as single:
         async with single.unit_of_work(tenants.mine.id) as uow:
             # Session level, not LOCAL: it would survive the COMMIT.
-            await uow.connection.execute("SET ROLE app_auth")
+            await connection_of(uow).execute("SET ROLE app_user")
         async with single.unit_of_work(tenants.mine.id) as uow:
-            conn = uow.connection
+            conn = connection_of(uow)
             assert await conn.fetchval("SELECT current_user") == "app_user"
             await conn.execute("RESET ROLE")
             assert await conn.fetchval("SELECT current_user") == "app_login"
@@ -219,8 +247,8 @@ async def test_the_reach_check_sees_through_a_privileged_login(
 
     async def escape_and_roll_back(store: Store) -> None:
         async with store.unit_of_work(tenants.mine.id) as uow:
-            await uow.connection.execute("RESET ROLE")
-            reached.append(await reach(uow.connection, tenants))
+            await connection_of(uow).execute("RESET ROLE")
+            reached.append(await reach(connection_of(uow), tenants))
             raise _RollBack  # leave the other tenant's rows as they were
 
     async with Store.open(database_url, allow_privileged_login_unsafe=True) as unsafe:

@@ -4,7 +4,7 @@ and the database enforces it on its own.
 1. Every repository method, called by `other_user` on `user`'s project, raises
    a NotFound equal (type, .resource, str()) to the one for a random project
    id, and changes nothing anywhere in the database.
-2. Raw SQL on `uow.connection` (role app_user, app.user_id = the actor) without
+2. Raw SQL on `connection_of(uow)` (role app_user, app.user_id = the actor) without
    ownership predicates sees and changes nothing of another tenant's rows;
    writes that would plant or move rows into another tenant fail.
 3. With no actor set, app_user sees no rows at all.
@@ -33,7 +33,7 @@ from repositories import (
     UnitOfWork,
     User,
 )
-from tests.support import HandedOut, Session, session_of
+from tests.support import HandedOut, Session, connection_of, session_of
 
 from .helpers import attempt, snapshot
 
@@ -252,7 +252,7 @@ async def test_raw_reads_see_nothing_of_the_other_tenant(
 ) -> None:
     victim, other = tenants.user.id, tenants.other.id
     async with store.unit_of_work(other) as uow:
-        conn = uow.connection
+        conn = connection_of(uow)
         assert await conn.fetchval("SELECT current_user") == APP_ROLE
         for table in ("projects", "project_files", "agent_states"):
             owners = await conn.fetch(f"SELECT DISTINCT owner_id FROM {table}")
@@ -297,7 +297,7 @@ async def run_then_roll_back(
     try:
         async with store.unit_of_work(actor) as uow:
             for statement, args in statements:
-                statuses.append(await uow.connection.execute(statement, *args))
+                statuses.append(await connection_of(uow).execute(statement, *args))
             raise Rollback
     except Rollback:
         return statuses
@@ -335,7 +335,7 @@ async def test_raw_updates_and_deletes_change_nothing_of_the_other_tenant(
     # Committed, the aimed statements change nothing either.
     async with store.unit_of_work(tenants.other.id) as uow:
         for statement, args in aimed:
-            assert (await uow.connection.execute(statement, *args)).endswith(" 0")
+            assert (await connection_of(uow).execute(statement, *args)).endswith(" 0")
     assert await snapshot(admin) == before
 
 
@@ -426,7 +426,7 @@ async def test_raw_writes_into_another_tenant_fail_in_the_database(
     before = await snapshot(admin)
     with pytest.raises(asyncpg.PostgresError):
         async with store.unit_of_work(tenants.other.id) as uow:
-            await uow.connection.execute(statement, *arguments(tenants))
+            await connection_of(uow).execute(statement, *arguments(tenants))
     assert await snapshot(admin) == before
 
 
@@ -507,8 +507,10 @@ async def one_connection_store(
 
 async def in_unit_of_work(store: Store, actor: uuid.UUID) -> Session:
     async with store.unit_of_work(actor) as uow:
-        seen = await session_of(uow.connection)
-        owners = await uow.connection.fetch("SELECT DISTINCT owner_id FROM projects")
+        seen = await session_of(connection_of(uow))
+        owners = await connection_of(uow).fetch(
+            "SELECT DISTINCT owner_id FROM projects"
+        )
         assert {row["owner_id"] for row in owners} <= {actor}
         return seen
 
@@ -532,7 +534,7 @@ async def fail_a_statement(store: Store, actor: uuid.UUID) -> None:
     block then finds the transaction aborted."""
     async with store.unit_of_work(actor) as uow:
         with pytest.raises(asyncpg.PostgresError):
-            await uow.connection.execute("SELECT 1 / 0")
+            await connection_of(uow).execute("SELECT 1 / 0")
 
 
 async def test_interleaved_users_on_one_pooled_connection(
@@ -544,7 +546,7 @@ async def test_interleaved_users_on_one_pooled_connection(
 
     def pooled() -> Awaitable[Session]:
         """What the pool hands out next (store.users borrows a connection)."""
-        return handed_out.next_borrower(store, tenants.user)
+        return handed_out.next_borrower(store)
 
     first = await pooled()
     assert (first.user, first.actor) == (login, None)
@@ -572,7 +574,7 @@ async def test_interleaved_users_on_one_pooled_connection(
     # A unit of work cancelled mid-statement.
     async def slow() -> None:
         async with store.unit_of_work(a) as uow:
-            await uow.connection.execute("SELECT pg_sleep(5)")
+            await connection_of(uow).execute("SELECT pg_sleep(5)")
 
     task = asyncio.create_task(slow())
     await asyncio.sleep(0.2)
@@ -602,7 +604,7 @@ async def test_concurrent_units_of_work_each_see_only_their_actor(
         async def work(actor: uuid.UUID) -> Session:
             async with store.unit_of_work(actor) as uow:
                 await asyncio.sleep(0)  # let the others interleave
-                seen = await session_of(uow.connection)
+                seen = await session_of(connection_of(uow))
                 projects = (await uow.projects.list(limit=1000)).items
                 assert {p.owner_id for p in projects} == {actor}
                 return seen

@@ -63,9 +63,10 @@ async def create_database(
 
 
 APP_LOGIN_ROLE = "app_login"
-# Set on app_login only where the server asks it for a password (the
+AUTH_LOGIN_ROLE = "app_auth_login"
+# Set on a login role only where the server asks it for a password (the
 # embedded server and test clusters trust loopback): one per process.
-_APP_LOGIN_PASSWORD = secrets.token_urlsafe(24)
+_LOGIN_PASSWORD = secrets.token_urlsafe(24)
 
 
 def as_role(url: str, role: str, password: str | None = None) -> str:
@@ -76,29 +77,38 @@ def as_role(url: str, role: str, password: str | None = None) -> str:
     return parts._replace(netloc=f"{userinfo}@{host}").geturl()
 
 
-async def app_login_url(owner_url: str) -> str:
-    """The URL the application uses on the database of `owner_url`: the
-    least-privileged login role app_login (created by migrations/). Where the
-    server asks app_login for a password, a random one is set first, with the
-    owner's connection; nothing is changed on a server that trusts it."""
+async def login_url(owner_url: str, role: str) -> str:
+    """The URL of the login role `role` (created by migrations/) on the
+    database of `owner_url`. Where the server asks it for a password, a
+    random one is set first, with the owner's connection; nothing is changed
+    on a server that trusts it."""
     import asyncpg
 
-    url = as_role(owner_url, APP_LOGIN_ROLE)
+    url = as_role(owner_url, role)
     try:
         conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
     except asyncpg.InvalidAuthorizationSpecificationError:
         owner = await asyncpg.connect(owner_url, timeout=CONNECT_TIMEOUT_S)
         try:
-            # Utility statements take no parameters; the password is
-            # token_urlsafe, so letters, digits, '-' and '_' only.
-            await owner.execute(
-                f"ALTER ROLE {APP_LOGIN_ROLE} PASSWORD '{_APP_LOGIN_PASSWORD}'"
-            )
+            # Utility statements take no parameters; the role is one of the
+            # project's names and the password is token_urlsafe, so letters,
+            # digits, '-' and '_' only.
+            await owner.execute(f"ALTER ROLE {role} PASSWORD '{_LOGIN_PASSWORD}'")
         finally:
             await owner.close()
-        return as_role(owner_url, APP_LOGIN_ROLE, _APP_LOGIN_PASSWORD)
+        return as_role(owner_url, role, _LOGIN_PASSWORD)
     await conn.close()
     return url
+
+
+async def app_login_url(owner_url: str) -> str:
+    """The URL the application's units of work use: app_login."""
+    return await login_url(owner_url, APP_LOGIN_ROLE)
+
+
+async def auth_login_url(owner_url: str) -> str:
+    """The URL store.users uses (Store.open's auth_dsn): app_auth_login."""
+    return await login_url(owner_url, AUTH_LOGIN_ROLE)
 
 
 def resolve_url() -> str:

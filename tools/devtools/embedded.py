@@ -53,6 +53,14 @@ class ServerState:
         which migrations/ creates (the server trusts loopback logins)."""
         return f"postgres://app_login@127.0.0.1:{self.port}/{database}?sslmode=disable"
 
+    def auth_url(self, database: str = "postgres") -> str:
+        """The auth layer's URL (store.users): the login role app_auth_login,
+        which migrations/ creates (the server trusts loopback logins)."""
+        return (
+            f"postgres://app_auth_login@127.0.0.1:{self.port}/{database}"
+            "?sslmode=disable"
+        )
+
 
 def _wheel() -> ModuleType:
     """Import the wheel's helpers; its package import warns about XDG_RUNTIME_DIR
@@ -230,7 +238,7 @@ def psql(url: str, *args: str) -> int:
     return subprocess.call([str(bin_dir() / "psql"), url, *args])
 
 
-USAGE = "usage: nox -s db -- start|stop|status|url|app-url|psql"
+USAGE = "usage: nox -s db -- start|stop|status|url|app-url|auth-url|psql"
 STOP_HINT = "stop it with `nox -s db -- stop`"
 
 
@@ -261,6 +269,8 @@ def main(argv: list[str]) -> int:
             print(_started_for("url").url())
         elif command == "app-url":
             print(_started_for("app-url").app_url())
+        elif command == "auth-url":
+            print(_started_for("auth-url").auth_url())
         elif command == "psql":
             return psql(_started_for("psql").url(), *rest)
         else:

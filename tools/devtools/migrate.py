@@ -119,16 +119,25 @@ def _masked(args: tuple[str, ...]) -> list[str]:
 
 
 def _application_login(url: str) -> str:
-    """Which URL the application uses, after a successful apply."""
+    """Which URLs the application uses, after a successful apply."""
     if os.environ.get("DATABASE_URL", "").strip():
         login = database.as_role(url, database.APP_LOGIN_ROLE)
+        auth = database.as_role(url, database.AUTH_LOGIN_ROLE)
         return (
-            f"application URL: {database.redact(login)} (the least-privileged "
-            "login role; give it a password: ALTER ROLE app_login PASSWORD '…')"
+            f"application URL: {database.redact(login)}, auth layer's URL: "
+            f"{database.redact(auth)} (the least-privileged login roles; give "
+            "each a password: ALTER ROLE app_login PASSWORD '…', likewise "
+            "app_auth_login)"
         )
     state = embedded.read_state()
     app = state.app_url() if state else database.as_role(url, database.APP_LOGIN_ROLE)
-    return f"application URL: {app} (least privilege; `nox -s db -- app-url`)"
+    auth = (
+        state.auth_url() if state else database.as_role(url, database.AUTH_LOGIN_ROLE)
+    )
+    return (
+        f"application URL: {app} (least privilege; `nox -s db -- app-url`)\n"
+        f"auth layer's URL: {auth} (store.users; `nox -s db -- auth-url`)"
+    )
 
 
 def _apply(url: str) -> int:

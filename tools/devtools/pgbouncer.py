@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from devtools import embedded
+from repositories.store import PINNED_SETTINGS
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -128,8 +129,11 @@ def write_config(
                 "reserve_pool_size = 0",
                 f"max_client_conn = {max_client_conn}",
                 f"max_db_connections = {default_pool_size}",
-                # asyncpg sends none of these, other drivers do.
-                "ignore_startup_parameters = extra_float_digits,options",
+                # asyncpg sends none of the first two, other drivers do.
+                # PgBouncer 1.18 cannot forward the Store's pinned settings;
+                # behind it the unit of work's BEGIN pins them per transaction.
+                "ignore_startup_parameters = extra_float_digits,options,"
+                + ",".join(PINNED_SETTINGS),
                 "server_tls_sslmode = disable",
                 "client_tls_sslmode = disable",
                 f"logfile = {directory / 'pgbouncer.log'}",

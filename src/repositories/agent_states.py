@@ -12,12 +12,17 @@ from generated import models as rows
 from repositories import agent_state_json, validation
 from repositories.database_errors import translated
 from repositories.errors import NotFound
-from repositories.models import AgentState, from_row
+from repositories.models import AgentState, RowModels, from_row
 from repositories.projects import ProjectsRepository
 from repositories.unmatched import unmatched_write
 
 RESOURCE = "agent state"
 PROJECT = "project"
+# state: any JSON value in the row, a JSON object in the contract (the
+# schema's CHECK makes it one), so its type is not compared.
+ROW_MODELS = RowModels(
+    picked_from=((AgentState, rows.AgentState, frozenset({"state"})),)
+)
 
 
 def to_agent_state(row: rows.AgentState) -> AgentState:

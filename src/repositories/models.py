@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from generated import from_database
+from generated import check_row_model, from_database
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+
+
+class Unset(enum.Enum):
+    """UNSET, this type's one value, marks a field a partial update leaves
+    as it is. Typed, so a PATCH route passes `body.name if "name" in
+    body.model_fields_set else UNSET` and mypy --strict checks it."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
 
 
 class _Frozen(BaseModel):
@@ -129,3 +145,59 @@ def _fields(
 _FIELDS: dict[
     tuple[type[BaseModel], type[BaseModel]], tuple[tuple[str, ...], bool]
 ] = {}
+
+
+class RowModels(NamedTuple):
+    """Which generated row models build which contract models, as each
+    repository module declares them (its ROW_MODELS)."""
+
+    # Built by the generated `*_into` functions.
+    filled_directly: tuple[tuple[type[BaseModel], type[BaseModel]], ...] = ()
+    # Built by from_row: (contract model, row model, fields the repository
+    # adds or narrows itself, which are not compared).
+    picked_from: tuple[
+        tuple[type[BaseModel], type[BaseModel], frozenset[str]], ...
+    ] = ()
+
+
+def check_row_models(declared: Iterable[RowModels]) -> None:
+    """Refuse, naming both models and the fields that differ, a contract
+    model that a generated row model no longer fits: `filled_directly`
+    pairs are built by the generated `*_into` functions (the same fields in
+    the same order); `picked_from` pairs by from_row (the contract's
+    fields, less those the repository adds or narrows itself, among the
+    row's, with the same types). Store.open runs it, so a schema change that the
+    contract models do not follow fails at start-up, not on a first call."""
+    problems: list[str] = []
+    filled_directly = [pair for each in declared for pair in each.filled_directly]
+    picked_from = [triple for each in declared for triple in each.picked_from]
+    for model, row in filled_directly:
+        try:
+            check_row_model(model, row)
+        except TypeError as exc:
+            problems.append(f"{_named(model)} and {_named(row)}: {exc}")
+    for model, row, added in picked_from:
+        wanted = {
+            name: field.annotation
+            for name, field in model.model_fields.items()
+            if name not in added
+        }
+        found = {name: field.annotation for name, field in row.model_fields.items()}
+        differing = sorted(
+            name for name, kind in wanted.items() if found.get(name) != kind
+        )
+        if differing:
+            problems.append(
+                f"{_named(model)} cannot be built from {_named(row)}: these "
+                f"fields are missing or of another type there: {differing}"
+            )
+    if problems:
+        raise TypeError(
+            "the contract models do not fit the generated row models (regenerate "
+            "with `nox -s generate` and update repositories/models.py): "
+            + "; ".join(problems)
+        )
+
+
+def _named(model: type[BaseModel]) -> str:
+    return f"{model.__module__}.{model.__name__}"

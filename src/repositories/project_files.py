@@ -12,6 +12,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from generated import Executor
+from generated import models as rows
 from generated import project_files as queries
 from generated import projects as project_queries
 from repositories import validation
@@ -24,6 +25,7 @@ from repositories.models import (
     FileWrite,
     Page,
     ProjectFile,
+    RowModels,
     SyncResult,
     from_row,
     page,
@@ -48,6 +50,19 @@ def prefix_end(prefix: str) -> str | None:
         if last <= _HIGHEST_CODE_POINT:
             return "".join(chars) + chr(last)
     return None
+
+
+# Writes return rows without content: the caller's content is the stored one.
+ROW_MODELS = RowModels(
+    filled_directly=((FileEntry, queries.ListFilesRow),),
+    picked_from=(
+        (ProjectFile, queries.PutFileRow, frozenset({"content"})),
+        (ProjectFile, queries.CreateFileRow, frozenset({"content"})),
+        (ProjectFile, queries.UpdateFileAtVersionRow, frozenset({"content"})),
+        (ProjectFile, queries.GetFileEntryRow, frozenset({"content"})),
+        (ProjectFile, rows.ProjectFile, frozenset()),
+    ),
+)
 
 
 def _file(row: BaseModel, content: str) -> ProjectFile:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from generated import Executor
@@ -13,10 +12,13 @@ from repositories import validation
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import NotFound
-from repositories.models import Page, Project, from_row, page
+from repositories.models import UNSET, Page, Project, RowModels, Unset, from_row, page
 
 RESOURCE = "project"
-_UNSET: Any = object()
+ROW_MODELS = RowModels(
+    filled_directly=((Project, rows.Project),),
+    picked_from=((Project, rows.Project, frozenset()),),
+)
 _PROJECT_PAGE = Page[Project]  # looked up once: subscripting costs each time
 
 
@@ -98,16 +100,20 @@ class ProjectsRepository:
         return datetime.fromisoformat(created_at), UUID(project_id)
 
     async def update(
-        self, project_id: UUID, *, name: str = _UNSET, description: str | None = _UNSET
+        self,
+        project_id: UUID,
+        *,
+        name: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
     ) -> Project:
-        """Change a project's name, description or both; a field not given
-        keeps its value."""
+        """Change a project's name, description or both; a field given as
+        UNSET (the default) keeps its value."""
         validation.identifier(project_id, "project_id")
-        set_name = name is not _UNSET
-        set_description = description is not _UNSET
-        checked_name = validation.name(name) if set_name else ""
+        set_name = name is not UNSET
+        set_description = description is not UNSET
+        checked_name = validation.name(name) if name is not UNSET else ""
         checked_description = (
-            validation.description(description) if set_description else None
+            validation.description(description) if description is not UNSET else None
         )
         with translated(RESOURCE):
             row = await queries.update_project(

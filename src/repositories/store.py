@@ -12,10 +12,18 @@ from uuid import UUID
 import asyncpg
 
 import generated
-from repositories import login_role, validation
+from repositories import (
+    agent_states,
+    login_role,
+    project_files,
+    projects,
+    users,
+    validation,
+)
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import InvalidInput, PrivilegedLogin
+from repositories.models import check_row_models
 from repositories.unit_of_work import UnitOfWork
 from repositories.users import UsersRepository
 
@@ -78,6 +86,14 @@ async def _create_pool(
 
 
 AUTH_POOL_MAX_SIZE = 4
+# Every repository's declaration of the row models it builds contract
+# models from.
+ROW_MODELS = (
+    projects.ROW_MODELS,
+    project_files.ROW_MODELS,
+    agent_states.ROW_MODELS,
+    users.ROW_MODELS,
+)
 
 
 class Store:
@@ -145,6 +161,9 @@ class Store:
             max_content_bytes, int
         ):
             raise InvalidInput("max_content_bytes", "must be an int")
+        # Before any connection: a contract model that a regenerated row
+        # model no longer fits fails here, naming both, not on a first call.
+        check_row_models(ROW_MODELS)
 
         async def create() -> Store:
             pool = await _create_pool(

@@ -14,7 +14,7 @@ from generated import users as queries
 from repositories import validation
 from repositories.database_errors import translated
 from repositories.errors import Conflict, NotFound, RepositoryError
-from repositories.models import User, from_row
+from repositories.models import RowModels, User, from_row
 from repositories.pooled import pooled
 
 RESOURCE = "user"
@@ -22,6 +22,9 @@ NOT_CONFIGURED = (
     "store.users needs the auth layer's login: "
     "Store.open(dsn, auth_dsn=<URL of app_auth_login>) (README, Production)"
 )
+
+
+ROW_MODELS = RowModels(picked_from=((User, rows.User, frozenset()),))
 
 
 def to_user(row: rows.User) -> User:

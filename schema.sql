@@ -193,6 +193,27 @@ COMMENT ON COLUMN agent_states.owner_id IS
     'Copy of projects.owner_id (enforced by the composite foreign key) so row-level security needs no join.';
 
 -- ---------------------------------------------------------------------------
+-- The application's own settings
+-- ---------------------------------------------------------------------------
+
+-- The key that signs listing cursors: made once, by the migration that
+-- creates the table, so every process and every restart signs alike with
+-- no configuration. 32 bytes from two version-4 UUIDs (PostgreSQL's strong
+-- random source; 244 random bits). Read once by Store.open as the login
+-- role; no tenant role can read it.
+CREATE TABLE cursor_signing_key (
+    id  boolean NOT NULL DEFAULT true,
+    key bytea   NOT NULL
+        DEFAULT (uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())),
+    CONSTRAINT cursor_signing_key_pkey PRIMARY KEY (id),
+    CONSTRAINT cursor_signing_key_one_row CHECK (id),
+    CONSTRAINT cursor_signing_key_length CHECK (octet_length(key) >= 32)
+);
+COMMENT ON TABLE cursor_signing_key IS
+    'One row: the key that signs listing cursors, shared by every process of the application.';
+INSERT INTO cursor_signing_key DEFAULT VALUES;
+
+-- ---------------------------------------------------------------------------
 -- Security: roles, grants, row-level security
 -- ---------------------------------------------------------------------------
 -- Atlas's community engine ignores everything below; the project's
@@ -254,6 +275,8 @@ $$;
 -- A role of that name made earlier gets the same posture.
 ALTER ROLE app_login NOINHERIT;
 GRANT app_user TO app_login;
+-- Its one privilege of its own: reading the cursor key when the Store opens.
+GRANT SELECT ON cursor_signing_key TO app_login;
 
 -- The auth layer logs in as a role of its own, so the tenant login cannot
 -- become app_auth (which reads every user's e-mail) and the auth login

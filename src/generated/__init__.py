@@ -4,7 +4,7 @@
 
 Install the JSON codecs on every connection:
 `asyncpg.create_pool(dsn, init=generated.init_connection)`.
-Modules: models, agent_states, project_files, projects, users.
+Modules: models, agent_states, project_files, projects, settings, users.
 """
 
 from __future__ import annotations

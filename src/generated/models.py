@@ -113,3 +113,12 @@ class AgentState(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class CursorSigningKey(BaseModel):
+    """One row: the key that signs listing cursors, shared by every process of the application."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: bool
+    key: bytes

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import Callable, Coroutine, Generator, Iterator
 from types import TracebackType
 from typing import Any
@@ -12,6 +11,7 @@ from uuid import UUID
 import asyncpg
 
 import generated
+from generated import settings as settings_queries
 from repositories import (
     agent_states,
     login_role,
@@ -22,7 +22,7 @@ from repositories import (
 )
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
-from repositories.errors import InvalidInput, PrivilegedLogin
+from repositories.errors import InvalidInput, PrivilegedLogin, RepositoryError
 from repositories.models import check_row_models
 from repositories.unit_of_work import UnitOfWork
 from repositories.users import UsersRepository
@@ -85,6 +85,20 @@ async def _create_pool(
     return pool
 
 
+async def _stored_cursor_key(pool: asyncpg.Pool[asyncpg.Record]) -> bytes:
+    """The key every process of the application signs cursors with, made
+    once by the migrations (cursor_signing_key)."""
+    with translated("cursor signing key"):
+        async with pool.acquire() as conn:
+            key = await settings_queries.get_cursor_signing_key(conn)
+    if key is None:
+        raise RepositoryError(
+            "the database has no cursor signing key: apply the migrations "
+            "(nox -s migrate), or pass cursor_key"
+        )
+    return key
+
+
 AUTH_POOL_MAX_SIZE = 4
 # Every repository's declaration of the row models it builds contract
 # models from.
@@ -144,8 +158,9 @@ class Store:
         and the auth login cannot become a tenant.
 
         statement_cache_size=0 makes it safe behind PgBouncer in transaction
-        pooling mode. cursor_key signs listing cursors: give every process
-        that serves the same clients the same key (default: random per Store).
+        pooling mode. cursor_key signs listing cursors; by default the key the
+        migrations stored in the database (cursor_signing_key) is read once
+        here, so every process and restart accepts the others' cursors.
         The login roles are checked once, when the pools start: a superuser,
         a BYPASSRLS role, the owner of a tenant table, a role with privileges
         on tenant tables, one that can create temporary tables, or one that
@@ -194,12 +209,19 @@ class Store:
                 except BaseException:
                     await pool.close()
                     raise
+            try:
+                key = cursor_key or await _stored_cursor_key(pool)
+            except BaseException:
+                await pool.close()
+                if auth_pool is not None:
+                    await auth_pool.close()
+                raise
             return cls(
                 pool,
                 auth_pool=auth_pool,
                 acquire_timeout=acquire_timeout,
                 max_content_bytes=max_content_bytes,
-                cursor_key=cursor_key or secrets.token_bytes(32),
+                cursor_key=key,
             )
 
         return _OpeningStore(create)

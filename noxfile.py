@@ -1,7 +1,7 @@
 """Every project task, each in its own virtualenv built from pyproject.toml.
 
 nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
-nox -s generate     sqlc codegen into src/generated/ (-- NAME: migrate diff first)
+nox -s generate     sqlc codegen into src/repositories/_generated/ (-- NAME: migrate diff first)
 nox -s tests        the test suite against a real PostgreSQL
 nox -s soak         restarts under load, PgBouncer (the long reliability runs)
 nox -s compat       the suites on PostgreSQL 15 and 18 (apt-get install postgresql-15)
@@ -77,7 +77,7 @@ def migrate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def generate(session: nox.Session) -> None:
-    """Regenerate src/generated/ (sqlc) and docs/schema.md (ER diagram);
+    """Regenerate src/repositories/_generated/ (sqlc) and docs/schema.md (ER diagram);
     `-- NAME` first diffs schema.sql into a new migration called NAME."""
     install(session)
     if session.posargs:
@@ -85,8 +85,8 @@ def generate(session: nox.Session) -> None:
     session.run("sqlc", "generate", "--file", "sqlc.yaml", env=TOOLS_ENV)
     devtool(session, "erd")
     session.log(
-        "src/generated/ and docs/schema.md are up to date with queries/, "
-        "schema.sql and migrations/"
+        "src/repositories/_generated/ and docs/schema.md are up to date with "
+        "queries/, schema.sql and migrations/"
     )
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from generated import from_database
+from repositories._generated import from_database
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

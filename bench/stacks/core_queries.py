@@ -14,8 +14,8 @@ from uuid import UUID
 import sqlalchemy
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from generated import agent_states as state_sql
-from generated import project_files as file_sql
+from repositories._generated import agent_states as state_sql
+from repositories._generated import project_files as file_sql
 
 
 def named(sql: str) -> str:

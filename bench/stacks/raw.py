@@ -11,8 +11,8 @@ import asyncpg
 
 from bench.database import Fixture
 from bench.stacks.base import PAGE
-from generated import agent_states as state_sql
-from generated import project_files as file_sql
+from repositories._generated import agent_states as state_sql
+from repositories._generated import project_files as file_sql
 
 
 async def init_json(conn: asyncpg.Connection[Any]) -> None:

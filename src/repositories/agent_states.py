@@ -6,10 +6,10 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from generated import Executor
-from generated import agent_states as queries
-from generated import models as rows
 from repositories import agent_state_json, validation
+from repositories._generated import Executor
+from repositories._generated import agent_states as queries
+from repositories._generated import models as rows
 from repositories.database_errors import translated
 from repositories.errors import NotFound
 from repositories.models import AgentState, RowModels, from_row

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from generated import check_row_model, from_database
+from repositories._generated import check_row_model, from_database
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

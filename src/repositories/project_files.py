@@ -11,11 +11,11 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
-from generated import Executor
-from generated import models as rows
-from generated import project_files as queries
-from generated import projects as project_queries
 from repositories import validation
+from repositories._generated import Executor
+from repositories._generated import models as rows
+from repositories._generated import project_files as queries
+from repositories._generated import projects as project_queries
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import InvalidInput, NotFound

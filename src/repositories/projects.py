@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from generated import Executor
-from generated import models as rows
-from generated import projects as queries
 from repositories import validation
+from repositories._generated import Executor
+from repositories._generated import models as rows
+from repositories._generated import projects as queries
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import NotFound

@@ -10,8 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-import generated
-from generated import settings as settings_queries
+from repositories import _generated as generated
 from repositories import (
     agent_states,
     login_role,
@@ -20,6 +19,7 @@ from repositories import (
     users,
     validation,
 )
+from repositories._generated import settings as settings_queries
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
 from repositories.errors import InvalidInput, PrivilegedLogin, RepositoryError

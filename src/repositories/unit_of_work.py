@@ -13,9 +13,9 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-import generated
-from generated import Executor
+from repositories import _generated as generated
 from repositories import validation
+from repositories._generated import Executor
 from repositories.agent_states import AgentStatesRepository
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated

@@ -9,9 +9,9 @@ from uuid import UUID
 
 import asyncpg
 
-from generated import models as rows
-from generated import users as queries
 from repositories import validation
+from repositories._generated import models as rows
+from repositories._generated import users as queries
 from repositories.database_errors import translated
 from repositories.errors import Conflict, NotFound, RepositoryError
 from repositories.models import RowModels, User, from_row

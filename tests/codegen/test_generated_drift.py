@@ -1,5 +1,5 @@
-"""src/generated/ is exactly what sqlc and the plugin produce from queries/ and
-schema.sql: `sqlc diff` exits non-zero when a generated file was edited or the
+"""src/repositories/_generated/ is exactly what sqlc and the plugin produce from
+queries/ and schema.sql: `sqlc diff` exits non-zero when a generated file was edited or the
 SQL changed without `nox -s generate`."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _sqlc_diff(cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_generated_code_matches_sources() -> None:
     result = _sqlc_diff(PROJECT_ROOT)
     assert result.returncode == 0, (
-        f"src/generated/ drifted; run `nox -s generate`:\n{result.stdout}{result.stderr}"
+        f"src/repositories/_generated/ drifted; run `nox -s generate`:\n{result.stdout}{result.stderr}"
     )
 
 
@@ -30,8 +30,9 @@ def test_drift_is_detected(tmp_path: Path) -> None:
     for name in ("sqlc.yaml", "schema.sql"):
         shutil.copy(PROJECT_ROOT / name, tmp_path / name)
     shutil.copytree(PROJECT_ROOT / "queries", tmp_path / "queries")
-    shutil.copytree(PROJECT_ROOT / "src" / "generated", tmp_path / "src" / "generated")
-    edited = tmp_path / "src" / "generated" / "models.py"
+    generated = Path("src", "repositories", "_generated")
+    shutil.copytree(PROJECT_ROOT / generated, tmp_path / generated)
+    edited = tmp_path / generated / "models.py"
     edited.write_text(edited.read_text() + "\n# edited by hand\n")
     result = _sqlc_diff(tmp_path)
     assert result.returncode != 0

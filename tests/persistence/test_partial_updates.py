@@ -9,9 +9,9 @@ from datetime import datetime
 import pydantic
 import pytest
 
-from generated import models as rows
 from repositories import UNSET, InvalidInput, Project, Store, User
 from repositories import store as store_module
+from repositories._generated import models as rows
 from repositories.models import RowModels
 from tests.support import new_project
 

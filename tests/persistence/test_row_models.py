@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from generated import from_database
 from repositories import Store
+from repositories._generated import from_database
 from repositories.models import FileEntry, User
 
 

@@ -19,7 +19,8 @@ from tests.scaling.sqlc_request import Statement
 
 # The plan (migrations/20261130104436_citus_distribution.sql): tenant tables hash-distributed by
 # project id and co-located; users replicated as a reference table; the other
-# auth tables kept on the coordinator.
+# auth tables and the application's settings (cursor_signing_key, read once
+# by Store.open through the coordinator) kept on the coordinator.
 DISTRIBUTION_COLUMNS: Final = {
     "projects": "id",
     "project_files": "project_id",
@@ -27,7 +28,9 @@ DISTRIBUTION_COLUMNS: Final = {
 }
 TENANT_TABLES: Final = frozenset(DISTRIBUTION_COLUMNS)
 REFERENCE_TABLES: Final = frozenset({"users"})
-COORDINATOR_TABLES: Final = frozenset({"sessions", "accounts", "verifications"})
+COORDINATOR_TABLES: Final = frozenset(
+    {"sessions", "accounts", "verifications", "cursor_signing_key"}
+)
 
 # Referential actions Citus refuses on a foreign key whose columns include the
 # distribution column (pg_constraint codes: c cascade, n set null, d set default).

@@ -43,7 +43,9 @@ async def probe(pg_admin_url: str) -> AsyncIterator[Probe]:
     role = f"probe_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(url)
     await admin.execute(f"CREATE ROLE {role} LOGIN NOINHERIT")
+    # What app_login holds: membership of app_user, and the cursor key.
     await admin.execute(f"GRANT app_user TO {role}")
+    await admin.execute(f"GRANT SELECT ON cursor_signing_key TO {role}")
     try:
         yield Probe(url, database.as_role(url, role), role, admin)
     finally:

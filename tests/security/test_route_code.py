@@ -21,9 +21,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-import generated
-from generated import projects as project_queries
 from repositories import PrivilegedLogin, RepositoryError, Store, User
+from repositories import _generated as generated
+from repositories._generated import projects as project_queries
 from repositories.unit_of_work import begin_as
 from tests.support import new_project, new_user
 

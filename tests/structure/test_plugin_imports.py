@@ -46,9 +46,7 @@ def project_imports(directory: Path, forbidden: set[str]) -> list[str]:
 
 
 def test_the_project_modules_are_known() -> None:
-    assert {"devtools", "tests", "repositories", "generated", "bench"} <= (
-        project_modules()
-    )
+    assert {"devtools", "tests", "repositories", "bench"} <= project_modules()
 
 
 def test_plugin_tests_import_nothing_from_the_project() -> None:
@@ -66,12 +64,12 @@ def test_each_kind_of_project_import_is_found(tmp_path: Path) -> None:
         "from . import local\n"
     )
     (tmp_path / "features" / "b.py").write_text(
-        "import asyncpg, generated as g\n\n\n"
+        "import asyncpg, repositories._generated as g\n\n\n"
         "def connect():\n"
         "    from repositories import Store\n"
     )
     assert project_imports(tmp_path, project_modules()) == [
-        "features/b.py:1 generated",
+        "features/b.py:1 repositories._generated",
         "features/b.py:5 repositories",
         "test_a.py:2 devtools.testdb",
         "test_a.py:3 tests.support",

@@ -14,8 +14,8 @@ from uuid import UUID
 from asyncpg import Record
 from pydantic import BaseModel, ConfigDict
 
-from generated import Executor, ModelT, check_row_model, from_database
-from generated.models import ProjectFile
+from repositories._generated import Executor, ModelT, check_row_model, from_database
+from repositories._generated.models import ProjectFile
 
 GET_FILE: Final = """
 SELECT project_id, owner_id, path, content, size_bytes, sha256, version, created_at, updated_at FROM project_files

@@ -13,8 +13,8 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from generated import Executor, ModelT, from_database, rows_affected
-from generated.models import AgentState
+from repositories._generated import Executor, ModelT, from_database, rows_affected
+from repositories._generated.models import AgentState
 
 GET_AGENT_STATE: Final = """
 SELECT project_id, owner_id, state, version, created_at, updated_at FROM agent_states

@@ -14,8 +14,14 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from generated import Executor, ModelT, check_row_model, from_database, rows_affected
-from generated.models import Project
+from repositories._generated import (
+    Executor,
+    ModelT,
+    check_row_model,
+    from_database,
+    rows_affected,
+)
+from repositories._generated.models import Project
 
 CREATE_PROJECT: Final = """
 INSERT INTO projects (owner_id, name, description)

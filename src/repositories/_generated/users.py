@@ -12,8 +12,8 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from generated import Executor, ModelT, from_database
-from generated.models import User
+from repositories._generated import Executor, ModelT, from_database
+from repositories._generated.models import User
 
 CREATE_USER: Final = """
 INSERT INTO users (email, name)

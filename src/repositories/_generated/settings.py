@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from generated import Executor
+from repositories._generated import Executor
 
 GET_CURSOR_SIGNING_KEY: Final = """
 SELECT key FROM cursor_signing_key

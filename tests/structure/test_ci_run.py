@@ -97,7 +97,12 @@ def run_ci(
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "nox").write_text(FAKE_NOX)
-    (bin_dir / "python3").write_text("#!/bin/sh\nexit 0\n")
+    # `python3 -m venv DIR` makes an activate script that changes nothing;
+    # any other call (pip) installs nothing.
+    (bin_dir / "python3").write_text(
+        '#!/bin/sh\nif [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && '
+        ': > "$3/bin/activate"; fi\nexit 0\n'
+    )
     for stub in bin_dir.iterdir():
         stub.chmod(0o755)
     calls = tmp_path / "nox-calls"

@@ -15,6 +15,8 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlclient"
+
+	"schemaflow/internal/pgident"
 )
 
 var diffCommand = command{
@@ -232,11 +234,11 @@ func siblingDatabase(ctx context.Context, dev *sqlclient.Client, devURL, role st
 		return nil, nil, err
 	}
 	name := fmt.Sprintf("%s_%s_%d", devName, role, os.Getpid())
-	if _, err := dev.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)); err != nil {
+	if _, err := dev.ExecContext(ctx, "CREATE DATABASE "+pgident.Quote(name)); err != nil {
 		return nil, nil, fmt.Errorf("creating a scratch database next to the dev database (the dev URL's role needs CREATEDB): %w", err)
 	}
 	drop := func() {
-		_, _ = dev.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+quoteIdent(name)+" WITH (FORCE)")
+		_, _ = dev.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+pgident.Quote(name)+" WITH (FORCE)")
 	}
 	u, err := url.Parse(devURL)
 	if err != nil {

@@ -40,12 +40,6 @@ func TestRedactHidesThePassword(t *testing.T) {
 	}
 }
 
-func TestQuoteIdent(t *testing.T) {
-	if got := quoteIdent(`we"ird`); got != `"we""ird"` {
-		t.Errorf("quoteIdent = %s", got)
-	}
-}
-
 func TestMigrationNames(t *testing.T) {
 	for _, ok := range []string{"init", "add_projects-archived", "2fa"} {
 		if err := checkMigrationName(ok); err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"ariga.io/atlas/sql/schema"
 	"github.com/lib/pq"
+
+	"schemaflow/internal/pgident"
 )
 
 // securityState is what Atlas's community engine does not inspect: row-level
@@ -258,7 +260,7 @@ WHERE g.rolname = ANY($1) AND m.rolname = ANY($1)`, func(r *sql.Rows) error {
 }
 
 func qualified(schemaName, name string) string {
-	return quoteIdent(schemaName) + "." + quoteIdent(name)
+	return pgident.Qualified(schemaName, name)
 }
 
 // roleName quotes a grantee, leaving the PUBLIC keyword bare.
@@ -266,5 +268,5 @@ func roleName(n string) string {
 	if n == "PUBLIC" {
 		return n
 	}
-	return quoteIdent(n)
+	return pgident.Quote(n)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"ariga.io/atlas/sql/migrate"
+
+	"schemaflow/internal/pgident"
 )
 
 // privilegeOrder is PostgreSQL's own order of privileges, so a statement
@@ -38,7 +40,7 @@ func securityChanges(current, desired *securityState) []*migrate.Change {
 				suffix = " WITH ADMIN OPTION"
 			}
 			add(fmt.Sprintf("Grant role %q to %q", m.granted, m.member),
-				fmt.Sprintf("GRANT %s TO %s%s", quoteIdent(m.granted), quoteIdent(m.member), suffix))
+				fmt.Sprintf("GRANT %s TO %s%s", pgident.Quote(m.granted), pgident.Quote(m.member), suffix))
 		}
 	}
 	for _, key := range sortedKeys(desired.functions) {
@@ -93,7 +95,7 @@ BEGIN
         CREATE ROLE %s %s;
     END IF;
 END
-$$`, quoteLiteral(r.name), quoteIdent(r.name), strings.Join(attrs, " "))
+$$`, quoteLiteral(r.name), pgident.Quote(r.name), strings.Join(attrs, " "))
 }
 
 // policyChanges drops what went (and what ALTER POLICY cannot change: the
@@ -110,7 +112,7 @@ func policyChanges(current, desired *securityState) []*migrate.Change {
 		if !kept || !alterable(p, next) {
 			drops = append(drops, &migrate.Change{
 				Comment: fmt.Sprintf("Drop policy %q on table: %q", p.name, p.table),
-				Cmd:     fmt.Sprintf("DROP POLICY %s ON %s", quoteIdent(p.name), qualified(p.schema, p.table)),
+				Cmd:     fmt.Sprintf("DROP POLICY %s ON %s", pgident.Quote(p.name), qualified(p.schema, p.table)),
 			})
 		}
 	}
@@ -155,11 +157,11 @@ func alterPolicy(from, to policy) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("ALTER POLICY %s ON %s %s", quoteIdent(to.name), qualified(to.schema, to.table), strings.Join(parts, " "))
+	return fmt.Sprintf("ALTER POLICY %s ON %s %s", pgident.Quote(to.name), qualified(to.schema, to.table), strings.Join(parts, " "))
 }
 
 func createPolicy(p policy) string {
-	cmd := fmt.Sprintf("CREATE POLICY %s ON %s AS %s FOR %s TO %s", quoteIdent(p.name),
+	cmd := fmt.Sprintf("CREATE POLICY %s ON %s AS %s FOR %s TO %s", pgident.Quote(p.name),
 		qualified(p.schema, p.table), onOff(p.permissive, "PERMISSIVE", "RESTRICTIVE"), p.command, roleList(p.roles))
 	if p.using.Valid {
 		cmd += " USING (" + p.using.String + ")"
@@ -247,7 +249,7 @@ func grantStatements(verb string, groups map[grantTarget][]privilege) []*migrate
 		var on, subject string
 		switch k.kind {
 		case "SCHEMA":
-			on, subject = "SCHEMA "+quoteIdent(k.schema), fmt.Sprintf("schema: %q", k.schema)
+			on, subject = "SCHEMA "+pgident.Quote(k.schema), fmt.Sprintf("schema: %q", k.schema)
 		case "SEQUENCE":
 			on, subject = "SEQUENCE "+qualified(k.schema, k.object), fmt.Sprintf("sequence: %q", k.object)
 		default:
@@ -293,7 +295,7 @@ func privilegeList(privs []privilege) string {
 		}
 		quoted := make([]string, len(cols))
 		for i, c := range cols {
-			quoted[i] = quoteIdent(c)
+			quoted[i] = pgident.Quote(c)
 		}
 		parts = append(parts, fmt.Sprintf("%s (%s)", name, strings.Join(quoted, ", ")))
 	}

@@ -17,6 +17,7 @@ import (
 	"ariga.io/atlas/sql/sqlclient"
 
 	"schemaflow/internal/pgident"
+	"schemaflow/internal/security"
 )
 
 var diffCommand = command{
@@ -103,7 +104,7 @@ func runDiff(ctx context.Context, a *args, out io.Writer) error {
 		return explainReplay(err, "the migration directory")
 	}
 	engineChanges := len(plan.Changes)
-	plan.Changes = append(plan.Changes, securityChanges(currentSecurity, desiredSecurity)...)
+	plan.Changes = append(plan.Changes, security.Changes(currentSecurity, desiredSecurity)...)
 	if len(plan.Changes) == 0 {
 		fmt.Fprintf(out, "No changes: the migration directory is in sync with %s\n", to)
 		return nil
@@ -164,7 +165,7 @@ func sqlSources(to string) ([]sqlSource, error) {
 
 // desiredState runs the desired SQL on a scratch database and reads the
 // result: the engine's realm and the security catalog.
-func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource) (*schema.Realm, *securityState, error) {
+func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource) (*schema.Realm, *security.State, error) {
 	mem := migrate.OpenMemDir("desired-state")
 	defer mem.Close()
 	for i, s := range sources {
@@ -180,33 +181,33 @@ func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource
 	if err := migrate.WriteSumFile(mem, sum); err != nil {
 		return nil, nil, err
 	}
-	realm, security, err := replayAndRead(ctx, db, mem)
+	realm, state, err := replayAndRead(ctx, db, mem)
 	if err != nil {
 		return nil, nil, explainReplay(err, "the desired schema")
 	}
-	return realm, security, nil
+	return realm, state, nil
 }
 
 // replayedSecurity reads the security catalog of the replayed history.
-func replayedSecurity(ctx context.Context, dev *sqlclient.Client, dir migrate.Dir) (*securityState, error) {
-	_, security, err := replayAndRead(ctx, dev, dir)
+func replayedSecurity(ctx context.Context, dev *sqlclient.Client, dir migrate.Dir) (*security.State, error) {
+	_, state, err := replayAndRead(ctx, dev, dir)
 	if err != nil {
 		return nil, explainReplay(err, "the migration directory")
 	}
-	return security, nil
+	return state, nil
 }
 
 // replayAndRead executes a directory on an empty database, reads both
 // catalogs, and restores the database to empty.
-func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (*schema.Realm, *securityState, error) {
+func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (*schema.Realm, *security.State, error) {
 	ex, err := migrate.NewExecutor(db.Driver, dir, migrate.NopRevisionReadWriter{})
 	if err != nil {
 		return nil, nil, err
 	}
-	var security *securityState
+	var state *security.State
 	read := migrate.StateReaderFunc(func(ctx context.Context) (*schema.Realm, error) {
 		var err error
-		if security, err = readSecurity(ctx, db); err != nil {
+		if state, err = security.Read(ctx, db, revisionsSchema); err != nil {
 			return nil, err
 		}
 		return migrate.RealmConn(db.Driver, nil).ReadState(ctx)
@@ -215,7 +216,7 @@ func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (
 	if err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
 		return nil, nil, err
 	}
-	return realm, security, nil
+	return realm, state, nil
 }
 
 // siblingDatabase creates an empty database on the dev database's server,

@@ -17,6 +17,8 @@ import (
 	// Registers the engine's PostgreSQL analyzers: destructive changes,
 	// data-dependent changes, constraint drops, backward-incompatible changes.
 	_ "ariga.io/atlas/sql/postgres/postgrescheck"
+
+	"schemaflow/internal/security"
 )
 
 var lintCommand = command{
@@ -128,11 +130,12 @@ func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (
 		return nil, nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	before := f.From
-	security, err := readSecurity(ctx, dev)
+	state, err := security.Read(ctx, dev, revisionsSchema)
 	if err != nil {
 		return nil, nil, err
 	}
-	start := security
+	start := state.RowSecurity()
+	last := start
 	removedBy := map[string]string{} // a removal, by the first statement that made it
 	for _, s := range statements {
 		if _, err := dev.ExecContext(ctx, s.Text); err != nil {
@@ -148,21 +151,22 @@ func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (
 		}
 		f.Changes = append(f.Changes, &sqlcheck.Change{Stmt: s, Changes: changes})
 		before = after
-		next, err := readSecurity(ctx, dev)
+		next, err := security.Read(ctx, dev, revisionsSchema)
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, r := range rlsRemovals(security, next) {
+		rls := next.RowSecurity()
+		for _, r := range rlsRemovals(last, rls) {
 			if _, seen := removedBy[r]; !seen {
 				removedBy[r] = firstLine(s.Text)
 			}
 		}
-		security = next
+		last = rls
 	}
 	// Only what the whole file took away counts: a policy dropped and
 	// created again (how a changed command is written) is not a removal.
 	var removals []string
-	for _, r := range rlsRemovals(start, security) {
+	for _, r := range rlsRemovals(start, last) {
 		removals = append(removals, fmt.Sprintf("%s in statement: %s", r, removedBy[r]))
 	}
 	f.To = before

@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 
 	"ariga.io/atlas/sql/migrate"
+
+	"schemaflow/internal/security"
 )
 
 // allowRLSRemoval is the opt-out a migration that deliberately weakens
@@ -19,27 +23,28 @@ var allowRLSRemoval = regexp.MustCompile(`(?m)^--\s*schemaflow:allow-rls-removal
 // with row-level security enabled before it): the RLS flag, FORCE, or a
 // policy. A table the statement dropped is the destructive analyzer's
 // business, not this one's.
-func rlsRemovals(before, after *securityState) []string {
+func rlsRemovals(before, after map[string]security.TableRLS) []string {
+	keys := make([]string, 0, len(before))
+	for key := range before {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
 	var found []string
-	for _, key := range sortedKeys(before.tables) {
-		was := before.tables[key]
-		now, exists := after.tables[key]
-		if !was.rls || !exists {
+	for _, key := range keys {
+		was := before[key]
+		now, exists := after[key]
+		if !was.Enabled || !exists {
 			continue
 		}
-		if !now.rls {
-			found = append(found, fmt.Sprintf("RLS101: disables row-level security on tenant table %q", was.name))
+		if !now.Enabled {
+			found = append(found, fmt.Sprintf("RLS101: disables row-level security on tenant table %q", was.Name))
 		}
-		if was.force && !now.force {
-			found = append(found, fmt.Sprintf("RLS102: stops forcing row-level security on tenant table %q", was.name))
+		if was.Forced && !now.Forced {
+			found = append(found, fmt.Sprintf("RLS102: stops forcing row-level security on tenant table %q", was.Name))
 		}
-		for _, pk := range sortedKeys(before.policies) {
-			p := before.policies[pk]
-			if qualified(p.schema, p.table) != key {
-				continue
-			}
-			if _, kept := after.policies[pk]; !kept {
-				found = append(found, fmt.Sprintf("RLS103: drops policy %q of tenant table %q", p.name, p.table))
+		for _, name := range was.Policies {
+			if !slices.Contains(now.Policies, name) {
+				found = append(found, fmt.Sprintf("RLS103: drops policy %q of tenant table %q", name, was.Name))
 			}
 		}
 	}

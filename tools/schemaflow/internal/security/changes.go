@@ -1,4 +1,4 @@
-package main
+package security
 
 import (
 	"fmt"
@@ -17,12 +17,12 @@ var privilegeOrder = []string{
 	"MAINTAIN", "USAGE", "CREATE", "EXECUTE",
 }
 
-// securityChanges are the statements that bring `current` (the replayed
+// Changes are the statements that bring `current` (the replayed
 // history) to `desired` (the schema file), in an order that always applies
 // after the engine's own changes: roles first (grants and policies name
 // them), then functions (policies and defaults call them), policies, the
 // row-level security flags, privileges, and last the functions that went.
-func securityChanges(current, desired *securityState) []*migrate.Change {
+func Changes(current, desired *State) []*migrate.Change {
 	var out []*migrate.Change
 	add := func(comment, cmd string) {
 		out = append(out, &migrate.Change{Comment: comment, Cmd: cmd})
@@ -101,7 +101,7 @@ $$`, quoteLiteral(r.name), pgident.Quote(r.name), strings.Join(attrs, " "))
 // policyChanges drops what went (and what ALTER POLICY cannot change: the
 // command, permissive or restrictive, removing a USING or WITH CHECK), alters
 // what it can, then creates.
-func policyChanges(current, desired *securityState) []*migrate.Change {
+func policyChanges(current, desired *State) []*migrate.Change {
 	var drops, alters, creates []*migrate.Change
 	for _, key := range sortedKeys(current.policies) {
 		p := current.policies[key]
@@ -191,7 +191,7 @@ type grantTarget struct {
 // existing privilege is a GRANT … WITH GRANT OPTION; one taken away is a
 // REVOKE GRANT OPTION FOR. Privileges on tables the engine drops go with
 // them.
-func privilegeChanges(current, desired *securityState) []*migrate.Change {
+func privilegeChanges(current, desired *State) []*migrate.Change {
 	revokes := map[grantTarget][]privilege{}
 	revokeOption := map[grantTarget][]privilege{}
 	grants := map[grantTarget][]privilege{}
@@ -222,7 +222,7 @@ func privilegeChanges(current, desired *securityState) []*migrate.Change {
 
 // objectKept reports whether a privilege's object is still there after the
 // engine's changes (privileges on what it drops go with it).
-func objectKept(p privilege, desired *securityState) bool {
+func objectKept(p privilege, desired *State) bool {
 	switch p.kind {
 	case "SCHEMA":
 		return true

@@ -18,6 +18,7 @@ import (
 	// data-dependent changes, constraint drops, backward-incompatible changes.
 	_ "ariga.io/atlas/sql/postgres/postgrescheck"
 
+	"schemaflow/internal/rlslint"
 	"schemaflow/internal/security"
 )
 
@@ -97,7 +98,11 @@ func runLint(ctx context.Context, a *args, out io.Writer) error {
 			return err
 		}
 		failures = append(failures, analyze(ctx, dev, checked, analyzers, out)...)
-		failures = append(failures, rlsFindings(f, removals, out)...)
+		refused, allowed := rlslint.Check(f.Name(), f.Bytes(), removals)
+		for _, line := range allowed {
+			fmt.Fprintln(out, line)
+		}
+		failures = append(failures, refused...)
 	}
 	if len(failures) > 0 {
 		return fmt.Errorf("lint refused %d finding(s):\n  %s", len(failures), strings.Join(failures, "\n  "))
@@ -134,9 +139,7 @@ func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (
 	if err != nil {
 		return nil, nil, err
 	}
-	start := state.RowSecurity()
-	last := start
-	removedBy := map[string]string{} // a removal, by the first statement that made it
+	rls := rlslint.Start(state.RowSecurity())
 	for _, s := range statements {
 		if _, err := dev.ExecContext(ctx, s.Text); err != nil {
 			return nil, nil, explainReplay(&migrate.StmtExecError{File: f.File, Stmt: s, Version: f.Version(), Err: err}, "the migration directory")
@@ -155,25 +158,13 @@ func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (
 		if err != nil {
 			return nil, nil, err
 		}
-		rls := next.RowSecurity()
-		for _, r := range rlsRemovals(last, rls) {
-			if _, seen := removedBy[r]; !seen {
-				removedBy[r] = firstLine(s.Text)
-			}
-		}
-		last = rls
-	}
-	// Only what the whole file took away counts: a policy dropped and
-	// created again (how a changed command is written) is not a removal.
-	var removals []string
-	for _, r := range rlsRemovals(start, last) {
-		removals = append(removals, fmt.Sprintf("%s in statement: %s", r, removedBy[r]))
+		rls.After(firstLine(s.Text), next.RowSecurity())
 	}
 	f.To = before
 	if f.Sum, err = dev.RealmDiff(f.From, f.To); err != nil {
 		return nil, nil, err
 	}
-	return f.To, removals, nil
+	return f.To, rls.Removals(), nil
 }
 
 // analyze runs every analyzer on one file, prints its reports, and returns

@@ -88,7 +88,9 @@ func removals(before, after Tables) []string {
 // row-level security must carry, with its reason, in its header:
 //
 //	-- schemaflow:allow-rls-removal <why this is safe>
-var allowRLSRemoval = regexp.MustCompile(`(?m)^--\s*schemaflow:allow-rls-removal\s+(\S.*)$`)
+//
+// The reason is on the marker's line: a marker without one is no opt-out.
+var allowRLSRemoval = regexp.MustCompile(`(?m)^--[ \t]*schemaflow:allow-rls-removal[ \t]+(\S.*)$`)
 
 // Check judges a file's removals: refused, each naming the file and the
 // opt-out, unless the file (its name and content given) carries the opt-out

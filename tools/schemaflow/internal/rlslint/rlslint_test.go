@@ -96,9 +96,13 @@ var found = []string{`RLS101: disables row-level security on tenant table "tenan
 
 func TestCheckRefusesWithoutTheOptOut(t *testing.T) {
 	for name, content := range map[string]string{
-		"no header":      "ALTER TABLE tenant DISABLE ROW LEVEL SECURITY;\n",
-		"another marker": "-- schemaflow:allow-rls-removals because\n\nALTER TABLE tenant DISABLE ROW LEVEL SECURITY;\n",
-		"not a comment":  "SELECT 1; -- schemaflow:allow-rls-removal because\n",
+		"no header":       "ALTER TABLE tenant DISABLE ROW LEVEL SECURITY;\n",
+		"no reason":       "-- schemaflow:allow-rls-removal\n\nALTER TABLE tenant DISABLE ROW LEVEL SECURITY;\n",
+		"blank reason":    "-- schemaflow:allow-rls-removal   \n\nALTER TABLE tenant DISABLE ROW LEVEL SECURITY;\n",
+		"no reason, CRLF": "-- schemaflow:allow-rls-removal\r\nALTER TABLE tenant DISABLE ROW LEVEL SECURITY;\r\n",
+		"marker split":    "--\nschemaflow:allow-rls-removal because\n",
+		"another marker":  "-- schemaflow:allow-rls-removals because\n\nALTER TABLE tenant DISABLE ROW LEVEL SECURITY;\n",
+		"not a comment":   "SELECT 1; -- schemaflow:allow-rls-removal because\n",
 	} {
 		refused, allowed := Check("2_weaken.sql", []byte(content), found)
 		if len(allowed) != 0 || len(refused) != 1 {

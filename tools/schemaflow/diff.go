@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -20,46 +21,60 @@ import (
 	"schemaflow/internal/security"
 )
 
-var diffCommand = command{
-	usage: "migrate diff [NAME] --to file://schema.sql --dev-url URL [--dir file://migrations]",
-	flags: map[string]flagKind{
-		"to": valueFlag, "dev-url": valueFlag, "dir": valueFlag, "lock-timeout": valueFlag,
-	},
-	run: runDiff,
+// diffFlags are `migrate diff`'s flags.
+type diffFlags struct {
+	To          string // the desired state: a .sql file, or a folder of them
+	DevURL      string
+	Dir         string
+	LockTimeout time.Duration
 }
 
-// runDiff writes the migration that brings the directory's state to the
+func (f *diffFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("migrate diff")
+	fs.StringVar(&f.To, "to", "", "the file:// `URL` of the desired schema: a .sql file, or a folder of them")
+	devURLFlag(fs, &f.DevURL, "the postgres:// `URL` of an empty database the states are built next to")
+	dirFlag(fs, &f.Dir)
+	lockTimeoutFlag(fs, &f.LockTimeout, "how long to wait for another diff's lock on the dev database, a `DURATION` such as 30s")
+	return fs
+}
+
+func diffCmd() *command {
+	f := &diffFlags{}
+	return &command{
+		usage: "migrate diff [NAME] --to file://schema.sql --dev-url URL [--dir file://migrations]",
+		flags: f.flagSet(),
+		run:   f.run,
+	}
+}
+
+// run writes the migration that brings the directory's state to the
 // desired one: both are built on the dev database (the directory replayed,
 // the desired SQL executed) and diffed by the engine, as the official
-// `migrate diff --to file://…` does.
-func runDiff(ctx context.Context, a *args, out io.Writer) error {
-	if err := a.maxPositional(1); err != nil {
+// `migrate diff --to file://…` does; internal/security adds what the engine
+// does not see.
+func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error {
+	if err := maxArgs(args, 1); err != nil {
 		return err
 	}
 	var migration string
-	if len(a.positional) == 1 {
-		migration = a.positional[0]
+	if len(args) == 1 {
+		migration = args[0]
 		if err := checkMigrationName(migration); err != nil {
 			return err
 		}
 	}
-	to, err := a.required("to")
-	if err != nil {
+	to, devURL := f.To, f.DevURL
+	if err := required(to, "to"); err != nil {
 		return err
 	}
-	devURL, err := databaseFlag(a, "dev-url", "dev database")
-	if err != nil {
-		return err
-	}
-	lockTimeout, err := a.duration("lock-timeout", 10*time.Second)
-	if err != nil {
+	if err := databaseFlag(devURL, "dev-url", "dev database"); err != nil {
 		return err
 	}
 	desiredFiles, err := sqlSources(to)
 	if err != nil {
 		return err
 	}
-	dir, err := checkedDir(a, true)
+	dir, err := checkedDir(f.Dir, true)
 	if err != nil {
 		return err
 	}
@@ -68,7 +83,7 @@ func runDiff(ctx context.Context, a *args, out io.Writer) error {
 		return err
 	}
 	defer dev.Close()
-	unlock, err := dev.Lock(ctx, "atlas_migrate_diff", lockTimeout)
+	unlock, err := dev.Lock(ctx, "atlas_migrate_diff", f.LockTimeout)
 	if err != nil {
 		return fmt.Errorf("acquiring the diff lock on the dev database: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -22,33 +23,50 @@ import (
 	"schemaflow/internal/security"
 )
 
-var lintCommand = command{
-	usage: "migrate lint --dev-url URL --latest N [--dir file://migrations]",
-	flags: map[string]flagKind{"dev-url": valueFlag, "latest": valueFlag, "dir": valueFlag},
-	run:   runLint,
+// lintFlags are `migrate lint`'s flags.
+type lintFlags struct {
+	DevURL string
+	Latest int // how many of the last files to analyse
+	Dir    string
 }
 
-// runLint analyses the latest N files: the files before them are replayed
-// on the dev database, then each linted statement runs alone and the realm
-// is inspected after it, so every statement carries the schema changes it
+func (f *lintFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("migrate lint")
+	devURLFlag(fs, &f.DevURL, "the postgres:// `URL` of an empty database to run the files on")
+	fs.Func("latest", "analyse the last `N` files", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("must be a positive number of files, got %q", s)
+		}
+		f.Latest = n
+		return nil
+	})
+	dirFlag(fs, &f.Dir)
+	return fs
+}
+
+func lintCmd() *command {
+	f := &lintFlags{}
+	return &command{usage: "migrate lint --dev-url URL --latest N [--dir file://migrations]", flags: f.flagSet(), run: f.run}
+}
+
+// run analyses the latest N files: the files before them are replayed on
+// the dev database, then each linted statement runs alone and the realm is
+// inspected after it, so every statement carries the schema changes it
 // made; the engine's analyzers read those changes.
-func runLint(ctx context.Context, a *args, out io.Writer) error {
-	if err := a.maxPositional(0); err != nil {
+func (f *lintFlags) run(ctx context.Context, args []string, out io.Writer) error {
+	if err := maxArgs(args, 0); err != nil {
 		return err
 	}
-	devURL, err := databaseFlag(a, "dev-url", "dev database")
-	if err != nil {
+	devURL := f.DevURL
+	if err := databaseFlag(devURL, "dev-url", "dev database"); err != nil {
 		return err
 	}
-	latestFlag, err := a.required("latest")
-	if err != nil {
-		return err
+	if f.Latest == 0 {
+		return usagef("required flag --latest not set")
 	}
-	latest, err := strconv.Atoi(latestFlag)
-	if err != nil || latest < 1 {
-		return usagef("--latest must be a positive number of files, got %q", latestFlag)
-	}
-	dir, err := checkedDir(a, false)
+	latest := f.Latest
+	dir, err := checkedDir(f.Dir, false)
 	if err != nil {
 		return err
 	}
@@ -81,8 +99,8 @@ func runLint(ctx context.Context, a *args, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range base {
-		if err := execFile(ctx, dev, f); err != nil {
+	for _, file := range base {
+		if err := execFile(ctx, dev, file); err != nil {
 			return err
 		}
 	}
@@ -91,14 +109,14 @@ func runLint(ctx context.Context, a *args, out io.Writer) error {
 		return err
 	}
 	var failures []string
-	for _, f := range linted {
-		checked := &sqlcheck.File{File: f, From: current}
+	for _, file := range linted {
+		checked := &sqlcheck.File{File: file, From: current}
 		var removals []string
 		if current, removals, err = loadChanges(ctx, dev, checked); err != nil {
 			return err
 		}
 		failures = append(failures, analyze(ctx, dev, checked, analyzers, out)...)
-		refused, allowed := rlslint.Check(f.Name(), f.Bytes(), removals)
+		refused, allowed := rlslint.Check(file.Name(), file.Bytes(), removals)
 		for _, line := range allowed {
 			fmt.Fprintln(out, line)
 		}

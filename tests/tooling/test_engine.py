@@ -91,6 +91,28 @@ def test_a_source_edit_calls_for_a_rebuild(
     assert atlas.source_digest() != before
 
 
+def test_an_edit_in_a_sub_package_calls_for_a_rebuild(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    source = tmp_path / "atlas"
+    shutil.copytree(atlas.ENGINE_SOURCE, source)
+    monkeypatch.setattr(atlas, "ENGINE_SOURCE", source)
+    before = atlas.source_digest()
+    package = source / "internal" / "probe"
+    package.mkdir(parents=True)
+    (package / "probe.go").write_text("package probe\n")
+    added = atlas.source_digest()
+    assert added != before
+    (package / "probe.go").write_text("package probe\n\n// an edit\n")
+    edited = atlas.source_digest()
+    assert edited != added
+    # The same file in another package is another build.
+    moved = source / "internal" / "other"
+    moved.mkdir()
+    (package / "probe.go").rename(moved / "probe.go")
+    assert atlas.source_digest() not in {before, added, edited}
+
+
 def test_without_go_the_error_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -101,15 +101,17 @@ def _installed_go() -> tuple[int, int, int] | None:
 
 
 def source_digest() -> str:
-    """A digest of everything the build reads, so an edit triggers a rebuild."""
+    """A digest of everything the build reads, so an edit triggers a rebuild:
+    the Go files of every package under tools/schemaflow/ (named by their path
+    in it, so a file moved between packages counts too), go.mod and go.sum."""
     digest = hashlib.sha256()
     sources = [
-        *sorted(ENGINE_SOURCE.glob("*.go")),
+        *sorted(ENGINE_SOURCE.rglob("*.go")),
         ENGINE_SOURCE / "go.mod",
         ENGINE_SOURCE / "go.sum",
     ]
     for path in sources:
-        digest.update(path.name.encode())
+        digest.update(path.relative_to(ENGINE_SOURCE).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -18,14 +19,38 @@ import (
 // so the two binaries exclude each other as well as themselves.
 const applyLock = "atlas_migrate_execute"
 
-var applyCommand = command{
-	usage: "migrate apply --url URL [N] [--dry-run] [--baseline VERSION] [--dir file://migrations]",
-	flags: map[string]flagKind{
-		"url": valueFlag, "dir": valueFlag, "dry-run": boolFlag, "baseline": valueFlag,
-		"revisions-schema": valueFlag, "lock-timeout": valueFlag, "allow-dirty": boolFlag,
-		"tx-mode": valueFlag,
-	},
-	run: runApply,
+// applyFlags are `migrate apply`'s flags.
+type applyFlags struct {
+	URL             string
+	Dir             string
+	DryRun          bool
+	Baseline        string // the version an existing database is taken to be at
+	RevisionsSchema string
+	LockTimeout     time.Duration
+	AllowDirty      bool
+	TxMode          string // file or none; a file's atlas:txmode directive wins
+}
+
+func (f *applyFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("migrate apply")
+	fs.StringVar(&f.URL, "url", "", "the postgres:// `URL` of the database to migrate")
+	dirFlag(fs, &f.Dir)
+	fs.BoolVar(&f.DryRun, "dry-run", false, "print the pending files' statements, change nothing")
+	fs.StringVar(&f.Baseline, "baseline", "", "take a database without revisions to be at `VERSION`")
+	revisionsSchemaFlag(fs, &f.RevisionsSchema)
+	lockTimeoutFlag(fs, &f.LockTimeout, "how long to wait for another apply's lock, a `DURATION` such as 30s")
+	fs.BoolVar(&f.AllowDirty, "allow-dirty", false, "apply to a database that has tables but no revisions")
+	fs.StringVar(&f.TxMode, "tx-mode", "file", "the transaction `MODE`: file (one per migration file) or none; a file's atlas:txmode directive wins")
+	return fs
+}
+
+func applyCmd() *command {
+	f := &applyFlags{}
+	return &command{
+		usage: "migrate apply --url URL [N] [--dry-run] [--baseline VERSION] [--dir file://migrations]",
+		flags: f.flagSet(),
+		run:   f.run,
+	}
 }
 
 type applyOptions struct {
@@ -36,30 +61,27 @@ type applyOptions struct {
 	executor    []migrate.ExecutorOption
 }
 
-func parseApply(a *args) (*applyOptions, error) {
-	if err := a.maxPositional(1); err != nil {
+// options checks the flags and the optional N.
+func (f *applyFlags) options(args []string) (*applyOptions, error) {
+	if err := maxArgs(args, 1); err != nil {
 		return nil, err
 	}
-	o := &applyOptions{dryRun: a.bools["dry-run"], txMode: a.value("tx-mode", "file")}
-	if len(a.positional) == 1 {
-		n, err := strconv.Atoi(a.positional[0])
+	o := &applyOptions{dryRun: f.DryRun, txMode: f.TxMode, lockTimeout: f.LockTimeout}
+	if len(args) == 1 {
+		n, err := strconv.Atoi(args[0])
 		if err != nil || n < 1 {
-			return nil, usagef("N must be a positive number of files to apply, got %q", a.positional[0])
+			return nil, usagef("N must be a positive number of files to apply, got %q", args[0])
 		}
 		o.count = n
 	}
 	if o.txMode != "file" && o.txMode != "none" {
 		return nil, usagef("--tx-mode %q: this command supports file (default) and none", o.txMode)
 	}
-	var err error
-	if o.lockTimeout, err = a.duration("lock-timeout", 10*time.Second); err != nil {
-		return nil, err
-	}
 	o.executor = []migrate.ExecutorOption{migrate.WithOperatorVersion(operatorVersion())}
-	if v := a.value("baseline", ""); v != "" {
-		o.executor = append(o.executor, migrate.WithBaselineVersion(v))
+	if f.Baseline != "" {
+		o.executor = append(o.executor, migrate.WithBaselineVersion(f.Baseline))
 	}
-	if a.bools["allow-dirty"] {
+	if f.AllowDirty {
 		o.executor = append(o.executor, migrate.WithAllowDirty(true))
 	}
 	return o, nil
@@ -70,16 +92,18 @@ func operatorVersion() string {
 	return fmt.Sprintf("%s %s", name, version)
 }
 
-func runApply(ctx context.Context, a *args, out io.Writer) error {
-	target, err := databaseFlag(a, "url", "target")
+// run applies the pending files (the first N of them, given N), each in
+// its own transaction unless it says otherwise, under the apply lock.
+func (f *applyFlags) run(ctx context.Context, args []string, out io.Writer) error {
+	target := f.URL
+	if err := databaseFlag(target, "url", "target"); err != nil {
+		return err
+	}
+	opts, err := f.options(args)
 	if err != nil {
 		return err
 	}
-	opts, err := parseApply(a)
-	if err != nil {
-		return err
-	}
-	dir, err := checkedDir(a, false)
+	dir, err := checkedDir(f.Dir, false)
 	if err != nil {
 		return err
 	}
@@ -93,8 +117,7 @@ func runApply(ctx context.Context, a *args, out io.Writer) error {
 		return fmt.Errorf("acquiring the migration lock on %s (another apply running?): %w", redact(target), err)
 	}
 	defer func() { _ = unlock() }()
-	revSchema := a.value("revisions-schema", revisionsSchema)
-	rrw := &revisions{conn: client.DB, schema: revSchema}
+	rrw := &revisions{conn: client.DB, schema: f.RevisionsSchema}
 	var history migrate.RevisionReadWriter = rrw
 	if opts.dryRun {
 		// A dry run writes nothing, not even the revisions table.
@@ -134,8 +157,8 @@ func runApply(ctx context.Context, a *args, out io.Writer) error {
 	fmt.Fprintf(out, "%s %d migration file(s) to %s, from version %s to %s\n",
 		verb, len(pending), redact(target), from, pending[len(pending)-1].Version())
 	started := time.Now()
-	for _, f := range pending {
-		if err := applyFile(ctx, client, dir, rrw, f, opts, out); err != nil {
+	for _, file := range pending {
+		if err := applyFile(ctx, client, dir, rrw, file, opts, out); err != nil {
 			return err
 		}
 	}

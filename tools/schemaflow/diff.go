@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -15,48 +16,65 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlclient"
+
+	"schemaflow/internal/pgident"
+	"schemaflow/internal/security"
 )
 
-var diffCommand = command{
-	usage: "migrate diff [NAME] --to file://schema.sql --dev-url URL [--dir file://migrations]",
-	flags: map[string]flagKind{
-		"to": valueFlag, "dev-url": valueFlag, "dir": valueFlag, "lock-timeout": valueFlag,
-	},
-	run: runDiff,
+// diffFlags are `migrate diff`'s flags.
+type diffFlags struct {
+	To          string // the desired state: a .sql file, or a folder of them
+	DevURL      string
+	Dir         string
+	LockTimeout time.Duration
 }
 
-// runDiff writes the migration that brings the directory's state to the
+func (f *diffFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("migrate diff")
+	fs.StringVar(&f.To, "to", "", "the file:// `URL` of the desired schema: a .sql file, or a folder of them")
+	devURLFlag(fs, &f.DevURL, "the postgres:// `URL` of an empty database the states are built next to")
+	dirFlag(fs, &f.Dir)
+	lockTimeoutFlag(fs, &f.LockTimeout, "how long to wait for another diff's lock on the dev database, a `DURATION` such as 30s")
+	return fs
+}
+
+func diffCmd() *command {
+	f := &diffFlags{}
+	return &command{
+		usage: "migrate diff [NAME] --to file://schema.sql --dev-url URL [--dir file://migrations]",
+		flags: f.flagSet(),
+		run:   f.run,
+	}
+}
+
+// run writes the migration that brings the directory's state to the
 // desired one: both are built on the dev database (the directory replayed,
 // the desired SQL executed) and diffed by the engine, as the official
-// `migrate diff --to file://…` does.
-func runDiff(ctx context.Context, a *args, out io.Writer) error {
-	if err := a.maxPositional(1); err != nil {
+// `migrate diff --to file://…` does; internal/security adds what the engine
+// does not see.
+func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error {
+	if err := maxArgs(args, 1); err != nil {
 		return err
 	}
 	var migration string
-	if len(a.positional) == 1 {
-		migration = a.positional[0]
+	if len(args) == 1 {
+		migration = args[0]
 		if err := checkMigrationName(migration); err != nil {
 			return err
 		}
 	}
-	to, err := a.required("to")
-	if err != nil {
+	to, devURL := f.To, f.DevURL
+	if err := required(to, "to"); err != nil {
 		return err
 	}
-	devURL, err := databaseFlag(a, "dev-url", "dev database")
-	if err != nil {
-		return err
-	}
-	lockTimeout, err := a.duration("lock-timeout", 10*time.Second)
-	if err != nil {
+	if err := databaseFlag(devURL, "dev-url", "dev database"); err != nil {
 		return err
 	}
 	desiredFiles, err := sqlSources(to)
 	if err != nil {
 		return err
 	}
-	dir, err := checkedDir(a, true)
+	dir, err := checkedDir(f.Dir, true)
 	if err != nil {
 		return err
 	}
@@ -65,7 +83,7 @@ func runDiff(ctx context.Context, a *args, out io.Writer) error {
 		return err
 	}
 	defer dev.Close()
-	unlock, err := dev.Lock(ctx, "atlas_migrate_diff", lockTimeout)
+	unlock, err := dev.Lock(ctx, "atlas_migrate_diff", f.LockTimeout)
 	if err != nil {
 		return fmt.Errorf("acquiring the diff lock on the dev database: %w", err)
 	}
@@ -101,7 +119,7 @@ func runDiff(ctx context.Context, a *args, out io.Writer) error {
 		return explainReplay(err, "the migration directory")
 	}
 	engineChanges := len(plan.Changes)
-	plan.Changes = append(plan.Changes, securityChanges(currentSecurity, desiredSecurity)...)
+	plan.Changes = append(plan.Changes, security.Changes(currentSecurity, desiredSecurity)...)
 	if len(plan.Changes) == 0 {
 		fmt.Fprintf(out, "No changes: the migration directory is in sync with %s\n", to)
 		return nil
@@ -162,7 +180,7 @@ func sqlSources(to string) ([]sqlSource, error) {
 
 // desiredState runs the desired SQL on a scratch database and reads the
 // result: the engine's realm and the security catalog.
-func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource) (*schema.Realm, *securityState, error) {
+func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource) (*schema.Realm, *security.State, error) {
 	mem := migrate.OpenMemDir("desired-state")
 	defer mem.Close()
 	for i, s := range sources {
@@ -178,33 +196,33 @@ func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource
 	if err := migrate.WriteSumFile(mem, sum); err != nil {
 		return nil, nil, err
 	}
-	realm, security, err := replayAndRead(ctx, db, mem)
+	realm, state, err := replayAndRead(ctx, db, mem)
 	if err != nil {
 		return nil, nil, explainReplay(err, "the desired schema")
 	}
-	return realm, security, nil
+	return realm, state, nil
 }
 
 // replayedSecurity reads the security catalog of the replayed history.
-func replayedSecurity(ctx context.Context, dev *sqlclient.Client, dir migrate.Dir) (*securityState, error) {
-	_, security, err := replayAndRead(ctx, dev, dir)
+func replayedSecurity(ctx context.Context, dev *sqlclient.Client, dir migrate.Dir) (*security.State, error) {
+	_, state, err := replayAndRead(ctx, dev, dir)
 	if err != nil {
 		return nil, explainReplay(err, "the migration directory")
 	}
-	return security, nil
+	return state, nil
 }
 
 // replayAndRead executes a directory on an empty database, reads both
 // catalogs, and restores the database to empty.
-func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (*schema.Realm, *securityState, error) {
+func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (*schema.Realm, *security.State, error) {
 	ex, err := migrate.NewExecutor(db.Driver, dir, migrate.NopRevisionReadWriter{})
 	if err != nil {
 		return nil, nil, err
 	}
-	var security *securityState
+	var state *security.State
 	read := migrate.StateReaderFunc(func(ctx context.Context) (*schema.Realm, error) {
 		var err error
-		if security, err = readSecurity(ctx, db); err != nil {
+		if state, err = security.Read(ctx, db, revisionsSchema); err != nil {
 			return nil, err
 		}
 		return migrate.RealmConn(db.Driver, nil).ReadState(ctx)
@@ -213,7 +231,7 @@ func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (
 	if err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
 		return nil, nil, err
 	}
-	return realm, security, nil
+	return realm, state, nil
 }
 
 // siblingDatabase creates an empty database on the dev database's server,
@@ -232,11 +250,11 @@ func siblingDatabase(ctx context.Context, dev *sqlclient.Client, devURL, role st
 		return nil, nil, err
 	}
 	name := fmt.Sprintf("%s_%s_%d", devName, role, os.Getpid())
-	if _, err := dev.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)); err != nil {
+	if _, err := dev.ExecContext(ctx, "CREATE DATABASE "+pgident.Quote(name)); err != nil {
 		return nil, nil, fmt.Errorf("creating a scratch database next to the dev database (the dev URL's role needs CREATEDB): %w", err)
 	}
 	drop := func() {
-		_, _ = dev.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+quoteIdent(name)+" WITH (FORCE)")
+		_, _ = dev.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+pgident.Quote(name)+" WITH (FORCE)")
 	}
 	u, err := url.Parse(devURL)
 	if err != nil {

@@ -54,10 +54,10 @@ func openDir(raw string, create bool) (*migrate.LocalDir, error) {
 	return migrate.NewLocalDir(path)
 }
 
-// checkedDir opens --dir (default file://migrations) and checks it against
-// atlas.sum; create makes a missing folder (commands that write into it).
-func checkedDir(a *args, create bool) (*migrate.LocalDir, error) {
-	dir, err := openDir(a.value("dir", defaultDirURL), create)
+// checkedDir opens --dir and checks it against atlas.sum; create makes a
+// missing folder (commands that write into it).
+func checkedDir(dirURL string, create bool) (*migrate.LocalDir, error) {
+	dir, err := openDir(dirURL, create)
 	if err != nil {
 		return nil, err
 	}
@@ -67,14 +67,22 @@ func checkedDir(a *args, create bool) (*migrate.LocalDir, error) {
 	return dir, nil
 }
 
-// databaseFlag returns a required URL flag (--url, --dev-url), refusing one
+// databaseFlag checks a required URL flag (--url, --dev-url), refusing one
 // this command cannot use before any work is done.
-func databaseFlag(a *args, flagName, role string) (string, error) {
-	raw, err := a.required(flagName)
-	if err != nil {
-		return "", err
+func databaseFlag(raw, flagName, role string) error {
+	if err := required(raw, flagName); err != nil {
+		return err
 	}
-	return raw, checkDatabaseURL(raw, role)
+	return checkDatabaseURL(raw, role)
+}
+
+// writeSum writes atlas.sum for the directory's files as they are.
+func writeSum(dir migrate.Dir) error {
+	sum, err := dir.Checksum()
+	if err != nil {
+		return err
+	}
+	return migrate.WriteSumFile(dir, sum)
 }
 
 // validateDir checks the files against atlas.sum and explains a mismatch.

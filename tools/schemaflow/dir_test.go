@@ -40,12 +40,6 @@ func TestRedactHidesThePassword(t *testing.T) {
 	}
 }
 
-func TestQuoteIdent(t *testing.T) {
-	if got := quoteIdent(`we"ird`); got != `"we""ird"` {
-		t.Errorf("quoteIdent = %s", got)
-	}
-}
-
 func TestMigrationNames(t *testing.T) {
 	for _, ok := range []string{"init", "add_projects-archived", "2fa"} {
 		if err := checkMigrationName(ok); err != nil {
@@ -77,8 +71,8 @@ func TestFileTxMode(t *testing.T) {
 func TestNewAndHashKeepTheSumInStep(t *testing.T) {
 	root := t.TempDir()
 	url := "file://" + filepath.Join(root, "migrations")
-	a, _ := parseArgs([]string{"first", "--dir", url}, newCommand.flags)
-	if err := runNew(t.Context(), a, io.Discard); err != nil {
+	n := &newFlags{}
+	if err := n.run(t.Context(), parse(t, n, "first", "--dir", url), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	dir, err := openDir(url, false)
@@ -97,8 +91,8 @@ func TestNewAndHashKeepTheSumInStep(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "edited") {
 		t.Fatalf("an edited file passed validation: %v", err)
 	}
-	h, _ := parseArgs([]string{"--dir", url}, hashCommand.flags)
-	if err := runHash(t.Context(), h, io.Discard); err != nil {
+	h := &hashFlags{}
+	if err := h.run(t.Context(), parse(t, h, "--dir", url), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if err := validateDir(dir); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -17,35 +18,55 @@ import (
 	// Registers the engine's PostgreSQL analyzers: destructive changes,
 	// data-dependent changes, constraint drops, backward-incompatible changes.
 	_ "ariga.io/atlas/sql/postgres/postgrescheck"
+
+	"schemaflow/internal/rlslint"
+	"schemaflow/internal/security"
 )
 
-var lintCommand = command{
-	usage: "migrate lint --dev-url URL --latest N [--dir file://migrations]",
-	flags: map[string]flagKind{"dev-url": valueFlag, "latest": valueFlag, "dir": valueFlag},
-	run:   runLint,
+// lintFlags are `migrate lint`'s flags.
+type lintFlags struct {
+	DevURL string
+	Latest int // how many of the last files to analyse
+	Dir    string
 }
 
-// runLint analyses the latest N files: the files before them are replayed
-// on the dev database, then each linted statement runs alone and the realm
-// is inspected after it, so every statement carries the schema changes it
+func (f *lintFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("migrate lint")
+	devURLFlag(fs, &f.DevURL, "the postgres:// `URL` of an empty database to run the files on")
+	fs.Func("latest", "analyse the last `N` files", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("must be a positive number of files, got %q", s)
+		}
+		f.Latest = n
+		return nil
+	})
+	dirFlag(fs, &f.Dir)
+	return fs
+}
+
+func lintCmd() *command {
+	f := &lintFlags{}
+	return &command{usage: "migrate lint --dev-url URL --latest N [--dir file://migrations]", flags: f.flagSet(), run: f.run}
+}
+
+// run analyses the latest N files: the files before them are replayed on
+// the dev database, then each linted statement runs alone and the realm is
+// inspected after it, so every statement carries the schema changes it
 // made; the engine's analyzers read those changes.
-func runLint(ctx context.Context, a *args, out io.Writer) error {
-	if err := a.maxPositional(0); err != nil {
+func (f *lintFlags) run(ctx context.Context, args []string, out io.Writer) error {
+	if err := maxArgs(args, 0); err != nil {
 		return err
 	}
-	devURL, err := databaseFlag(a, "dev-url", "dev database")
-	if err != nil {
+	devURL := f.DevURL
+	if err := databaseFlag(devURL, "dev-url", "dev database"); err != nil {
 		return err
 	}
-	latestFlag, err := a.required("latest")
-	if err != nil {
-		return err
+	if f.Latest == 0 {
+		return usagef("required flag --latest not set")
 	}
-	latest, err := strconv.Atoi(latestFlag)
-	if err != nil || latest < 1 {
-		return usagef("--latest must be a positive number of files, got %q", latestFlag)
-	}
-	dir, err := checkedDir(a, false)
+	latest := f.Latest
+	dir, err := checkedDir(f.Dir, false)
 	if err != nil {
 		return err
 	}
@@ -78,8 +99,8 @@ func runLint(ctx context.Context, a *args, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range base {
-		if err := execFile(ctx, dev, f); err != nil {
+	for _, file := range base {
+		if err := execFile(ctx, dev, file); err != nil {
 			return err
 		}
 	}
@@ -88,14 +109,18 @@ func runLint(ctx context.Context, a *args, out io.Writer) error {
 		return err
 	}
 	var failures []string
-	for _, f := range linted {
-		checked := &sqlcheck.File{File: f, From: current}
+	for _, file := range linted {
+		checked := &sqlcheck.File{File: file, From: current}
 		var removals []string
 		if current, removals, err = loadChanges(ctx, dev, checked); err != nil {
 			return err
 		}
 		failures = append(failures, analyze(ctx, dev, checked, analyzers, out)...)
-		failures = append(failures, rlsFindings(f, removals, out)...)
+		refused, allowed := rlslint.Check(file.Name(), file.Bytes(), removals)
+		for _, line := range allowed {
+			fmt.Fprintln(out, line)
+		}
+		failures = append(failures, refused...)
 	}
 	if len(failures) > 0 {
 		return fmt.Errorf("lint refused %d finding(s):\n  %s", len(failures), strings.Join(failures, "\n  "))
@@ -128,12 +153,11 @@ func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (
 		return nil, nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	before := f.From
-	security, err := readSecurity(ctx, dev)
+	state, err := security.Read(ctx, dev, revisionsSchema)
 	if err != nil {
 		return nil, nil, err
 	}
-	start := security
-	removedBy := map[string]string{} // a removal, by the first statement that made it
+	rls := rlslint.Start(state.RowSecurity())
 	for _, s := range statements {
 		if _, err := dev.ExecContext(ctx, s.Text); err != nil {
 			return nil, nil, explainReplay(&migrate.StmtExecError{File: f.File, Stmt: s, Version: f.Version(), Err: err}, "the migration directory")
@@ -148,28 +172,17 @@ func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (
 		}
 		f.Changes = append(f.Changes, &sqlcheck.Change{Stmt: s, Changes: changes})
 		before = after
-		next, err := readSecurity(ctx, dev)
+		next, err := security.Read(ctx, dev, revisionsSchema)
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, r := range rlsRemovals(security, next) {
-			if _, seen := removedBy[r]; !seen {
-				removedBy[r] = firstLine(s.Text)
-			}
-		}
-		security = next
-	}
-	// Only what the whole file took away counts: a policy dropped and
-	// created again (how a changed command is written) is not a removal.
-	var removals []string
-	for _, r := range rlsRemovals(start, security) {
-		removals = append(removals, fmt.Sprintf("%s in statement: %s", r, removedBy[r]))
+		rls.After(firstLine(s.Text), next.RowSecurity())
 	}
 	f.To = before
 	if f.Sum, err = dev.RealmDiff(f.From, f.To); err != nil {
 		return nil, nil, err
 	}
-	return f.To, removals, nil
+	return f.To, rls.Removals(), nil
 }
 
 // analyze runs every analyzer on one file, prints its reports, and returns

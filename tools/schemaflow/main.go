@@ -12,34 +12,60 @@
 //	schemaflow migrate status --url URL [--format TEMPLATE]
 //	schemaflow migrate lint --dev-url URL --latest N
 //	schemaflow version
+//
+// main.go wires the commands; each `migrate` subcommand is in its own file
+// (diff.go, new.go, hash.go, validate.go, apply.go, status.go, lint.go) with
+// its flags struct, flags.go reads the command line into it. What the engine
+// does not see lives in internal packages: internal/security reads row-level
+// security, policies, privileges, roles and functions and writes the
+// statements `migrate diff` adds; internal/rlslint is `migrate lint`'s
+// row-level security check.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
 // name is what the command calls itself in messages.
 const name = "schemaflow"
 
-// version is stamped by the build (-ldflags "-X main.version=…"); a plain
-// `go build` reports "devel".
-var version = "devel"
-
-// engineModule is the Go module whose version `version` reports.
-const engineModule = "ariga.io/atlas"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// command is one `migrate` subcommand, made afresh for each run: its usage
+// line, its flags (bound to the fields of its own flags struct) and the
+// function that runs it on the positional arguments.
+type command struct {
+	usage string
+	flags *flag.FlagSet
+	run   func(ctx context.Context, args []string, out io.Writer) error
+}
+
+// migrateCommands are the `migrate` subcommands by name, each with the
+// constructor in its own file, in the order the usage lists them.
+var migrateCommands = []struct {
+	name string
+	new  func() *command
+}{
+	{"diff", diffCmd},
+	{"new", newCmd},
+	{"hash", hashCmd},
+	{"validate", validateCmd},
+	{"apply", applyCmd},
+	{"status", statusCmd},
+	{"lint", lintCmd},
 }
 
 // usageError is a mistake in the command line: exit code 2 and a usage hint.
@@ -51,35 +77,15 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Sprintf(format, args...)}
 }
 
-// command is one `migrate` subcommand: its flags and what it runs.
-type command struct {
-	usage string
-	flags map[string]flagKind
-	run   func(ctx context.Context, a *args, out io.Writer) error
+func rootUsage() string {
+	var b strings.Builder
+	b.WriteString("usage: " + name + " <command>\n\ncommands:\n")
+	for _, c := range migrateCommands {
+		b.WriteString("  " + c.new().usage + "\n")
+	}
+	b.WriteString("  version\n")
+	return b.String()
 }
-
-var commands = map[string]command{
-	"diff":     diffCommand,
-	"new":      newCommand,
-	"hash":     hashCommand,
-	"validate": validateCommand,
-	"apply":    applyCommand,
-	"status":   statusCommand,
-	"lint":     lintCommand,
-}
-
-const rootUsage = `usage: schemaflow <command>
-
-commands:
-  migrate diff NAME --to file://schema.sql --dev-url URL [--dir file://migrations]
-  migrate new NAME [--dir file://migrations]
-  migrate hash [--dir file://migrations]
-  migrate validate [--dir file://migrations] [--dev-url URL]
-  migrate apply --url URL [N] [--dry-run] [--baseline VERSION] [--dir file://migrations]
-  migrate status --url URL [--format TEMPLATE] [--dir file://migrations]
-  migrate lint --dev-url URL --latest N [--dir file://migrations]
-  version
-`
 
 func run(ctx context.Context, argv []string, out, errOut io.Writer) int {
 	err := dispatch(ctx, argv, out)
@@ -88,7 +94,7 @@ func run(ctx context.Context, argv []string, out, errOut io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &usage):
-		fmt.Fprintf(errOut, "%s: %v\n\n%s", name, err, rootUsage)
+		fmt.Fprintf(errOut, "%s: %v\n\n%s", name, err, rootUsage())
 		return 2
 	default:
 		fmt.Fprintf(errOut, "Error: %v\n", err)
@@ -105,7 +111,7 @@ func dispatch(ctx context.Context, argv []string, out io.Writer) error {
 		fmt.Fprintln(out, versionLine())
 		return nil
 	case "-h", "--help", "help":
-		fmt.Fprint(out, rootUsage)
+		fmt.Fprint(out, rootUsage())
 		return nil
 	case "migrate":
 	default:
@@ -114,35 +120,20 @@ func dispatch(ctx context.Context, argv []string, out io.Writer) error {
 	if len(argv) < 2 {
 		return usagef("migrate needs a subcommand")
 	}
-	cmd, ok := commands[argv[1]]
-	if !ok {
-		return usagef("unknown migrate subcommand %q", argv[1])
-	}
-	a, err := parseArgs(argv[2:], cmd.flags)
-	if err != nil {
-		return usagef("migrate %s: %v (usage: %s)", argv[1], err, cmd.usage)
-	}
-	if a.help {
-		fmt.Fprintf(out, "usage: %s\n", cmd.usage)
-		return nil
-	}
-	return cmd.run(ctx, a, out)
-}
-
-// versionLine says what this binary is and which engine it embeds, read
-// from the build information so it cannot drift from go.mod.
-func versionLine() string {
-	engine := "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, dep := range info.Deps {
-			if dep.Path == engineModule {
-				engine = dep.Version
-				if dep.Replace != nil {
-					engine = dep.Replace.Version
-				}
-			}
+	for _, c := range migrateCommands {
+		if c.name != argv[1] {
+			continue
 		}
+		cmd := c.new()
+		args, help, err := parseFlags(cmd.flags, argv[2:])
+		if err != nil {
+			return usagef("migrate %s: %v (usage: %s)", c.name, err, cmd.usage)
+		}
+		if help {
+			cmd.printHelp(out)
+			return nil
+		}
+		return cmd.run(ctx, args, out)
 	}
-	return fmt.Sprintf("%s %s (the project's migration command; Atlas engine %s %s, community, PostgreSQL)",
-		name, version, engineModule, engine)
+	return usagef("unknown migrate subcommand %q", argv[1])
 }

@@ -10,6 +10,8 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
+
+	"schemaflow/internal/pgident"
 )
 
 // The revisions table is the official CLI's, with the same name, columns and
@@ -33,14 +35,14 @@ type revisions struct {
 var _ migrate.RevisionReadWriter = (*revisions)(nil)
 
 func (r *revisions) table() string {
-	return fmt.Sprintf("%s.%s", quoteIdent(r.schema), quoteIdent(revisionsTable))
+	return pgident.Qualified(r.schema, revisionsTable)
 }
 
 // ensureTable creates the schema and table when missing. Callers hold the
 // migration lock, so two runs cannot race on the creation.
 func (r *revisions) ensureTable(ctx context.Context) error {
 	statements := []string{
-		"CREATE SCHEMA IF NOT EXISTS " + quoteIdent(r.schema),
+		"CREATE SCHEMA IF NOT EXISTS " + pgident.Quote(r.schema),
 		`CREATE TABLE IF NOT EXISTS ` + r.table() + ` (
     "version" character varying NOT NULL,
     "description" character varying NOT NULL,
@@ -181,17 +183,4 @@ ON CONFLICT ("version") DO UPDATE SET
 func (r *revisions) DeleteRevision(ctx context.Context, version string) error {
 	_, err := r.conn.ExecContext(ctx, `DELETE FROM `+r.table()+` WHERE "version" = $1`, version)
 	return err
-}
-
-// quoteIdent quotes a PostgreSQL identifier.
-func quoteIdent(s string) string {
-	out := make([]byte, 0, len(s)+2)
-	out = append(out, '"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' {
-			out = append(out, '"')
-		}
-		out = append(out, s[i])
-	}
-	return string(append(out, '"'))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"text/template"
@@ -10,12 +11,26 @@ import (
 	"ariga.io/atlas/sql/migrate"
 )
 
-var statusCommand = command{
-	usage: "migrate status --url URL [--format TEMPLATE] [--dir file://migrations]",
-	flags: map[string]flagKind{
-		"url": valueFlag, "dir": valueFlag, "format": valueFlag, "revisions-schema": valueFlag,
-	},
-	run: runStatus,
+// statusFlags are `migrate status`'s flags.
+type statusFlags struct {
+	URL             string
+	Dir             string
+	Format          string // a text/template over statusReport
+	RevisionsSchema string
+}
+
+func (f *statusFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("migrate status")
+	fs.StringVar(&f.URL, "url", "", "the postgres:// `URL` of the database to report on")
+	dirFlag(fs, &f.Dir)
+	fs.StringVar(&f.Format, "format", defaultStatusTemplate, "the output's Go `TEMPLATE`, over the official CLI's fields (.Status, .Current, .Next, …)")
+	revisionsSchemaFlag(fs, &f.RevisionsSchema)
+	return fs
+}
+
+func statusCmd() *command {
+	f := &statusFlags{}
+	return &command{usage: "migrate status --url URL [--format TEMPLATE] [--dir file://migrations]", flags: f.flagSet(), run: f.run}
 }
 
 // statusReport has the official CLI's field names, so the same --format
@@ -38,19 +53,21 @@ const defaultStatusTemplate = `Migration Status: {{ .Status }}
   -- Pending Files:   {{ len .Pending }}
 `
 
-func runStatus(ctx context.Context, a *args, out io.Writer) error {
-	if err := a.maxPositional(0); err != nil {
+// run reports the applied and pending files, writing nothing to the
+// database.
+func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) error {
+	if err := maxArgs(args, 0); err != nil {
 		return err
 	}
-	target, err := databaseFlag(a, "url", "target")
-	if err != nil {
+	target := f.URL
+	if err := databaseFlag(target, "url", "target"); err != nil {
 		return err
 	}
-	format, err := template.New("status").Parse(a.value("format", defaultStatusTemplate))
+	format, err := template.New("status").Parse(f.Format)
 	if err != nil {
 		return usagef("--format: %v", err)
 	}
-	dir, err := checkedDir(a, false)
+	dir, err := checkedDir(f.Dir, false)
 	if err != nil {
 		return err
 	}
@@ -60,7 +77,7 @@ func runStatus(ctx context.Context, a *args, out io.Writer) error {
 	}
 	defer client.Close()
 	// Status writes nothing, not even the revisions table.
-	rrw := &revisions{conn: client.DB, schema: a.value("revisions-schema", revisionsSchema)}
+	rrw := &revisions{conn: client.DB, schema: f.RevisionsSchema}
 	history, err := rrw.orNone(ctx)
 	if err != nil {
 		return err

@@ -1,21 +1,29 @@
-package main
+// Package security reads what Atlas's community engine does not inspect in a
+// PostgreSQL database (row-level security, policies, privileges, the roles
+// they name, functions) and writes the statements that turn one such state
+// into another. `migrate diff` adds those statements to the engine's, and
+// `migrate lint` reads each table's row-level security through RowSecurity.
+package security
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"ariga.io/atlas/sql/schema"
 	"github.com/lib/pq"
+
+	"schemaflow/internal/pgident"
 )
 
-// securityState is what Atlas's community engine does not inspect: row-level
+// State is what Atlas's community engine does not inspect: row-level
 // security flags, policies, privileges, the roles they name, and functions.
 // It is read from one database's catalog; two of them (the replayed history
-// and the desired schema) are diffed into statements by securityChanges.
-type securityState struct {
+// and the desired schema) are diffed into statements by Changes.
+type State struct {
 	tables     map[string]tableFlags // by qualified table name
 	relations  map[string]bool       // every table, view and sequence, by qualified name
 	columns    map[string]bool       // by qualified table name + "\x00" + column
@@ -60,21 +68,23 @@ type role struct {
 
 type membership struct{ granted, member string }
 
-// excludedSchemas are never the schema's own: system catalogs and the
-// revisions table's schema.
-var excludedSchemas = []string{"pg_catalog", "information_schema", revisionsSchema}
+// systemSchemas are never the schema's own.
+var systemSchemas = []string{"pg_catalog", "information_schema"}
 
 const userNamespaces = `SELECT oid FROM pg_namespace
 WHERE nspname <> ALL($1) AND nspname NOT LIKE 'pg\_%'`
 
-func readSecurity(ctx context.Context, db schema.ExecQuerier) (*securityState, error) {
-	s := &securityState{
+// Read reads the state of a database from its catalog: every schema but the
+// system ones (pg_catalog, information_schema, pg_*) and those skipped (such
+// as the revisions table's).
+func Read(ctx context.Context, db schema.ExecQuerier, skip ...string) (*State, error) {
+	s := &State{
 		tables: map[string]tableFlags{}, relations: map[string]bool{}, columns: map[string]bool{},
 		policies:   map[string]policy{},
 		privileges: map[privilege]bool{}, functions: map[string]function{},
 		roles: map[string]role{}, members: map[membership]bool{},
 	}
-	excluded := pq.Array(excludedSchemas)
+	excluded := pq.Array(slices.Concat(systemSchemas, skip))
 	steps := []func(context.Context, schema.ExecQuerier, any) error{
 		s.readTables, s.readPolicies, s.readPrivileges, s.readFunctions, s.readRoles,
 	}
@@ -101,7 +111,7 @@ func scan(ctx context.Context, db schema.ExecQuerier, query string, fn func(*sql
 	return rows.Err()
 }
 
-func (s *securityState) readTables(ctx context.Context, db schema.ExecQuerier, excluded any) error {
+func (s *State) readTables(ctx context.Context, db schema.ExecQuerier, excluded any) error {
 	err := scan(ctx, db, `SELECT n.nspname, c.relname, c.relkind IN ('r', 'p'), c.relrowsecurity, c.relforcerowsecurity
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.oid IN (`+userNamespaces+`)`, func(r *sql.Rows) error {
@@ -133,7 +143,7 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND n.oid IN (`+userNamespaces+`)`, fu
 	}, excluded)
 }
 
-func (s *securityState) readPolicies(ctx context.Context, db schema.ExecQuerier, excluded any) error {
+func (s *State) readPolicies(ctx context.Context, db schema.ExecQuerier, excluded any) error {
 	return scan(ctx, db, `SELECT n.nspname, c.relname, p.polname,
     CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
                   WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
@@ -154,7 +164,7 @@ WHERE n.oid IN (`+userNamespaces+`)`, func(r *sql.Rows) error {
 	}, excluded)
 }
 
-func (s *securityState) readPrivileges(ctx context.Context, db schema.ExecQuerier, excluded any) error {
+func (s *State) readPrivileges(ctx context.Context, db schema.ExecQuerier, excluded any) error {
 	// Owners hold every privilege implicitly; only grants to others count.
 	add := func(r *sql.Rows) error {
 		var (
@@ -192,7 +202,7 @@ WHERE n.oid IN (` + userNamespaces + `) AND NOT att.attisdropped AND a.grantee <
 	return nil
 }
 
-func (s *securityState) readFunctions(ctx context.Context, db schema.ExecQuerier, excluded any) error {
+func (s *State) readFunctions(ctx context.Context, db schema.ExecQuerier, excluded any) error {
 	// Functions an extension brought in belong to the extension.
 	return scan(ctx, db, `SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
        pg_get_functiondef(p.oid)
@@ -213,7 +223,7 @@ WHERE n.oid IN (`+userNamespaces+`) AND p.prokind IN ('f', 'p')
 // readRoles reads the roles that grants and policies of this database name,
 // and the memberships among them. Roles are cluster-wide, so only roles the
 // database refers to belong to its schema.
-func (s *securityState) readRoles(ctx context.Context, db schema.ExecQuerier, _ any) error {
+func (s *State) readRoles(ctx context.Context, db schema.ExecQuerier, _ any) error {
 	names := map[string]bool{}
 	for p := range s.privileges {
 		names[p.grantee] = true
@@ -257,8 +267,33 @@ WHERE g.rolname = ANY($1) AND m.rolname = ANY($1)`, func(r *sql.Rows) error {
 	}, array)
 }
 
+// TableRLS is one table's row-level security.
+type TableRLS struct {
+	Name            string // the table's name, without its schema
+	Enabled, Forced bool
+	Policies        []string // the names of its policies, sorted
+}
+
+// RowSecurity is the row-level security of every table, by qualified name
+// ("schema"."table").
+func (s *State) RowSecurity() map[string]TableRLS {
+	out := make(map[string]TableRLS, len(s.tables))
+	for key, t := range s.tables {
+		out[key] = TableRLS{Name: t.name, Enabled: t.rls, Forced: t.force}
+	}
+	for _, key := range sortedKeys(s.policies) {
+		p := s.policies[key]
+		table := qualified(p.schema, p.table)
+		if t, ok := out[table]; ok {
+			t.Policies = append(t.Policies, p.name)
+			out[table] = t
+		}
+	}
+	return out
+}
+
 func qualified(schemaName, name string) string {
-	return quoteIdent(schemaName) + "." + quoteIdent(name)
+	return pgident.Qualified(schemaName, name)
 }
 
 // roleName quotes a grantee, leaving the PUBLIC keyword bare.
@@ -266,5 +301,5 @@ func roleName(n string) string {
 	if n == "PUBLIC" {
 		return n
 	}
-	return quoteIdent(n)
+	return pgident.Quote(n)
 }

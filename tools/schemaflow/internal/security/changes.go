@@ -1,4 +1,4 @@
-package main
+package security
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"ariga.io/atlas/sql/migrate"
+
+	"schemaflow/internal/pgident"
 )
 
 // privilegeOrder is PostgreSQL's own order of privileges, so a statement
@@ -15,12 +17,12 @@ var privilegeOrder = []string{
 	"MAINTAIN", "USAGE", "CREATE", "EXECUTE",
 }
 
-// securityChanges are the statements that bring `current` (the replayed
+// Changes are the statements that bring `current` (the replayed
 // history) to `desired` (the schema file), in an order that always applies
 // after the engine's own changes: roles first (grants and policies name
 // them), then functions (policies and defaults call them), policies, the
 // row-level security flags, privileges, and last the functions that went.
-func securityChanges(current, desired *securityState) []*migrate.Change {
+func Changes(current, desired *State) []*migrate.Change {
 	var out []*migrate.Change
 	add := func(comment, cmd string) {
 		out = append(out, &migrate.Change{Comment: comment, Cmd: cmd})
@@ -38,7 +40,7 @@ func securityChanges(current, desired *securityState) []*migrate.Change {
 				suffix = " WITH ADMIN OPTION"
 			}
 			add(fmt.Sprintf("Grant role %q to %q", m.granted, m.member),
-				fmt.Sprintf("GRANT %s TO %s%s", quoteIdent(m.granted), quoteIdent(m.member), suffix))
+				fmt.Sprintf("GRANT %s TO %s%s", pgident.Quote(m.granted), pgident.Quote(m.member), suffix))
 		}
 	}
 	for _, key := range sortedKeys(desired.functions) {
@@ -93,13 +95,13 @@ BEGIN
         CREATE ROLE %s %s;
     END IF;
 END
-$$`, quoteLiteral(r.name), quoteIdent(r.name), strings.Join(attrs, " "))
+$$`, quoteLiteral(r.name), pgident.Quote(r.name), strings.Join(attrs, " "))
 }
 
 // policyChanges drops what went (and what ALTER POLICY cannot change: the
 // command, permissive or restrictive, removing a USING or WITH CHECK), alters
 // what it can, then creates.
-func policyChanges(current, desired *securityState) []*migrate.Change {
+func policyChanges(current, desired *State) []*migrate.Change {
 	var drops, alters, creates []*migrate.Change
 	for _, key := range sortedKeys(current.policies) {
 		p := current.policies[key]
@@ -110,7 +112,7 @@ func policyChanges(current, desired *securityState) []*migrate.Change {
 		if !kept || !alterable(p, next) {
 			drops = append(drops, &migrate.Change{
 				Comment: fmt.Sprintf("Drop policy %q on table: %q", p.name, p.table),
-				Cmd:     fmt.Sprintf("DROP POLICY %s ON %s", quoteIdent(p.name), qualified(p.schema, p.table)),
+				Cmd:     fmt.Sprintf("DROP POLICY %s ON %s", pgident.Quote(p.name), qualified(p.schema, p.table)),
 			})
 		}
 	}
@@ -155,11 +157,11 @@ func alterPolicy(from, to policy) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("ALTER POLICY %s ON %s %s", quoteIdent(to.name), qualified(to.schema, to.table), strings.Join(parts, " "))
+	return fmt.Sprintf("ALTER POLICY %s ON %s %s", pgident.Quote(to.name), qualified(to.schema, to.table), strings.Join(parts, " "))
 }
 
 func createPolicy(p policy) string {
-	cmd := fmt.Sprintf("CREATE POLICY %s ON %s AS %s FOR %s TO %s", quoteIdent(p.name),
+	cmd := fmt.Sprintf("CREATE POLICY %s ON %s AS %s FOR %s TO %s", pgident.Quote(p.name),
 		qualified(p.schema, p.table), onOff(p.permissive, "PERMISSIVE", "RESTRICTIVE"), p.command, roleList(p.roles))
 	if p.using.Valid {
 		cmd += " USING (" + p.using.String + ")"
@@ -189,7 +191,7 @@ type grantTarget struct {
 // existing privilege is a GRANT … WITH GRANT OPTION; one taken away is a
 // REVOKE GRANT OPTION FOR. Privileges on tables the engine drops go with
 // them.
-func privilegeChanges(current, desired *securityState) []*migrate.Change {
+func privilegeChanges(current, desired *State) []*migrate.Change {
 	revokes := map[grantTarget][]privilege{}
 	revokeOption := map[grantTarget][]privilege{}
 	grants := map[grantTarget][]privilege{}
@@ -220,7 +222,7 @@ func privilegeChanges(current, desired *securityState) []*migrate.Change {
 
 // objectKept reports whether a privilege's object is still there after the
 // engine's changes (privileges on what it drops go with it).
-func objectKept(p privilege, desired *securityState) bool {
+func objectKept(p privilege, desired *State) bool {
 	switch p.kind {
 	case "SCHEMA":
 		return true
@@ -247,7 +249,7 @@ func grantStatements(verb string, groups map[grantTarget][]privilege) []*migrate
 		var on, subject string
 		switch k.kind {
 		case "SCHEMA":
-			on, subject = "SCHEMA "+quoteIdent(k.schema), fmt.Sprintf("schema: %q", k.schema)
+			on, subject = "SCHEMA "+pgident.Quote(k.schema), fmt.Sprintf("schema: %q", k.schema)
 		case "SEQUENCE":
 			on, subject = "SEQUENCE "+qualified(k.schema, k.object), fmt.Sprintf("sequence: %q", k.object)
 		default:
@@ -293,7 +295,7 @@ func privilegeList(privs []privilege) string {
 		}
 		quoted := make([]string, len(cols))
 		for i, c := range cols {
-			quoted[i] = quoteIdent(c)
+			quoted[i] = pgident.Quote(c)
 		}
 		parts = append(parts, fmt.Sprintf("%s (%s)", name, strings.Join(quoted, ", ")))
 	}

@@ -1,4 +1,4 @@
-package main
+package security
 
 import (
 	"database/sql"
@@ -6,24 +6,24 @@ import (
 	"testing"
 )
 
-func emptySecurity() *securityState {
-	return &securityState{
+func emptySecurity() *State {
+	return &State{
 		tables: map[string]tableFlags{}, relations: map[string]bool{}, columns: map[string]bool{},
 		policies: map[string]policy{}, privileges: map[privilege]bool{}, functions: map[string]function{},
 		roles: map[string]role{}, members: map[membership]bool{},
 	}
 }
 
-func withTable(s *securityState, name string, rls, force bool) *securityState {
+func withTable(s *State, name string, rls, force bool) *State {
 	key := qualified("public", name)
 	s.tables[key] = tableFlags{schema: "public", name: name, rls: rls, force: force}
 	s.relations[key] = true
 	return s
 }
 
-func render(current, desired *securityState) string {
+func render(current, desired *State) string {
 	var b strings.Builder
-	for _, c := range securityChanges(current, desired) {
+	for _, c := range Changes(current, desired) {
 		b.WriteString("-- " + c.Comment + "\n" + c.Cmd + ";\n")
 	}
 	return b.String()
@@ -138,20 +138,5 @@ func TestNewRoleIsGuardedAndHasNoPassword(t *testing.T) {
 	}
 	if strings.Contains(strings.ToUpper(got), "PASSWORD") {
 		t.Errorf("a password in:\n%s", got)
-	}
-}
-
-func TestRLSRemovalsOnlyOnTenantTables(t *testing.T) {
-	before := withTable(withTable(emptySecurity(), "tenant", true, true), "plain", false, false)
-	before.policies[qualified("public", "tenant")+"\x00own"] = policy{schema: "public", table: "tenant", name: "own"}
-	after := withTable(withTable(emptySecurity(), "tenant", false, false), "plain", false, false)
-	got := strings.Join(rlsRemovals(before, after), "\n")
-	for _, code := range []string{"RLS101", "RLS102", "RLS103"} {
-		if !strings.Contains(got, code) {
-			t.Errorf("missing %s in:\n%s", code, got)
-		}
-	}
-	if strings.Contains(got, `"plain"`) {
-		t.Errorf("a table without RLS was reported:\n%s", got)
 	}
 }

@@ -84,6 +84,32 @@ def file_header(path: Path) -> list[str]:
     return []
 
 
+_DOMAIN = re.compile(
+    r'\bCREATE\s+DOMAIN\s+(?:(?:"[^"]*"|[\w$]+)\s*\.\s*)?("[^"]*"|[\w$]+)',
+    re.IGNORECASE,
+)
+
+
+def declared_domains(schema_paths: tuple[str, ...]) -> frozenset[str]:
+    """Lower-cased names of the domains `CREATE DOMAIN` declares in the
+    schema files (a folder's `.sql` files, as sqlc reads them). sqlc's
+    catalog leaves domains out and names a domain column's type as it would
+    an extension's; asyncpg decodes a domain as its base type, so the two
+    must not be taken for one another. A match inside a comment or string
+    only makes a type of that name refused."""
+    names: set[str] = set()
+    for configured in schema_paths:
+        path = Path(configured)
+        files = sorted(path.glob("*.sql")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            names.update(m.group(1).strip('"').lower() for m in _DOMAIN.finditer(text))
+    return frozenset(names)
+
+
 class Planner:
     def __init__(self, request: GenerateRequest, default_package: str) -> None:
         self.request = request
@@ -91,7 +117,12 @@ class Planner:
         self.options = Options.parse(request.options, default_package)
         self.package = self.options.package
         self.models_module = f"{self.package}.models"
-        self.types = TypeMapper(self.catalog, self.options, self.models_module)
+        self.types = TypeMapper(
+            self.catalog,
+            self.options,
+            self.models_module,
+            declared_domains(request.schema_paths),
+        )
         self.problems: list[str] = []
         self._class_names = Namespace("models.py")
         self.table_models: dict[tuple[str, str], plan.Model] = {}
@@ -422,7 +453,7 @@ class Planner:
             f"{where}, column {p.column.name!r}: asyncpg sends {pg_name(p.column)} "
             "as text only, which its binary COPY cannot carry; use :batchexec"
             for p in ordered
-            if pg_name(p.column) in TEXT_ONLY
+            if pg_name(p.column) in TEXT_ONLY or self.types.is_extension_type(p.column)
         ]
         if text_only:
             raise GenerateError(*text_only)

@@ -1,6 +1,7 @@
 """What sqlc's catalog holds besides tables of built-in types (catalog/):
 an extension's types (ltree, lquery: `str`, sent and read in their text
-form). The code passes ruff and mypy --strict and round-trips its values on
+form) and enum values with no letter or digit (named by position, as sqlc
+does). The code passes ruff and mypy --strict and round-trips its values on
 the real server, which needs the ltree extension (a contrib module, shipped
 with PostgreSQL's own packages and images)."""
 
@@ -51,20 +52,52 @@ def test_extension_types_are_str(generated: Path) -> None:
     assert inspect.signature(q.parent).return_annotation == "str | None"
 
 
+def test_enum_values_without_letters_are_named_by_position(generated: Path) -> None:
+    models = gen("models")
+    assert [(m.name, m.value) for m in models.Op] == [
+        ("VALUE_0", "#"),
+        ("VALUE_1", "*"),
+        ("MINUS", "minus"),
+        ("V_1", "-1"),
+    ]
+
+
 async def test_runs(generated: Path, pg_admin_url: str) -> None:
     models, q = gen("models"), gen("query")
+    op = models.Op
     async with connected(pg_admin_url, EXAMPLE) as conn:
-        top = await q.add_node(conn, id=1, path="top", aliases=[], pattern=None)
+        top = await q.add_node(
+            conn, id=1, path="top", aliases=[], pattern=None, op=op.VALUE_0
+        )
         leaf = await q.add_node(
-            conn, id=2, path="top.mid.leaf", aliases=["a.b", "c"], pattern="top.*"
+            conn,
+            id=2,
+            path="top.mid.leaf",
+            aliases=["a.b", "c"],
+            pattern="top.*",
+            op=op.VALUE_1,
         )
         assert leaf == models.Node(
-            id=2, path="top.mid.leaf", aliases=["a.b", "c"], pattern="top.*"
+            id=2,
+            path="top.mid.leaf",
+            aliases=["a.b", "c"],
+            pattern="top.*",
+            op=op.VALUE_1,
         )
         # What asyncpg handed back is exactly what the model says.
         assert models.Node.model_validate(dict(leaf), strict=True) == leaf
-        await q.add_node(conn, id=3, path="other", aliases=["x"], pattern=None)
+        assert leaf.op is op.VALUE_1
+        await q.add_node(
+            conn, id=3, path="other", aliases=["x"], pattern=None, op=op.V_1
+        )
         assert await q.subtree(conn, root="top") == [top, leaf]
         assert await q.subtree(conn, root="top.mid") == [leaf]
         assert await q.parent(conn, id=2) == "top.mid"
         assert await q.matching(conn, pattern="*.leaf") == [2]
+        rows = await q.by_ops(conn, ops=[op.VALUE_0, op.VALUE_1])
+        assert rows == [
+            q.ByOpsRow(id=1, op=op.VALUE_0),
+            q.ByOpsRow(id=2, op=op.VALUE_1),
+        ]
+        assert [row.op.value for row in rows] == ["#", "*"]
+        assert await conn.fetchval("SELECT op::text FROM nodes WHERE id = 1") == "#"

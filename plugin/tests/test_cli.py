@@ -168,6 +168,7 @@ def _query(request: dict[str, Any], name: str) -> dict[str, Any]:
         ("", "_ltree", "_ltree"),  # an array type's own name
         ("", "nodes", "nodes"),  # a table's row type
         ("public", "nodes", "public.nodes"),
+        ("", "op", ""),  # an enum: not str, the enum class
         ("", "", "(no type: sqlc could not infer one; add a ::cast)"),
     ],
 )
@@ -188,4 +189,5 @@ def test_which_named_types_are_an_extensions(
         ) in err
         return
     assert (status, err) == (0, "")
-    assert "    id: int,\n) -> str | None:\n" in decoded(out)["query.py"]
+    returned = "Op" if name == "op" else "str"
+    assert f"    id: int,\n) -> {returned} | None:\n" in decoded(out)["query.py"]

@@ -191,6 +191,17 @@ def test_every_problem_is_reported(tmp_path: Path) -> None:
     assert "Fine" not in result.stderr
 
 
+def test_enum_value_named_like_a_position(tmp_path: Path) -> None:
+    schema = UNIQUE_NAMES + "CREATE TYPE op AS ENUM ('#', 'value 0');\n"
+    sql = "-- name: GetBody :one\nSELECT body FROM docs WHERE id = $1;\n"
+    result = generate(tmp_path, {"query.sql": sql}, schema=schema)
+    assert_fails(
+        result,
+        "models.py: enum 'op': value '#' and value 'value 0' both become the "
+        "Python name 'VALUE_0'",
+    )
+
+
 def test_names_that_become_one_function(tmp_path: Path) -> None:
     sql = (
         "-- name: GetDoc :one\nSELECT body FROM docs WHERE id = $1;\n\n"

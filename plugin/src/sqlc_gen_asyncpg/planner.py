@@ -148,13 +148,14 @@ class Planner:
             name = qualified_class_name(enum.schema, pascal(enum.name), self.catalog)
             self._claim(self._class_names, name, f"enum {enum.name!r}")
             members = Namespace(f"models.py: enum {enum.name!r}")
-            for value in enum.values:
-                self._claim(members, enum_member(value), f"value {value!r}")
+            member_names = [enum_member(v, i) for i, v in enumerate(enum.values)]
+            for member, value in zip(member_names, enum.values, strict=True):
+                self._claim(members, member, f"value {value!r}")
             enums.append(
                 plan.Enum(
                     name,
                     f"PostgreSQL enum {enum.schema}.{enum.name}.",
-                    tuple((enum_member(v), v) for v in enum.values),
+                    tuple(zip(member_names, enum.values, strict=True)),
                 )
             )
         for table in self.catalog.tables:

@@ -1,6 +1,6 @@
 -- name: AddNode :one
-INSERT INTO nodes (id, path, aliases, pattern)
-VALUES ($1, $2, $3, $4)
+INSERT INTO nodes (id, path, aliases, pattern, op)
+VALUES ($1, $2, $3, $4, $5)
 RETURNING *;
 
 -- name: Subtree :many
@@ -11,3 +11,6 @@ SELECT subpath(path, 0, nlevel(path) - 1) FROM nodes WHERE id = $1;
 
 -- name: Matching :many
 SELECT id FROM nodes WHERE path ~ @pattern::lquery ORDER BY id;
+
+-- name: ByOps :many
+SELECT id, op FROM nodes WHERE op = ANY(@ops::op[]) ORDER BY id;

@@ -191,3 +191,27 @@ def test_which_named_types_are_an_extensions(
     assert (status, err) == (0, "")
     returned = "Op" if name == "op" else "str"
     assert f"    id: int,\n) -> {returned} | None:\n" in decoded(out)["query.py"]
+
+
+def test_query_reading_a_view_without_a_model(
+    requests: dict[str, dict[str, Any]],
+) -> None:
+    """sqlc itself refuses `SELECT *` over a view with an unnamed column
+    ("zero-length delimited identifier"); a request that reads all of its
+    columns anyway is refused naming the view and why it has no model."""
+    request = copy.deepcopy(requests["catalog"])
+    view = next(
+        table
+        for schema in request["catalog"]["schemas"]
+        for table in schema["tables"]
+        if table["rel"]["name"] == "node_depths"
+    )
+    query = _query(request, "DepthIds")
+    query["columns"] = copy.deepcopy(view["columns"])
+    status, out, err = invoke(request)
+    assert (status, out) == (1, "")
+    assert err == (
+        "sqlc-gen-asyncpg: query.sql: query 'DepthIds': table node_depths has no "
+        "model: table node_depths, column 2: no name (an expression without AS in "
+        "the view)\n"
+    )

@@ -138,6 +138,26 @@ def test_copyfrom_of_an_extension_type(tmp_path: Path) -> None:
     )
 
 
+def test_table_with_an_unnameable_column_fails_only_where_used(tmp_path: Path) -> None:
+    schema = UNIQUE_NAMES + 'CREATE TABLE marks (id int PRIMARY KEY, "!!" text);\n'
+    ok = "-- name: MarkIds :many\nSELECT id FROM marks;\n"
+    result = generate(tmp_path, {"query.sql": ok}, schema=schema)
+    assert result.returncode == 0, result.stderr
+    models = (tmp_path / "work" / "errs_gen" / "models.py").read_text()
+    assert "class Mark(" not in models
+    assert (
+        "- table marks, column 2: '!!' has no letter or digit to make a Python "
+        "name from\n"
+    ) in models
+    everything = "-- name: Marks :many\nSELECT * FROM marks;\n"
+    again = generate(tmp_path / "again", {"query.sql": everything}, schema=schema)
+    assert_fails(
+        again,
+        "query.sql: query 'Marks': table marks has no model: table marks, column 2: "
+        "'!!' has no letter or digit to make a Python name from",
+    )
+
+
 @pytest.mark.parametrize("name", ["get-doc", "1doc", "get.doc"])
 def test_name_not_an_identifier(tmp_path: Path, name: str) -> None:
     # sqlc rejects these itself; test_cli.py feeds one to the plugin directly.

@@ -178,11 +178,25 @@ class Planner:
 
     def _table_fields(self, table: Table) -> tuple[plan.Field, ...] | None:
         """The table's fields; None (and the reason kept) when a column has no
-        Python type, so that only the queries that need the model fail."""
+        Python type or no Python name, so that only the queries that need the
+        model fail."""
         names = Namespace(f"models.py: table {table.name!r}")
         fields = []
-        for column in table.columns:
+        for position, column in enumerate(table.columns, 1):
             name = field_name(column.name, MODEL_ATTRIBUTES)
+            if not name:
+                # A view's `SELECT 1` column, which sqlc leaves unnamed.
+                self.unmodelled.setdefault(
+                    (table.schema, table.name),
+                    f"table {table.name}, column {position}: "
+                    + (
+                        f"{column.name!r} has no letter or digit to make a Python "
+                        "name from"
+                        if column.name
+                        else "no name (an expression without AS in the view)"
+                    ),
+                )
+                continue
             self._claim(names, name, f"column {column.name!r}")
             try:
                 pytype = self.types.annotate(
@@ -397,8 +411,9 @@ class Planner:
             adapter = scope.adapter(scalar) if scalar.convert else None
             return plan.Result(scalar.annotation, None, scalar, False, "", adapter)
         table = self._exact_table(query.columns)
-        if table is not None and (table.schema, table.name) in self.table_models:
-            model = self.table_models[(table.schema, table.name)]
+        if table is not None:
+            # A table without a model fails here, with the reason it has none.
+            model = self._modelled(table, where)
             converter = scope.converter(model, function)
             return plan.Result(model.name, model, None, False, converter, None)
         model = self._row_model(query, where, scope)

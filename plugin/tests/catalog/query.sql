@@ -14,3 +14,9 @@ SELECT id FROM nodes WHERE path ~ @pattern::lquery ORDER BY id;
 
 -- name: ByOps :many
 SELECT id, op FROM nodes WHERE op = ANY(@ops::op[]) ORDER BY id;
+
+-- name: RefreshOne :exec
+REFRESH MATERIALIZED VIEW one;
+
+-- name: DepthIds :many
+SELECT id FROM node_depths ORDER BY id;

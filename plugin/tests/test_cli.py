@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import test_catalog
 import test_features
 import test_names
 import test_types
@@ -20,6 +21,7 @@ from plugin_support import Example, record_request
 from sqlc_gen_asyncpg.cli import METHOD, run
 
 EXAMPLES: dict[str, Example] = {
+    "catalog": test_catalog.EXAMPLE,
     "features": test_features.EXAMPLE,
     "names": test_names.EXAMPLE,
     "types": test_types.EXAMPLE,
@@ -147,3 +149,69 @@ def test_cursor_iterators_option(requests: dict[str, dict[str, Any]]) -> None:
     code = decoded(out)["query.py"]
     assert code.count("_iter(") == len(many) > 2
     assert "async def find_owners_iter(" in code
+
+
+def _query(request: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(q for q in request["queries"] if q["name"] == name)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("schema", "name", "shown"),
+    [
+        ("", "ltree", ""),  # as sqlc names an extension's type
+        ("ext", "ltree", ""),  # the extension installed in a schema of its own
+        ("pg_catalog", "ltree", "ltree"),  # no such type in pg_catalog
+        ("", "pg_catalog.ltree", "ltree"),
+        ("information_schema", "ltree", "information_schema.ltree"),
+        ("", "anyelement", "anyelement"),  # a pseudo-type
+        ("", "_ltree", "_ltree"),  # an array type's own name
+        ("", "nodes", "nodes"),  # a table's row type
+        ("public", "nodes", "public.nodes"),
+        ("", "op", ""),  # an enum: not str, the enum class
+        ("", "", "(no type: sqlc could not infer one; add a ::cast)"),
+    ],
+)
+def test_which_named_types_are_an_extensions(
+    requests: dict[str, dict[str, Any]], schema: str, name: str, shown: str
+) -> None:
+    """A named type that is no built-in, enum, composite or table type and
+    not in PostgreSQL's own schemas is an extension's: `str`. Everything
+    else the mapping does not know stays refused."""
+    request = copy.deepcopy(requests["catalog"])
+    _query(request, "Parent")["columns"][0]["type"] = {"schema": schema, "name": name}
+    status, out, err = invoke(request)
+    if shown:
+        assert (status, out) == (1, "")
+        assert (
+            "query.sql: query 'Parent', column 'subpath': unsupported PostgreSQL "
+            f"type {shown!r}"
+        ) in err
+        return
+    assert (status, err) == (0, "")
+    returned = "Op" if name == "op" else "str"
+    assert f"    id: int,\n) -> {returned} | None:\n" in decoded(out)["query.py"]
+
+
+def test_query_reading_a_view_without_a_model(
+    requests: dict[str, dict[str, Any]],
+) -> None:
+    """sqlc itself refuses `SELECT *` over a view with an unnamed column
+    ("zero-length delimited identifier"); a request that reads all of its
+    columns anyway is refused naming the view and why it has no model."""
+    request = copy.deepcopy(requests["catalog"])
+    view = next(
+        table
+        for schema in request["catalog"]["schemas"]
+        for table in schema["tables"]
+        if table["rel"]["name"] == "node_depths"
+    )
+    query = _query(request, "DepthIds")
+    query["columns"] = copy.deepcopy(view["columns"])
+    status, out, err = invoke(request)
+    assert (status, out) == (1, "")
+    assert err == (
+        "sqlc-gen-asyncpg: query.sql: query 'DepthIds': table node_depths has no "
+        "model: table node_depths, column 2: no name (an expression without AS in "
+        "the view)\n"
+    )

@@ -67,6 +67,15 @@ def assert_fails(result: subprocess.CompletedProcess[str], *fragments: str) -> N
             "-- name: Anything :one\nSELECT coalesce(NULL, NULL) AS y;\n",
             ("query 'Anything'", "column 'y'", "'any'"),
         ),
+        (
+            "-- name: Position :one\n"
+            "SELECT ordinal_position FROM information_schema.columns LIMIT 1;\n",
+            ("query 'Position'", "column 'ordinal_position'", "'cardinal_number'"),
+        ),
+        (
+            "-- name: Acl :one\nSELECT relacl FROM pg_catalog.pg_class LIMIT 1;\n",
+            ("query 'Acl'", "column 'relacl'", "'_aclitem'"),
+        ),
     ],
 )
 def test_unsupported_type(tmp_path: Path, sql: str, fragments: tuple[str, ...]) -> None:
@@ -84,6 +93,68 @@ def test_table_with_unsupported_column_fails_only_where_used(tmp_path: Path) -> 
     assert "- table docs, column spot: unsupported PostgreSQL type 'pair'" in models
     assert (
         "class GetBodyRow(" in (tmp_path / "work" / "errs_gen" / "query.py").read_text()
+    )
+
+
+# Types sqlc names without a schema, as it does an extension's, that are
+# not one: asyncpg decodes a domain as its base type, a row type as a Record.
+NOT_EXTENSION_TYPES = """
+CREATE EXTENSION IF NOT EXISTS ltree;
+CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+CREATE SCHEMA other;
+CREATE TYPE other.pair AS (a int, b int);
+CREATE TABLE nodes (id int PRIMARY KEY, path ltree NOT NULL);
+CREATE TABLE counts (id int PRIMARY KEY, n posint NOT NULL, p other.pair, up nodes);
+"""
+
+
+def test_domains_and_row_types_are_not_extension_types(tmp_path: Path) -> None:
+    sql = (
+        "-- name: GetN :one\nSELECT n FROM counts WHERE id = $1;\n\n"
+        "-- name: GetP :one\nSELECT p FROM counts WHERE id = $1;\n\n"
+        "-- name: GetUp :one\nSELECT up FROM counts WHERE id = $1;\n\n"
+        "-- name: GetPath :one\nSELECT path FROM nodes WHERE id = $1;\n"
+    )
+    result = generate(tmp_path, {"query.sql": sql}, schema=NOT_EXTENSION_TYPES)
+    assert_fails(
+        result,
+        "query.sql: query 'GetN', column 'n': unsupported PostgreSQL type 'posint' "
+        "(a domain: asyncpg decodes it as its base type, which sqlc does not report)",
+        "query.sql: query 'GetP', column 'p': unsupported PostgreSQL type 'other.pair'",
+        "query.sql: query 'GetUp', column 'up': unsupported PostgreSQL type 'nodes'",
+    )
+    assert "GetPath" not in result.stderr
+
+
+def test_copyfrom_of_an_extension_type(tmp_path: Path) -> None:
+    sql = (
+        "-- name: CopyNodes :copyfrom\nINSERT INTO nodes (id, path) VALUES ($1, $2);\n"
+    )
+    result = generate(tmp_path, {"query.sql": sql}, schema=NOT_EXTENSION_TYPES)
+    assert_fails(
+        result,
+        "query.sql: query 'CopyNodes', column 'path': asyncpg sends ltree as text "
+        "only, which its binary COPY cannot carry; use :batchexec",
+    )
+
+
+def test_table_with_an_unnameable_column_fails_only_where_used(tmp_path: Path) -> None:
+    schema = UNIQUE_NAMES + 'CREATE TABLE marks (id int PRIMARY KEY, "!!" text);\n'
+    ok = "-- name: MarkIds :many\nSELECT id FROM marks;\n"
+    result = generate(tmp_path, {"query.sql": ok}, schema=schema)
+    assert result.returncode == 0, result.stderr
+    models = (tmp_path / "work" / "errs_gen" / "models.py").read_text()
+    assert "class Mark(" not in models
+    assert (
+        "- table marks, column 2: '!!' has no letter or digit to make a Python "
+        "name from\n"
+    ) in models
+    everything = "-- name: Marks :many\nSELECT * FROM marks;\n"
+    again = generate(tmp_path / "again", {"query.sql": everything}, schema=schema)
+    assert_fails(
+        again,
+        "query.sql: query 'Marks': table marks has no model: table marks, column 2: "
+        "'!!' has no letter or digit to make a Python name from",
     )
 
 
@@ -138,6 +209,17 @@ def test_every_problem_is_reported(tmp_path: Path) -> None:
         "b.sql: query 'CopyMacs', column 'mac': asyncpg sends macaddr as text only",
     )
     assert "Fine" not in result.stderr
+
+
+def test_enum_value_named_like_a_position(tmp_path: Path) -> None:
+    schema = UNIQUE_NAMES + "CREATE TYPE op AS ENUM ('#', 'value 0');\n"
+    sql = "-- name: GetBody :one\nSELECT body FROM docs WHERE id = $1;\n"
+    result = generate(tmp_path, {"query.sql": sql}, schema=schema)
+    assert_fails(
+        result,
+        "models.py: enum 'op': value '#' and value 'value 0' both become the "
+        "Python name 'VALUE_0'",
+    )
 
 
 def test_names_that_become_one_function(tmp_path: Path) -> None:

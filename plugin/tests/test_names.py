@@ -22,7 +22,13 @@ from plugin_support import (
     generated_packages,
     static_checks,
 )
-from sqlc_gen_asyncpg.naming import MODEL_ATTRIBUTES, pascal, singular, snake
+from sqlc_gen_asyncpg.naming import (
+    MODEL_ATTRIBUTES,
+    enum_member,
+    pascal,
+    singular,
+    snake,
+)
 
 CORPUS = Path(__file__).parent / "names"
 EXAMPLE = Example("names_gen", CORPUS / "schema.sql", CORPUS / "query.sql")
@@ -53,6 +59,21 @@ def gen(module: str) -> Any:
 def test_go_naming(sql: str, cls: str, name: str) -> None:
     assert pascal(singular(sql)) == cls
     assert snake(sql) == name
+
+
+@pytest.mark.parametrize(
+    ("value", "position", "member"),
+    [
+        ("in-progress", 0, "IN_PROGRESS"),
+        ("2nd try", 1, "V_2ND_TRY"),
+        ("-1", 2, "V_1"),
+        ("#", 10, "VALUE_10"),  # no letter or digit: by position, as sqlc does
+        ("*", 11, "VALUE_11"),
+        ("", 3, "EMPTY"),
+    ],
+)
+def test_enum_members(value: str, position: int, member: str) -> None:
+    assert enum_member(value, position) == member
 
 
 def test_model_attributes_match_pydantic() -> None:

@@ -4,9 +4,11 @@ Any character that is not a letter or digit separates words (`"x-venues"`,
 `"2fa codes"`, `created_at`); words are joined in PascalCase for classes and
 snake_case for everything else. A class name that would start with a digit
 gets sqlc's `_` prefix; a snake name gets `n_` (a leading `_` would make a
-pydantic field private). Names Python reserves, and names the generated code
-uses as types, get a trailing `_`. Two SQL names that end up as one Python
-name are an error (see `Namespace`), never a silent rename.
+pydantic field private). An enum value with no letter or digit is named by
+its position, `VALUE_<n>`, as sqlc names it. Names Python reserves, and
+names the generated code uses as types, get a trailing `_`. Two SQL names
+that end up as one Python name are an error (see `Namespace`), never a
+silent rename.
 """
 
 from __future__ import annotations
@@ -56,9 +58,13 @@ def singular(word: str) -> str:
     return word
 
 
-def enum_member(value: str) -> str:
-    """'in-progress' -> IN_PROGRESS; a leading digit gets a V_ prefix."""
-    member = "_".join(_words(value)).upper() or "EMPTY"
+def enum_member(value: str, position: int) -> str:
+    """'in-progress' -> IN_PROGRESS; a leading digit gets a V_ prefix; ''
+    -> EMPTY. A value with no letter or digit ('#', '*') is named by its
+    position among the enum's values, from 0, as sqlc does: VALUE_10."""
+    if not value:
+        return "EMPTY"
+    member = "_".join(_words(value)).upper() or f"VALUE_{position}"
     if member[0].isdigit():
         member = f"V_{member}"
     return safe(member)

@@ -84,6 +84,32 @@ def file_header(path: Path) -> list[str]:
     return []
 
 
+_DOMAIN = re.compile(
+    r'\bCREATE\s+DOMAIN\s+(?:(?:"[^"]*"|[\w$]+)\s*\.\s*)?("[^"]*"|[\w$]+)',
+    re.IGNORECASE,
+)
+
+
+def declared_domains(schema_paths: tuple[str, ...]) -> frozenset[str]:
+    """Lower-cased names of the domains `CREATE DOMAIN` declares in the
+    schema files (a folder's `.sql` files, as sqlc reads them). sqlc's
+    catalog leaves domains out and names a domain column's type as it would
+    an extension's; asyncpg decodes a domain as its base type, so the two
+    must not be taken for one another. A match inside a comment or string
+    only makes a type of that name refused."""
+    names: set[str] = set()
+    for configured in schema_paths:
+        path = Path(configured)
+        files = sorted(path.glob("*.sql")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            names.update(m.group(1).strip('"').lower() for m in _DOMAIN.finditer(text))
+    return frozenset(names)
+
+
 class Planner:
     def __init__(self, request: GenerateRequest, default_package: str) -> None:
         self.request = request
@@ -91,7 +117,12 @@ class Planner:
         self.options = Options.parse(request.options, default_package)
         self.package = self.options.package
         self.models_module = f"{self.package}.models"
-        self.types = TypeMapper(self.catalog, self.options, self.models_module)
+        self.types = TypeMapper(
+            self.catalog,
+            self.options,
+            self.models_module,
+            declared_domains(request.schema_paths),
+        )
         self.problems: list[str] = []
         self._class_names = Namespace("models.py")
         self.table_models: dict[tuple[str, str], plan.Model] = {}
@@ -117,13 +148,14 @@ class Planner:
             name = qualified_class_name(enum.schema, pascal(enum.name), self.catalog)
             self._claim(self._class_names, name, f"enum {enum.name!r}")
             members = Namespace(f"models.py: enum {enum.name!r}")
-            for value in enum.values:
-                self._claim(members, enum_member(value), f"value {value!r}")
+            member_names = [enum_member(v, i) for i, v in enumerate(enum.values)]
+            for member, value in zip(member_names, enum.values, strict=True):
+                self._claim(members, member, f"value {value!r}")
             enums.append(
                 plan.Enum(
                     name,
                     f"PostgreSQL enum {enum.schema}.{enum.name}.",
-                    tuple((enum_member(v), v) for v in enum.values),
+                    tuple(zip(member_names, enum.values, strict=True)),
                 )
             )
         for table in self.catalog.tables:
@@ -146,11 +178,25 @@ class Planner:
 
     def _table_fields(self, table: Table) -> tuple[plan.Field, ...] | None:
         """The table's fields; None (and the reason kept) when a column has no
-        Python type, so that only the queries that need the model fail."""
+        Python type or no Python name, so that only the queries that need the
+        model fail."""
         names = Namespace(f"models.py: table {table.name!r}")
         fields = []
-        for column in table.columns:
+        for position, column in enumerate(table.columns, 1):
             name = field_name(column.name, MODEL_ATTRIBUTES)
+            if not name:
+                # A view's `SELECT 1` column, which sqlc leaves unnamed.
+                self.unmodelled.setdefault(
+                    (table.schema, table.name),
+                    f"table {table.name}, column {position}: "
+                    + (
+                        f"{column.name!r} has no letter or digit to make a Python "
+                        "name from"
+                        if column.name
+                        else "no name (an expression without AS in the view)"
+                    ),
+                )
+                continue
             self._claim(names, name, f"column {column.name!r}")
             try:
                 pytype = self.types.annotate(
@@ -365,8 +411,9 @@ class Planner:
             adapter = scope.adapter(scalar) if scalar.convert else None
             return plan.Result(scalar.annotation, None, scalar, False, "", adapter)
         table = self._exact_table(query.columns)
-        if table is not None and (table.schema, table.name) in self.table_models:
-            model = self.table_models[(table.schema, table.name)]
+        if table is not None:
+            # A table without a model fails here, with the reason it has none.
+            model = self._modelled(table, where)
             converter = scope.converter(model, function)
             return plan.Result(model.name, model, None, False, converter, None)
         model = self._row_model(query, where, scope)
@@ -422,7 +469,7 @@ class Planner:
             f"{where}, column {p.column.name!r}: asyncpg sends {pg_name(p.column)} "
             "as text only, which its binary COPY cannot carry; use :batchexec"
             for p in ordered
-            if pg_name(p.column) in TEXT_ONLY
+            if pg_name(p.column) in TEXT_ONLY or self.types.is_extension_type(p.column)
         ]
         if text_only:
             raise GenerateError(*text_only)

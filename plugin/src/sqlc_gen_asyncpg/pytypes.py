@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlc_gen_asyncpg.errors import GenerateError
 from sqlc_gen_asyncpg.naming import pascal
 from sqlc_gen_asyncpg.options import Options, PythonType
-from sqlc_gen_asyncpg.request import Catalog, Column
+from sqlc_gen_asyncpg.request import SYSTEM_SCHEMAS, Catalog, Column
 
 # (module, name) pairs; module "" is a builtin.
 Import = tuple[str, str]
@@ -136,11 +136,41 @@ TEXT_ONLY = frozenset(
 )
 
 
-def pg_name(column: Column) -> str:
-    """`int4`, or `schema.name` outside pg_catalog. sqlc sometimes puts the
-    schema into the name itself (`pg_catalog.int4` on parameters)."""
+# The other names of types in pg_catalog and information_schema, those no
+# entry of SCALARS maps: pseudo-types (sqlc's `any` among them), internal
+# types and the SQL standard's domains. sqlc hands them over without a
+# schema, as it does an extension's types, so only the name tells them
+# apart. From PostgreSQL 18: SELECT typname FROM pg_type JOIN pg_namespace
+# ON pg_namespace.oid = typnamespace WHERE nspname IN ('pg_catalog',
+# 'information_schema') AND typtype IN ('b', 'p', 'r', 'm', 'd') AND typname
+# !~ '^_' (array types, `_int4`, are named with a leading `_`).
+SYSTEM_TYPES = frozenset(
+    {
+        *("any", "anyarray", "anycompatible", "anycompatiblearray"),
+        *("anycompatiblemultirange", "anycompatiblenonarray", "anycompatiblerange"),
+        *("anyelement", "anyenum", "anymultirange", "anynonarray", "anyrange"),
+        *("cardinal_number", "character_data", "sql_identifier", "time_stamp"),
+        *("yes_or_no", "cstring", "event_trigger", "fdw_handler", "gtsvector"),
+        *("index_am_handler", "int2vector", "internal", "language_handler"),
+        *("oidvector", "pg_brin_bloom_summary", "pg_brin_minmax_multi_summary"),
+        *("pg_ddl_command", "pg_dependencies", "pg_mcv_list", "pg_ndistinct"),
+        *("pg_node_tree", "record", "table_am_handler", "trigger", "tsm_handler"),
+        "unknown",
+    }
+)
+
+
+def type_identity(column: Column) -> tuple[str, str]:
+    """(schema, name) of the column's type, lower-cased; the schema is ""
+    when sqlc gives none. sqlc sometimes puts the schema into the name
+    itself (`pg_catalog.int4` on parameters)."""
     schema, _, name = column.type.name.lower().rpartition(".")
-    schema = schema or column.type.schema.lower()
+    return schema or column.type.schema.lower(), name
+
+
+def pg_name(column: Column) -> str:
+    """`int4`, or `schema.name` outside pg_catalog."""
+    schema, name = type_identity(column)
     if schema and schema != "pg_catalog":
         return f"{schema}.{name}"
     return name
@@ -154,14 +184,28 @@ def qualified_class_name(schema: str, stem: str, catalog: Catalog) -> str:
 
 
 class TypeMapper:
-    def __init__(self, catalog: Catalog, options: Options, models_module: str) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        options: Options,
+        models_module: str,
+        domains: frozenset[str] = frozenset(),
+    ) -> None:
+        """`domains`: lower-cased names (without schema) of the domains the
+        schema files declare, which sqlc's catalog does not hold."""
         self._options = options
         self._models_module = models_module
+        self._row_types = catalog.row_types
+        self._row_type_names = frozenset(name for _, name in catalog.row_types)
+        self._domains = domains
         self._enums: dict[str, str] = {}
         for enum in catalog.enums:
             name = qualified_class_name(enum.schema, pascal(enum.name), catalog)
             self._enums.setdefault(enum.name.lower(), name)
             self._enums[f"{enum.schema}.{enum.name}".lower()] = name
+
+    def _enum(self, name: str) -> str | None:
+        return self._enums.get(name) or self._enums.get(name.rpartition(".")[2])
 
     def _base(self, column: Column, where: str) -> PyType:
         name = pg_name(column)
@@ -170,17 +214,49 @@ class TypeMapper:
         )
         if override is not None:
             return _from_python_type(override)
-        enum = self._enums.get(name) or self._enums.get(name.rpartition(".")[2])
+        enum = self._enum(name)
         if enum is not None:
             return PyType(enum, frozenset({(self._models_module, enum)}), convert=True)
         scalar = SCALARS.get(name)
-        if scalar is None:
-            shown = name or "(no type: sqlc could not infer one; add a ::cast)"
-            raise GenerateError(
-                f"{where}: unsupported PostgreSQL type {shown!r}; cast it to a supported "
-                "type or map it with an `overrides` entry (db_type or column)"
-            )
-        return scalar
+        if scalar is not None:
+            return scalar
+        if self.is_extension_type(column):
+            return _STR
+        shown = name or "(no type: sqlc could not infer one; add a ::cast)"
+        domain = (
+            " (a domain: asyncpg decodes it as its base type, which sqlc does not "
+            "report)"
+            if type_identity(column)[1] in self._domains
+            else ""
+        )
+        raise GenerateError(
+            f"{where}: unsupported PostgreSQL type {shown!r}{domain}; cast it to a "
+            "supported type or map it with an `overrides` entry (db_type or column)"
+        )
+
+    def is_extension_type(self, column: Column) -> bool:
+        """A type an extension brings (`ltree`, `hstore`, `cube`, …): a named
+        type outside PostgreSQL's own schemas that is no built-in, enum,
+        composite or table type and no domain of the schema files. sqlc
+        knows no more of it than its name; asyncpg has no codec for it and
+        falls back to the type's text form, so it decodes a value as `str`
+        and encodes a `str` (binary COPY cannot carry it: see TEXT_ONLY).
+        A composite or table type would decode as a Record and a domain as
+        its base type, so those stay refused; so does a name PostgreSQL
+        itself gives a type it has (pseudo-types such as `any`, array types
+        named `_int4`)."""
+        schema, name = type_identity(column)
+        if not name or name in SCALARS or self._enum(pg_name(column)) is not None:
+            return False
+        if schema in SYSTEM_SCHEMAS or name in self._domains:
+            return False
+        if schema:
+            return (schema, name) not in self._row_types
+        return (
+            name not in SYSTEM_TYPES
+            and not name.startswith("_")
+            and name not in self._row_type_names
+        )
 
     def _column_override(self, column: Column) -> PythonType | None:
         if column.table is None or not column.name:

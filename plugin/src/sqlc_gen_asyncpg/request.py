@@ -114,14 +114,26 @@ class Catalog:
     default_schema: str
     tables: tuple[Table, ...]
     enums: tuple[Enum, ...]
+    # (schema, name), lower-cased, of every composite type, table and view,
+    # those of the system schemas included: the types of whole rows.
+    row_types: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def parse(cls, data: dict[str, Any] | None) -> Catalog:
         data = data or {}
         tables: list[Table] = []
         enums: list[Enum] = []
+        row_types: set[tuple[str, str]] = set()
         for schema in data.get("schemas") or ():
             schema_name = schema.get("name") or ""
+            row_types.update(
+                (schema_name.lower(), (item.get("name") or "").lower())
+                for item in schema.get("composite_types") or ()
+            )
+            row_types.update(
+                (schema_name.lower(), Identifier.parse(table.get("rel")).name.lower())
+                for table in schema.get("tables") or ()
+            )
             if schema_name in SYSTEM_SCHEMAS:
                 continue
             for table in schema.get("tables") or ():
@@ -149,6 +161,7 @@ class Catalog:
             default_schema=data.get("default_schema") or "public",
             tables=tuple(tables),
             enums=tuple(enums),
+            row_types=frozenset(row_types),
         )
 
 
@@ -159,6 +172,7 @@ class GenerateRequest:
     sqlc_version: str
     options: dict[str, Any]
     query_paths: tuple[str, ...]  # settings.queries: files or folders, as configured
+    schema_paths: tuple[str, ...] = ()  # settings.schema, likewise
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> GenerateRequest:
@@ -172,4 +186,5 @@ class GenerateRequest:
             sqlc_version=data.get("sqlc_version") or "",
             options=options,
             query_paths=tuple((data.get("settings") or {}).get("queries") or ()),
+            schema_paths=tuple((data.get("settings") or {}).get("schema") or ()),
         )

@@ -65,12 +65,16 @@ class ProjectFilesRepository:
         cursors: CursorCodec,
         projects: ProjectsRepository,
         max_content_bytes: int,
+        max_sync_files: int,
+        max_sync_bytes: int,
     ) -> None:
         self._conn = conn
         self._actor = actor
         self._cursors = cursors
         self._projects = projects
         self._max_content_bytes = max_content_bytes
+        self._max_sync_files = max_sync_files
+        self._max_sync_bytes = max_sync_bytes
 
     async def _current_version(self, project_id: UUID, path: str) -> int | None:
         with translated(RESOURCE):
@@ -280,11 +284,12 @@ class ProjectFilesRepository:
             raise InvalidInput("files", "must be a mapping of path to content")
         if not isinstance(delete_missing, bool):
             raise InvalidInput("delete_missing", "must be a bool")
-        bodies: dict[str, validation.Content] = {}
-        for raw_path, raw_content in files.items():
-            bodies[validation.path(raw_path)] = validation.content(
-                raw_content, self._max_content_bytes
-            )
+        bodies = validation.tree(
+            files,
+            max_content_bytes=self._max_content_bytes,
+            max_files=self._max_sync_files,
+            max_bytes=self._max_sync_bytes,
+        )
         paths = builtins.list(bodies)
         with translated(RESOURCE):
             # The row lock makes concurrent syncs of one project take turns,

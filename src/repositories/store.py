@@ -61,12 +61,16 @@ class Store:
         *,
         acquire_timeout: float,
         max_content_bytes: int,
+        max_sync_files: int,
+        max_sync_bytes: int,
         cursor_key: bytes,
     ) -> None:
         # Private: routes reach the database only through the repositories.
         self._pool = pool
         self._acquire_timeout = acquire_timeout
         self._max_content_bytes = max_content_bytes
+        self._max_sync_files = max_sync_files
+        self._max_sync_bytes = max_sync_bytes
         self._cursors = CursorCodec(cursor_key)
         self.users = UsersRepository(pool, acquire_timeout)
 
@@ -81,6 +85,8 @@ class Store:
         command_timeout: float | None = 30.0,
         statement_cache_size: int = 100,
         max_content_bytes: int = validation.DEFAULT_MAX_CONTENT_BYTES,
+        max_sync_files: int = validation.DEFAULT_MAX_SYNC_FILES,
+        max_sync_bytes: int = validation.DEFAULT_MAX_SYNC_BYTES,
         cursor_key: bytes | None = None,
         allow_privileged_login_unsafe: bool = False,
         **pool_options: Any,
@@ -96,12 +102,17 @@ class Store:
         BYPASSRLS role, the owner of a tenant table or a role with privileges
         on tenant tables raises PrivilegedLogin, unless
         allow_privileged_login_unsafe=True (maintenance scripts only).
+        max_sync_files and max_sync_bytes bound one files.sync: its number
+        of files and its content in bytes of UTF-8 (the backend holds about
+        four times a tree while it syncs it).
         Further keyword arguments go to asyncpg.create_pool.
         """
         if isinstance(max_content_bytes, bool) or not isinstance(
             max_content_bytes, int
         ):
             raise InvalidInput("max_content_bytes", "must be an int")
+        validation.option(max_sync_files, "max_sync_files")
+        validation.option(max_sync_bytes, "max_sync_bytes")
 
         async def create() -> Store:
             with translated("database"), _bad_dsn_is_invalid_input():
@@ -121,6 +132,8 @@ class Store:
                 pool,
                 acquire_timeout=acquire_timeout,
                 max_content_bytes=max_content_bytes,
+                max_sync_files=max_sync_files,
+                max_sync_bytes=max_sync_bytes,
                 cursor_key=cursor_key or secrets.token_bytes(32),
             )
 
@@ -135,6 +148,8 @@ class Store:
             acquire_timeout=self._acquire_timeout,
             cursors=self._cursors,
             max_content_bytes=self._max_content_bytes,
+            max_sync_files=self._max_sync_files,
+            max_sync_bytes=self._max_sync_bytes,
         )
 
     async def close(self) -> None:

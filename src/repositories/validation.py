@@ -29,6 +29,7 @@ DEFAULT_MAX_SYNC_BYTES = 32 * 1024 * 1024
 STATE_MAX_BYTES = 1024 * 1024
 STATE_MAX_DEPTH = 100
 LIST_MAX_LIMIT = 1000
+VERSION_MAX = 2**63 - 1  # versions are bigint
 EMAIL_MAX_CHARS = 320
 
 # Unicode category Cc: C0 controls, DEL and C1 controls (as schema.sql).
@@ -242,8 +243,14 @@ def limit(value: object) -> int:
 
 
 def expected_version(value: object) -> int | None:
+    """None, or a version: an int a PostgreSQL bigint holds, from 0."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput("expected_version", "must be None or an int >= 0")
-    return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("expected_version", "must be None or an int")
+    exact = int.__index__(value)  # the int it holds, whatever a subclass says
+    if not 0 <= exact <= VERSION_MAX:
+        raise InvalidInput(
+            "expected_version", f"must be None or an int from 0 to {VERSION_MAX}"
+        )
+    return exact

@@ -6,6 +6,12 @@
 SELECT * FROM agent_states
 WHERE project_id = @project_id AND owner_id = @owner_id;
 
+-- name: GetAgentStateVersion :one
+-- After a write that matched nothing: the version alone, so that Conflict
+-- is told even when the stored state cannot be decoded.
+SELECT version FROM agent_states
+WHERE project_id = @project_id AND owner_id = @owner_id;
+
 -- name: UpsertAgentState :one
 -- Last writer wins; every save counts as a version.
 INSERT INTO agent_states (project_id, owner_id, state)

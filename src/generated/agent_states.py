@@ -48,6 +48,26 @@ async def get_agent_state(
     return _agent_state(row, AgentState)
 
 
+GET_AGENT_STATE_VERSION: Final = """SELECT version FROM agent_states
+WHERE project_id = $1 AND owner_id = $2"""
+
+
+async def get_agent_state_version(
+    conn: Executor,
+    *,
+    project_id: UUID,
+    owner_id: UUID,
+) -> int | None:
+    """After a write that matched nothing: the version alone, so that Conflict
+    is told even when the stored state cannot be decoded.
+    """
+    row = await conn.fetchrow(GET_AGENT_STATE_VERSION, project_id, owner_id)
+    if row is None:
+        return None
+    value: int = row[0]
+    return value
+
+
 UPSERT_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state)
 SELECT p.id, p.owner_id, ($1::text)::jsonb
 FROM projects p

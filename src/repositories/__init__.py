@@ -14,6 +14,7 @@ from repositories.errors import (
     PrivilegedLogin,
     RepositoryError,
     Unavailable,
+    Unreadable,
 )
 from repositories.models import (
     AgentState,
@@ -44,5 +45,6 @@ __all__ = [
     "SyncResult",
     "Unavailable",
     "UnitOfWork",
+    "Unreadable",
     "User",
 ]

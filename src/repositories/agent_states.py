@@ -76,14 +76,14 @@ class AgentStatesRepository:
                 )
             if row is not None:
                 return to_agent_state(row)
-            current = await queries.get_agent_state(
+            current = await queries.get_agent_state_version(
                 self._conn, project_id=project_id, owner_id=self._actor
             )
         # Nothing was written: no such project, or another version is current.
         raise await unmatched_write(
             RESOURCE,
             expected=expected,
-            found=current.version if current else None,
+            found=current,
             parent=PROJECT,
             parent_exists=partial(self._projects.exists, project_id),
         )

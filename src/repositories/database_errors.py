@@ -12,6 +12,7 @@ from repositories.errors import (
     NotFound,
     RepositoryError,
     Unavailable,
+    Unreadable,
 )
 
 # Errors that mean "the database is not there for us right now".
@@ -25,6 +26,18 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     ConnectionError,
     OSError,
     TimeoutError,
+)
+
+# What asyncpg's decoders raise for a stored value Python cannot hold: a
+# timestamp before year 1 (OverflowError), an integer of more digits than
+# int() takes (ValueError), JSON nested deeper than the interpreter's
+# recursion limit (RecursionError). asyncpg raises them as they are, from
+# the fetch; checked after asyncpg's own errors, some of which are
+# ValueErrors too.
+_UNDECODABLE: tuple[type[BaseException], ...] = (
+    ValueError,
+    OverflowError,
+    RecursionError,
 )
 
 
@@ -77,3 +90,10 @@ class Translated:
             ) from exc
         if isinstance(exc, asyncpg.PostgresError):
             raise RepositoryError(f"database error {exc.sqlstate}: {exc}") from exc
+        if isinstance(exc, _UNDECODABLE):
+            first_line = str(exc).partition("\n")[0]
+            raise Unreadable(
+                resource,
+                f"a stored value cannot be decoded ({type(exc).__name__}:"
+                f" {first_line})",
+            ) from exc

@@ -39,6 +39,17 @@ class InvalidInput(RepositoryError):
         self.reason = reason
 
 
+class Unreadable(RepositoryError):
+    """A stored value this layer cannot decode into the contract's types:
+    written around the API (raw SQL), it breaks the rules the API keeps.
+    `resource` names what was read; the unit of work goes on."""
+
+    def __init__(self, resource: str, reason: str) -> None:
+        super().__init__(f"{resource} unreadable: {reason}")
+        self.resource = resource
+        self.reason = reason
+
+
 class Unavailable(RepositoryError):
     """The database could not be reached, the connection broke or a wait ran out;
     the unit of work is rolled back."""

@@ -44,12 +44,20 @@ def identifier(value: object, field: str) -> UUID:
     return value
 
 
+def _exact(value: str) -> str:
+    """The text a str holds, as a plain str: a subclass's methods (encode,
+    split, startswith, `in`) could say otherwise, while the database stores
+    the text itself. A plain str is returned as it is, without a copy."""
+    return value if type(value) is str else str.__str__(value)
+
+
 def _text(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, f"must be a str, not {type(value).__name__}")
-    if _SURROGATE.search(value):
+    text = _exact(value)
+    if _SURROGATE.search(text):
         raise InvalidInput(field, "contains a lone surrogate (not valid UTF-8)")
-    return value
+    return text
 
 
 def name(value: object, field: str = "name") -> str:
@@ -128,8 +136,9 @@ def _content_bytes(value: object, max_bytes: int) -> tuple[str, bytes]:
     """The content and its UTF-8, checked: everything but the hash."""
     if not isinstance(value, str):
         raise InvalidInput("content", f"must be a str, not {type(value).__name__}")
+    text = _exact(value)
     try:
-        encoded = value.encode("utf-8")
+        encoded = text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(
             "content", "contains a lone surrogate (not valid UTF-8)"
@@ -138,7 +147,7 @@ def _content_bytes(value: object, max_bytes: int) -> tuple[str, bytes]:
         raise InvalidInput("content", f"must be at most {max_bytes} bytes of UTF-8")
     if b"\x00" in encoded:
         raise InvalidInput("content", "must not contain NUL characters")
-    return value, encoded
+    return text, encoded
 
 
 def tree(
@@ -228,8 +237,9 @@ def _check_json(root: dict[str, Any]) -> None:
             raise InvalidInput("state", f"{type(node).__name__} is not a JSON value")
 
 
-def _check_string(text: str) -> None:
+def _check_string(value: str) -> None:
     # jsonb cannot hold \u0000, and a lone surrogate is not UTF-8.
+    text = _exact(value)
     if "\x00" in text or _SURROGATE.search(text):
         raise InvalidInput("state", "strings must not contain NUL or lone surrogates")
 

@@ -9,6 +9,7 @@ async with store.unit_of_work(user.id) as uow:
 
 from repositories.errors import (
     Conflict,
+    Contention,
     InvalidInput,
     NotFound,
     PrivilegedLogin,
@@ -32,6 +33,7 @@ from repositories.unit_of_work import UnitOfWork
 __all__ = [
     "AgentState",
     "Conflict",
+    "Contention",
     "FileEntry",
     "FileWrite",
     "InvalidInput",

@@ -8,6 +8,7 @@ import asyncpg
 
 from repositories.errors import (
     Conflict,
+    Contention,
     InvalidInput,
     NotFound,
     RepositoryError,
@@ -88,6 +89,11 @@ class Translated:
             raise Unavailable(
                 f"database unavailable: {type(exc).__name__}: {exc}"
             ) from exc
+        if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+            # Writers of one project cannot deadlock (they lock the project
+            # first); a unit of work that writes two projects in one order
+            # and another that writes them in the other still can.
+            raise Contention(resource, exc.sqlstate) from exc
         if isinstance(exc, asyncpg.PostgresError):
             raise RepositoryError(f"database error {exc.sqlstate}: {exc}") from exc
         if isinstance(exc, _UNDECODABLE):

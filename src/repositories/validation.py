@@ -203,12 +203,15 @@ def state(value: object) -> dict[str, Any]:
 
 
 def state_size(text: str) -> str:
-    """The serialised state: at most 1 MiB of UTF-8."""
+    """The serialised state (agent_state_json: compact, numbers written out
+    in full as jsonb prints them): at most 1 MiB of UTF-8."""
     if len(text.encode("utf-8")) > STATE_MAX_BYTES:
-        raise InvalidInput(
-            "state", f"must be at most {STATE_MAX_BYTES} bytes serialised"
-        )
+        raise state_too_large()
     return text
+
+
+def state_too_large() -> InvalidInput:
+    return InvalidInput("state", f"must be at most {STATE_MAX_BYTES} bytes serialised")
 
 
 def _check_json(root: dict[str, Any]) -> None:

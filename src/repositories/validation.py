@@ -167,7 +167,12 @@ def tree(
         )
     bodies: dict[str, Content] = {}
     total = 0
-    for raw_path, raw_content in files.items():
+    for count, (raw_path, raw_content) in enumerate(files.items(), 1):
+        if count > max_files:  # a Mapping whose len() said fewer
+            raise InvalidInput(
+                "max_sync_files",
+                f"a sync takes at most {max_files} files; more given",
+            )
         checked_path = path(raw_path)
         text, encoded = _content_bytes(raw_content, max_content_bytes)
         total += len(encoded)

@@ -12,7 +12,7 @@ limits are reached with tiny files, or with one string many paths share.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 
 import asyncpg
 import pytest
@@ -47,7 +47,7 @@ async def refused(
     user: User,
     project: Project,
     admin: asyncpg.Connection[asyncpg.Record],
-    files: dict[str, str],
+    files: Mapping[str, str],
 ) -> InvalidInput:
     """The InvalidInput a sync of `files` raises; nothing changed, and the
     unit of work goes on."""
@@ -129,6 +129,32 @@ async def test_the_default_size_refuses_one_byte_more(
     assert error.field == "max_sync_bytes"
     assert f"at most {SYNC_MAX_BYTES} bytes" in error.reason
     assert f"{SYNC_MAX_BYTES + 1} given" in error.reason
+
+
+class Understated(Mapping[str, str]):
+    """A mapping whose len() says one entry, whatever it holds."""
+
+    def __init__(self, entries: dict[str, str]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, key: str) -> str:
+        return self._entries[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return 1
+
+
+async def test_the_file_count_is_the_trees_not_what_len_says(
+    bounded_store: Store, user: User, admin: asyncpg.Connection[asyncpg.Record]
+) -> None:
+    project = await seeded(bounded_store, user)
+    files = Understated({f"f{i}": "" for i in range(SMALL_FILES + 1)})
+    error = await refused(bounded_store, user, project, admin, files)
+    assert error.field == "max_sync_files"
+    assert f"at most {SMALL_FILES} files" in error.reason
 
 
 @pytest.mark.parametrize("option", ["max_sync_files", "max_sync_bytes"])

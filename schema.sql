@@ -7,7 +7,10 @@
 --   repositories can rely on it and diffs stay stable.
 -- * Only built-in, immutable expressions and no triggers or views: Atlas's
 --   community engine does not diff triggers or views (the project's diff adds
---   functions, but a trigger would still be missed). Timestamps are set
+--   functions, but a trigger would still be missed). One exception:
+--   convert_to(content, 'UTF8') is stable rather than immutable because it
+--   names an encoding; in a UTF8 database it gives the stored bytes as
+--   they are. Timestamps are set
 --   by defaults on insert and by the queries (updated_at =
 --   statement_timestamp()) on update: the statement's time rather than the
 --   transaction's, so rows written in one unit of work still order by when
@@ -122,7 +125,10 @@ CREATE TABLE projects (
     CONSTRAINT projects_name_length CHECK (char_length(name) BETWEEN 1 AND 200),
     CONSTRAINT projects_name_trimmed CHECK (name = btrim(name)),
     CONSTRAINT projects_name_no_control_chars
-        CHECK (name !~ '[\u0001-\u001f\u007f-\u009f]')
+        CHECK (name !~ '[\u0001-\u001f\u007f-\u009f]'),
+    -- The API's limit, in characters (code points) as it counts them.
+    CONSTRAINT projects_description_length
+        CHECK (char_length(description) <= 10000)
 );
 COMMENT ON TABLE projects IS
     'A user''s workspace; deleting it removes its files and agent state with it.';
@@ -163,6 +169,10 @@ CREATE TABLE project_files (
     CONSTRAINT project_files_size_bytes_matches_content
         CHECK (size_bytes >= 0 AND size_bytes = octet_length(content)),
     CONSTRAINT project_files_sha256_hex CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    -- The hash is the content's, so sync's comparison by hash cannot be
+    -- fooled by a row written around the API.
+    CONSTRAINT project_files_sha256_matches_content
+        CHECK (sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex')),
     CONSTRAINT project_files_version_positive CHECK (version >= 1)
 );
 COMMENT ON TABLE project_files IS
@@ -185,6 +195,13 @@ CREATE TABLE agent_states (
     CONSTRAINT agent_states_project_fkey FOREIGN KEY (project_id, owner_id)
         REFERENCES projects (id, owner_id) ON DELETE CASCADE,
     CONSTRAINT agent_states_state_is_object CHECK (jsonb_typeof(state) = 'object'),
+    -- The API allows 1 MiB of compact JSON with numbers written out in full
+    -- (as jsonb prints them). jsonb's text form is that text with a space
+    -- after each ':' and ',' outside strings; each is followed by at least
+    -- one other byte and the text opens with '{', so the spaces are fewer
+    -- than half its bytes: 1.5 MiB bounds every state the API accepts.
+    CONSTRAINT agent_states_state_size
+        CHECK (octet_length(state::text) <= 1572864),
     CONSTRAINT agent_states_version_positive CHECK (version >= 1)
 );
 COMMENT ON TABLE agent_states IS

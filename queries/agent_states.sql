@@ -1,9 +1,17 @@
 -- One agent state per project. The INSERTs select the project row so that a
 -- project that is missing or not the actor's inserts nothing. The state comes
 -- as JSON text the repository wrote (see validation.state), cast to jsonb.
+-- Every write first locks the project row FOR NO KEY UPDATE, as the file
+-- writes do (the lock order: project_files.sql).
 
 -- name: GetAgentState :one
 SELECT * FROM agent_states
+WHERE project_id = @project_id AND owner_id = @owner_id;
+
+-- name: GetAgentStateVersion :one
+-- After a write that matched nothing: the version alone, so that Conflict
+-- is told even when the stored state cannot be decoded.
+SELECT version FROM agent_states
 WHERE project_id = @project_id AND owner_id = @owner_id;
 
 -- name: UpsertAgentState :one
@@ -12,6 +20,7 @@ INSERT INTO agent_states (project_id, owner_id, state)
 SELECT p.id, p.owner_id, (@state::text)::jsonb
 FROM projects p
 WHERE p.id = @project_id AND p.owner_id = @owner_id
+  AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
 ON CONFLICT (project_id) DO UPDATE
 SET state = excluded.state,
     version = agent_states.version + 1,
@@ -24,6 +33,7 @@ INSERT INTO agent_states (project_id, owner_id, state)
 SELECT p.id, p.owner_id, (@state::text)::jsonb
 FROM projects p
 WHERE p.id = @project_id AND p.owner_id = @owner_id
+  AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
 ON CONFLICT (project_id) DO NOTHING
 RETURNING *;
 
@@ -33,9 +43,11 @@ UPDATE agent_states
 SET state = (@state::text)::jsonb,
     version = version + 1,
     updated_at = statement_timestamp()
-WHERE project_id = @project_id AND owner_id = @owner_id AND version = @expected_version
+WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
+  AND project_id = @project_id AND owner_id = @owner_id AND version = @expected_version
 RETURNING *;
 
 -- name: DeleteAgentState :execrows
 DELETE FROM agent_states
-WHERE project_id = @project_id AND owner_id = @owner_id;
+WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
+  AND project_id = @project_id AND owner_id = @owner_id;

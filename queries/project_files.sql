@@ -1,5 +1,19 @@
 -- Files of a project, addressed by path. Writes return the row without its
 -- content: the caller already holds the content it sent, and it may be MiBs.
+--
+-- Lock order: every write of a project's files or agent state first locks
+-- the project row FOR NO KEY UPDATE, and only then a file row, so a unit of
+-- work holding the project lock never waits for a file row another one
+-- holds: writers of one project take turns and cannot deadlock. The lock is
+-- a scalar sub-select in WHERE, which PostgreSQL runs once, as an InitPlan
+-- of a one-time filter, before the statement reads any file row (EXPLAIN
+-- shows "One-Time Filter: (InitPlan 1).col1" above the file scan). NO KEY
+-- UPDATE conflicts with itself and FOR UPDATE (a sync, a project's
+-- deletion) but not with FOR KEY SHARE, the lock of the foreign-key checks
+-- that inserts of children make. A statement that waited for the lock
+-- still reads with the snapshot it took before: a row another writer made
+-- meanwhile is invisible to it, so a write that matched nothing looks again
+-- (the repository's fallback) and runs once more when the row is there.
 
 -- name: GetFile :one
 SELECT * FROM project_files
@@ -10,21 +24,24 @@ SELECT version FROM project_files
 WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
 
 -- name: PutFile :one
--- One statement for all three outcomes. The existing row is locked first
--- (FOR UPDATE reads its latest committed version): identical content comes
--- back as "unchanged" and nothing is written; otherwise the upsert inserts
--- or updates. No row means no such project for the actor, or a concurrent
--- writer won a race for a new path: the caller then looks again.
+-- One statement for all three outcomes. The project is locked, then the
+-- existing row (FOR UPDATE reads its latest committed version): identical
+-- content comes back as "unchanged" and nothing is written; otherwise the
+-- upsert inserts or updates. No row means no such project for the actor,
+-- or identical content at a path another writer made while this statement
+-- waited for the project lock: the caller then looks again.
 WITH current_file AS (
     SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at
     FROM project_files f
-    WHERE f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
-    FOR UPDATE
+    WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
+      AND f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
+    FOR UPDATE OF f
 ), written AS (
     INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
     SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256
     FROM projects p
     WHERE p.id = @project_id AND p.owner_id = @owner_id
+      AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
       AND NOT EXISTS (SELECT 1 FROM current_file c WHERE c.sha256 = @sha256)
     ON CONFLICT (project_id, path) DO UPDATE
     SET content = excluded.content,
@@ -51,6 +68,7 @@ INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha2
 SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256
 FROM projects p
 WHERE p.id = @project_id AND p.owner_id = @owner_id
+  AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
 ON CONFLICT (project_id, path) DO NOTHING
 RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at;
 
@@ -62,7 +80,8 @@ SET content = @content,
     sha256 = @sha256,
     version = version + 1,
     updated_at = statement_timestamp()
-WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path
+WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
+  AND project_id = @project_id AND owner_id = @owner_id AND path = @path
   AND version = @expected_version AND sha256 <> @sha256
 RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at;
 
@@ -90,7 +109,8 @@ UPDATE project_files moved
 SET path = @new_path,
     version = moved.version + 1,
     updated_at = statement_timestamp()
-WHERE moved.project_id = @project_id AND moved.owner_id = @owner_id AND moved.path = @path
+WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
+  AND moved.project_id = @project_id AND moved.owner_id = @owner_id AND moved.path = @path
   AND NOT EXISTS (
     SELECT 1 FROM project_files taken
     WHERE taken.project_id = moved.project_id AND taken.path = @new_path::text
@@ -99,7 +119,8 @@ RETURNING *;
 
 -- name: DeleteFile :one
 DELETE FROM project_files
-WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path
+WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
+  AND project_id = @project_id AND owner_id = @owner_id AND path = @path
   AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version)::bigint)
 RETURNING version;
 
@@ -117,7 +138,7 @@ WHERE f.sha256 IS DISTINCT FROM given.sha256;
 -- name: SyncFiles :one
 -- Second half, one statement: upsert the changed files, delete every file
 -- not in @keep_paths (when asked), count what happened. The caller holds the
--- project lock, so nothing changed since ChangedPaths.
+-- project lock (LockProject), so nothing changed since ChangedPaths.
 WITH given AS (
     -- Set-returning functions side by side in a select list advance together.
     SELECT

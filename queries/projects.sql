@@ -22,10 +22,12 @@ SELECT EXISTS (
 ) AS found;
 
 -- name: LockProject :one
--- Serialises whole-tree operations (sync) on one project.
+-- The project lock every write of its files or agent state takes first
+-- (the lock order: project_files.sql); a sync takes it in a statement of its
+-- own, so that the statements after it read what the previous holder wrote.
 SELECT id FROM projects
 WHERE id = @id AND owner_id = @owner_id
-FOR UPDATE;
+FOR NO KEY UPDATE;
 
 -- name: ListProjectsFirst :many
 -- @into

@@ -9,11 +9,13 @@ async with store.unit_of_work(user.id) as uow:
 
 from repositories.errors import (
     Conflict,
+    Contention,
     InvalidInput,
     NotFound,
     PrivilegedLogin,
     RepositoryError,
     Unavailable,
+    Unreadable,
 )
 from repositories.models import (
     UNSET,
@@ -33,6 +35,7 @@ __all__ = [
     "UNSET",
     "AgentState",
     "Conflict",
+    "Contention",
     "FileEntry",
     "FileWrite",
     "InvalidInput",
@@ -46,5 +49,6 @@ __all__ = [
     "SyncResult",
     "Unavailable",
     "UnitOfWork",
+    "Unreadable",
     "User",
 ]

@@ -81,14 +81,28 @@ class AgentStatesRepository:
                 )
             if row is not None:
                 return to_agent_state(row)
-            current = await queries.get_agent_state(
+            current = await queries.get_agent_state_version(
                 self._conn, project_id=project_id, owner_id=self._actor
             )
+            if expected and current == expected:
+                # A swap at version n that matched nothing while the state is
+                # at version n: the state postdates the statement's snapshot
+                # (it waited for the project lock; the lock order:
+                # queries/project_files.sql). This unit of work holds the lock
+                # now: the second run sees the state, and nobody can change it.
+                row = await queries.swap_agent_state(
+                    self._conn, **args, expected_version=expected
+                )
+                if row is not None:
+                    return to_agent_state(row)
+                current = await queries.get_agent_state_version(
+                    self._conn, project_id=project_id, owner_id=self._actor
+                )
         # Nothing was written: no such project, or another version is current.
         raise await unmatched_write(
             RESOURCE,
             expected=expected,
-            found=current.version if current else None,
+            found=current,
             parent=PROJECT,
             parent_exists=partial(self._projects.exists, project_id),
         )
@@ -100,5 +114,12 @@ class AgentStatesRepository:
             deleted = await queries.delete_agent_state(
                 self._conn, project_id=project_id, owner_id=self._actor
             )
+            if deleted == 0 and await queries.get_agent_state_version(
+                self._conn, project_id=project_id, owner_id=self._actor
+            ):
+                # The state postdates the statement's snapshot (see save).
+                deleted = await queries.delete_agent_state(
+                    self._conn, project_id=project_id, owner_id=self._actor
+                )
         if deleted == 0:
             raise NotFound(RESOURCE)

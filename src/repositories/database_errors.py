@@ -8,10 +8,12 @@ import asyncpg
 
 from repositories.errors import (
     Conflict,
+    Contention,
     InvalidInput,
     NotFound,
     RepositoryError,
     Unavailable,
+    Unreadable,
 )
 
 # Errors that mean "the database is not there for us right now".
@@ -25,6 +27,18 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     ConnectionError,
     OSError,
     TimeoutError,
+)
+
+# What asyncpg's decoders raise for a stored value Python cannot hold: a
+# timestamp before year 1 (OverflowError), an integer of more digits than
+# int() takes (ValueError), JSON nested deeper than the interpreter's
+# recursion limit (RecursionError). asyncpg raises them as they are, from
+# the fetch; checked after asyncpg's own errors, some of which are
+# ValueErrors too.
+_UNDECODABLE: tuple[type[BaseException], ...] = (
+    ValueError,
+    OverflowError,
+    RecursionError,
 )
 
 
@@ -75,5 +89,17 @@ class Translated:
             raise Unavailable(
                 f"database unavailable: {type(exc).__name__}: {exc}"
             ) from exc
+        if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+            # Writers of one project cannot deadlock (they lock the project
+            # first); a unit of work that writes two projects in one order
+            # and another that writes them in the other still can.
+            raise Contention(resource, exc.sqlstate) from exc
         if isinstance(exc, asyncpg.PostgresError):
             raise RepositoryError(f"database error {exc.sqlstate}: {exc}") from exc
+        if isinstance(exc, _UNDECODABLE):
+            first_line = str(exc).partition("\n")[0]
+            raise Unreadable(
+                resource,
+                f"a stored value cannot be decoded ({type(exc).__name__}:"
+                f" {first_line})",
+            ) from exc

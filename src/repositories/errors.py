@@ -39,6 +39,32 @@ class InvalidInput(RepositoryError):
         self.reason = reason
 
 
+class Contention(RepositoryError):
+    """PostgreSQL rolled the unit of work back to let another one go on: a
+    deadlock (40P01) or a serialization failure (40001). Nothing of it
+    remains; running it again from the start is safe."""
+
+    def __init__(self, resource: str, sqlstate: str) -> None:
+        what = "a deadlock" if sqlstate == "40P01" else "a serialization failure"
+        super().__init__(
+            f"{resource}: the unit of work was rolled back to resolve {what}"
+            f" ({sqlstate}); run it again"
+        )
+        self.resource = resource
+        self.sqlstate = sqlstate
+
+
+class Unreadable(RepositoryError):
+    """A stored value this layer cannot decode into the contract's types:
+    written around the API (raw SQL), it breaks the rules the API keeps.
+    `resource` names what was read; the unit of work goes on."""
+
+    def __init__(self, resource: str, reason: str) -> None:
+        super().__init__(f"{resource} unreadable: {reason}")
+        self.resource = resource
+        self.reason = reason
+
+
 class Unavailable(RepositoryError):
     """The database could not be reached, the connection broke or a wait ran out;
     the unit of work is rolled back."""

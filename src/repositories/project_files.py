@@ -80,12 +80,16 @@ class ProjectFilesRepository:
         cursors: CursorCodec,
         projects: ProjectsRepository,
         max_content_bytes: int,
+        max_sync_files: int,
+        max_sync_bytes: int,
     ) -> None:
         self._conn = conn
         self._actor = actor
         self._cursors = cursors
         self._projects = projects
         self._max_content_bytes = max_content_bytes
+        self._max_sync_files = max_sync_files
+        self._max_sync_bytes = max_sync_bytes
 
     async def _current_version(self, project_id: UUID, path: str) -> int | None:
         with translated(RESOURCE):
@@ -118,38 +122,69 @@ class ProjectFilesRepository:
             "size_bytes": body.size_bytes,
             "sha256": body.sha256,
         }
-        outcome: FileOutcome
+        written = await self._write(args, body.text, expected)
+        if written is not None:
+            return written
+        current = await self._entry(project_id, checked_path)
+        # An update at version n that matched nothing, while the row is at
+        # version n with other content: the row postdates the statement's
+        # snapshot (it waited for the project lock). This unit of work holds
+        # the lock now, so the second run sees the row and nobody else can
+        # change it.
+        if (
+            expected
+            and current is not None
+            and current.version == expected
+            and current.sha256 != body.sha256
+        ):
+            written = await self._write(args, body.text, expected)
+            if written is not None:
+                return written
+            current = await self._entry(project_id, checked_path)
+        return await self._unwritten(project_id, current, body, expected)
+
+    async def _write(
+        self, args: dict[str, Any], text: str, expected: int | None
+    ) -> FileWrite | None:
+        """One statement of a put; None when it matched no row. A put without
+        expected_version and a create (0) upsert, and see rows another writer
+        committed while they waited for the project lock; an update at
+        version n does not (the lock order: queries/project_files.sql)."""
         with translated(RESOURCE):
             if expected is None:
                 put = await queries.put_file(self._conn, **args)
                 if put is not None:
                     outcome = cast(FileOutcome, put.outcome)
-                    return FileWrite(file=_file(put, body.text), outcome=outcome)
+                    return FileWrite(file=_file(put, text), outcome=outcome)
             elif expected == 0:
                 created = await queries.create_file(self._conn, **args)
                 if created is not None:
-                    return FileWrite(file=_file(created, body.text), outcome="created")
+                    return FileWrite(file=_file(created, text), outcome="created")
             else:
                 updated = await queries.update_file_at_version(
                     self._conn, **args, expected_version=expected
                 )
                 if updated is not None:
-                    return FileWrite(file=_file(updated, body.text), outcome="updated")
-        return await self._unwritten(project_id, checked_path, body, expected)
+                    return FileWrite(file=_file(updated, text), outcome="updated")
+        return None
+
+    async def _entry(
+        self, project_id: UUID, path: str
+    ) -> queries.GetFileEntryRow | None:
+        with translated(RESOURCE):
+            return await queries.get_file_entry(
+                self._conn, project_id=project_id, owner_id=self._actor, path=path
+            )
 
     async def _unwritten(
         self,
         project_id: UUID,
-        path: str,
+        current: queries.GetFileEntryRow | None,
         body: validation.Content,
         expected: int | None,
     ) -> FileWrite:
         """The write matched no row: unchanged content, a version conflict, or
         no such project. Only this slow path pays for the extra query."""
-        with translated(RESOURCE):
-            current = await queries.get_file_entry(
-                self._conn, project_id=project_id, owner_id=self._actor, path=path
-            )
         version = current.version if current else None
         same_content = current is not None and current.sha256 == body.sha256
         if same_content and expected in (None, version):
@@ -221,9 +256,41 @@ class ProjectFilesRepository:
         validation.identifier(project_id, "project_id")
         source = validation.path(path)
         target = validation.path(new_path, "new_path")
+        row = await self._move(project_id, source, target)
+        if row is not None:
+            return _file(row, row.content)
+        source_version = await self._current_version(project_id, source)
+        target_version = await self._current_version(project_id, target)
+        if source_version is not None and target_version is None:
+            # The source is there and the target free, yet nothing moved: the
+            # source postdates the statement's snapshot (see put).
+            row = await self._move(project_id, source, target)
+            if row is not None:
+                return _file(row, row.content)
+            source_version = await self._current_version(project_id, source)
+            target_version = await self._current_version(project_id, target)
+        if source_version is None:
+            raise NotFound(RESOURCE)
+        # A move writes the row at new_path, which must not exist yet
+        # (version 0); the source file is its parent: gone meanwhile, the
+        # file is not found.
+        raise await unmatched_write(
+            RESOURCE,
+            expected=0,
+            found=target_version,
+            subject="new_path",
+            parent=RESOURCE,
+            parent_exists=partial(self._exists, project_id, source),
+        )
+
+    async def _move(
+        self, project_id: UUID, source: str, target: str
+    ) -> rows.ProjectFile | None:
+        """One statement of a move; None when it moved nothing."""
         # The NOT EXISTS guard refuses a taken target without an error; the
-        # savepoint keeps the unit of work usable if a concurrent writer takes
-        # the target between the guard and the unique index check.
+        # savepoint keeps the unit of work usable when the target is taken
+        # after the statement's snapshot (by the previous holder of the
+        # project lock), which the unique index check then finds.
         with translated(RESOURCE):
             await self._conn.execute("SAVEPOINT move_file")
             try:
@@ -243,21 +310,7 @@ class ProjectFilesRepository:
                 raise
             else:
                 await self._conn.execute("RELEASE SAVEPOINT move_file")
-        if row is not None:
-            return _file(row, row.content)
-        if await self._current_version(project_id, source) is None:
-            raise NotFound(RESOURCE)
-        # A move writes the row at new_path, which must not exist yet
-        # (version 0); the source file is its parent: gone meanwhile, the
-        # file is not found.
-        raise await unmatched_write(
-            RESOURCE,
-            expected=0,
-            found=await self._current_version(project_id, target),
-            subject="new_path",
-            parent=RESOURCE,
-            parent_exists=partial(self._exists, project_id, source),
-        )
+        return row
 
     async def delete(
         self, project_id: UUID, path: str, *, expected_version: int | None = None
@@ -266,21 +319,27 @@ class ProjectFilesRepository:
         validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         expected = validation.expected_version(expected_version)
+        delete = partial(
+            queries.delete_file,
+            self._conn,
+            project_id=project_id,
+            owner_id=self._actor,
+            path=checked_path,
+            expected_version=expected,
+        )
         with translated(RESOURCE):
-            deleted = await queries.delete_file(
-                self._conn,
-                project_id=project_id,
-                owner_id=self._actor,
-                path=checked_path,
-                expected_version=expected,
-            )
+            deleted = await delete()
         if deleted is not None:
             return
-        raise await unmatched_write(
-            RESOURCE,
-            expected=expected,
-            found=await self._current_version(project_id, checked_path),
-        )
+        found = await self._current_version(project_id, checked_path)
+        if found is not None and expected in (None, found):
+            # The row postdates the statement's snapshot (see put).
+            with translated(RESOURCE):
+                deleted = await delete()
+            if deleted is not None:
+                return
+            found = await self._current_version(project_id, checked_path)
+        raise await unmatched_write(RESOURCE, expected=expected, found=found)
 
     async def sync(
         self, project_id: UUID, files: Mapping[str, str], *, delete_missing: bool = True
@@ -295,14 +354,17 @@ class ProjectFilesRepository:
             raise InvalidInput("files", "must be a mapping of path to content")
         if not isinstance(delete_missing, bool):
             raise InvalidInput("delete_missing", "must be a bool")
-        bodies: dict[str, validation.Content] = {}
-        for raw_path, raw_content in files.items():
-            bodies[validation.path(raw_path)] = validation.content(
-                raw_content, self._max_content_bytes
-            )
+        bodies = validation.tree(
+            files,
+            max_content_bytes=self._max_content_bytes,
+            max_files=self._max_sync_files,
+            max_bytes=self._max_sync_bytes,
+        )
         paths = builtins.list(bodies)
         with translated(RESOURCE):
-            # The row lock makes concurrent syncs of one project take turns,
+            # The project lock, in a statement of its own so that the next
+            # ones read what the previous holder wrote: writers of one
+            # project take turns (the lock order: queries/project_files.sql),
             # so the result is one caller's tree, never a mix.
             if not await self._lock(project_id):
                 raise NotFound(PROJECT)

@@ -122,6 +122,8 @@ class Store:
         auth_pool: asyncpg.Pool[asyncpg.Record] | None = None,
         acquire_timeout: float,
         max_content_bytes: int,
+        max_sync_files: int,
+        max_sync_bytes: int,
         cursor_key: bytes,
     ) -> None:
         # Private: routes reach the database only through the repositories.
@@ -129,6 +131,8 @@ class Store:
         self._auth_pool = auth_pool
         self._acquire_timeout = acquire_timeout
         self._max_content_bytes = max_content_bytes
+        self._max_sync_files = max_sync_files
+        self._max_sync_bytes = max_sync_bytes
         self._cursors = CursorCodec(cursor_key)
         self.users = UsersRepository(auth_pool, acquire_timeout)
 
@@ -144,6 +148,8 @@ class Store:
         command_timeout: float | None = 30.0,
         statement_cache_size: int = 100,
         max_content_bytes: int = validation.DEFAULT_MAX_CONTENT_BYTES,
+        max_sync_files: int = validation.DEFAULT_MAX_SYNC_FILES,
+        max_sync_bytes: int = validation.DEFAULT_MAX_SYNC_BYTES,
         cursor_key: bytes | None = None,
         allow_privileged_login_unsafe: bool = False,
         **pool_options: Any,
@@ -170,12 +176,16 @@ class Store:
         are pinned at every connection's start (PINNED_SETTINGS), over
         anything stored with ALTER ROLE … SET. Further keyword arguments go
         to asyncpg.create_pool (server_settings are merged under the pinned
-        ones).
+        ones). max_sync_files and max_sync_bytes bound one files.sync: its
+        number of files and its content in bytes of UTF-8 (the backend holds
+        about four times a tree while it syncs it).
         """
         if isinstance(max_content_bytes, bool) or not isinstance(
             max_content_bytes, int
         ):
             raise InvalidInput("max_content_bytes", "must be an int")
+        validation.option(max_sync_files, "max_sync_files")
+        validation.option(max_sync_bytes, "max_sync_bytes")
         # Before any connection: a contract model that a regenerated row
         # model no longer fits fails here, naming both, not on a first call.
         check_row_models(ROW_MODELS)
@@ -221,6 +231,8 @@ class Store:
                 auth_pool=auth_pool,
                 acquire_timeout=acquire_timeout,
                 max_content_bytes=max_content_bytes,
+                max_sync_files=max_sync_files,
+                max_sync_bytes=max_sync_bytes,
                 cursor_key=key,
             )
 
@@ -235,6 +247,8 @@ class Store:
             acquire_timeout=self._acquire_timeout,
             cursors=self._cursors,
             max_content_bytes=self._max_content_bytes,
+            max_sync_files=self._max_sync_files,
+            max_sync_bytes=self._max_sync_bytes,
         )
 
     async def close(self) -> None:

@@ -102,12 +102,16 @@ class UnitOfWork:
         acquire_timeout: float,
         cursors: CursorCodec,
         max_content_bytes: int,
+        max_sync_files: int,
+        max_sync_bytes: int,
     ) -> None:
         # What a unit of work needs from its Store, and nothing more.
         self._pool = pool
         self._acquire_timeout = acquire_timeout
         self._cursors = cursors
         self._max_content_bytes = max_content_bytes
+        self._max_sync_files = max_sync_files
+        self._max_sync_bytes = max_sync_bytes
         self.user_id = validation.identifier(user_id, "user_id")
         # Never lent out: route code reaches the database only through the
         # repositories and run(), so no caller can leave session state
@@ -145,7 +149,13 @@ class UnitOfWork:
         self._conn = conn
         self.projects = ProjectsRepository(conn, self.user_id, self._cursors)
         self.files = ProjectFilesRepository(
-            conn, self.user_id, self._cursors, self.projects, self._max_content_bytes
+            conn,
+            self.user_id,
+            self._cursors,
+            self.projects,
+            self._max_content_bytes,
+            self._max_sync_files,
+            self._max_sync_bytes,
         )
         self.agent_states = AgentStatesRepository(conn, self.user_id, self.projects)
         return self

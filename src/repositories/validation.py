@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -20,9 +21,16 @@ NAME_MAX_CHARS = 200
 DESCRIPTION_MAX_CHARS = 10_000
 PATH_MAX_BYTES = 1024
 DEFAULT_MAX_CONTENT_BYTES = 5 * 1024 * 1024
+# One files.sync: the backend peaks at about 4 bytes of memory per byte of
+# the tree it receives, and 16 MiB for 10 000 files (measured: docs/api.md,
+# uow.files.sync), so a sync within both costs it about 150 MiB at most, a
+# small part of a 2 GiB server.
+DEFAULT_MAX_SYNC_FILES = 10_000
+DEFAULT_MAX_SYNC_BYTES = 32 * 1024 * 1024
 STATE_MAX_BYTES = 1024 * 1024
 STATE_MAX_DEPTH = 100
 LIST_MAX_LIMIT = 1000
+VERSION_MAX = 2**63 - 1  # versions are bigint
 EMAIL_MAX_CHARS = 320
 
 # Unicode category Cc: C0 controls, DEL and C1 controls (as schema.sql).
@@ -46,12 +54,20 @@ def identifier(value: object, field: str) -> UUID:
     return UUID(int=bits)
 
 
+def _exact(value: str) -> str:
+    """The text a str holds, as a plain str: a subclass's methods (encode,
+    split, startswith, `in`) could say otherwise, while the database stores
+    the text itself. A plain str is returned as it is, without a copy."""
+    return value if type(value) is str else str.__str__(value)
+
+
 def _text(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, f"must be a str, not {type(value).__name__}")
-    if _SURROGATE.search(value):
+    text = _exact(value)
+    if _SURROGATE.search(text):
         raise InvalidInput(field, "contains a lone surrogate (not valid UTF-8)")
-    return value
+    return text
 
 
 def name(value: object, field: str = "name") -> str:
@@ -122,10 +138,17 @@ class Content:
 
 
 def content(value: object, max_bytes: int) -> Content:
+    text, encoded = _content_bytes(value, max_bytes)
+    return Content(text, len(encoded), hashlib.sha256(encoded).hexdigest())
+
+
+def _content_bytes(value: object, max_bytes: int) -> tuple[str, bytes]:
+    """The content and its UTF-8, checked: everything but the hash."""
     if not isinstance(value, str):
         raise InvalidInput("content", f"must be a str, not {type(value).__name__}")
+    text = _exact(value)
     try:
-        encoded = value.encode("utf-8")
+        encoded = text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(
             "content", "contains a lone surrogate (not valid UTF-8)"
@@ -134,7 +157,51 @@ def content(value: object, max_bytes: int) -> Content:
         raise InvalidInput("content", f"must be at most {max_bytes} bytes of UTF-8")
     if b"\x00" in encoded:
         raise InvalidInput("content", "must not contain NUL characters")
-    return Content(value, len(encoded), hashlib.sha256(encoded).hexdigest())
+    return text, encoded
+
+
+def tree(
+    files: object, *, max_content_bytes: int, max_files: int, max_bytes: int
+) -> dict[str, Content]:
+    """A sync's tree: a mapping of path to content, every path and content
+    checked as for a put, at most `max_files` files and `max_bytes` bytes
+    of UTF-8 content in all. The count is checked first, before any entry;
+    the total after every entry, and a tree over it is hashed no further."""
+    if not isinstance(files, Mapping):
+        raise InvalidInput("files", "must be a mapping of path to content")
+    if len(files) > max_files:
+        raise InvalidInput(
+            "max_sync_files",
+            f"a sync takes at most {max_files} files; {len(files)} given",
+        )
+    bodies: dict[str, Content] = {}
+    total = 0
+    for count, (raw_path, raw_content) in enumerate(files.items(), 1):
+        if count > max_files:  # a Mapping whose len() said fewer
+            raise InvalidInput(
+                "max_sync_files",
+                f"a sync takes at most {max_files} files; more given",
+            )
+        checked_path = path(raw_path)
+        text, encoded = _content_bytes(raw_content, max_content_bytes)
+        total += len(encoded)
+        if total <= max_bytes:
+            digest = hashlib.sha256(encoded).hexdigest()
+            bodies[checked_path] = Content(text, len(encoded), digest)
+    if total > max_bytes:
+        raise InvalidInput(
+            "max_sync_bytes",
+            f"a sync takes at most {max_bytes} bytes of UTF-8 content in all;"
+            f" {total} given",
+        )
+    return bodies
+
+
+def option(value: object, name: str) -> int:
+    """A limit given to Store.open: a positive int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(name, "must be an int >= 1")
+    return value
 
 
 def state(value: object) -> dict[str, Any]:
@@ -151,12 +218,15 @@ def state(value: object) -> dict[str, Any]:
 
 
 def state_size(text: str) -> str:
-    """The serialised state: at most 1 MiB of UTF-8."""
+    """The serialised state (agent_state_json: compact, numbers written out
+    in full as jsonb prints them): at most 1 MiB of UTF-8."""
     if len(text.encode("utf-8")) > STATE_MAX_BYTES:
-        raise InvalidInput(
-            "state", f"must be at most {STATE_MAX_BYTES} bytes serialised"
-        )
+        raise state_too_large()
     return text
+
+
+def state_too_large() -> InvalidInput:
+    return InvalidInput("state", f"must be at most {STATE_MAX_BYTES} bytes serialised")
 
 
 def _check_json(root: dict[str, Any]) -> None:
@@ -185,8 +255,9 @@ def _check_json(root: dict[str, Any]) -> None:
             raise InvalidInput("state", f"{type(node).__name__} is not a JSON value")
 
 
-def _check_string(text: str) -> None:
+def _check_string(value: str) -> None:
     # jsonb cannot hold \u0000, and a lone surrogate is not UTF-8.
+    text = _exact(value)
     if "\x00" in text or _SURROGATE.search(text):
         raise InvalidInput("state", "strings must not contain NUL or lone surrogates")
 
@@ -200,8 +271,14 @@ def limit(value: object) -> int:
 
 
 def expected_version(value: object) -> int | None:
+    """None, or a version: an int a PostgreSQL bigint holds, from 0."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput("expected_version", "must be None or an int >= 0")
-    return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("expected_version", "must be None or an int")
+    exact = int.__index__(value)  # the int it holds, whatever a subclass says
+    if not 0 <= exact <= VERSION_MAX:
+        raise InvalidInput(
+            "expected_version", f"must be None or an int from 0 to {VERSION_MAX}"
+        )
+    return exact

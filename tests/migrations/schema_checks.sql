@@ -96,61 +96,64 @@ BEGIN
             ('name with C1 control NEL (U+0085)',
              $q$INSERT INTO projects (owner_id, name) VALUES ('00000000-0000-4000-8000-00000000000a', 'a' || chr(133) || 'b')$q$,
              'projects_name_no_control_chars'),
+            ('description of 10001 characters',
+             $q$UPDATE projects SET description = repeat('é', 10001) WHERE id = '00000000-0000-4000-8000-0000000000a1'$q$,
+             'projects_description_length'),
             ('rename to empty',
              $q$UPDATE projects SET name = '' WHERE id = '00000000-0000-4000-8000-0000000000a1'$q$,
              'projects_name_length'),
             -- project_files.path
             ('path empty',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_length|project_files_path_shape'),
             ('path with a .. segment',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a/../b', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a/../b', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_shape'),
             ('path starting with ..',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '../etc/passwd', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '../etc/passwd', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_shape'),
             ('path ending with ..',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a/..', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a/..', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_shape'),
             ('path with a . segment',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', './a', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', './a', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_shape'),
             ('path with leading /',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '/etc/passwd', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', '/etc/passwd', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_shape'),
             ('path with an empty segment',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a//b', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a//b', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_shape'),
             ('path with trailing /',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a/', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a/', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_shape'),
             ('path with a backslash',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a\b', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a\b', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_chars'),
             ('path with a control character',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', E'a\tb', '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', E'a\tb', '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_chars'),
             ('path with C1 control U+009F',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a' || chr(159), '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'a' || chr(159), '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_chars'),
             ('path of 1025 bytes',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', repeat('a', 1025), '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', repeat('a', 1025), '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_length'),
             ('path of 513 characters = 1026 bytes',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', repeat('é', 513), '', 0, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', repeat('é', 513), '', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_path_length'),
             ('move to a .. path',
              $q$UPDATE project_files SET path = '../README.md'
@@ -165,21 +168,30 @@ BEGIN
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
                 VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', '', 0, repeat('0', 63))$q$,
              'project_files_sha256_hex'),
+            ('sha256 of other content',
+             $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', 'x', 1, encode(sha256(''::bytea), 'hex'))$q$,
+             'project_files_sha256_matches_content'),
+            ('content changed without sha256',
+             $q$UPDATE project_files SET content = 'hello!!', size_bytes = 7
+                WHERE project_id = '00000000-0000-4000-8000-0000000000a1' AND path = 'README.md'$q$,
+             'project_files_sha256_matches_content'),
             ('size_bytes counts characters, not bytes',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', 'é', 1, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', 'é', 1, encode(sha256(convert_to('é', 'UTF8')), 'hex'))$q$,
              'project_files_size_bytes_matches_content'),
             ('size_bytes negative',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', '', -1, repeat('0', 64))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', '', -1, encode(sha256(''::bytea), 'hex'))$q$,
              'project_files_size_bytes_matches_content'),
             ('content changed without size_bytes',
-             $q$UPDATE project_files SET content = 'changed content'
+             $q$UPDATE project_files SET content = 'changed content',
+                    sha256 = encode(sha256('changed content'::bytea), 'hex')
                 WHERE project_id = '00000000-0000-4000-8000-0000000000a1' AND path = 'README.md'$q$,
              'project_files_size_bytes_matches_content'),
             ('file version 0',
              $q$INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', '', 0, repeat('0', 64), 0)$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', '', 0, encode(sha256(''::bytea), 'hex'), 0)$q$,
              'project_files_version_positive'),
             -- agent_states
             ('state version 0',
@@ -197,7 +209,12 @@ BEGIN
             ('state is JSON null',
              $q$INSERT INTO agent_states (project_id, owner_id, state)
                 VALUES ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-00000000000a', 'null')$q$,
-             'agent_states_state_is_object')
+             'agent_states_state_is_object'),
+            ('state text over 1.5 MiB',
+             $q$INSERT INTO agent_states (project_id, owner_id, state)
+                VALUES ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-00000000000a',
+                        jsonb_build_object('a', repeat('x', 1572864 - 8)))$q$,
+             'agent_states_state_size')
         ) AS t(label, statement, expected)
     LOOP
         BEGIN
@@ -219,7 +236,7 @@ DO $$
 BEGIN
     INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
     VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000b',
-            'stolen.txt', '', 0, repeat('0', 64));
+            'stolen.txt', '', 0, encode(sha256(''::bytea), 'hex'));
     RAISE EXCEPTION 'a file with an owner other than its project''s was accepted';
 EXCEPTION WHEN foreign_key_violation THEN
     NULL;
@@ -323,7 +340,7 @@ BEGIN
     END;
     BEGIN
         INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-        VALUES (a_project, a, 'planted.txt', '', 0, repeat('0', 64));
+        VALUES (a_project, a, 'planted.txt', '', 0, encode(sha256(''::bytea), 'hex'));
         RAISE EXCEPTION 'B inserted a file owned by A';
     EXCEPTION WHEN insufficient_privilege THEN NULL;
     END;

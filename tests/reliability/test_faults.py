@@ -47,8 +47,8 @@ OPERATIONS: dict[str, Operation] = {
     "save": lambda uow, project_id: uow.agent_states.save(project_id, {"step": 2}),
 }
 
-# Writes that must wait for a row lock on the project: sync locks the row;
-# a new file or a first agent state checks its foreign key (FOR KEY SHARE).
+# Writes that must wait for a row lock on the project: every write of files
+# or an agent state first locks the project row (FOR NO KEY UPDATE).
 LOCKED_OUT: dict[str, Operation] = {
     "sync": OPERATIONS["sync"],
     "put": lambda uow, project_id: uow.files.put(project_id, "new.txt", "new\n"),
@@ -254,10 +254,11 @@ async def test_cancelled_unit_of_work_commits_nothing(
     try:
         pid = await asyncio.wait_for(backend, HANG_GUARD_S)
         async with superuser(database_url) as holder, holder.transaction():
-            # NO KEY UPDATE: blocks sync's FOR UPDATE but not the key-share
-            # lock that the doomed put's foreign-key check already holds.
+            # The doomed put holds the project lock already; its sync will
+            # delete keep.txt, whose row this lock holds.
             await holder.fetchval(
-                "SELECT id FROM projects WHERE id = $1 FOR NO KEY UPDATE",
+                "SELECT path FROM project_files"
+                " WHERE project_id = $1 AND path = 'keep.txt' FOR UPDATE",
                 project.id,
                 timeout=HANG_GUARD_S,
             )

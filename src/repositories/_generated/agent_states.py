@@ -4,6 +4,8 @@
 """One agent state per project. The INSERTs select the project row so that a
 project that is missing or not the actor's inserts nothing. The state comes
 as JSON text the repository wrote (see validation.state), cast to jsonb.
+Every write first locks the project row FOR NO KEY UPDATE, as the file
+writes do (the lock order: project_files.sql).
 """
 
 from __future__ import annotations
@@ -48,10 +50,31 @@ async def get_agent_state(
     return _agent_state(row, AgentState)
 
 
+GET_AGENT_STATE_VERSION: Final = """SELECT version FROM agent_states
+WHERE project_id = $1 AND owner_id = $2"""
+
+
+async def get_agent_state_version(
+    conn: Executor,
+    *,
+    project_id: UUID,
+    owner_id: UUID,
+) -> int | None:
+    """After a write that matched nothing: the version alone, so that Conflict
+    is told even when the stored state cannot be decoded.
+    """
+    row = await conn.fetchrow(GET_AGENT_STATE_VERSION, project_id, owner_id)
+    if row is None:
+        return None
+    value: int = row[0]
+    return value
+
+
 UPSERT_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state)
 SELECT p.id, p.owner_id, ($1::text)::jsonb
 FROM projects p
 WHERE p.id = $2 AND p.owner_id = $3
+  AND (SELECT true FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
 ON CONFLICT (project_id) DO UPDATE
 SET state = excluded.state,
     version = agent_states.version + 1,
@@ -77,6 +100,7 @@ CREATE_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, s
 SELECT p.id, p.owner_id, ($1::text)::jsonb
 FROM projects p
 WHERE p.id = $2 AND p.owner_id = $3
+  AND (SELECT true FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
 ON CONFLICT (project_id) DO NOTHING
 RETURNING project_id, owner_id, state, version, created_at, updated_at"""
 
@@ -99,7 +123,8 @@ SWAP_AGENT_STATE: Final = """UPDATE agent_states
 SET state = ($1::text)::jsonb,
     version = version + 1,
     updated_at = statement_timestamp()
-WHERE project_id = $2 AND owner_id = $3 AND version = $4
+WHERE (SELECT true FROM projects p WHERE p.id = $2 AND p.owner_id = $3 FOR NO KEY UPDATE)
+  AND project_id = $2 AND owner_id = $3 AND version = $4
 RETURNING project_id, owner_id, state, version, created_at, updated_at"""
 
 
@@ -125,7 +150,8 @@ async def swap_agent_state(
 
 
 DELETE_AGENT_STATE: Final = """DELETE FROM agent_states
-WHERE project_id = $1 AND owner_id = $2"""
+WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
+  AND project_id = $1 AND owner_id = $2"""
 
 
 async def delete_agent_state(

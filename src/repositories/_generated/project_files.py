@@ -3,6 +3,20 @@
 
 """Files of a project, addressed by path. Writes return the row without its
 content: the caller already holds the content it sent, and it may be MiBs.
+
+Lock order: every write of a project's files or agent state first locks
+the project row FOR NO KEY UPDATE, and only then a file row, so a unit of
+work holding the project lock never waits for a file row another one
+holds: writers of one project take turns and cannot deadlock. The lock is
+a scalar sub-select in WHERE, which PostgreSQL runs once, as an InitPlan
+of a one-time filter, before the statement reads any file row (EXPLAIN
+shows "One-Time Filter: (InitPlan 1).col1" above the file scan). NO KEY
+UPDATE conflicts with itself and FOR UPDATE (a sync, a project's
+deletion) but not with FOR KEY SHARE, the lock of the foreign-key checks
+that inserts of children make. A statement that waited for the lock
+still reads with the snapshot it took before: a row another writer made
+meanwhile is invisible to it, so a write that matched nothing looks again
+(the repository's fallback) and runs once more when the row is there.
 """
 
 from __future__ import annotations
@@ -75,13 +89,15 @@ async def get_file_version(
 PUT_FILE: Final = """WITH current_file AS (
     SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at
     FROM project_files f
-    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
-    FOR UPDATE
+    WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
+      AND f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
+    FOR UPDATE OF f
 ), written AS (
     INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
     SELECT p.id, p.owner_id, $3, $4, $5, $6
     FROM projects p
     WHERE p.id = $1 AND p.owner_id = $2
+      AND (SELECT true FROM projects l WHERE l.id = $1 AND l.owner_id = $2 FOR NO KEY UPDATE)
       AND NOT EXISTS (SELECT 1 FROM current_file c WHERE c.sha256 = $6)
     ON CONFLICT (project_id, path) DO UPDATE
     SET content = excluded.content,
@@ -142,11 +158,12 @@ async def put_file(
     size_bytes: int,
     sha256: str,
 ) -> PutFileRow | None:
-    """One statement for all three outcomes. The existing row is locked first
-    (FOR UPDATE reads its latest committed version): identical content comes
-    back as "unchanged" and nothing is written; otherwise the upsert inserts
-    or updates. No row means no such project for the actor, or a concurrent
-    writer won a race for a new path: the caller then looks again.
+    """One statement for all three outcomes. The project is locked, then the
+    existing row (FOR UPDATE reads its latest committed version): identical
+    content comes back as "unchanged" and nothing is written; otherwise the
+    upsert inserts or updates. No row means no such project for the actor,
+    or identical content at a path another writer made while this statement
+    waited for the project lock: the caller then looks again.
     """
     row = await conn.fetchrow(
         PUT_FILE,
@@ -166,6 +183,7 @@ CREATE_FILE: Final = """INSERT INTO project_files (project_id, owner_id, path, c
 SELECT p.id, p.owner_id, $1, $2, $3, $4
 FROM projects p
 WHERE p.id = $5 AND p.owner_id = $6
+  AND (SELECT true FROM projects l WHERE l.id = $5 AND l.owner_id = $6 FOR NO KEY UPDATE)
 ON CONFLICT (project_id, path) DO NOTHING
 RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at"""
 
@@ -228,7 +246,8 @@ SET content = $1,
     sha256 = $3,
     version = version + 1,
     updated_at = statement_timestamp()
-WHERE project_id = $4 AND owner_id = $5 AND path = $6
+WHERE (SELECT true FROM projects p WHERE p.id = $4 AND p.owner_id = $5 FOR NO KEY UPDATE)
+  AND project_id = $4 AND owner_id = $5 AND path = $6
   AND version = $7 AND sha256 <> $3
 RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at"""
 
@@ -427,7 +446,8 @@ MOVE_FILE: Final = """UPDATE project_files moved
 SET path = $1,
     version = moved.version + 1,
     updated_at = statement_timestamp()
-WHERE moved.project_id = $2 AND moved.owner_id = $3 AND moved.path = $4
+WHERE (SELECT true FROM projects p WHERE p.id = $2 AND p.owner_id = $3 FOR NO KEY UPDATE)
+  AND moved.project_id = $2 AND moved.owner_id = $3 AND moved.path = $4
   AND NOT EXISTS (
     SELECT 1 FROM project_files taken
     WHERE taken.project_id = moved.project_id AND taken.path = $1::text
@@ -451,7 +471,8 @@ async def move_file(
 
 
 DELETE_FILE: Final = """DELETE FROM project_files
-WHERE project_id = $1 AND owner_id = $2 AND path = $3
+WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
+  AND project_id = $1 AND owner_id = $2 AND path = $3
   AND ($4::bigint IS NULL OR version = $4::bigint)
 RETURNING version"""
 
@@ -561,7 +582,7 @@ async def sync_files(
 ) -> SyncFilesRow | None:
     """Second half, one statement: upsert the changed files, delete every file
     not in @keep_paths (when asked), count what happened. The caller holds the
-    project lock, so nothing changed since ChangedPaths.
+    project lock (LockProject), so nothing changed since ChangedPaths.
     """
     row = await conn.fetchrow(
         SYNC_FILES,

@@ -99,7 +99,7 @@ async def project_exists(
 
 LOCK_PROJECT: Final = """SELECT id FROM projects
 WHERE id = $1 AND owner_id = $2
-FOR UPDATE"""
+FOR NO KEY UPDATE"""
 
 
 async def lock_project(
@@ -108,7 +108,10 @@ async def lock_project(
     id: UUID,
     owner_id: UUID,
 ) -> UUID | None:
-    """Serialises whole-tree operations (sync) on one project."""
+    """The project lock every write of its files or agent state takes first
+    (the lock order: project_files.sql); a sync takes it in a statement of its
+    own, so that the statements after it read what the previous holder wrote.
+    """
     row = await conn.fetchrow(LOCK_PROJECT, id, owner_id)
     if row is None:
         return None

@@ -1,0 +1,163 @@
+"""The database refuses what the API refuses, also to raw SQL as the tables'
+owner: a sha256 that is not the content's, a description over the API's
+length, an agent state over the bound its text form can reach from a state
+the API accepts. Each refusal names its constraint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TypeAlias
+
+import asyncpg
+import pytest
+
+from repositories import InvalidInput, Project, Store, User
+from tests.support import new_project
+
+from .helpers import STATE_MAX_BYTES
+
+DESCRIPTION_MAX_CHARS = 10_000
+# jsonb's text form puts a space after each ':' and ',' of the API's compact
+# JSON, at most one per two bytes of it: 1.5 times the API's limit.
+STATE_TEXT_MAX_BYTES = STATE_MAX_BYTES * 3 // 2
+
+Owner: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
+
+
+async def refusal(owner: Owner, sql: str, *args: object) -> str | None:
+    """The constraint that refused the statement (in a transaction that is
+    rolled back either way), or None when it was accepted."""
+    try:
+        async with owner.transaction():
+            await owner.execute(sql, *args)
+            raise _Accepted
+    except asyncpg.CheckViolationError as error:
+        return error.constraint_name
+    except _Accepted:
+        return None
+
+
+class _Accepted(Exception):
+    pass
+
+
+INSERT_FILE = (
+    "INSERT INTO project_files (project_id, owner_id, path, content, size_bytes,"
+    " sha256) VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
+async def test_a_sha256_that_is_not_the_contents_is_refused(
+    store: Store, user: User, superuser: Owner
+) -> None:
+    project = await new_project(store, user)
+    content = "héllo\n"
+    data = content.encode()
+    right = hashlib.sha256(data).hexdigest()
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    args = (project.id, user.id, "a.txt", content, len(data))
+    assert await refusal(superuser, INSERT_FILE, *args, right) is None
+    assert (
+        await refusal(superuser, INSERT_FILE, *args, wrong)
+        == "project_files_sha256_matches_content"
+    )
+    await superuser.execute(INSERT_FILE, *args, right)
+    assert (
+        await refusal(
+            superuser,
+            "UPDATE project_files SET content = 'changed', size_bytes = 7"
+            " WHERE project_id = $1",
+            project.id,
+        )
+        == "project_files_sha256_matches_content"
+    )
+
+
+async def test_a_description_over_the_apis_length_is_refused(
+    store: Store, user: User, superuser: Owner
+) -> None:
+    project = await new_project(store, user)
+    update = "UPDATE projects SET description = $2 WHERE id = $1"
+    # Characters, as the API counts them: "é" is one.
+    longest = "é" * DESCRIPTION_MAX_CHARS
+    assert await refusal(superuser, update, project.id, longest) is None
+    assert (
+        await refusal(superuser, update, project.id, longest + "x")
+        == "projects_description_length"
+    )
+    async with store.unit_of_work(user.id) as uow:
+        stored = await uow.projects.update(project.id, description=longest)
+        assert stored.description == longest
+        with pytest.raises(InvalidInput) as raised:
+            await uow.projects.update(project.id, description=longest + "x")
+        assert raised.value.field == "description"
+
+
+def densest_state() -> dict[str, object]:
+    """The state whose jsonb text is longest for its size as the API counts
+    it: a ',' every other byte. Exactly STATE_MAX_BYTES of compact JSON."""
+    overhead = len('{"":[]}')
+    zeros = (STATE_MAX_BYTES - overhead + 1) // 2
+    state: dict[str, object] = {"": [0] * zeros}
+    assert len(json.dumps(state, separators=(",", ":"))) == STATE_MAX_BYTES
+    return state
+
+
+async def test_an_agent_state_over_the_text_bound_is_refused(
+    store: Store, user: User, superuser: Owner
+) -> None:
+    project: Project = await new_project(store, user)
+    # The API accepts its densest state; its text form is near the bound.
+    state = densest_state()
+    async with store.unit_of_work(user.id) as uow:
+        await uow.agent_states.save(project.id, state)
+    text_bytes = await superuser.fetchval(
+        "SELECT octet_length(state::text) FROM agent_states WHERE project_id = $1",
+        project.id,
+    )
+    assert STATE_MAX_BYTES < text_bytes <= STATE_TEXT_MAX_BYTES
+
+    upsert = (
+        "INSERT INTO agent_states (project_id, owner_id, state)"
+        " VALUES ($1, $2, $3::text::jsonb)"
+        " ON CONFLICT (project_id) DO UPDATE SET state = excluded.state"
+    )
+    # '{"a": "…"}': 9 bytes around the string.
+    at_bound = json.dumps({"a": "x" * (STATE_TEXT_MAX_BYTES - 9)})
+    over = json.dumps({"a": "x" * (STATE_TEXT_MAX_BYTES - 8)})
+    assert await refusal(superuser, upsert, project.id, user.id, at_bound) is None
+    assert (
+        await refusal(superuser, upsert, project.id, user.id, over)
+        == "agent_states_state_size"
+    )
+    other = await new_project(store, user)
+    assert (
+        await refusal(superuser, upsert, other.id, user.id, over)
+        == "agent_states_state_size"
+    )
+
+
+async def test_tiny_floats_count_at_the_length_the_database_prints(
+    store: Store, user: User, superuser: Owner
+) -> None:
+    """jsonb prints a number without an exponent: 5e-324 is 326 characters.
+    The API counts a state as the database will print it, so a state of
+    tiny floats that the database's bound would refuse is refused first."""
+    project = await new_project(store, user)
+    tiny = 5e-324
+    printed = await superuser.fetchval("SELECT $1::text::jsonb::text", repr(tiny))
+    assert len(printed) == 326
+    small = {"tiny": [tiny] * 1000}  # 7 KB with exponents, 328 KB without
+    large = {"tiny": [tiny] * 10_000}  # 70 KB with exponents, 3.3 MB without
+    async with store.unit_of_work(user.id) as uow:
+        saved = await uow.agent_states.save(project.id, small)
+        assert saved.state == small
+        read_back = saved.state["tiny"]
+        assert isinstance(read_back, list)
+        assert all(type(value) is float for value in read_back)
+        with pytest.raises(InvalidInput) as raised:
+            await uow.agent_states.save(project.id, large)
+        assert raised.value.field == "state"
+        assert (await uow.agent_states.get(project.id)).state == small

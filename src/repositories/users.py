@@ -45,12 +45,15 @@ class UsersRepository:
         with translated(RESOURCE):
             async with pooled(self._pool, self._acquire_timeout) as conn:
                 await conn.execute(BEGIN_AS_AUTH_LAYER)
-                row = await queries.create_user(
-                    conn, email=checked_email, name=checked_name
-                )
+                try:
+                    row = await queries.create_user(
+                        conn, email=checked_email, name=checked_name
+                    )
+                except asyncpg.UniqueViolationError as exc:
+                    raise Conflict(
+                        RESOURCE, "the e-mail address is already registered"
+                    ) from exc
                 await conn.execute("COMMIT")
-        if row is None:
-            raise Conflict(RESOURCE, "the e-mail address is already registered")
         return to_user(row)
 
     async def get(self, user_id: UUID) -> User:

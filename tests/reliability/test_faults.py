@@ -315,7 +315,7 @@ async def wait_until_waiting_on_a_lock(
             operation,
             marks=pytest.mark.not_on_citus(
                 reason="the last sync, on the same connection, is its first "
-                "SyncFiles there: asyncpg first looks up its array types, a "
+                "SyncFiles there: asyncpg first looks up its bigint[] type, a "
                 "catalog query that Citus's shard hiding slows to about 1 s, "
                 "over this test's 0.5 s command timeout"
             ),

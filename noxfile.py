@@ -6,6 +6,7 @@ nox -s tests        the test suite against a real PostgreSQL
 nox -s lowest       the persistence and security suites at the lowest allowed deps
 nox -s soak         restarts under load, PgBouncer (the long reliability runs)
 nox -s compat       the suites on PostgreSQL 15 and 18 (apt-get install postgresql-15)
+nox -s citus        the suites on a throwaway Citus cluster (a Citus build needed)
 nox -s bench        benchmarks against raw asyncpg and SQLAlchemy
 nox -s lint         ruff, gofmt, go vet, squawk, migrate validate/lint
 nox -s typecheck    mypy --strict over everything, generated code included
@@ -189,6 +190,27 @@ def compat(session: nox.Session) -> None:
     it needs those packages."""
     install(session)
     devtool(session, "compat", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def citus(session: nox.Session) -> None:
+    """The persistence, security and reliability suites (soak aside) on a
+    throwaway Citus cluster, a coordinator and two workers, from the
+    PostgreSQL installation in CITUS_PG_BIN or the first pg_config whose
+    server has citus.so. Not a default session: it needs a Citus build
+    (docs/scaling.md, "Run on Citus")."""
+    install(session)
+    # On Ctrl-C, time for the command to stop and delete its three servers
+    # before nox escalates to SIGTERM and SIGKILL.
+    session.run(
+        "python",
+        "-m",
+        "devtools.citus",
+        *session.posargs,
+        env=TOOLS_ENV,
+        interrupt_timeout=60.0,
+        terminate_timeout=30.0,
+    )
 
 
 @nox.session(python=PYTHON)

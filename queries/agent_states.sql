@@ -16,6 +16,8 @@ WHERE project_id = @project_id AND owner_id = @owner_id;
 
 -- name: UpsertAgentState :one
 -- Last writer wins; every save counts as a version.
+-- updated_at comes from excluded, i.e. its default statement_timestamp():
+-- Citus takes only IMMUTABLE functions in DO UPDATE SET.
 INSERT INTO agent_states (project_id, owner_id, state)
 SELECT p.id, p.owner_id, (@state::text)::jsonb
 FROM projects p
@@ -24,7 +26,7 @@ WHERE p.id = @project_id AND p.owner_id = @owner_id
 ON CONFLICT (project_id) DO UPDATE
 SET state = excluded.state,
     version = agent_states.version + 1,
-    updated_at = statement_timestamp()
+    updated_at = excluded.updated_at
 RETURNING *;
 
 -- name: CreateAgentState :one

@@ -30,6 +30,8 @@ WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
 -- upsert inserts or updates. No row means no such project for the actor,
 -- or identical content at a path another writer made while this statement
 -- waited for the project lock: the caller then looks again.
+-- updated_at comes from excluded, i.e. its default statement_timestamp():
+-- Citus takes only IMMUTABLE functions in DO UPDATE SET.
 WITH current_file AS (
     SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at
     FROM project_files f
@@ -48,7 +50,7 @@ WITH current_file AS (
         size_bytes = excluded.size_bytes,
         sha256 = excluded.sha256,
         version = project_files.version + 1,
-        updated_at = statement_timestamp()
+        updated_at = excluded.updated_at
     WHERE project_files.sha256 <> excluded.sha256
     RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at,
         CASE WHEN xmax = 0 THEN 'created' ELSE 'updated' END AS outcome
@@ -139,6 +141,8 @@ WHERE f.sha256 IS DISTINCT FROM given.sha256;
 -- Second half, one statement: upsert the changed files, delete every file
 -- not in @keep_paths (when asked), count what happened. The caller holds the
 -- project lock (LockProject), so nothing changed since ChangedPaths.
+-- updated_at comes from excluded, i.e. its default statement_timestamp():
+-- Citus takes only IMMUTABLE functions in DO UPDATE SET.
 WITH given AS (
     -- Set-returning functions side by side in a select list advance together.
     SELECT
@@ -155,7 +159,7 @@ WITH given AS (
         size_bytes = excluded.size_bytes,
         sha256 = excluded.sha256,
         version = project_files.version + 1,
-        updated_at = statement_timestamp()
+        updated_at = excluded.updated_at
     WHERE project_files.sha256 <> excluded.sha256
     RETURNING (xmax = 0) AS inserted
 ), removed AS (

@@ -47,15 +47,18 @@ LIMIT @row_limit;
 
 -- name: UpdateProject :one
 -- Only the fields flagged set_* change; updated_at moves only on a real change.
+-- The statement's time comes from a one-row subquery, not from inside the
+-- CASE: Citus refuses non-IMMUTABLE functions in CASE.
 UPDATE projects
 SET name = CASE WHEN @set_name::boolean THEN @name::text ELSE name END,
     description = CASE WHEN @set_description::boolean THEN sqlc.narg(description)::text ELSE description END,
     updated_at = CASE
         WHEN (@set_name::boolean AND name IS DISTINCT FROM @name::text)
           OR (@set_description::boolean AND description IS DISTINCT FROM sqlc.narg(description)::text)
-        THEN statement_timestamp() ELSE updated_at END
+        THEN clock.now ELSE updated_at END
+FROM (SELECT statement_timestamp() AS now) AS clock
 WHERE id = @id AND owner_id = @owner_id
-RETURNING *;
+RETURNING projects.*;
 
 -- name: DeleteProject :execrows
 DELETE FROM projects

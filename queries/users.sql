@@ -2,10 +2,12 @@
 -- other users' rows.
 
 -- name: CreateUser :one
--- A taken e-mail (any letter case) inserts nothing: the caller reports Conflict.
+-- A taken e-mail (any letter case) fails with unique_violation, which the
+-- caller reports as Conflict. No ON CONFLICT: on Citus an upsert into the
+-- reference table users locks its shard as a non-commutative write, which
+-- takes UPDATE, DELETE or TRUNCATE on users; a plain INSERT needs INSERT.
 INSERT INTO users (email, name)
 VALUES (@email, @name)
-ON CONFLICT DO NOTHING
 RETURNING *;
 
 -- name: GetUser :one

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from devtools import database, migrate, pgbouncer, testdb
+from devtools import citusdb, database, migrate, pgbouncer, testdb
 from repositories import Store, User
 from tests.support import new_user
 
@@ -98,3 +98,16 @@ def pg_admin_url(pytestconfig: pytest.Config) -> Iterator[str]:
             with capture.global_and_fixture_disabled():
                 reporter.write_line(server.describe())
         yield server.url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `nox -s citus` (CITUS_CLUSTER=1), a test marked
+    `not_on_citus(reason=...)` is skipped with its reason; the session counts
+    these skips apart and docs/scaling.md lists them."""
+    if not citusdb.enabled():
+        return
+    for item in items:
+        marker = item.get_closest_marker("not_on_citus")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or "no reason given"
+            item.add_marker(pytest.mark.skip(reason=f"not on Citus: {reason}"))

@@ -54,11 +54,14 @@ class UsersRepository:
         checked_name = validation.name(name)
         with translated(RESOURCE):
             async with pooled(self._auth_pool(), self._acquire_timeout) as conn:
-                row = await queries.create_user(
-                    conn, email=checked_email, name=checked_name
-                )
-        if row is None:
-            raise Conflict(RESOURCE, "the e-mail address is already registered")
+                try:
+                    row = await queries.create_user(
+                        conn, email=checked_email, name=checked_name
+                    )
+                except asyncpg.UniqueViolationError as exc:
+                    raise Conflict(
+                        RESOURCE, "the e-mail address is already registered"
+                    ) from exc
         return to_user(row)
 
     async def get(self, user_id: UUID) -> User:

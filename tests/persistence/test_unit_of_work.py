@@ -563,8 +563,9 @@ async def test_broken_connection_is_unavailable_and_leaves_nothing_partial(
         async with single.unit_of_work(alice.id) as uow:
             await uow.projects.create("Half done")
             pid = connection_of(uow).get_server_pid()
+            # ::int: Citus's pg_terminate_backend(bigint) makes $1 ambiguous.
             terminated = await admin_fetchval(
-                database_url, "SELECT pg_terminate_backend($1)", pid
+                database_url, "SELECT pg_terminate_backend($1::int)", pid
             )
             assert terminated is True
             await asyncio.sleep(0.2)

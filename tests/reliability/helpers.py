@@ -113,7 +113,9 @@ async def terminate_backend(database_url: str, pid: int) -> None:
     is a separate case, pinned down by tests/reliability/proxy.py; either
     way the contract's answer is Unavailable.)"""
     async with superuser(database_url) as conn:
-        assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid) is True
+        # ::int: Citus adds pg_terminate_backend(bigint) for its global pids,
+        # which leaves an untyped parameter ambiguous.
+        assert await conn.fetchval("SELECT pg_terminate_backend($1::int)", pid) is True
         deadline = time.monotonic() + HANG_GUARD_S
         while await conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid

@@ -459,11 +459,11 @@ async def test_app_user_without_an_actor_sees_nothing(
         assert await visible_rows(conn) == [0, 0, 0]
         await conn.execute("RESET ROLE")
     # Positive control: with the actor set, the same role sees the actor's rows.
+    # Set as the unit of work sets it: SET LOCAL, which Citus forwards to the
+    # workers (a set_config() call it does not).
     async with conn.transaction():
         await conn.execute("SET LOCAL ROLE app_user")
-        await conn.execute(
-            "SELECT set_config('app.user_id', $1, true)", str(tenants.user.id)
-        )
+        await conn.execute(f"SET LOCAL app.user_id = '{tenants.user.id}'")
         assert await visible_rows(conn) == [3, len(SEED), 1]
     # Once a transaction-local setting has ended it reads as '': still nothing.
     async with conn.transaction():

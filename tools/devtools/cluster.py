@@ -17,7 +17,7 @@ import shutil
 import socket
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class ThrowawayCluster:
         user: str | None,
         bins: Path | None = None,
         settings: Mapping[str, str] | None = None,
+        hba: Sequence[str] | None = None,
     ) -> None:
         self.root = root
         self.data = root / "data"
@@ -53,6 +54,9 @@ class ThrowawayCluster:
         self.user = user
         self.bins = bins or embedded.bin_dir()
         self.settings = {**BASE_SETTINGS, **(settings or {})}
+        # pg_hba.conf lines replacing initdb's (which trust every local
+        # connection); None keeps initdb's.
+        self.hba = hba
         self.port = free_port()
 
     def url(self, database: str = "postgres") -> str:
@@ -101,6 +105,9 @@ class ThrowawayCluster:
             conf.write("\n# set by devtools.cluster\n")
             for key, value in settings.items():
                 conf.write(f"{key} = {value}\n")
+        if self.hba is not None:
+            lines = ["# written by devtools.cluster", *self.hba]
+            (self.data / "pg_hba.conf").write_text("\n".join(lines) + "\n")
 
     def _grant_service_user(self) -> None:
         """What embedded._prepare_permissions does for .pgdata/, for our dir.
@@ -151,6 +158,7 @@ def throwaway_cluster(
     *,
     bins: Path | None = None,
     settings: Mapping[str, str] | None = None,
+    hba: Sequence[str] | None = None,
     prefix: str = "throwaway-pg-",
 ) -> Iterator[ThrowawayCluster]:
     """A started, empty cluster; stopped and deleted afterwards, also when
@@ -159,7 +167,7 @@ def throwaway_cluster(
     # Under the system temp dir (traversable by everyone), not pytest's
     # tmp_path, whose parents are private to root.
     root = Path(tempfile.mkdtemp(prefix=prefix))
-    cluster = ThrowawayCluster(root, user, bins=bins, settings=settings)
+    cluster = ThrowawayCluster(root, user, bins=bins, settings=settings, hba=hba)
     try:
         cluster.init()
         cluster.start()

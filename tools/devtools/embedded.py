@@ -108,10 +108,15 @@ def _prepare_permissions(user: str) -> None:
 def _pg(
     tool: str, *args: str, user: str | None, bins: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run a server program from `bins` (default: the wheel's) as `user`."""
+    """Run a server program from `bins` (default: the wheel's) as `user`,
+    with that user's HOME: libpq inside the server (Citus's connections
+    between nodes) looks there for client certificates, and root's home,
+    inherited otherwise, is closed to the service user."""
+    env = None if user is None else {**os.environ, "HOME": pwd.getpwnam(user).pw_dir}
     return subprocess.run(
         [str((bins or bin_dir()) / tool), *args],
         user=user,
+        env=env,
         capture_output=True,
         text=True,
         check=False,

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from devtools import PROJECT_ROOT, atlas, database, embedded
+from devtools import PROJECT_ROOT, atlas, citusdb, database, embedded
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 SCHEMA_FILE = PROJECT_ROOT / "schema.sql"
@@ -78,8 +78,10 @@ async def create_migrated_database(
     """A new database at the latest schema, built from migrations/ by the
     engine (never by loading schema.sql): the one way tests, the benchmark
     and the diagram get a database. Returns its URL and the coroutine that
-    drops it."""
-    url, drop = await database.create_database(admin_url, prefix)
+    drops it. Under `nox -s citus` the database is made on every node of
+    the Citus cluster, with Citus set up in it (devtools.citusdb)."""
+    create = citusdb.create_database if citusdb.enabled() else database.create_database
+    url, drop = await create(admin_url, prefix)
     try:
         apply_latest(url)
     except BaseException:

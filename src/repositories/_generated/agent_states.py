@@ -78,7 +78,7 @@ WHERE p.id = $2 AND p.owner_id = $3
 ON CONFLICT (project_id) DO UPDATE
 SET state = excluded.state,
     version = agent_states.version + 1,
-    updated_at = statement_timestamp()
+    updated_at = excluded.updated_at
 RETURNING project_id, owner_id, state, version, created_at, updated_at"""
 
 
@@ -89,7 +89,10 @@ async def upsert_agent_state(
     project_id: UUID,
     owner_id: UUID,
 ) -> AgentState | None:
-    """Last writer wins; every save counts as a version."""
+    """Last writer wins; every save counts as a version.
+    updated_at comes from excluded, i.e. its default statement_timestamp():
+    Citus takes only IMMUTABLE functions in DO UPDATE SET.
+    """
     row = await conn.fetchrow(UPSERT_AGENT_STATE, state, project_id, owner_id)
     if row is None:
         return None

@@ -104,7 +104,7 @@ PUT_FILE: Final = """WITH current_file AS (
         size_bytes = excluded.size_bytes,
         sha256 = excluded.sha256,
         version = project_files.version + 1,
-        updated_at = statement_timestamp()
+        updated_at = excluded.updated_at
     WHERE project_files.sha256 <> excluded.sha256
     RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at,
         CASE WHEN xmax = 0 THEN 'created' ELSE 'updated' END AS outcome
@@ -164,6 +164,8 @@ async def put_file(
     upsert inserts or updates. No row means no such project for the actor,
     or identical content at a path another writer made while this statement
     waited for the project lock: the caller then looks again.
+    updated_at comes from excluded, i.e. its default statement_timestamp():
+    Citus takes only IMMUTABLE functions in DO UPDATE SET.
     """
     row = await conn.fetchrow(
         PUT_FILE,
@@ -533,7 +535,7 @@ SYNC_FILES: Final = """WITH given AS (
         size_bytes = excluded.size_bytes,
         sha256 = excluded.sha256,
         version = project_files.version + 1,
-        updated_at = statement_timestamp()
+        updated_at = excluded.updated_at
     WHERE project_files.sha256 <> excluded.sha256
     RETURNING (xmax = 0) AS inserted
 ), removed AS (
@@ -583,6 +585,8 @@ async def sync_files(
     """Second half, one statement: upsert the changed files, delete every file
     not in @keep_paths (when asked), count what happened. The caller holds the
     project lock (LockProject), so nothing changed since ChangedPaths.
+    updated_at comes from excluded, i.e. its default statement_timestamp():
+    Citus takes only IMMUTABLE functions in DO UPDATE SET.
     """
     row = await conn.fetchrow(
         SYNC_FILES,

@@ -208,9 +208,10 @@ SET name = CASE WHEN $1::boolean THEN $2::text ELSE name END,
     updated_at = CASE
         WHEN ($1::boolean AND name IS DISTINCT FROM $2::text)
           OR ($3::boolean AND description IS DISTINCT FROM $4::text)
-        THEN statement_timestamp() ELSE updated_at END
+        THEN clock.now ELSE updated_at END
+FROM (SELECT statement_timestamp() AS now) AS clock
 WHERE id = $5 AND owner_id = $6
-RETURNING id, owner_id, name, description, created_at, updated_at"""
+RETURNING projects.id, projects.owner_id, projects.name, projects.description, projects.created_at, projects.updated_at"""
 
 
 async def update_project(
@@ -223,7 +224,10 @@ async def update_project(
     id: UUID,
     owner_id: UUID,
 ) -> Project | None:
-    """Only the fields flagged set_* change; updated_at moves only on a real change."""
+    """Only the fields flagged set_* change; updated_at moves only on a real change.
+    The statement's time comes from a one-row subquery, not from inside the
+    CASE: Citus refuses non-IMMUTABLE functions in CASE.
+    """
     row = await conn.fetchrow(
         UPDATE_PROJECT,
         set_name,

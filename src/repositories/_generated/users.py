@@ -12,13 +12,12 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from repositories._generated import Executor, ModelT, from_database
+from repositories._generated import Executor, ModelT, NoRowReturned, from_database
 from repositories._generated.models import User
 
 CREATE_USER: Final = """
 INSERT INTO users (email, name)
 VALUES ($1, $2)
-ON CONFLICT DO NOTHING
 RETURNING id, name, email, email_verified, image, created_at, updated_at"""
 
 
@@ -42,11 +41,15 @@ async def create_user(
     *,
     email: str,
     name: str,
-) -> User | None:
-    """A taken e-mail (any letter case) inserts nothing: the caller reports Conflict."""
+) -> User:
+    """A taken e-mail (any letter case) fails with unique_violation, which the
+    caller reports as Conflict. No ON CONFLICT: on Citus an upsert into the
+    reference table users locks its shard as a non-commutative write, which
+    takes UPDATE, DELETE or TRUNCATE on users; a plain INSERT needs INSERT.
+    """
     row = await conn.fetchrow(CREATE_USER, email, name)
     if row is None:
-        return None
+        raise NoRowReturned("CreateUser")
     return _user(row, User)
 
 

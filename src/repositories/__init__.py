@@ -9,11 +9,14 @@ async with store.unit_of_work(user.id) as uow:
 
 from repositories.errors import (
     Conflict,
+    EmailTaken,
     InvalidInput,
     NotFound,
+    PathTaken,
     PrivilegedLogin,
     RepositoryError,
     Unavailable,
+    VersionConflict,
 )
 from repositories.models import (
     AgentState,
@@ -31,11 +34,13 @@ from repositories.unit_of_work import UnitOfWork
 __all__ = [
     "AgentState",
     "Conflict",
+    "EmailTaken",
     "FileEntry",
     "FileWrite",
     "InvalidInput",
     "NotFound",
     "Page",
+    "PathTaken",
     "PrivilegedLogin",
     "Project",
     "ProjectFile",
@@ -45,4 +50,5 @@ __all__ = [
     "Unavailable",
     "UnitOfWork",
     "User",
+    "VersionConflict",
 ]

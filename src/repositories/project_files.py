@@ -17,7 +17,7 @@ from generated import projects as project_queries
 from repositories import validation
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
-from repositories.errors import InvalidInput, NotFound
+from repositories.errors import InvalidInput, NotFound, PathTaken
 from repositories.models import (
     FileEntry,
     FileOutcome,
@@ -232,17 +232,12 @@ class ProjectFilesRepository:
             return _file(row, row.content)
         if await self._current_version(project_id, source) is None:
             raise NotFound(RESOURCE)
-        # A move writes the row at new_path, which must not exist yet
-        # (version 0); the source file is its parent: gone meanwhile, the
-        # file is not found.
-        raise await unmatched_write(
-            RESOURCE,
-            expected=0,
-            found=await self._current_version(project_id, target),
-            subject="new_path",
-            parent=RESOURCE,
-            parent_exists=partial(self._exists, project_id, source),
-        )
+        # The source is there, so new_path refused the move: it is taken (or
+        # was, when the move ran). A source gone meanwhile is not found.
+        taken = await self._current_version(project_id, target)
+        if taken is None and not await self._exists(project_id, source):
+            raise NotFound(RESOURCE)
+        raise PathTaken(RESOURCE, "new_path is taken", taken)
 
     async def delete(
         self, project_id: UUID, path: str, *, expected_version: int | None = None
@@ -282,9 +277,17 @@ class ProjectFilesRepository:
             raise InvalidInput("delete_missing", "must be a bool")
         bodies: dict[str, validation.Content] = {}
         for raw_path, raw_content in files.items():
-            bodies[validation.path(raw_path)] = validation.content(
-                raw_content, self._max_content_bytes
-            )
+            try:
+                bodies[validation.path(raw_path)] = validation.content(
+                    raw_content, self._max_content_bytes
+                )
+            except InvalidInput as refused:
+                # Which of the tree's files: the key as given, when a str.
+                if not isinstance(raw_path, str):
+                    raise
+                raise InvalidInput(
+                    refused.field, refused.reason, path=raw_path
+                ) from None
         paths = builtins.list(bodies)
         with translated(RESOURCE):
             # The row lock makes concurrent syncs of one project take turns,

@@ -13,12 +13,13 @@ from generated import models as rows
 from generated import users as queries
 from repositories import validation
 from repositories.database_errors import translated
-from repositories.errors import Conflict, NotFound, RepositoryError
+from repositories.errors import EmailTaken, NotFound, RepositoryError
 from repositories.models import User, from_row
 from repositories.pooled import pooled
 
 RESOURCE = "user"
-NOT_CONFIGURED = (
+NOT_CONFIGURED = "store.users is not configured: Store.open was given no auth_dsn"
+NOT_CONFIGURED_DETAIL = (
     "store.users needs the auth layer's login: "
     "Store.open(dsn, auth_dsn=<URL of app_auth_login>) (README, Production)"
 )
@@ -42,7 +43,7 @@ class UsersRepository:
 
     def _auth_pool(self) -> asyncpg.Pool[asyncpg.Record]:
         if self._pool is None:
-            raise RepositoryError(NOT_CONFIGURED)
+            raise RepositoryError(NOT_CONFIGURED, detail=NOT_CONFIGURED_DETAIL)
         return self._pool
 
     async def create(self, *, email: str, name: str) -> User:
@@ -55,7 +56,7 @@ class UsersRepository:
                     conn, email=checked_email, name=checked_name
                 )
         if row is None:
-            raise Conflict(RESOURCE, "the e-mail address is already registered")
+            raise EmailTaken(RESOURCE, "the e-mail address is already registered")
         return to_user(row)
 
     async def get(self, user_id: UUID) -> User:

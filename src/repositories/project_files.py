@@ -163,6 +163,23 @@ class ProjectFilesRepository:
             raise NotFound(RESOURCE)
         return _file(row, row.content)
 
+    async def stat(self, project_id: UUID, path: str) -> FileEntry:
+        """The file at `path` without its content: its version, sha256,
+        size and timestamps."""
+        validation.identifier(project_id, "project_id")
+        checked_path = validation.path(path)
+        with translated(RESOURCE):
+            entry = await queries.stat_file_into(
+                self._conn,
+                FileEntry,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=checked_path,
+            )
+        if entry is None:
+            raise NotFound(RESOURCE)
+        return entry
+
     async def list(
         self,
         project_id: UUID,

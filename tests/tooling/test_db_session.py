@@ -22,7 +22,7 @@ import pytest
 from devtools import PROJECT_ROOT
 
 URL = re.compile(r"postgres://postgres@127\.0\.0\.1:\d+/postgres\?sslmode=disable")
-USAGE = "usage: nox -s db -- start|stop|status|url|app-url|psql"
+USAGE = "usage: nox -s db -- start|stop|status|url|app-url|auth-url|psql"
 
 
 @dataclass(frozen=True)

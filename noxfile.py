@@ -119,7 +119,8 @@ def generate(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (pass pytest arguments after --)."""
     install(session)
-    session.install("-e", ".[bench]")  # the bench smoke test runs every stack
+    # The bench smoke test runs every stack; tests/examples runs the web app.
+    session.install("-e", ".[bench,web]")
     # The server is chosen before pytest starts and handed to it as
     # TEST_DATABASE_URL, the one thing the plugin's own tests read.
     devtool(session, "testdb", "pytest", *session.posargs)
@@ -237,10 +238,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the packages, the plugin, tools, tests, bench and
-    generated code."""
+    """mypy --strict over the packages, the plugin, tools, tests, bench,
+    examples and generated code."""
     install(session)
-    session.install("-e", ".[bench]")  # bench/ imports SQLAlchemy
+    # bench/ imports SQLAlchemy, examples/ FastAPI.
+    session.install("-e", ".[bench,web]")
     session.run(
         "mypy",
         env={

@@ -1,6 +1,8 @@
 """python -m bench [--quick]: run every workload, print the tables, write
 bench/results/ (JSON with every sample, summary JSON, PNG chart, Markdown).
-python -m bench footprint: disk and WAL per row instead (bench/footprint.py)."""
+python -m bench footprint: disk and WAL per row instead (bench/footprint.py).
+python -m bench stat: files.stat of a 4 MiB and a 1-byte file, and get of
+each, instead (bench/file_stat.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from bench import (
     chart,
     concurrency,
     database,
+    file_stat,
     footprint,
     machine,
     publish,
@@ -117,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["footprint"]:
         return footprint.main(arguments[1:])
+    if arguments[:1] == ["stat"]:
+        return file_stat.main(arguments[1:])
     sizes, args = parse(arguments)
     started = datetime.now(UTC)
     clock = time.perf_counter()

@@ -10,12 +10,15 @@ async with store.unit_of_work(user.id) as uow:
 from repositories.errors import (
     Conflict,
     Contention,
+    EmailTaken,
     InvalidInput,
     NotFound,
+    PathTaken,
     PrivilegedLogin,
     RepositoryError,
     Unavailable,
     Unreadable,
+    VersionConflict,
 )
 from repositories.models import (
     UNSET,
@@ -36,11 +39,13 @@ __all__ = [
     "AgentState",
     "Conflict",
     "Contention",
+    "EmailTaken",
     "FileEntry",
     "FileWrite",
     "InvalidInput",
     "NotFound",
     "Page",
+    "PathTaken",
     "PrivilegedLogin",
     "Project",
     "ProjectFile",
@@ -51,4 +56,5 @@ __all__ = [
     "UnitOfWork",
     "Unreadable",
     "User",
+    "VersionConflict",
 ]

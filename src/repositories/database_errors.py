@@ -73,33 +73,46 @@ class Translated:
         if exc is None or isinstance(exc, RepositoryError):
             return
         resource = self._resource
+        # The messages are client-safe; what PostgreSQL or the driver said
+        # (constraint, SQLSTATE, host, port, role) goes to `detail`.
         if isinstance(exc, asyncpg.UniqueViolationError):
-            raise Conflict(resource, "already exists") from exc
+            raise Conflict(resource, "already exists", detail=_described(exc)) from exc
         if isinstance(
             exc, asyncpg.ForeignKeyViolationError | asyncpg.InsufficientPrivilegeError
         ):
             # A vanished parent, or a row-level-security WITH CHECK refusal:
             # both mean the actor has no such resource.
-            raise NotFound(resource) from exc
+            raise NotFound(resource, detail=_described(exc)) from exc
         if isinstance(exc, asyncpg.CheckViolationError):
             raise InvalidInput(
-                resource, f"refused by the database ({exc.constraint_name})"
+                resource, "refused by the database", detail=_described(exc)
             ) from exc
         if isinstance(exc, _UNAVAILABLE):
-            raise Unavailable(
-                f"database unavailable: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise Unavailable(detail=_described(exc)) from exc
         if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
             # Writers of one project cannot deadlock (they lock the project
             # first); a unit of work that writes two projects in one order
             # and another that writes them in the other still can.
-            raise Contention(resource, exc.sqlstate) from exc
+            raise Contention(resource, exc.sqlstate, detail=_described(exc)) from exc
         if isinstance(exc, asyncpg.PostgresError):
-            raise RepositoryError(f"database error {exc.sqlstate}: {exc}") from exc
+            raise RepositoryError("database error", detail=_described(exc)) from exc
         if isinstance(exc, _UNDECODABLE):
-            first_line = str(exc).partition("\n")[0]
             raise Unreadable(
                 resource,
-                f"a stored value cannot be decoded ({type(exc).__name__}:"
-                f" {first_line})",
+                "a stored value cannot be decoded",
+                detail=_described(exc).partition("\n")[0],
             ) from exc
+
+
+def _described(exc: BaseException) -> str:
+    """What the driver or the server said, for `detail`: the exception's
+    type, SQLSTATE, constraint, message and PostgreSQL's DETAIL."""
+    parts = [type(exc).__name__]
+    if isinstance(exc, asyncpg.PostgresError):
+        parts.append(f"SQLSTATE {exc.sqlstate}")
+        if exc.constraint_name:
+            parts.append(f"constraint {exc.constraint_name}")
+    text = f"{', '.join(parts)}: {exc}"
+    if isinstance(exc, asyncpg.PostgresError) and exc.detail:
+        text += f" ({exc.detail})"
+    return text

@@ -18,7 +18,7 @@ from repositories._generated import project_files as queries
 from repositories._generated import projects as project_queries
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
-from repositories.errors import InvalidInput, NotFound
+from repositories.errors import InvalidInput, NotFound, PathTaken
 from repositories.models import (
     FileEntry,
     FileOutcome,
@@ -213,6 +213,23 @@ class ProjectFilesRepository:
             raise NotFound(RESOURCE)
         return _file(row, row.content)
 
+    async def stat(self, project_id: UUID, path: str) -> FileEntry:
+        """The file at `path` without its content: its version, sha256,
+        size and timestamps."""
+        validation.identifier(project_id, "project_id")
+        checked_path = validation.path(path)
+        with translated(RESOURCE):
+            entry = await queries.stat_file_into(
+                self._conn,
+                FileEntry,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=checked_path,
+            )
+        if entry is None:
+            raise NotFound(RESOURCE)
+        return entry
+
     async def list(
         self,
         project_id: UUID,
@@ -271,17 +288,11 @@ class ProjectFilesRepository:
             target_version = await self._current_version(project_id, target)
         if source_version is None:
             raise NotFound(RESOURCE)
-        # A move writes the row at new_path, which must not exist yet
-        # (version 0); the source file is its parent: gone meanwhile, the
-        # file is not found.
-        raise await unmatched_write(
-            RESOURCE,
-            expected=0,
-            found=target_version,
-            subject="new_path",
-            parent=RESOURCE,
-            parent_exists=partial(self._exists, project_id, source),
-        )
+        # The source is there, so new_path refused the move: it is taken (or
+        # was, when the move ran). A source gone meanwhile is not found.
+        if target_version is None and not await self._exists(project_id, source):
+            raise NotFound(RESOURCE)
+        raise PathTaken(RESOURCE, "new_path is taken", target_version)
 
     async def _move(
         self, project_id: UUID, source: str, target: str

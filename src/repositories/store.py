@@ -42,7 +42,9 @@ def _bad_dsn_is_invalid_input() -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        raise InvalidInput("dsn", str(exc)) from exc
+        raise InvalidInput(
+            "dsn", "is not a valid PostgreSQL URL", detail=str(exc)
+        ) from exc
 
 
 # Sent at every connection's start, where they take precedence over defaults

@@ -13,12 +13,13 @@ from repositories import validation
 from repositories._generated import models as rows
 from repositories._generated import users as queries
 from repositories.database_errors import translated
-from repositories.errors import Conflict, NotFound, RepositoryError
+from repositories.errors import EmailTaken, NotFound, RepositoryError
 from repositories.models import RowModels, User, from_row
 from repositories.pooled import pooled
 
 RESOURCE = "user"
-NOT_CONFIGURED = (
+NOT_CONFIGURED = "store.users is not configured: Store.open was given no auth_dsn"
+NOT_CONFIGURED_DETAIL = (
     "store.users needs the auth layer's login: "
     "Store.open(dsn, auth_dsn=<URL of app_auth_login>) (README, Production)"
 )
@@ -45,7 +46,7 @@ class UsersRepository:
 
     def _auth_pool(self) -> asyncpg.Pool[asyncpg.Record]:
         if self._pool is None:
-            raise RepositoryError(NOT_CONFIGURED)
+            raise RepositoryError(NOT_CONFIGURED, detail=NOT_CONFIGURED_DETAIL)
         return self._pool
 
     async def create(self, *, email: str, name: str) -> User:
@@ -59,7 +60,7 @@ class UsersRepository:
                         conn, email=checked_email, name=checked_name
                     )
                 except asyncpg.UniqueViolationError as exc:
-                    raise Conflict(
+                    raise EmailTaken(
                         RESOURCE, "the e-mail address is already registered"
                     ) from exc
         return to_user(row)

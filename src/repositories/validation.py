@@ -182,8 +182,14 @@ def tree(
                 "max_sync_files",
                 f"a sync takes at most {max_files} files; more given",
             )
-        checked_path = path(raw_path)
-        text, encoded = _content_bytes(raw_content, max_content_bytes)
+        try:
+            checked_path = path(raw_path)
+            text, encoded = _content_bytes(raw_content, max_content_bytes)
+        except InvalidInput as refused:
+            # Which of the tree's files: the key as given, when a str.
+            if not isinstance(raw_path, str):
+                raise
+            raise InvalidInput(refused.field, refused.reason, path=raw_path) from None
         total += len(encoded)
         if total <= max_bytes:
             digest = hashlib.sha256(encoded).hexdigest()

@@ -1,6 +1,7 @@
-"""A write that matched nothing is NotFound or Conflict by one rule, and every
-Conflict words the versions the same way: "expected version N, found M"
-(version 0: none may exist yet; "none": there is no row)."""
+"""A write that matched nothing is NotFound or VersionConflict by one rule, and
+every VersionConflict words the versions the same way: "expected version N,
+found M" (version 0: none may exist yet; "none": there is no row). A move
+onto a taken path is a PathTaken, not a stale version."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ from collections.abc import Awaitable
 
 import pytest
 
-from repositories import Conflict, NotFound, Store, UnitOfWork, User
+from repositories import (
+    Conflict,
+    NotFound,
+    PathTaken,
+    Store,
+    UnitOfWork,
+    User,
+    VersionConflict,
+)
 
 
-async def conflict_of(call: Awaitable[object]) -> Conflict:
-    with pytest.raises(Conflict) as raised:
+async def conflict_of(call: Awaitable[object]) -> VersionConflict:
+    with pytest.raises(VersionConflict) as raised:
         await call
     return raised.value
 
@@ -32,9 +41,9 @@ def assert_conflict(
         reason,
         current,
     )
-    assert (
-        str(conflict) == f"{resource} conflict: {reason} (current version: {current})"
-    )
+    held = "" if current is None else f" (current version: {current})"
+    assert str(conflict) == f"{resource} conflict: {reason}{held}"
+    assert conflict.public_message == str(conflict)
 
 
 async def setup(uow: UnitOfWork) -> uuid.UUID:
@@ -75,12 +84,11 @@ async def test_file_conflicts_name_expected_and_found(store: Store, user: User) 
             "expected version 1, found 2",
             2,
         )
-        assert_conflict(
-            await conflict_of(files.move(project, "a.txt", "b.txt")),
-            "file",
-            "new_path: expected version 0, found 1",
-            1,
-        )
+        with pytest.raises(PathTaken) as taken:
+            await files.move(project, "a.txt", "b.txt")
+        assert_conflict(taken.value, "file", "new_path is taken", 1)
+        assert taken.value.code == "path_taken"
+        assert not isinstance(taken.value, VersionConflict)
         # Nothing changed.
         assert (await files.get(project, "a.txt")).version == 2
         assert (await files.get(project, "b.txt")).content == "bee"

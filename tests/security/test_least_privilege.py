@@ -82,8 +82,14 @@ async def test_a_superuser_login_is_refused_unless_the_caller_opts_in(
     refused = await refusal(database_url)
     assert refused.role == "postgres"
     assert any("superuser" in p for p in refused.problems)
-    assert "app_login" in str(refused)
-    assert "allow_privileged_login_unsafe=True" in str(refused)
+    # The operator's detail names the role and the fix; the message a
+    # client could see names neither.
+    assert refused.detail is not None
+    assert "'postgres'" in refused.detail
+    assert "app_login" in refused.detail
+    assert "allow_privileged_login_unsafe=True" in refused.detail
+    assert "postgres" not in str(refused)
+    assert refused.code == "privileged_login"
     async with Store.open(
         database_url, auth_dsn=database_url, allow_privileged_login_unsafe=True
     ) as store:

@@ -30,3 +30,15 @@ def test_bench_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
     assert "smoke run: no goal is judged" in result.stderr
     assert "goals" not in summary
     assert "Goals" not in (tmp_path / "tables-smoke.md").read_text()
+
+
+def test_bench_stat_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
+    """`python -m bench stat --smoke`: every call of the stat workload runs
+    and checks what it got back (the file's size); no goal is judged."""
+    result = run_bench(pg_admin_url, "stat", "--smoke", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "stat-smoke.json").read_text())
+    assert summary["mode"] == "smoke"
+    assert set(summary["us_per_call"]) == {"stat_1b", "stat_4mib", "get_1b", "get_4mib"}
+    assert summary["goal"]["met"] is False
+    assert "goal" not in result.stdout

@@ -1,0 +1,1 @@
+"""Examples of the `repositories` API in use (examples/README.md)."""

@@ -1,0 +1,440 @@
+"""The reference web app: FastAPI routes over the `repositories` API.
+
+Run it with any ASGI server, e.g. `uvicorn examples.webapp.app:app`, with
+APP_DATABASE_URL (the tenant login, app_login) and AUTH_DATABASE_URL (the
+auth layer's login, app_auth_login) set. examples/README.md has the routes.
+
+The one rule every route follows: the unit of work is entered and left
+*inside* the route, so its COMMIT has happened before the route returns and
+FastAPI sends anything. A dependency with `yield` would be shorter, but by
+default FastAPI runs the code after `yield` (the commit) once the response
+has been sent: a client could see 200 for a PUT, GET the file at once on
+another connection and miss it, or see 200 for a write whose commit then
+failed. (`Depends(..., scope="function")` ends a dependency before the
+response instead; the explicit `async with` needs no such knowledge.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import Depends, FastAPI, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+from examples.webapp import errors
+from examples.webapp.errors import Problem, stale
+from examples.webapp.etags import Condition, Preconditions, etag
+from repositories import (
+    AgentState,
+    FileEntry,
+    NotFound,
+    Page,
+    Project,
+    ProjectFile,
+    Store,
+    SyncResult,
+    UnitOfWork,
+    User,
+)
+
+TEXT = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the Store logs in; `from_env` reads the environment."""
+
+    app_database_url: str
+    auth_database_url: str
+    store_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        missing = [
+            name
+            for name in ("APP_DATABASE_URL", "AUTH_DATABASE_URL")
+            if not env.get(name)
+        ]
+        if missing:
+            raise RuntimeError(f"set {' and '.join(missing)} (examples/README.md)")
+        return cls(env["APP_DATABASE_URL"], env["AUTH_DATABASE_URL"])
+
+
+# --- Request and response bodies ---------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignUp(_Body):
+    email: str
+    name: str
+
+
+class NewProject(_Body):
+    name: str
+    description: str | None = None
+
+
+class ProjectChange(_Body):
+    """Fields left out keep their value; `"description": null` clears it."""
+
+    name: str | None = None
+    description: str | None = None
+
+
+class Sync(_Body):
+    files: dict[str, str]
+    delete_missing: bool = True
+
+
+class Move(_Body):
+    path: str
+    new_path: str
+
+
+class FileWritten(BaseModel):
+    """What a PUT of a file did, and the file without its content."""
+
+    outcome: Literal["created", "updated", "unchanged"]
+    file: FileEntry
+
+
+def entry_of(file: ProjectFile) -> FileEntry:
+    return FileEntry.model_validate(file.model_dump(exclude={"content"}))
+
+
+# --- Dependencies: the Store, the acting user, the conditional headers -------
+
+
+def store_of(request: Request) -> Store:
+    store = request.app.state.store
+    assert isinstance(store, Store)
+    return store
+
+
+def acting_user(x_user_id: Annotated[str | None, Header()] = None) -> UUID:
+    """The acting user's id from the X-User-Id header. It stands in for real
+    authentication (a session cookie or a token checked by the auth layer):
+    do not deploy this as it is, anyone can send any id."""
+    if x_user_id is None:
+        raise Problem(401, "unauthenticated", "the X-User-Id header is missing")
+    try:
+        return UUID(x_user_id)
+    except ValueError:
+        raise Problem(
+            401, "unauthenticated", "the X-User-Id header is not a user id"
+        ) from None
+
+
+def preconditions(
+    if_match: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Preconditions:
+    return Preconditions.of(if_match, if_none_match)
+
+
+StoreDep = Annotated[Store, Depends(store_of)]
+Actor = Annotated[UUID, Depends(acting_user)]
+Conditions = Annotated[Preconditions, Depends(preconditions)]
+
+
+# --- Helpers that run inside a unit of work ----------------------------------
+
+
+async def stat_or_none(
+    uow: UnitOfWork, project_id: UUID, path: str
+) -> FileEntry | None:
+    try:
+        return await uow.files.stat(project_id, path)
+    except NotFound:
+        return None
+
+
+async def state_or_none(uow: UnitOfWork, project_id: UUID) -> AgentState | None:
+    try:
+        return await uow.agent_states.get(project_id)
+    except NotFound:
+        return None
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a conditional write expects: the version for the repository's
+    compare-and-swap (None: no condition), and the creation time of the row
+    the client's ETag named, checked on the row the write changed."""
+
+    resource: str
+    version: int | None
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(
+        cls,
+        resource: str,
+        current: FileEntry | AgentState | None,
+        conditions: Preconditions,
+    ) -> Expected:
+        """Evaluate the preconditions on the current row (412 if they fail)."""
+        if not conditions.given:
+            return cls(resource, None)
+        if not conditions.hold_for(None if current is None else etag(current)):
+            raise stale(resource)
+        if current is None:
+            return cls(resource, 0)  # it must still not exist when written
+        return cls(resource, current.version, current.created_at)
+
+    def check(self, written: ProjectFile | AgentState) -> None:
+        """After the write, in the same transaction: the row changed is the
+        one the ETag named, not one re-created at the same version since
+        (raising here rolls the write back)."""
+        if self.created_at is not None and written.created_at != self.created_at:
+            raise stale(self.resource)
+
+
+# --- The app ------------------------------------------------------------------
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app; its Store is opened when it starts (lifespan) from
+    `settings`, else from APP_DATABASE_URL and AUTH_DATABASE_URL, and closed
+    when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        config = settings or Settings.from_env()
+        async with Store.open(
+            config.app_database_url,
+            auth_dsn=config.auth_database_url,
+            **config.store_options,
+        ) as store:
+            app.state.store = store
+            yield
+
+    app = FastAPI(title="agent-persistence reference app", lifespan=lifespan)
+    errors.install(app)
+
+    # --- users (what the auth layer does; no X-User-Id) ----------------------
+
+    @app.post("/users", status_code=201)
+    async def sign_up(body: SignUp, store: StoreDep) -> User:
+        return await store.users.create(email=body.email, name=body.name)
+
+    @app.get("/users/me")
+    async def me(store: StoreDep, actor: Actor) -> User:
+        return await store.users.get(actor)
+
+    # --- projects -------------------------------------------------------------
+
+    @app.post("/projects", status_code=201)
+    async def create_project(
+        body: NewProject, store: StoreDep, actor: Actor
+    ) -> Project:
+        async with store.unit_of_work(actor) as uow:
+            project = await uow.projects.create(body.name, body.description)
+        # Committed: only now may the client hear of it.
+        return project
+
+    @app.get("/projects")
+    async def list_projects(
+        store: StoreDep, actor: Actor, limit: int = 50, cursor: str | None = None
+    ) -> Page[Project]:
+        async with store.unit_of_work(actor) as uow:
+            page = await uow.projects.list(limit=limit, cursor=cursor)
+        return page
+
+    @app.get("/projects/{project_id}")
+    async def get_project(project_id: UUID, store: StoreDep, actor: Actor) -> Project:
+        async with store.unit_of_work(actor) as uow:
+            project = await uow.projects.get(project_id)
+        return project
+
+    @app.patch("/projects/{project_id}")
+    async def update_project(
+        project_id: UUID, body: ProjectChange, store: StoreDep, actor: Actor
+    ) -> Project:
+        given = {name: getattr(body, name) for name in body.model_fields_set}
+        async with store.unit_of_work(actor) as uow:
+            project = await uow.projects.update(project_id, **given)
+        return project
+
+    @app.delete("/projects/{project_id}", status_code=204)
+    async def delete_project(
+        project_id: UUID, store: StoreDep, actor: Actor
+    ) -> Response:
+        async with store.unit_of_work(actor) as uow:
+            await uow.projects.delete(project_id)
+        return Response(status_code=204)
+
+    # --- files ----------------------------------------------------------------
+
+    @app.get("/projects/{project_id}/files")
+    async def list_files(
+        project_id: UUID,
+        store: StoreDep,
+        actor: Actor,
+        prefix: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FileEntry]:
+        async with store.unit_of_work(actor) as uow:
+            page = await uow.files.list(
+                project_id, prefix=prefix, limit=limit, cursor=cursor
+            )
+        return page
+
+    @app.put("/projects/{project_id}/files/{path:path}")
+    async def put_file(
+        project_id: UUID,
+        path: str,
+        request: Request,
+        response: Response,
+        store: StoreDep,
+        actor: Actor,
+        conditions: Conditions,
+    ) -> FileWritten:
+        try:
+            content = (await request.body()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Problem(
+                422, "invalid_input", "invalid content: not UTF-8 text"
+            ) from None
+        async with store.unit_of_work(actor) as uow:
+            current = None
+            if conditions.given:
+                current = await stat_or_none(uow, project_id, path)
+            expected = Expected.of("file", current, conditions)
+            write = await uow.files.put(
+                project_id, path, content, expected_version=expected.version
+            )
+            expected.check(write.file)
+        response.status_code = 201 if write.outcome == "created" else 200
+        response.headers["ETag"] = etag(write.file)
+        return FileWritten(outcome=write.outcome, file=entry_of(write.file))
+
+    @app.get("/projects/{project_id}/files/{path:path}")
+    async def get_file(
+        project_id: UUID,
+        path: str,
+        store: StoreDep,
+        actor: Actor,
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        cached = Condition.parse(if_none_match)
+        async with store.unit_of_work(actor) as uow:
+            if cached is not None:
+                # The metadata alone tells whether the client's copy is
+                # current; a 4 MiB content is then never read.
+                entry = await uow.files.stat(project_id, path)
+                if cached.matches_weakly(etag(entry)):
+                    return Response(status_code=304, headers={"ETag": etag(entry)})
+            file = await uow.files.get(project_id, path)
+        return Response(file.content, media_type=TEXT, headers={"ETag": etag(file)})
+
+    @app.delete("/projects/{project_id}/files/{path:path}", status_code=204)
+    async def delete_file(
+        project_id: UUID,
+        path: str,
+        store: StoreDep,
+        actor: Actor,
+        conditions: Conditions,
+    ) -> Response:
+        async with store.unit_of_work(actor) as uow:
+            current = None
+            if conditions.given:
+                current = await stat_or_none(uow, project_id, path)
+            expected = Expected.of("file", current, conditions)
+            # The version compare-and-swap is atomic; a row deleted and
+            # re-created at the same version between the stat and this
+            # delete is the one case the creation time cannot be checked
+            # after the fact (the delete returns nothing).
+            await uow.files.delete(project_id, path, expected_version=expected.version)
+        return Response(status_code=204)
+
+    @app.post("/projects/{project_id}/sync")
+    async def sync_files(
+        project_id: UUID, body: Sync, store: StoreDep, actor: Actor
+    ) -> SyncResult:
+        async with store.unit_of_work(actor) as uow:
+            result = await uow.files.sync(
+                project_id, body.files, delete_missing=body.delete_missing
+            )
+        return result
+
+    @app.post("/projects/{project_id}/move")
+    async def move_file(
+        project_id: UUID, body: Move, response: Response, store: StoreDep, actor: Actor
+    ) -> FileEntry:
+        async with store.unit_of_work(actor) as uow:
+            moved = await uow.files.move(project_id, body.path, body.new_path)
+        response.headers["ETag"] = etag(moved)
+        return entry_of(moved)
+
+    # --- agent state ----------------------------------------------------------
+
+    @app.get("/projects/{project_id}/agent-state")
+    async def get_agent_state(
+        project_id: UUID,
+        store: StoreDep,
+        actor: Actor,
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        async with store.unit_of_work(actor) as uow:
+            state = await uow.agent_states.get(project_id)
+        tag = etag(state)
+        cached = Condition.parse(if_none_match)
+        if cached is not None and cached.matches_weakly(tag):
+            return Response(status_code=304, headers={"ETag": tag})
+        return Response(
+            state.model_dump_json(),
+            media_type="application/json",
+            headers={"ETag": tag},
+        )
+
+    @app.put("/projects/{project_id}/agent-state")
+    async def save_agent_state(
+        project_id: UUID,
+        state: dict[str, JsonValue],
+        response: Response,
+        store: StoreDep,
+        actor: Actor,
+        conditions: Conditions,
+    ) -> AgentState:
+        async with store.unit_of_work(actor) as uow:
+            current = None
+            if conditions.given:
+                current = await state_or_none(uow, project_id)
+            expected = Expected.of("agent state", current, conditions)
+            saved = await uow.agent_states.save(
+                project_id, state, expected_version=expected.version
+            )
+            expected.check(saved)
+        response.headers["ETag"] = etag(saved)
+        return saved
+
+    @app.delete("/projects/{project_id}/agent-state", status_code=204)
+    async def delete_agent_state(
+        project_id: UUID, store: StoreDep, actor: Actor, conditions: Conditions
+    ) -> Response:
+        async with store.unit_of_work(actor) as uow:
+            if conditions.given:
+                # The API's delete takes no version: the check and the delete
+                # are two statements, and a save between them is not seen.
+                current = await state_or_none(uow, project_id)
+                Expected.of("agent state", current, conditions)
+            await uow.agent_states.delete(project_id)
+        return Response(status_code=204)
+
+    return app
+
+
+# `uvicorn examples.webapp.app:app`; the Store opens when the server starts.
+app = create_app()

@@ -1,0 +1,308 @@
+"""Every error code an HTTP layer maps is produced by a real call, and every
+message a client may see (`str(error)`, `error.public_message`) keeps the
+diagnostic detail out: no host, port, SQLSTATE, role or constraint name.
+That detail is in `error.detail` (and a logged traceback's notes)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import traceback
+import uuid
+from collections.abc import Awaitable
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from devtools import cluster
+from repositories import (
+    Conflict,
+    EmailTaken,
+    InvalidInput,
+    NotFound,
+    PathTaken,
+    PrivilegedLogin,
+    RepositoryError,
+    Store,
+    Unavailable,
+    User,
+    VersionConflict,
+)
+from repositories._generated import project_files as file_queries
+from tests.support import connection_of, new_project
+
+HANG_GUARD_S = 30.0
+CODES: dict[type[RepositoryError], str] = {
+    RepositoryError: "internal",
+    NotFound: "not_found",
+    Conflict: "conflict",
+    VersionConflict: "version_conflict",
+    PathTaken: "path_taken",
+    EmailTaken: "email_taken",
+    InvalidInput: "invalid_input",
+    Unavailable: "unavailable",
+    PrivilegedLogin: "privileged_login",
+}
+
+
+async def raised_by(call: Awaitable[object]) -> RepositoryError:
+    with pytest.raises(RepositoryError) as raised:
+        await call
+    return raised.value
+
+
+def assert_coded(error: RepositoryError, cls: type[RepositoryError]) -> None:
+    """Exactly `cls`, with its code on the instance and a client-safe
+    message that is str(error)."""
+    assert type(error) is cls, repr(error)
+    assert error.code == CODES[cls] == cls.code
+    assert error.public_message == str(error)
+    assert error.public_message
+
+
+def assert_safe(error: RepositoryError, *secrets: str) -> None:
+    """None of `secrets` is in the client-safe message; the detail keeps
+    them for the logs, and so does a formatted traceback."""
+    for secret in secrets:
+        assert secret not in str(error), (secret, str(error))
+        assert secret not in error.public_message
+    assert error.detail is not None
+    logged = "".join(traceback.format_exception(error))
+    assert error.detail in logged
+
+
+def test_every_error_class_has_its_own_stable_code() -> None:
+    assert len(set(CODES.values())) == len(CODES)
+    for cls, code in CODES.items():
+        assert cls.code == code, cls
+
+
+async def test_not_found_version_conflict_path_taken_and_invalid_input(
+    store: Store, user: User
+) -> None:
+    project = await new_project(store, user)
+    async with store.unit_of_work(user.id) as uow:
+        await uow.files.put(project.id, "a.txt", "one")
+        await uow.files.put(project.id, "a.txt", "two")  # version 2
+        await uow.files.put(project.id, "b.txt", "bee")
+
+        missing = await raised_by(uow.files.get(project.id, "nope.txt"))
+        assert_coded(missing, NotFound)
+        assert str(missing) == "file not found"
+
+        stale = await raised_by(
+            uow.files.put(project.id, "a.txt", "x", expected_version=1)
+        )
+        assert_coded(stale, VersionConflict)
+        assert str(stale) == (
+            "file conflict: expected version 1, found 2 (current version: 2)"
+        )
+        # Create only, onto a path that holds a file: the caller's stated
+        # expectation (none exists) did not hold, a version conflict.
+        exists = await raised_by(
+            uow.files.put(project.id, "a.txt", "x", expected_version=0)
+        )
+        assert_coded(exists, VersionConflict)
+
+        taken = await raised_by(uow.files.move(project.id, "a.txt", "b.txt"))
+        assert_coded(taken, PathTaken)
+        assert isinstance(taken, PathTaken)
+        assert str(taken) == "file conflict: new_path is taken (current version: 1)"
+        assert "expected version" not in str(taken)
+        assert taken.current_version == 1
+
+        bad = await raised_by(uow.files.put(project.id, "../up.txt", "x"))
+        assert_coded(bad, InvalidInput)
+        assert isinstance(bad, InvalidInput)
+        assert bad.field == "path"
+        assert bad.path is None
+
+        state = await raised_by(
+            uow.agent_states.save(project.id, {"x": 1}, expected_version=3)
+        )
+        assert_coded(state, VersionConflict)
+
+
+async def test_email_taken(store: Store) -> None:
+    email = f"{uuid.uuid4().hex}@example.com"
+    await store.users.create(email=email, name="Ada")
+    taken = await raised_by(store.users.create(email=email.upper(), name="Twin"))
+    assert_coded(taken, EmailTaken)
+    assert str(taken) == "user conflict: the e-mail address is already registered"
+    assert email not in str(taken)
+
+
+async def test_sync_names_the_offending_path(store: Store, user: User) -> None:
+    project = await new_project(store, user)
+    async with store.unit_of_work(user.id) as uow:
+        bad_path = await raised_by(
+            uow.files.sync(project.id, {"ok.txt": "fine", "src//a.py": "x"})
+        )
+        assert_coded(bad_path, InvalidInput)
+        assert isinstance(bad_path, InvalidInput)
+        assert (bad_path.field, bad_path.path) == ("path", "src//a.py")
+        assert str(bad_path).startswith('invalid path at files["src//a.py"]: ')
+
+        bad_content = await raised_by(
+            uow.files.sync(project.id, {"ok.txt": "fine", "src/a.py": "nul\x00"})
+        )
+        assert isinstance(bad_content, InvalidInput)
+        assert (bad_content.field, bad_content.path) == ("content", "src/a.py")
+        assert str(bad_content) == (
+            'invalid content at files["src/a.py"]: must not contain NUL characters'
+        )
+
+        # A control character or a lone surrogate in the path is quoted
+        # escaped: the message stays printable and encodable as UTF-8.
+        hostile = await raised_by(uow.files.sync(project.id, {"a\x1b\ud800.txt": "x"}))
+        assert isinstance(hostile, InvalidInput)
+        assert hostile.path == "a\x1b\ud800.txt"
+        assert '"a\\u001b\\ud800.txt"' in str(hostile)
+        str(hostile).encode("utf-8")  # no lone surrogate left in it
+        assert (await uow.files.list(project.id)).items == []
+
+
+async def test_a_unique_violation_no_subclass_names_is_conflict(
+    store: Store, user: User, superuser: asyncpg.Connection[asyncpg.Record]
+) -> None:
+    """uow.run of the generated MoveFile, whose guard cannot see a target
+    another transaction inserted and has not committed yet: the unique
+    index refuses the move once that transaction commits."""
+    project = await new_project(store, user)
+    async with store.unit_of_work(user.id) as uow:
+        await uow.files.put(project.id, "a.txt", "a")
+    backend: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def mover() -> None:
+        async with store.unit_of_work(user.id) as uow:
+            backend.set_result(
+                await connection_of(uow).fetchval("SELECT pg_backend_pid()")
+            )
+            await uow.run(
+                file_queries.move_file,
+                new_path="b.txt",
+                project_id=project.id,
+                owner_id=user.id,
+                path="a.txt",
+            )
+
+    async with store.unit_of_work(user.id) as inserter:
+        await inserter.files.put(project.id, "b.txt", "b")  # not committed yet
+        task = asyncio.create_task(mover())
+        try:
+            pid = await asyncio.wait_for(backend, HANG_GUARD_S)
+            await wait_until_waiting_on_a_lock(superuser, pid)
+        except BaseException:
+            task.cancel()
+            raise
+    # The inserter committed: the waiting move now hits the unique index.
+    error = await raised_by(asyncio.wait_for(task, HANG_GUARD_S))
+    assert_coded(error, Conflict)
+    assert_safe(error, "project_files_pkey", "23505")
+    assert isinstance(error.__cause__, asyncpg.UniqueViolationError)
+    assert error.detail is not None
+    assert "project_files_pkey" in error.detail
+
+
+async def wait_until_waiting_on_a_lock(
+    conn: asyncpg.Connection[asyncpg.Record], pid: int
+) -> None:
+    for _ in range(int(HANG_GUARD_S / 0.01)):
+        if await conn.fetchval(
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+            pid,
+        ):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited on a lock")
+
+
+async def test_a_check_violation_keeps_the_constraint_in_detail(
+    store: Store, user: User
+) -> None:
+    """A generated query run with uow.run skips the repositories' checks;
+    the database's CHECK refuses the value, and its name stays out of the
+    message. The failed statement then makes leaving the block `internal`."""
+    project = await new_project(store, user)
+    content = "x"
+    with pytest.raises(RepositoryError) as rolled_back:
+        async with store.unit_of_work(user.id) as uow:
+            refused = await raised_by(
+                uow.run(
+                    file_queries.create_file,
+                    project_id=project.id,
+                    owner_id=user.id,
+                    path="/absolute",
+                    content=content,
+                    size_bytes=1,
+                    sha256=hashlib.sha256(content.encode()).hexdigest(),
+                )
+            )
+    assert_coded(refused, InvalidInput)
+    assert isinstance(refused.__cause__, asyncpg.CheckViolationError)
+    constraint = refused.__cause__.constraint_name
+    assert constraint
+    assert_safe(refused, constraint, "23514")
+    assert refused.detail is not None
+    assert constraint in refused.detail
+    assert str(refused) == "invalid create_file: refused by the database"
+
+    assert_coded(rolled_back.value, RepositoryError)
+    assert "rolled back" in str(rolled_back.value)
+
+
+async def test_a_refused_login_is_internal_without_role_host_or_sqlstate(
+    database_url: str,
+) -> None:
+    parts = urlsplit(database_url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    role = f"no_such_role_{uuid.uuid4().hex[:8]}"
+    dsn = f"postgres://{role}@{parts.hostname}:{parts.port}/postgres?sslmode=disable"
+    error = await raised_by(asyncio.wait_for(Store.open(dsn), HANG_GUARD_S))
+    assert_coded(error, RepositoryError)
+    assert str(error) == "database error"
+    assert_safe(error, role, parts.hostname, str(parts.port), "28000")
+    assert error.detail is not None
+    assert role in error.detail
+    assert "28000" in error.detail
+
+
+async def test_a_privileged_login_names_no_role(database_url: str) -> None:
+    error = await raised_by(Store.open(database_url))
+    assert_coded(error, PrivilegedLogin)
+    assert isinstance(error, PrivilegedLogin)
+    assert_safe(error, error.role)
+    assert error.detail is not None
+    assert repr(error.role) in error.detail
+
+
+async def test_an_unreachable_server_is_unavailable_without_host_or_port() -> None:
+    port = cluster.free_port()  # nothing listens there
+    dsn = f"postgres://app_login@127.0.0.1:{port}/app?sslmode=disable"
+    error = await raised_by(asyncio.wait_for(Store.open(dsn), HANG_GUARD_S))
+    assert_coded(error, Unavailable)
+    assert str(error) == "the database is unavailable"
+    assert_safe(error, "127.0.0.1", str(port), "app_login")
+    assert error.detail is not None
+    assert str(port) in error.detail  # the driver named the address
+
+
+async def test_a_stopped_server_is_unavailable_without_host_or_port() -> None:
+    """A server of this test's own, stopped under an open Store: the next
+    unit of work, and the one after it (which tries to reconnect), are
+    Unavailable, and neither message names the server."""
+    with cluster.throwaway_cluster(prefix="error-codes-pg-") as server:
+        url = server.url()
+        async with Store.open(
+            url, min_size=1, max_size=1, allow_privileged_login_unsafe=True
+        ) as store:
+            server.stop("fast")
+            for _ in range(2):
+                with pytest.raises(Unavailable) as raised:
+                    async with store.unit_of_work(uuid.uuid4()):
+                        pass
+                error = raised.value
+                assert_coded(error, Unavailable)
+                assert_safe(error, "127.0.0.1", str(server.port), "postgres")

@@ -27,6 +27,8 @@ STATUS = {
     "conflict": 409,
     "invalid_input": 422,
     "unavailable": 503,
+    "contention": 503,  # rolled back for another unit of work: try again
+    "unreadable": 500,
     "privileged_login": 500,
     "internal": 500,
 }

@@ -824,3 +824,17 @@ async def test_unknown_routes_answer_in_the_same_shape(
 ) -> None:
     assert_error(await client.get("/nowhere"), 404, "not_found")
     assert_error(await client.put("/users"), 405, "method_not_allowed")
+
+
+def test_every_error_code_has_a_status() -> None:
+    """A new error class cannot reach a client as an unmapped 500 unseen."""
+    from examples.webapp.errors import STATUS
+    from repositories import RepositoryError
+
+    def codes(cls: type[RepositoryError]) -> set[str]:
+        found = {cls.code}
+        for sub in cls.__subclasses__():
+            found |= codes(sub)
+        return found
+
+    assert codes(RepositoryError) - set(STATUS) == set()

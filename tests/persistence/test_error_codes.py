@@ -295,8 +295,13 @@ async def test_a_stopped_server_is_unavailable_without_host_or_port() -> None:
     Unavailable, and neither message names the server."""
     with cluster.throwaway_cluster(prefix="error-codes-pg-") as server:
         url = server.url()
+        # An empty cluster: no migrations, so the cursor key is given.
         async with Store.open(
-            url, min_size=1, max_size=1, allow_privileged_login_unsafe=True
+            url,
+            min_size=1,
+            max_size=1,
+            allow_privileged_login_unsafe=True,
+            cursor_key=b"k" * 32,
         ) as store:
             server.stop("fast")
             for _ in range(2):

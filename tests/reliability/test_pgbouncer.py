@@ -54,10 +54,13 @@ def handed_out() -> HandedOut:
 
 @pytest.fixture(scope="module")
 async def bounced(
-    bouncer: pgbouncer.Running, handed_out: HandedOut
+    bouncer: pgbouncer.Running, handed_out: HandedOut, auth_url: str
 ) -> AsyncIterator[Store]:
+    # The units of work go through PgBouncer; the auth layer's few single
+    # statements connect directly.
     async with Store.open(
         bouncer.url,
+        auth_dsn=auth_url,
         statement_cache_size=0,
         max_size=CLIENT_CONNECTIONS,
         setup=handed_out,
@@ -218,9 +221,11 @@ async def test_concurrent_upserts_through_pgbouncer_count_every_write(
 
 
 async def test_server_backend_killed_behind_pgbouncer_is_unavailable(
-    bouncer: pgbouncer.Running, database_url: str
+    bouncer: pgbouncer.Running, database_url: str, auth_url: str
 ) -> None:
-    async with Store.open(bouncer.url, statement_cache_size=0, max_size=2) as store:
+    async with Store.open(
+        bouncer.url, auth_dsn=auth_url, statement_cache_size=0, max_size=2
+    ) as store:
         owner = await new_user(store)
         project = await new_project(store, owner)
         call_error: Exception | None = None

@@ -78,6 +78,11 @@ def app_login(cluster: ThrowawayCluster) -> str:
     return database.as_role(cluster.url(), database.APP_LOGIN_ROLE)
 
 
+def auth_login(cluster: ThrowawayCluster) -> str:
+    """The auth layer's URL on the cluster: app_auth_login, likewise."""
+    return database.as_role(cluster.url(), database.AUTH_LOGIN_ROLE)
+
+
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 async def test_acknowledged_writes_survive_restarts_under_load(
     cluster: ThrowawayCluster, mode: str
@@ -89,7 +94,11 @@ async def test_acknowledged_writes_survive_restarts_under_load(
     restart_seconds: list[float] = []
 
     async with Store.open(
-        app_login(cluster), max_size=WRITERS, acquire_timeout=5.0, command_timeout=10.0
+        app_login(cluster),
+        auth_dsn=auth_login(cluster),
+        max_size=WRITERS,
+        acquire_timeout=5.0,
+        command_timeout=10.0,
     ) as store:
         owner = await new_user(store)
         project = await new_project(store, owner, f"restart {mode}")
@@ -206,7 +215,11 @@ async def test_stopped_server_is_unavailable_then_the_store_recovers(
     cluster: ThrowawayCluster,
 ) -> None:
     async with Store.open(
-        app_login(cluster), max_size=2, acquire_timeout=5.0, command_timeout=10.0
+        app_login(cluster),
+        auth_dsn=auth_login(cluster),
+        max_size=2,
+        acquire_timeout=5.0,
+        command_timeout=10.0,
     ) as store:
         owner = await new_user(store)
         project = await new_project(store, owner, "stopped")

@@ -4,6 +4,7 @@ hands it out."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -94,3 +95,34 @@ def connection_of(uow: UnitOfWork) -> PoolConnectionProxy[asyncpg.Record]:
     conn = uow._conn
     assert conn is not None, "the unit of work is not open"
     return conn
+
+
+LOCK_WAIT_GUARD_S = 30.0
+WAITING_ON_A_LOCK = (
+    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1"
+)
+# On Citus (nox -s citus) the statement waits on the worker holding the
+# shard, and the coordinator's backend waits for that worker: Citus's view
+# of lock waits names it by its global pid.
+WAITING_ON_A_LOCK_ON_A_WORKER = """
+SELECT EXISTS (
+    SELECT FROM citus_lock_waits
+    WHERE waiting_gpid = citus_calculate_gpid(
+        (SELECT nodeid FROM pg_dist_node WHERE groupid = 0), $1
+    )
+)
+"""
+
+
+async def wait_until_waiting_on_a_lock(
+    conn: asyncpg.Connection[asyncpg.Record], pid: int
+) -> None:
+    citus = await conn.fetchval(
+        "SELECT to_regclass('pg_catalog.citus_lock_waits') IS NOT NULL"
+    )
+    waiting = WAITING_ON_A_LOCK_ON_A_WORKER if citus else WAITING_ON_A_LOCK
+    for _ in range(int(LOCK_WAIT_GUARD_S / 0.01)):
+        if await conn.fetchval(waiting, pid):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited on a lock")

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-import asyncpg
 import pytest
 
 from repositories import (
@@ -23,7 +22,7 @@ from repositories import (
     UnitOfWork,
     User,
 )
-from tests.support import connection_of, new_project
+from tests.support import connection_of, new_project, wait_until_waiting_on_a_lock
 
 from .helpers import (
     HANG_GUARD_S,
@@ -272,36 +271,6 @@ async def test_cancelled_unit_of_work_commits_nothing(
 
     assert await snapshot(database_url, project.id) == before
     await assert_store_serves(single_store, user, project.id)
-
-
-WAITING_ON_A_LOCK = (
-    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1"
-)
-# On Citus (nox -s citus) the statement waits on the worker holding the
-# shard, and the coordinator's backend waits for that worker: Citus's view
-# of lock waits names it by its global pid.
-WAITING_ON_A_LOCK_ON_A_WORKER = """
-SELECT EXISTS (
-    SELECT FROM citus_lock_waits
-    WHERE waiting_gpid = citus_calculate_gpid(
-        (SELECT nodeid FROM pg_dist_node WHERE groupid = 0), $1
-    )
-)
-"""
-
-
-async def wait_until_waiting_on_a_lock(
-    conn: asyncpg.Connection[asyncpg.Record], pid: int
-) -> None:
-    citus = await conn.fetchval(
-        "SELECT to_regclass('pg_catalog.citus_lock_waits') IS NOT NULL"
-    )
-    waiting = WAITING_ON_A_LOCK_ON_A_WORKER if citus else WAITING_ON_A_LOCK
-    for _ in range(int(HANG_GUARD_S / 0.01)):
-        if await conn.fetchval(waiting, pid):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"backend {pid} never waited on a lock")
 
 
 # --------------------------------------------------------------------------

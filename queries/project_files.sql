@@ -88,6 +88,10 @@ WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @ow
 RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at;
 
 -- name: GetFileEntry :one
+-- @into
+-- A file's metadata without its content (files.stat, and put's look at the
+-- current row): the content column is not read, so a large file is neither
+-- detoasted nor sent, whatever its size.
 SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
 FROM project_files
 WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
@@ -173,11 +177,3 @@ SELECT
     (SELECT count(*) FROM written WHERE inserted)::bigint AS created,
     (SELECT count(*) FROM written WHERE NOT inserted)::bigint AS updated,
     (SELECT count(*) FROM removed)::bigint AS deleted;
-
--- name: StatFile :one
--- @into
--- A file's metadata without its content: the content column is not read,
--- so a large file is neither detoasted nor sent, whatever its size.
-SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
-FROM project_files
-WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;

@@ -54,7 +54,10 @@ def prefix_end(prefix: str) -> str | None:
 
 # Writes return rows without content: the caller's content is the stored one.
 ROW_MODELS = RowModels(
-    filled_directly=((FileEntry, queries.ListFilesRow),),
+    filled_directly=(
+        (FileEntry, queries.ListFilesRow),
+        (FileEntry, queries.GetFileEntryRow),
+    ),
     picked_from=(
         (ProjectFile, queries.PutFileRow, frozenset({"content"})),
         (ProjectFile, queries.CreateFileRow, frozenset({"content"})),
@@ -219,7 +222,7 @@ class ProjectFilesRepository:
         validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         with translated(RESOURCE):
-            entry = await queries.stat_file_into(
+            entry = await queries.get_file_entry_into(
                 self._conn,
                 FileEntry,
                 project_id=project_id,

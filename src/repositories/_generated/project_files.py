@@ -347,11 +347,33 @@ async def get_file_entry(
     owner_id: UUID,
     path: str,
 ) -> GetFileEntryRow | None:
-    """GetFileEntry (:one)."""
+    """A file's metadata without its content (files.stat, and put's look at the
+    current row): the content column is not read, so a large file is neither
+    detoasted nor sent, whatever its size.
+    """
     row = await conn.fetchrow(GET_FILE_ENTRY, project_id, owner_id, path)
     if row is None:
         return None
     return _get_file_entry_row(row, GetFileEntryRow)
+
+
+async def get_file_entry_into(
+    conn: Executor,
+    row_model: type[ModelT],
+    *,
+    project_id: UUID,
+    owner_id: UUID,
+    path: str,
+) -> ModelT | None:
+    """GetFileEntry, each row built as `row_model`, whose fields must be
+    GetFileEntryRow's: the same names, order and types. The values are
+    not validated again, as in get_file_entry().
+    """
+    check_row_model(row_model, GetFileEntryRow)
+    row = await conn.fetchrow(GET_FILE_ENTRY, project_id, owner_id, path)
+    if row is None:
+        return None
+    return _get_file_entry_row(row, row_model)
 
 
 LIST_FILES: Final = """SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
@@ -602,70 +624,3 @@ async def sync_files(
     if row is None:
         return None
     return _sync_files_row(row, SyncFilesRow)
-
-
-STAT_FILE: Final = """SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
-FROM project_files
-WHERE project_id = $1 AND owner_id = $2 AND path = $3"""
-
-
-class StatFileRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    project_id: UUID
-    path: str
-    size_bytes: int
-    sha256: str
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-
-def _stat_file_row(row: Record, model: type[ModelT]) -> ModelT:
-    return from_database(
-        model,
-        {
-            "project_id": row[0],
-            "path": row[1],
-            "size_bytes": row[2],
-            "sha256": row[3],
-            "version": row[4],
-            "created_at": row[5],
-            "updated_at": row[6],
-        },
-    )
-
-
-async def stat_file(
-    conn: Executor,
-    *,
-    project_id: UUID,
-    owner_id: UUID,
-    path: str,
-) -> StatFileRow | None:
-    """A file's metadata without its content: the content column is not read,
-    so a large file is neither detoasted nor sent, whatever its size.
-    """
-    row = await conn.fetchrow(STAT_FILE, project_id, owner_id, path)
-    if row is None:
-        return None
-    return _stat_file_row(row, StatFileRow)
-
-
-async def stat_file_into(
-    conn: Executor,
-    row_model: type[ModelT],
-    *,
-    project_id: UUID,
-    owner_id: UUID,
-    path: str,
-) -> ModelT | None:
-    """StatFile, each row built as `row_model`, whose fields must be
-    StatFileRow's: the same names, order and types. The values are
-    not validated again, as in stat_file().
-    """
-    check_row_model(row_model, StatFileRow)
-    row = await conn.fetchrow(STAT_FILE, project_id, owner_id, path)
-    if row is None:
-        return None
-    return _stat_file_row(row, row_model)

@@ -114,6 +114,13 @@ CREATE TABLE projects (
     description text        NULL,
     created_at  timestamptz NOT NULL DEFAULT statement_timestamp(),
     updated_at  timestamptz NOT NULL DEFAULT statement_timestamp(),
+    -- Version tokens never repeat for a path: when a file leaves a path
+    -- (delete, move, a sync that drops it) the floor rises to its version,
+    -- and a file created later starts above the floor, so an If-Match kept
+    -- from before a delete cannot match the file made after it. The same
+    -- for the project's agent state. Internal: no API model carries them.
+    file_version_floor        bigint NOT NULL DEFAULT 0,
+    agent_state_version_floor bigint NOT NULL DEFAULT 0,
     CONSTRAINT projects_pkey PRIMARY KEY (id),
     -- Target of the children's composite foreign keys: it makes the
     -- denormalised owner_id on every child provably equal to the project's.

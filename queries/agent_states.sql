@@ -2,7 +2,10 @@
 -- project that is missing or not the actor's inserts nothing. The state comes
 -- as JSON text the repository wrote (see validation.state), cast to jsonb.
 -- Every write first locks the project row FOR NO KEY UPDATE, as the file
--- writes do (the lock order: project_files.sql).
+-- writes do (the lock order: project_files.sql). Versions never repeat,
+-- as for files: a state created starts above the project's
+-- agent_state_version_floor, which a delete raises (project_files.sql says
+-- how the floor is read).
 
 -- name: GetAgentState :one
 SELECT * FROM agent_states
@@ -18,8 +21,9 @@ WHERE project_id = @project_id AND owner_id = @owner_id;
 -- Last writer wins; every save counts as a version.
 -- updated_at comes from excluded, i.e. its default statement_timestamp():
 -- Citus takes only IMMUTABLE functions in DO UPDATE SET.
-INSERT INTO agent_states (project_id, owner_id, state)
-SELECT p.id, p.owner_id, (@state::text)::jsonb
+INSERT INTO agent_states (project_id, owner_id, state, version)
+SELECT p.id, p.owner_id, (@state::text)::jsonb,
+    (SELECT l.agent_state_version_floor + 1 FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
 FROM projects p
 WHERE p.id = @project_id AND p.owner_id = @owner_id
   AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
@@ -31,8 +35,9 @@ RETURNING *;
 
 -- name: CreateAgentState :one
 -- expected_version 0: only when none exists yet.
-INSERT INTO agent_states (project_id, owner_id, state)
-SELECT p.id, p.owner_id, (@state::text)::jsonb
+INSERT INTO agent_states (project_id, owner_id, state, version)
+SELECT p.id, p.owner_id, (@state::text)::jsonb,
+    (SELECT l.agent_state_version_floor + 1 FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
 FROM projects p
 WHERE p.id = @project_id AND p.owner_id = @owner_id
   AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
@@ -49,7 +54,17 @@ WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @ow
   AND project_id = @project_id AND owner_id = @owner_id AND version = @expected_version
 RETURNING *;
 
--- name: DeleteAgentState :execrows
-DELETE FROM agent_states
-WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
-  AND project_id = @project_id AND owner_id = @owner_id;
+-- name: DeleteAgentState :one
+-- The floor rises to the deleted state's version.
+WITH removed AS (
+    DELETE FROM agent_states
+    WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
+      AND project_id = @project_id AND owner_id = @owner_id
+    RETURNING version
+), raised AS (
+    UPDATE projects
+    SET agent_state_version_floor = greatest(projects.agent_state_version_floor, removed.version)
+    FROM removed
+    WHERE projects.id = @project_id AND projects.owner_id = @owner_id
+)
+SELECT version FROM removed;

@@ -14,6 +14,13 @@
 -- still reads with the snapshot it took before: a row another writer made
 -- meanwhile is invisible to it, so a write that matched nothing looks again
 -- (the repository's fallback) and runs once more when the row is there.
+--
+-- Versions never repeat for a path (schema.sql, projects.file_version_floor):
+-- a file created at a path starts at the project's floor + 1, and every
+-- statement that takes a file off a path raises the floor to its version.
+-- The floor is read by a FOR NO KEY UPDATE sub-select: a row lock that
+-- waited returns the row's latest version, not the snapshot's, so a floor
+-- the previous holder of the lock raised is seen.
 
 -- name: GetFile :one
 SELECT * FROM project_files
@@ -39,8 +46,9 @@ WITH current_file AS (
       AND f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
     FOR UPDATE OF f
 ), written AS (
-    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-    SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256
+    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
+    SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256,
+        (SELECT l.file_version_floor + 1 FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
     FROM projects p
     WHERE p.id = @project_id AND p.owner_id = @owner_id
       AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
@@ -66,8 +74,9 @@ WHERE c.sha256 = @sha256;
 
 -- name: CreateFile :one
 -- expected_version 0: only when the path is free.
-INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256
+INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
+SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256,
+    (SELECT l.file_version_floor + 1 FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
 FROM projects p
 WHERE p.id = @project_id AND p.owner_id = @owner_id
   AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
@@ -111,24 +120,46 @@ LIMIT @row_limit;
 
 -- name: MoveFile :one
 -- Moves only onto a free path; a taken one matches nothing (Conflict).
-UPDATE project_files moved
-SET path = @new_path,
-    version = moved.version + 1,
-    updated_at = statement_timestamp()
-WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
-  AND moved.project_id = @project_id AND moved.owner_id = @owner_id AND moved.path = @path
-  AND NOT EXISTS (
-    SELECT 1 FROM project_files taken
-    WHERE taken.project_id = moved.project_id AND taken.path = @new_path::text
-  )
-RETURNING *;
+-- The file leaves @path, so the floor rises to its version, and it arrives
+-- at @new_path above the floor: greatest(version, floor) + 1 is both.
+WITH moved AS (
+    UPDATE project_files f
+    SET path = @new_path,
+        version = greatest(f.version,
+            (SELECT l.file_version_floor FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)) + 1,
+        updated_at = statement_timestamp()
+    WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
+      AND f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
+      AND NOT EXISTS (
+        SELECT 1 FROM project_files taken
+        WHERE taken.project_id = f.project_id AND taken.path = @new_path::text
+      )
+    RETURNING f.project_id, f.owner_id, f.path, f.content, f.size_bytes, f.sha256,
+        f.version, f.created_at, f.updated_at
+), raised AS (
+    UPDATE projects
+    SET file_version_floor = greatest(projects.file_version_floor, moved.version - 1)
+    FROM moved
+    WHERE projects.id = @project_id AND projects.owner_id = @owner_id
+)
+SELECT project_id, owner_id, path, content, size_bytes, sha256, version, created_at, updated_at
+FROM moved;
 
 -- name: DeleteFile :one
-DELETE FROM project_files
-WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
-  AND project_id = @project_id AND owner_id = @owner_id AND path = @path
-  AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version)::bigint)
-RETURNING version;
+-- The floor rises to the deleted file's version.
+WITH removed AS (
+    DELETE FROM project_files
+    WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
+      AND project_id = @project_id AND owner_id = @owner_id AND path = @path
+      AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version)::bigint)
+    RETURNING version
+), raised AS (
+    UPDATE projects
+    SET file_version_floor = greatest(projects.file_version_floor, removed.version)
+    FROM removed
+    WHERE projects.id = @project_id AND projects.owner_id = @owner_id
+)
+SELECT version FROM removed;
 
 -- name: ChangedPaths :many
 -- First half of a sync: which of the given paths are new or differ by hash,
@@ -155,9 +186,18 @@ WITH given AS (
         unnest(@sizes::bigint[]) AS size_bytes,
         unnest(@hashes::text[]) AS sha256
 ), written AS (
-    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-    SELECT @project_id, @owner_id, given.path, given.content, given.size_bytes, given.sha256
+    -- Files new at a path start above the floor. The floor is read from
+    -- the statement's snapshot, taken under the project lock, and the
+    -- files this statement removes are at other paths (not in @keep_paths,
+    -- which holds every given path).
+    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
+    SELECT @project_id, @owner_id, given.path, given.content, given.size_bytes, given.sha256,
+        project.file_version_floor + 1
     FROM given
+    CROSS JOIN (
+        SELECT file_version_floor FROM projects
+        WHERE id = @project_id AND owner_id = @owner_id
+    ) AS project
     ON CONFLICT (project_id, path) DO UPDATE
     SET content = excluded.content,
         size_bytes = excluded.size_bytes,
@@ -171,7 +211,13 @@ WITH given AS (
     WHERE f.project_id = @project_id AND f.owner_id = @owner_id
       AND @delete_missing::boolean
       AND f.path <> ALL (@keep_paths::text[])
-    RETURNING 1
+    RETURNING f.version
+), raised AS (
+    UPDATE projects
+    SET file_version_floor = greatest(projects.file_version_floor, gone.version)
+    FROM (SELECT max(version) AS version FROM removed) AS gone
+    WHERE projects.id = @project_id AND projects.owner_id = @owner_id
+      AND gone.version IS NOT NULL
 )
 SELECT
     (SELECT count(*) FROM written WHERE inserted)::bigint AS created,

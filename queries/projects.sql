@@ -1,6 +1,7 @@
 -- Every statement carries the acting user's id (@owner_id) and filters on it,
 -- so checking ownership and acting are one round trip; row-level security
--- backs this up in the database.
+-- backs this up in the database. Columns are named, never `*`: the version
+-- floors (schema.sql) are the file and agent-state queries' business.
 
 -- name: CreateProject :one
 -- Selecting the actor's user row turns "no such user" into no row instead of
@@ -9,10 +10,11 @@ INSERT INTO projects (owner_id, name, description)
 SELECT u.id, @name, sqlc.narg(description)
 FROM users u
 WHERE u.id = @owner_id
-RETURNING *;
+RETURNING id, owner_id, name, description, created_at, updated_at;
 
 -- name: GetProject :one
-SELECT * FROM projects
+SELECT id, owner_id, name, description, created_at, updated_at
+FROM projects
 WHERE id = @id AND owner_id = @owner_id;
 
 -- name: ProjectExists :one
@@ -31,7 +33,8 @@ FOR NO KEY UPDATE;
 
 -- name: ListProjectsFirst :many
 -- @into
-SELECT * FROM projects
+SELECT id, owner_id, name, description, created_at, updated_at
+FROM projects
 WHERE owner_id = @owner_id
 ORDER BY created_at DESC, id DESC
 LIMIT @row_limit;
@@ -39,7 +42,8 @@ LIMIT @row_limit;
 -- name: ListProjectsAfter :many
 -- @into
 -- Keyset page: rows strictly after (created_at, id) in newest-first order.
-SELECT * FROM projects
+SELECT id, owner_id, name, description, created_at, updated_at
+FROM projects
 WHERE owner_id = @owner_id
   AND (created_at, id) < (@after_created_at::timestamptz, @after_id::uuid)
 ORDER BY created_at DESC, id DESC
@@ -58,7 +62,8 @@ SET name = CASE WHEN @set_name::boolean THEN @name::text ELSE name END,
         THEN clock.now ELSE updated_at END
 FROM (SELECT statement_timestamp() AS now) AS clock
 WHERE id = @id AND owner_id = @owner_id
-RETURNING projects.*;
+RETURNING projects.id, projects.owner_id, projects.name, projects.description,
+    projects.created_at, projects.updated_at;
 
 -- name: DeleteProject :execrows
 DELETE FROM projects

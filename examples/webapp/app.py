@@ -20,7 +20,6 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -169,12 +168,11 @@ async def state_or_none(uow: UnitOfWork, project_id: UUID) -> AgentState | None:
 @dataclass(frozen=True)
 class Expected:
     """What a conditional write expects: the version for the repository's
-    compare-and-swap (None: no condition), and the creation time of the row
-    the client's ETag named, checked on the row the write changed."""
+    compare-and-swap (None: no condition). Versions never repeat, so the
+    compare-and-swap alone refuses a row written since the ETag was read."""
 
     resource: str
     version: int | None
-    created_at: datetime | None = None
 
     @classmethod
     def of(
@@ -190,14 +188,7 @@ class Expected:
             raise stale(resource)
         if current is None:
             return cls(resource, 0)  # it must still not exist when written
-        return cls(resource, current.version, current.created_at)
-
-    def check(self, written: ProjectFile | AgentState) -> None:
-        """After the write, in the same transaction: the row changed is the
-        one the ETag named, not one re-created at the same version since
-        (raising here rolls the write back)."""
-        if self.created_at is not None and written.created_at != self.created_at:
-            raise stale(self.resource)
+        return cls(resource, current.version)
 
 
 # --- The app ------------------------------------------------------------------
@@ -315,7 +306,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             write = await uow.files.put(
                 project_id, path, content, expected_version=expected.version
             )
-            expected.check(write.file)
         response.status_code = 201 if write.outcome == "created" else 200
         response.headers["ETag"] = etag(write.file)
         return FileWritten(outcome=write.outcome, file=entry_of(write.file))
@@ -416,7 +406,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             saved = await uow.agent_states.save(
                 project_id, state, expected_version=expected.version
             )
-            expected.check(saved)
         response.headers["ETag"] = etag(saved)
         return saved
 

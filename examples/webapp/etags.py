@@ -1,23 +1,17 @@
 """ETags from versions, and the conditional headers (RFC 9110, 13.1).
 
-A file's or an agent state's ETag is its version and the time the row was
-created: `"<version>.<created_at in microseconds>"`. The version alone is
-not enough on this layer: a path deleted and written again starts over at
-version 1, so a client's `"1"` from before the delete would match the new
-file. The creation time tells the two apart (a moved file keeps its own).
-Once versions never repeat for a path, the version part alone would do;
-the creation time then costs nothing but a few bytes.
+A file's or an agent state's ETag is its version: `"<version>"`. The layer
+never hands out a version twice for a path (or a project's agent state),
+even after a delete and re-create, so a client's ETag from before a delete
+cannot match the row made after it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 # An entity-tag: optionally W/, then a quoted string without quotes.
 _ENTITY_TAG = re.compile(r'(W/)?("[^"]*")')
 
@@ -28,14 +22,10 @@ class Versioned(Protocol):
     @property
     def version(self) -> int: ...
 
-    @property
-    def created_at(self) -> datetime: ...
-
 
 def etag(row: Versioned) -> str:
     """The strong ETag of a file or agent state as it is now."""
-    micros = (row.created_at - _EPOCH) // _MICROSECOND
-    return f'"{row.version}.{micros}"'
+    return f'"{row.version}"'
 
 
 @dataclass(frozen=True)

@@ -114,12 +114,12 @@ class AgentStatesRepository:
             deleted = await queries.delete_agent_state(
                 self._conn, project_id=project_id, owner_id=self._actor
             )
-            if deleted == 0 and await queries.get_agent_state_version(
+            if deleted is None and await queries.get_agent_state_version(
                 self._conn, project_id=project_id, owner_id=self._actor
             ):
                 # The state postdates the statement's snapshot (see save).
                 deleted = await queries.delete_agent_state(
                     self._conn, project_id=project_id, owner_id=self._actor
                 )
-        if deleted == 0:
+        if deleted is None:
             raise NotFound(RESOURCE)

@@ -64,6 +64,7 @@ ROW_MODELS = RowModels(
         (ProjectFile, queries.UpdateFileAtVersionRow, frozenset({"content"})),
         (ProjectFile, queries.GetFileEntryRow, frozenset({"content"})),
         (ProjectFile, rows.ProjectFile, frozenset()),
+        (ProjectFile, queries.MoveFileRow, frozenset()),
     ),
 )
 
@@ -299,7 +300,7 @@ class ProjectFilesRepository:
 
     async def _move(
         self, project_id: UUID, source: str, target: str
-    ) -> rows.ProjectFile | None:
+    ) -> queries.MoveFileRow | None:
         """One statement of a move; None when it moved nothing."""
         # The NOT EXISTS guard refuses a taken target without an error; the
         # savepoint keeps the unit of work usable when the target is taken

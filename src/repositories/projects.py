@@ -7,7 +7,6 @@ from uuid import UUID
 
 from repositories import validation
 from repositories._generated import Executor
-from repositories._generated import models as rows
 from repositories._generated import projects as queries
 from repositories.cursors import CursorCodec
 from repositories.database_errors import translated
@@ -15,14 +14,29 @@ from repositories.errors import NotFound
 from repositories.models import UNSET, Page, Project, RowModels, Unset, from_row, page
 
 RESOURCE = "project"
+# The queries name their columns (the table's version floors stay inside
+# the file and agent-state statements), so each has a row model of its own.
+ProjectRow = (
+    queries.CreateProjectRow | queries.GetProjectRow | queries.UpdateProjectRow
+)
 ROW_MODELS = RowModels(
-    filled_directly=((Project, rows.Project),),
-    picked_from=((Project, rows.Project, frozenset()),),
+    filled_directly=(
+        (Project, queries.ListProjectsFirstRow),
+        (Project, queries.ListProjectsAfterRow),
+    ),
+    picked_from=tuple(
+        (Project, row, frozenset())
+        for row in (
+            queries.CreateProjectRow,
+            queries.GetProjectRow,
+            queries.UpdateProjectRow,
+        )
+    ),
 )
 _PROJECT_PAGE = Page[Project]  # looked up once: subscripting costs each time
 
 
-def to_project(row: rows.Project) -> Project:
+def to_project(row: ProjectRow) -> Project:
     return from_row(Project, row)
 
 

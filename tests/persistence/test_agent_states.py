@@ -228,7 +228,7 @@ async def test_delete_without_state_is_not_found(
         await not_found_from(uow.agent_states.delete(project.id))
 
 
-async def test_save_after_delete_starts_again_at_version_1(
+async def test_save_after_delete_starts_above_the_deleted_version(
     store: Store, user: User, project: Project
 ) -> None:
     await save(store, user, project.id, {"n": 1})
@@ -238,7 +238,8 @@ async def test_save_after_delete_starts_again_at_version_1(
 
     again = await save(store, user, project.id, {"n": 3}, expected_version=0)
 
-    assert again.version == 1
+    # Versions 1 and 2 named the deleted state; they never come back.
+    assert again.version == 3
     assert again.state == {"n": 3}
 
 

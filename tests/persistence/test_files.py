@@ -560,10 +560,10 @@ async def test_move_renames_and_keeps_content(store: Store, user: User) -> None:
     async with store.unit_of_work(user.id) as uow:
         with pytest.raises(NotFound):
             await uow.files.get(project.id, "old/a.txt")
-        # The old path is free again.
+        # The old path is free again; its version 1 is not handed out again.
         created = await uow.files.put(project.id, "old/a.txt", "fresh")
     assert created.outcome == "created"
-    assert created.file.version == 1
+    assert created.file.version == 2
 
 
 async def test_move_onto_existing_path_conflicts_and_changes_nothing(

@@ -11,7 +11,7 @@ import pytest
 
 from repositories import UNSET, InvalidInput, Project, Store, User
 from repositories import store as store_module
-from repositories._generated import models as rows
+from repositories._generated import projects as project_queries
 from repositories.models import RowModels
 from tests.support import new_project
 
@@ -71,7 +71,7 @@ def test_unset_reads_as_itself() -> None:
     assert UNSET is type(UNSET).UNSET
 
 
-class RegeneratedProject(rows.Project):
+class RegeneratedProject(project_queries.ListProjectsFirstRow):
     """The row model after `ALTER TABLE projects ADD COLUMN archived_at
     timestamptz NULL` and `nox -s generate`."""
 

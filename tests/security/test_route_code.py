@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
+from types import ModuleType
 from typing import Any
 
 import asyncpg
@@ -102,13 +103,28 @@ async def plain_sql(conn: Any, **params: Any) -> Any:
     return await conn.execute("SET LOCAL app.user_id = '00000000-0000-0000-0000-0'")
 
 
+def private_converter(module: ModuleType) -> object:
+    """A converter of the generated module (private; its name follows the
+    generator's choices, so it is looked up rather than spelled)."""
+    converters = [
+        value
+        for name, value in vars(module).items()
+        if name.startswith("_")
+        and not name.startswith("__")
+        and callable(value)
+        and getattr(value, "__module__", None) == module.__name__
+    ]
+    assert converters, f"{module.__name__} has no private converter"
+    return converters[0]
+
+
 NOT_QUERIES: dict[str, Callable[[], object]] = {
     "a function of the caller's": lambda: plain_sql,
     "a lambda": lambda: lambda conn: conn.execute("DEALLOCATE ALL"),
     "a lookalike of a generated query": lookalike,
     "asyncpg's execute": lambda: asyncpg.Connection.execute,
     "the generated package's connection setup": lambda: generated.init_connection,
-    "a generated converter": lambda: project_queries._project,
+    "a generated converter": lambda: private_converter(project_queries),
     "a generated model": lambda: generated.models.Project,
     "a string of SQL": lambda: "SELECT 1",
 }

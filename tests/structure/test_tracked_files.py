@@ -2,10 +2,12 @@
 executable (ELF, Mach-O, PE, or anything else with the executable bit that
 is not a script). A binary committed once stays in every clone's history, so
 this runs in the default suite, where a stray `go build` output is caught
-before it lands."""
+before it lands. Nor does any tracked file hold a merge's conflict markers:
+a merge resolved in haste once committed both sides of a document."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -24,6 +26,9 @@ BINARY_MAGIC = (
     b"\xcf\xfa\xed\xfe",
     b"\xca\xfe\xba\xbe",  # Mach-O universal
 )
+# A conflict's opening and closing lines, as git writes them (the middle
+# line, seven '=', is also a setext heading's underline, so it is not used).
+CONFLICT_MARKER = re.compile(rb"^(<{7}|>{7}) ", re.MULTILINE)
 
 
 def tracked_files(root: Path) -> list[tuple[Path, bool]]:
@@ -51,12 +56,15 @@ def problem(path: Path, executable: bool) -> str | None:
     size = path.stat().st_size
     if size > MAX_BYTES:
         return f"{size:,} bytes (limit {MAX_BYTES:,})"
-    with path.open("rb") as handle:
-        head = handle.read(4)
-    if head.startswith(BINARY_MAGIC):
+    content = path.read_bytes()
+    if content.startswith(BINARY_MAGIC):
         return "a compiled executable"
-    if executable and not head.startswith(b"#!"):
+    if executable and not content.startswith(b"#!"):
         return "executable but not a script"
+    marker = CONFLICT_MARKER.search(content)
+    if marker:
+        line = content.count(b"\n", 0, marker.start()) + 1
+        return f"a merge conflict marker on line {line}"
     return None
 
 
@@ -80,6 +88,8 @@ def test_no_tracked_file_is_large_or_a_binary() -> None:
         (b"MZ" + b"\0" * 64, "100644", "a compiled executable"),
         (b"plain bytes", "100755", "executable but not a script"),
         (b"x" * (MAX_BYTES + 1), "100644", f"{MAX_BYTES + 1:,} bytes"),
+        (b"a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> web\n", "100644", "a merge"),
+        (b"Title\n=======\n\n<<<<<<<< eight\n", "100644", None),
         (b"#!/bin/sh\necho ok\n", "100755", None),
         (b"print('ok')\n", "100644", None),
     ],

@@ -5,7 +5,10 @@
 project that is missing or not the actor's inserts nothing. The state comes
 as JSON text the repository wrote (see validation.state), cast to jsonb.
 Every write first locks the project row FOR NO KEY UPDATE, as the file
-writes do (the lock order: project_files.sql).
+writes do (the lock order: project_files.sql). Versions never repeat,
+as for files: a state created starts above the project's
+agent_state_version_floor, which a delete raises (project_files.sql says
+how the floor is read).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from repositories._generated import Executor, ModelT, from_database, rows_affected
+from repositories._generated import Executor, ModelT, from_database
 from repositories._generated.models import AgentState
 
 GET_AGENT_STATE: Final = """
@@ -70,8 +73,9 @@ async def get_agent_state_version(
     return value
 
 
-UPSERT_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state)
-SELECT p.id, p.owner_id, ($1::text)::jsonb
+UPSERT_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state, version)
+SELECT p.id, p.owner_id, ($1::text)::jsonb,
+    (SELECT l.agent_state_version_floor + 1 FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
 FROM projects p
 WHERE p.id = $2 AND p.owner_id = $3
   AND (SELECT true FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
@@ -99,8 +103,9 @@ async def upsert_agent_state(
     return _agent_state(row, AgentState)
 
 
-CREATE_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state)
-SELECT p.id, p.owner_id, ($1::text)::jsonb
+CREATE_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state, version)
+SELECT p.id, p.owner_id, ($1::text)::jsonb,
+    (SELECT l.agent_state_version_floor + 1 FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
 FROM projects p
 WHERE p.id = $2 AND p.owner_id = $3
   AND (SELECT true FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
@@ -152,9 +157,18 @@ async def swap_agent_state(
     return _agent_state(row, AgentState)
 
 
-DELETE_AGENT_STATE: Final = """DELETE FROM agent_states
-WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
-  AND project_id = $1 AND owner_id = $2"""
+DELETE_AGENT_STATE: Final = """WITH removed AS (
+    DELETE FROM agent_states
+    WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
+      AND project_id = $1 AND owner_id = $2
+    RETURNING version
+), raised AS (
+    UPDATE projects
+    SET agent_state_version_floor = greatest(projects.agent_state_version_floor, removed.version)
+    FROM removed
+    WHERE projects.id = $1 AND projects.owner_id = $2
+)
+SELECT version FROM removed"""
 
 
 async def delete_agent_state(
@@ -162,7 +176,10 @@ async def delete_agent_state(
     *,
     project_id: UUID,
     owner_id: UUID,
-) -> int:
-    """DeleteAgentState (:execrows)."""
-    status = await conn.execute(DELETE_AGENT_STATE, project_id, owner_id)
-    return rows_affected(status)
+) -> int | None:
+    """The floor rises to the deleted state's version."""
+    row = await conn.fetchrow(DELETE_AGENT_STATE, project_id, owner_id)
+    if row is None:
+        return None
+    value: int = row[0]
+    return value

@@ -84,6 +84,8 @@ class Project(BaseModel):
     description: str | None
     created_at: datetime
     updated_at: datetime
+    file_version_floor: int
+    agent_state_version_floor: int
 
 
 class ProjectFile(BaseModel):

@@ -17,6 +17,13 @@ that inserts of children make. A statement that waited for the lock
 still reads with the snapshot it took before: a row another writer made
 meanwhile is invisible to it, so a write that matched nothing looks again
 (the repository's fallback) and runs once more when the row is there.
+
+Versions never repeat for a path (schema.sql, projects.file_version_floor):
+a file created at a path starts at the project's floor + 1, and every
+statement that takes a file off a path raises the floor to its version.
+The floor is read by a FOR NO KEY UPDATE sub-select: a row lock that
+waited returns the row's latest version, not the snapshot's, so a floor
+the previous holder of the lock raised is seen.
 """
 
 from __future__ import annotations
@@ -93,8 +100,9 @@ PUT_FILE: Final = """WITH current_file AS (
       AND f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
     FOR UPDATE OF f
 ), written AS (
-    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-    SELECT p.id, p.owner_id, $3, $4, $5, $6
+    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
+    SELECT p.id, p.owner_id, $3, $4, $5, $6,
+        (SELECT l.file_version_floor + 1 FROM projects l WHERE l.id = $1 AND l.owner_id = $2 FOR NO KEY UPDATE)
     FROM projects p
     WHERE p.id = $1 AND p.owner_id = $2
       AND (SELECT true FROM projects l WHERE l.id = $1 AND l.owner_id = $2 FOR NO KEY UPDATE)
@@ -181,8 +189,9 @@ async def put_file(
     return _put_file_row(row, PutFileRow)
 
 
-CREATE_FILE: Final = """INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-SELECT p.id, p.owner_id, $1, $2, $3, $4
+CREATE_FILE: Final = """INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
+SELECT p.id, p.owner_id, $1, $2, $3, $4,
+    (SELECT l.file_version_floor + 1 FROM projects l WHERE l.id = $5 AND l.owner_id = $6 FOR NO KEY UPDATE)
 FROM projects p
 WHERE p.id = $5 AND p.owner_id = $6
   AND (SELECT true FROM projects l WHERE l.id = $5 AND l.owner_id = $6 FOR NO KEY UPDATE)
@@ -466,17 +475,59 @@ async def list_files_into(
     return [_list_files_row(row, row_model) for row in rows]
 
 
-MOVE_FILE: Final = """UPDATE project_files moved
-SET path = $1,
-    version = moved.version + 1,
-    updated_at = statement_timestamp()
-WHERE (SELECT true FROM projects p WHERE p.id = $2 AND p.owner_id = $3 FOR NO KEY UPDATE)
-  AND moved.project_id = $2 AND moved.owner_id = $3 AND moved.path = $4
-  AND NOT EXISTS (
-    SELECT 1 FROM project_files taken
-    WHERE taken.project_id = moved.project_id AND taken.path = $1::text
-  )
-RETURNING project_id, owner_id, path, content, size_bytes, sha256, version, created_at, updated_at"""
+MOVE_FILE: Final = """WITH moved AS (
+    UPDATE project_files f
+    SET path = $1,
+        version = greatest(f.version,
+            (SELECT l.file_version_floor FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)) + 1,
+        updated_at = statement_timestamp()
+    WHERE (SELECT true FROM projects p WHERE p.id = $2 AND p.owner_id = $3 FOR NO KEY UPDATE)
+      AND f.project_id = $2 AND f.owner_id = $3 AND f.path = $4
+      AND NOT EXISTS (
+        SELECT 1 FROM project_files taken
+        WHERE taken.project_id = f.project_id AND taken.path = $1::text
+      )
+    RETURNING f.project_id, f.owner_id, f.path, f.content, f.size_bytes, f.sha256,
+        f.version, f.created_at, f.updated_at
+), raised AS (
+    UPDATE projects
+    SET file_version_floor = greatest(projects.file_version_floor, moved.version - 1)
+    FROM moved
+    WHERE projects.id = $2 AND projects.owner_id = $3
+)
+SELECT project_id, owner_id, path, content, size_bytes, sha256, version, created_at, updated_at
+FROM moved"""
+
+
+class MoveFileRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    owner_id: UUID
+    path: str
+    content: str
+    size_bytes: int
+    sha256: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def _move_file_row(row: Record, model: type[ModelT]) -> ModelT:
+    return from_database(
+        model,
+        {
+            "project_id": row[0],
+            "owner_id": row[1],
+            "path": row[2],
+            "content": row[3],
+            "size_bytes": row[4],
+            "sha256": row[5],
+            "version": row[6],
+            "created_at": row[7],
+            "updated_at": row[8],
+        },
+    )
 
 
 async def move_file(
@@ -486,19 +537,30 @@ async def move_file(
     project_id: UUID,
     owner_id: UUID,
     path: str,
-) -> ProjectFile | None:
-    """Moves only onto a free path; a taken one matches nothing (Conflict)."""
+) -> MoveFileRow | None:
+    """Moves only onto a free path; a taken one matches nothing (Conflict).
+    The file leaves @path, so the floor rises to its version, and it arrives
+    at @new_path above the floor: greatest(version, floor) + 1 is both.
+    """
     row = await conn.fetchrow(MOVE_FILE, new_path, project_id, owner_id, path)
     if row is None:
         return None
-    return _project_file(row, ProjectFile)
+    return _move_file_row(row, MoveFileRow)
 
 
-DELETE_FILE: Final = """DELETE FROM project_files
-WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
-  AND project_id = $1 AND owner_id = $2 AND path = $3
-  AND ($4::bigint IS NULL OR version = $4::bigint)
-RETURNING version"""
+DELETE_FILE: Final = """WITH removed AS (
+    DELETE FROM project_files
+    WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
+      AND project_id = $1 AND owner_id = $2 AND path = $3
+      AND ($4::bigint IS NULL OR version = $4::bigint)
+    RETURNING version
+), raised AS (
+    UPDATE projects
+    SET file_version_floor = greatest(projects.file_version_floor, removed.version)
+    FROM removed
+    WHERE projects.id = $1 AND projects.owner_id = $2
+)
+SELECT version FROM removed"""
 
 
 async def delete_file(
@@ -509,7 +571,7 @@ async def delete_file(
     path: str,
     expected_version: int | None = None,
 ) -> int | None:
-    """DeleteFile (:one)."""
+    """The floor rises to the deleted file's version."""
     row = await conn.fetchrow(DELETE_FILE, project_id, owner_id, path, expected_version)
     if row is None:
         return None
@@ -549,9 +611,18 @@ SYNC_FILES: Final = """WITH given AS (
         unnest($3::bigint[]) AS size_bytes,
         unnest($4::text[]) AS sha256
 ), written AS (
-    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-    SELECT $5, $6, given.path, given.content, given.size_bytes, given.sha256
+    -- Files new at a path start above the floor. The floor is read from
+    -- the statement's snapshot, taken under the project lock, and the
+    -- files this statement removes are at other paths (not in @keep_paths,
+    -- which holds every given path).
+    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
+    SELECT $5, $6, given.path, given.content, given.size_bytes, given.sha256,
+        project.file_version_floor + 1
     FROM given
+    CROSS JOIN (
+        SELECT file_version_floor FROM projects
+        WHERE id = $5 AND owner_id = $6
+    ) AS project
     ON CONFLICT (project_id, path) DO UPDATE
     SET content = excluded.content,
         size_bytes = excluded.size_bytes,
@@ -565,7 +636,13 @@ SYNC_FILES: Final = """WITH given AS (
     WHERE f.project_id = $5 AND f.owner_id = $6
       AND $7::boolean
       AND f.path <> ALL ($8::text[])
-    RETURNING 1
+    RETURNING f.version
+), raised AS (
+    UPDATE projects
+    SET file_version_floor = greatest(projects.file_version_floor, gone.version)
+    FROM (SELECT max(version) AS version FROM removed) AS gone
+    WHERE projects.id = $5 AND projects.owner_id = $6
+      AND gone.version IS NOT NULL
 )
 SELECT
     (SELECT count(*) FROM written WHERE inserted)::bigint AS created,

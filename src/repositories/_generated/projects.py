@@ -3,7 +3,8 @@
 
 """Every statement carries the acting user's id (@owner_id) and filters on it,
 so checking ownership and acting are one round trip; row-level security
-backs this up in the database.
+backs this up in the database. Columns are named, never `*`: the version
+floors (schema.sql) are the file and agent-state queries' business.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Final
 from uuid import UUID
 
 from asyncpg import Record
+from pydantic import BaseModel, ConfigDict
 
 from repositories._generated import (
     Executor,
@@ -21,7 +23,6 @@ from repositories._generated import (
     from_database,
     rows_affected,
 )
-from repositories._generated.models import Project
 
 CREATE_PROJECT: Final = """
 INSERT INTO projects (owner_id, name, description)
@@ -31,7 +32,18 @@ WHERE u.id = $3
 RETURNING id, owner_id, name, description, created_at, updated_at"""
 
 
-def _project(row: Record, model: type[ModelT]) -> ModelT:
+class CreateProjectRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_id: UUID
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _create_project_row(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
         model,
         {
@@ -51,18 +63,44 @@ async def create_project(
     name: str,
     description: str | None = None,
     owner_id: UUID,
-) -> Project | None:
+) -> CreateProjectRow | None:
     """Selecting the actor's user row turns "no such user" into no row instead of
     a foreign-key error that would abort the unit of work.
     """
     row = await conn.fetchrow(CREATE_PROJECT, name, description, owner_id)
     if row is None:
         return None
-    return _project(row, Project)
+    return _create_project_row(row, CreateProjectRow)
 
 
-GET_PROJECT: Final = """SELECT id, owner_id, name, description, created_at, updated_at FROM projects
+GET_PROJECT: Final = """SELECT id, owner_id, name, description, created_at, updated_at
+FROM projects
 WHERE id = $1 AND owner_id = $2"""
+
+
+class GetProjectRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_id: UUID
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _get_project_row(row: Record, model: type[ModelT]) -> ModelT:
+    return from_database(
+        model,
+        {
+            "id": row[0],
+            "owner_id": row[1],
+            "name": row[2],
+            "description": row[3],
+            "created_at": row[4],
+            "updated_at": row[5],
+        },
+    )
 
 
 async def get_project(
@@ -70,12 +108,12 @@ async def get_project(
     *,
     id: UUID,
     owner_id: UUID,
-) -> Project | None:
+) -> GetProjectRow | None:
     """GetProject (:one)."""
     row = await conn.fetchrow(GET_PROJECT, id, owner_id)
     if row is None:
         return None
-    return _project(row, Project)
+    return _get_project_row(row, GetProjectRow)
 
 
 PROJECT_EXISTS: Final = """SELECT EXISTS (
@@ -119,10 +157,36 @@ async def lock_project(
     return value
 
 
-LIST_PROJECTS_FIRST: Final = """SELECT id, owner_id, name, description, created_at, updated_at FROM projects
+LIST_PROJECTS_FIRST: Final = """SELECT id, owner_id, name, description, created_at, updated_at
+FROM projects
 WHERE owner_id = $1
 ORDER BY created_at DESC, id DESC
 LIMIT $2"""
+
+
+class ListProjectsFirstRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_id: UUID
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _list_projects_first_row(row: Record, model: type[ModelT]) -> ModelT:
+    return from_database(
+        model,
+        {
+            "id": row[0],
+            "owner_id": row[1],
+            "name": row[2],
+            "description": row[3],
+            "created_at": row[4],
+            "updated_at": row[5],
+        },
+    )
 
 
 async def list_projects_first(
@@ -130,10 +194,10 @@ async def list_projects_first(
     *,
     owner_id: UUID,
     row_limit: int,
-) -> list[Project]:
+) -> list[ListProjectsFirstRow]:
     """ListProjectsFirst (:many)."""
     rows = await conn.fetch(LIST_PROJECTS_FIRST, owner_id, row_limit)
-    return [_project(row, Project) for row in rows]
+    return [_list_projects_first_row(row, ListProjectsFirstRow) for row in rows]
 
 
 async def list_projects_first_into(
@@ -144,19 +208,45 @@ async def list_projects_first_into(
     row_limit: int,
 ) -> list[ModelT]:
     """ListProjectsFirst, each row built as `row_model`, whose fields must be
-    Project's: the same names, order and types. The values are
+    ListProjectsFirstRow's: the same names, order and types. The values are
     not validated again, as in list_projects_first().
     """
-    check_row_model(row_model, Project)
+    check_row_model(row_model, ListProjectsFirstRow)
     rows = await conn.fetch(LIST_PROJECTS_FIRST, owner_id, row_limit)
-    return [_project(row, row_model) for row in rows]
+    return [_list_projects_first_row(row, row_model) for row in rows]
 
 
-LIST_PROJECTS_AFTER: Final = """SELECT id, owner_id, name, description, created_at, updated_at FROM projects
+LIST_PROJECTS_AFTER: Final = """SELECT id, owner_id, name, description, created_at, updated_at
+FROM projects
 WHERE owner_id = $1
   AND (created_at, id) < ($2::timestamptz, $3::uuid)
 ORDER BY created_at DESC, id DESC
 LIMIT $4"""
+
+
+class ListProjectsAfterRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_id: UUID
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _list_projects_after_row(row: Record, model: type[ModelT]) -> ModelT:
+    return from_database(
+        model,
+        {
+            "id": row[0],
+            "owner_id": row[1],
+            "name": row[2],
+            "description": row[3],
+            "created_at": row[4],
+            "updated_at": row[5],
+        },
+    )
 
 
 async def list_projects_after(
@@ -166,7 +256,7 @@ async def list_projects_after(
     after_created_at: datetime,
     after_id: UUID,
     row_limit: int,
-) -> list[Project]:
+) -> list[ListProjectsAfterRow]:
     """Keyset page: rows strictly after (created_at, id) in newest-first order."""
     rows = await conn.fetch(
         LIST_PROJECTS_AFTER,
@@ -175,7 +265,7 @@ async def list_projects_after(
         after_id,
         row_limit,
     )
-    return [_project(row, Project) for row in rows]
+    return [_list_projects_after_row(row, ListProjectsAfterRow) for row in rows]
 
 
 async def list_projects_after_into(
@@ -188,10 +278,10 @@ async def list_projects_after_into(
     row_limit: int,
 ) -> list[ModelT]:
     """ListProjectsAfter, each row built as `row_model`, whose fields must be
-    Project's: the same names, order and types. The values are
+    ListProjectsAfterRow's: the same names, order and types. The values are
     not validated again, as in list_projects_after().
     """
-    check_row_model(row_model, Project)
+    check_row_model(row_model, ListProjectsAfterRow)
     rows = await conn.fetch(
         LIST_PROJECTS_AFTER,
         owner_id,
@@ -199,7 +289,7 @@ async def list_projects_after_into(
         after_id,
         row_limit,
     )
-    return [_project(row, row_model) for row in rows]
+    return [_list_projects_after_row(row, row_model) for row in rows]
 
 
 UPDATE_PROJECT: Final = """UPDATE projects
@@ -211,7 +301,33 @@ SET name = CASE WHEN $1::boolean THEN $2::text ELSE name END,
         THEN clock.now ELSE updated_at END
 FROM (SELECT statement_timestamp() AS now) AS clock
 WHERE id = $5 AND owner_id = $6
-RETURNING projects.id, projects.owner_id, projects.name, projects.description, projects.created_at, projects.updated_at"""
+RETURNING projects.id, projects.owner_id, projects.name, projects.description,
+    projects.created_at, projects.updated_at"""
+
+
+class UpdateProjectRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_id: UUID
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _update_project_row(row: Record, model: type[ModelT]) -> ModelT:
+    return from_database(
+        model,
+        {
+            "id": row[0],
+            "owner_id": row[1],
+            "name": row[2],
+            "description": row[3],
+            "created_at": row[4],
+            "updated_at": row[5],
+        },
+    )
 
 
 async def update_project(
@@ -223,7 +339,7 @@ async def update_project(
     description: str | None = None,
     id: UUID,
     owner_id: UUID,
-) -> Project | None:
+) -> UpdateProjectRow | None:
     """Only the fields flagged set_* change; updated_at moves only on a real change.
     The statement's time comes from a one-row subquery, not from inside the
     CASE: Citus refuses non-IMMUTABLE functions in CASE.
@@ -239,7 +355,7 @@ async def update_project(
     )
     if row is None:
         return None
-    return _project(row, Project)
+    return _update_project_row(row, UpdateProjectRow)
 
 
 DELETE_PROJECT: Final = """DELETE FROM projects

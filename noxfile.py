@@ -198,8 +198,9 @@ def citus(session: nox.Session) -> None:
     """The persistence, security and reliability suites (soak aside) on a
     throwaway Citus cluster, a coordinator and two workers, from the
     PostgreSQL installation in CITUS_PG_BIN or the first pg_config whose
-    server has citus.so. Not a default session: it needs a Citus build
-    (docs/scaling.md, "Run on Citus")."""
+    server has citus.so; `-- TEST_PATH ...` runs only those tests of the
+    suites. Not a default session: it needs a Citus build (docs/scaling.md,
+    "Run on Citus")."""
     install(session)
     # On Ctrl-C, time for the command to stop and delete its three servers
     # before nox escalates to SIGTERM and SIGKILL.

@@ -6,7 +6,7 @@ jsonb keeps numbers as numeric and prints them without an exponent: 1e23 as
 302 characters. A float that Python writes with an exponent is therefore
 written out in full here too: from 1e16 up with a ".0", which numeric keeps
 and which reads back as the same float; below 1e-4 as the exact decimal
-digits of its repr. So the text the API measures (validation.state_size) is
+digits of its repr. So the text the API measures (validation.state_text) is
 what jsonb prints but for the space jsonb puts after each ':' and ',', and
 the schema's bound on the stored text (agent_states_state_size) follows
 from the API's.

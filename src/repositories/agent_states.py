@@ -63,7 +63,7 @@ class AgentStatesRepository:
         n (compare-and-swap)."""
         validation.identifier(project_id, "project_id")
         checked = validation.state(state)
-        text = validation.state_size(agent_state_json.dumps(checked))
+        text = validation.state_text(agent_state_json.dumps(checked))
         expected = validation.expected_version(expected_version)
         args: dict[str, Any] = {
             "project_id": project_id,

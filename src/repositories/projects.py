@@ -16,9 +16,7 @@ from repositories.models import UNSET, Page, Project, RowModels, Unset, from_row
 RESOURCE = "project"
 # The queries name their columns (the table's version floors stay inside
 # the file and agent-state statements), so each has a row model of its own.
-ProjectRow = (
-    queries.CreateProjectRow | queries.GetProjectRow | queries.UpdateProjectRow
-)
+ProjectRow = queries.CreateProjectRow | queries.GetProjectRow | queries.UpdateProjectRow
 ROW_MODELS = RowModels(
     filled_directly=(
         (Project, queries.ListProjectsFirstRow),

@@ -36,6 +36,9 @@ EMAIL_MAX_CHARS = 320
 # Unicode category Cc: C0 controls, DEL and C1 controls (as schema.sql).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# NUL as json.dumps writes it inside a string: \u0000 after an even number
+# of backslashes (an odd one would make it the text "\u0000" itself).
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -212,9 +215,10 @@ def option(value: object, name: str) -> int:
 
 def state(value: object) -> dict[str, Any]:
     """A JSON object of plain JSON values: string keys; None, bool, int,
-    finite float, str, list and dict values; no NUL or lone surrogate in a
-    string; at most 100 levels deep. Its size is checked on the JSON text the
-    repository writes (`state_size`)."""
+    finite float, str, list and dict values; at most 100 levels deep. Its
+    strings (no NUL, no lone surrogate) and its size are checked on the JSON
+    text the repository writes (`state_text`): one scan of one string
+    instead of one per string of the state."""
     if not isinstance(value, dict):
         raise InvalidInput(
             "state", f"must be a JSON object (dict), not {type(value).__name__}"
@@ -223,10 +227,20 @@ def state(value: object) -> dict[str, Any]:
     return value
 
 
-def state_size(text: str) -> str:
+def state_text(text: str) -> str:
     """The serialised state (agent_state_json: compact, numbers written out
-    in full as jsonb prints them): at most 1 MiB of UTF-8."""
-    if len(text.encode("utf-8")) > STATE_MAX_BYTES:
+    in full as jsonb prints them, other characters as they are): no string
+    in it holds NUL (jsonb cannot store \\u0000) or a lone surrogate (not
+    UTF-8), and it is at most 1 MiB of UTF-8."""
+    # Encoding finds a lone surrogate (it has no UTF-8 form), and the
+    # substring test keeps the regular expression off most texts.
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        size = -1
+    if size < 0 or ("\\u0000" in text and _ESCAPED_NUL.search(text)):
+        raise InvalidInput("state", "strings must not contain NUL or lone surrogates")
+    if size > STATE_MAX_BYTES:
         raise state_too_large()
     return text
 
@@ -248,24 +262,19 @@ def _check_json(root: dict[str, Any]) -> None:
             for key, child in node.items():
                 if not isinstance(key, str):
                     raise InvalidInput("state", "object keys must be strings")
-                _check_string(key)
-                stack.append((child, depth + 1))
+                if isinstance(child, (dict, list, float)) or not isinstance(
+                    child, (str, int, type(None))
+                ):
+                    stack.append((child, depth + 1))
         elif isinstance(node, list):
             stack.extend((child, depth + 1) for child in node)
         elif isinstance(node, str):
-            _check_string(node)
+            pass  # its characters: state_text
         elif isinstance(node, float):
             if not math.isfinite(node):
                 raise InvalidInput("state", "NaN and Infinity are not JSON")
         elif node is not None and not isinstance(node, int):
             raise InvalidInput("state", f"{type(node).__name__} is not a JSON value")
-
-
-def _check_string(value: str) -> None:
-    # jsonb cannot hold \u0000, and a lone surrogate is not UTF-8.
-    text = _exact(value)
-    if "\x00" in text or _SURROGATE.search(text):
-        raise InvalidInput("state", "strings must not contain NUL or lone surrogates")
 
 
 def limit(value: object) -> int:

@@ -513,6 +513,27 @@ async def test_upsert_without_expected_version_is_last_writer_wins(
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["\\u0000", "\\\\u0000", "u0000", "\\", "\\ud800"],
+    ids=[
+        "backslash-u0000",
+        "two-backslashes-u0000",
+        "u0000",
+        "backslash",
+        "backslash-ud800",
+    ],
+)
+async def test_text_that_spells_an_escape_round_trips(
+    store: Store, user: User, project: Project, text: str
+) -> None:
+    """The characters of an escape sequence are ordinary text: only a real
+    NUL or lone surrogate is refused, wherever it is in the JSON text."""
+    saved = await save(store, user, project.id, {text: text, "list": [text]})
+    assert saved.state == {text: text, "list": [text]}
+    assert (await load(store, user, project.id)).state == saved.state
+
+
 async def test_nested_unicode_state_round_trips_exactly(
     store: Store, user: User, project: Project
 ) -> None:
@@ -566,6 +587,9 @@ BAD_STATES = [
     pytest.param({"a": "\x00"}, id="nul-value"),
     pytest.param({"a\x00": 1}, id="nul-key"),
     pytest.param({"a": ["ok", "b\x00c"]}, id="nested-nul"),
+    # After a backslash: JSON text writes it "\\\u0000", the NUL still escaped.
+    pytest.param({"a": "\\\x00"}, id="nul-after-backslash"),
+    pytest.param({"a": "\\\\\x00"}, id="nul-after-two-backslashes"),
     pytest.param({"a": "\ud800"}, id="lone-surrogate"),
     pytest.param({"\udfff": 1}, id="lone-surrogate-key"),
     pytest.param({"a": "x" * (MIB + 1)}, id="over-one-mib"),

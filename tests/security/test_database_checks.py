@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import TypeAlias
 
 import asyncpg
@@ -34,9 +35,22 @@ async def refusal(owner: Owner, sql: str, *args: object) -> str | None:
             await owner.execute(sql, *args)
             raise _Accepted
     except asyncpg.CheckViolationError as error:
-        return error.constraint_name
+        return constraint_of(error)
     except _Accepted:
         return None
+
+
+# Citus passes a worker's error on without its constraint_name field; the
+# message names the shard's copy of the constraint, whose name ends in
+# "_<shard id>".
+_NAMED_IN_MESSAGE = re.compile(r'violates check constraint "(.+?)(?:_\d+)?"')
+
+
+def constraint_of(error: asyncpg.CheckViolationError) -> str | None:
+    if error.constraint_name:
+        return str(error.constraint_name)
+    named = _NAMED_IN_MESSAGE.search(str(error))
+    return named.group(1) if named else None
 
 
 class _Accepted(Exception):

@@ -13,7 +13,8 @@ two projects in the opposite order) stays possible; it is `Contention`, the
 error that says "run the unit of work again", not a plain RepositoryError.
 
 Ordering is explicit: a step waits until the other unit of work's backend
-waits on a lock (pg_stat_activity), never for a while.
+waits on a lock (tests.support.wait_until_waiting_on_a_lock, which on Citus
+looks where the lock is: on a worker), never for a while.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from repositories import (
     User,
 )
 from tests.persistence.helpers import list_all
-from tests.support import new_project
+from tests.support import connection_of, new_project, wait_until_waiting_on_a_lock
 
 Admin: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 
@@ -49,17 +50,21 @@ UNITS_PER_WORKER = 40
 PATHS = [f"p{i}.txt" for i in range(6)] + ["d/a.txt", "d/b.txt"]
 
 
-async def waiting_on_a_lock(admin: Admin, count: int = 1) -> None:
-    """Return once `count` backends of this database wait on a lock."""
-    for _ in range(int(HANG_GUARD_S / 0.01)):
-        waiting = await admin.fetchval(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+class Backend:
+    """The server process of a unit of work, told once it has begun, so the
+    test can wait until that process waits on a lock."""
+
+    def __init__(self) -> None:
+        self._pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def is_(self, uow: UnitOfWork) -> None:
+        self._pid.set_result(
+            await connection_of(uow).fetchval("SELECT pg_backend_pid()")
         )
-        if waiting >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("no unit of work ever waited on a lock")
+
+    async def waits_on_a_lock(self, admin: Admin) -> None:
+        pid = await asyncio.wait_for(asyncio.shield(self._pid), HANG_GUARD_S)
+        await wait_until_waiting_on_a_lock(admin, pid)
 
 
 def sqlstate(error: BaseException) -> str | None:
@@ -82,9 +87,12 @@ async def test_a_put_waiting_on_a_sync_does_not_deadlock(
             # The put below waits now; this sync writes the path it puts.
             await uow.files.sync(project.id, {"a.txt": "1", "new.txt": "sync"})
 
+    put_backend = Backend()
+
     async def putting() -> str:
         await sync_done.wait()
         async with store.unit_of_work(user.id) as uow:
+            await put_backend.is_(uow)
             written = await uow.files.put(project.id, "new.txt", "put")
         return written.outcome
 
@@ -92,7 +100,7 @@ async def test_a_put_waiting_on_a_sync_does_not_deadlock(
     put_task = asyncio.create_task(putting())
     try:
         await asyncio.wait_for(sync_done.wait(), HANG_GUARD_S)
-        await waiting_on_a_lock(admin)
+        await put_backend.waits_on_a_lock(admin)
         finish_sync.set()
         results = await asyncio.wait_for(
             asyncio.gather(sync_task, put_task, return_exceptions=True), HANG_GUARD_S
@@ -120,9 +128,12 @@ async def test_opposite_project_order_is_contention(
     second = await new_project(store, user, "B")
     both_started = asyncio.Barrier(2)
     go_on = asyncio.Event()
+    first_backend = Backend()
 
     async def writer(mine: Project, theirs: Project, blocks_first: bool) -> str:
         async with store.unit_of_work(user.id) as uow:
+            if blocks_first:
+                await first_backend.is_(uow)
             await uow.files.put(mine.id, "x.txt", f"from {mine.name}")
             await both_started.wait()
             if not blocks_first:
@@ -133,7 +144,7 @@ async def test_opposite_project_order_is_contention(
     one = asyncio.create_task(writer(first, second, blocks_first=True))
     two = asyncio.create_task(writer(second, first, blocks_first=False))
     try:
-        await waiting_on_a_lock(admin)  # the first waits for the second
+        await first_backend.waits_on_a_lock(admin)  # it waits for the second
         go_on.set()  # the second now waits for the first
         results = await asyncio.wait_for(
             asyncio.gather(one, two, return_exceptions=True), HANG_GUARD_S
@@ -258,6 +269,7 @@ async def after_wait(
         await uow.files.put(project.id, "seed.txt", "seed")
     held = asyncio.Event()
     release = asyncio.Event()
+    waiter_backend = Backend()
 
     async def holder() -> None:
         async with store.unit_of_work(user.id) as uow:
@@ -268,6 +280,7 @@ async def after_wait(
     async def waiter() -> object:
         await held.wait()
         async with store.unit_of_work(user.id) as uow:
+            await waiter_backend.is_(uow)
             try:
                 return await steps.waiter(uow, project)
             except Conflict as conflict:
@@ -277,7 +290,7 @@ async def after_wait(
     waiting = asyncio.create_task(waiter())
     try:
         await asyncio.wait_for(held.wait(), HANG_GUARD_S)
-        await waiting_on_a_lock(admin)
+        await waiter_backend.waits_on_a_lock(admin)
         release.set()
         await asyncio.wait_for(holding, HANG_GUARD_S)
         return await asyncio.wait_for(waiting, HANG_GUARD_S)

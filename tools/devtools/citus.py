@@ -1,7 +1,10 @@
 """`nox -s citus`: the persistence, security and reliability suites (the
 soak tests aside) against a throwaway Citus cluster.
 
-    python -m devtools.citus
+    python -m devtools.citus [TEST_PATH ...]
+
+With test paths (files, folders or node ids inside the three suites), only
+those run, each in the suite it belongs to.
 
 The PostgreSQL installation comes from ``CITUS_PG_BIN`` (its bin directory)
 when set, else from the first ``pg_config`` on PATH or in
@@ -45,7 +48,16 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from devtools import atlas, citusdb, cluster, compat, database, embedded, migrate
+from devtools import (
+    PROJECT_ROOT,
+    atlas,
+    citusdb,
+    cluster,
+    compat,
+    database,
+    embedded,
+    migrate,
+)
 
 SUITES = ("persistence", "security", "reliability")
 WORKERS = 2
@@ -260,15 +272,35 @@ def marked_skips(report: Path) -> list[str]:
     return marked
 
 
-def run_suites(url: str) -> list[SuiteResult]:
-    """Each suite against the coordinator at `url`; the pytest runs inherit
+def selection(paths: list[str]) -> list[tuple[str, Path | None]]:
+    """The runs to make: every suite whole, or the given test files and
+    folders, each in the suite it belongs to. Raises ValueError, naming
+    the path, for one that is missing or outside the suites."""
+    if not paths:
+        return [(suite, None) for suite in SUITES]
+    runs: list[tuple[str, Path | None]] = []
+    for given in paths:
+        path = (PROJECT_ROOT / given.split("::", 1)[0]).resolve()
+        suites = [s for s in SUITES if path.is_relative_to(PROJECT_ROOT / "tests" / s)]
+        if not path.exists() or not suites:
+            raise ValueError(
+                f"{given}: not a test file or folder of tests/{{{','.join(SUITES)}}}"
+            )
+        # A node id (file::test) goes to pytest as given.
+        runs.append((suites[0], PROJECT_ROOT / given if "::" in given else path))
+    return runs
+
+
+def run_suites(url: str, runs: list[tuple[str, Path | None]]) -> list[SuiteResult]:
+    """Each run against the coordinator at `url`; the pytest runs inherit
     CITUS_CLUSTER=1 (devtools.citusdb, the not_on_citus marker)."""
     os.environ[citusdb.CLUSTER_VARIABLE] = "1"
     results = []
     with tempfile.TemporaryDirectory(prefix="citus-reports-") as reports:
-        for suite in SUITES:
-            print(f"-- tests/{suite} on Citus", flush=True)
-            run = compat.run_suite(suite, url, Path(reports))
+        for suite, tests in runs:
+            shown = tests.relative_to(PROJECT_ROOT) if tests else f"tests/{suite}/"
+            print(f"-- {shown} on Citus", flush=True)
+            run = compat.run_suite(suite, url, Path(reports), tests)
             marked = marked_skips(Path(reports) / f"{suite}.xml")
             results.append(SuiteResult(run, marked))
     return results
@@ -295,7 +327,7 @@ def report(results: list[SuiteResult]) -> bool:
     return ok
 
 
-def run(found: Installation) -> int:
+def run(found: Installation, runs: list[tuple[str, Path | None]]) -> int:
     started = time.monotonic()
     with citus_cluster(found.bins) as citus:
         version = asyncio.run(_citus_version(citus.url()))
@@ -307,7 +339,7 @@ def run(found: Installation) -> int:
             flush=True,
         )
         print(citus.coordinator.load_schema().rstrip(), flush=True)
-        results = run_suites(citus.url())
+        results = run_suites(citus.url(), runs)
     ok = report(results)
     print(f"({time.monotonic() - started:.0f} s in all)")
     print(summary(version, citus.nodes, results), flush=True)
@@ -319,8 +351,13 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv:
-        print("usage: python -m devtools.citus", file=sys.stderr)
+    try:
+        runs = selection(argv)
+    except ValueError as exc:
+        print(
+            f"usage: python -m devtools.citus [TEST_PATH ...]\nerror: {exc}",
+            file=sys.stderr,
+        )
         return 2
     try:
         found = find_installation()
@@ -331,7 +368,7 @@ def main(argv: list[str]) -> int:
     try:
         # The engine first: a missing toolchain fails before a server starts.
         atlas.choose()
-        return run(found)
+        return run(found, runs)
     except (
         atlas.AtlasUnavailable,
         database.DatabaseUnreachable,

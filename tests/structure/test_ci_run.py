@@ -1,7 +1,8 @@
-""".ci/run, what CI runs, stays what README says it is: README's test command
-first, then soak, compat, lint and typecheck, each run to its end whatever
-the others did, a session that fails or whose pytest passes nothing counted
-as failed, and only sessions that noxfile.py defines. The script runs here
+""".ci/run, what CI runs, stays what README and docs/testing.md say it is:
+README's test command first, then soak, compat, lint and typecheck (the
+order docs/testing.md lists), each run to its end whatever the others did,
+a session that fails or whose pytest passes nothing counted as failed, and
+only sessions that noxfile.py defines. The script runs here
 with a stand-in `nox` that records its calls and plays each session's
 outcome, so this takes a second and needs no database."""
 
@@ -190,6 +191,13 @@ def test_it_starts_with_readmes_test_command() -> None:
     code = [line for line in script.splitlines() if not line.lstrip().startswith("#")]
     first = next(line for line in code if NOX_COMMAND.search(line))
     assert readme_test_command() in first
+
+
+def test_docs_list_the_sessions_in_the_order_it_runs_them() -> None:
+    testing = (PROJECT_ROOT / "docs" / "testing.md").read_text()
+    section = testing.split("\n## What CI runs\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\d+\. `nox -s ([\w-]+)`", section, re.MULTILINE)
+    assert listed == ORDER
 
 
 def test_every_session_it_names_is_in_the_noxfile() -> None:

@@ -1,7 +1,8 @@
-"""The README and docs/ link only to what a clone has: files and folders in
-the repository (tracked, not gitignored) and headings that exist. docs/
-pages may also cite public sources by https URL (docs/scaling.md cites
-Citus's documentation for each claim); the README may not."""
+"""The READMEs (the project's, the plugin's and the migration command's) and
+docs/ link only to what a clone has: files and folders in the repository
+(tracked, not gitignored) and headings that exist. docs/ pages may also cite
+public sources by https URL (docs/scaling.md cites Citus's documentation for
+each claim); the READMEs may not."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ import pytest
 
 from devtools import PROJECT_ROOT
 
-PAGES = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+PAGES = [
+    PROJECT_ROOT / "README.md",
+    PROJECT_ROOT / "plugin" / "README.md",
+    PROJECT_ROOT / "tools" / "schemaflow" / "README.md",
+    *sorted((PROJECT_ROOT / "docs").glob("*.md")),
+]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
@@ -75,7 +81,9 @@ def problems(text: str, base: Path, *, citations: bool = False) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize(
+    "page", PAGES, ids=lambda page: page.relative_to(PROJECT_ROOT).as_posix()
+)
 def test_links_lead_to_the_repository(page: Path) -> None:
     citations = page.parent.name == "docs"
     assert problems(page.read_text(), page.parent, citations=citations) == []

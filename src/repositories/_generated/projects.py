@@ -17,13 +17,14 @@ from asyncpg import Record
 from repositories._generated import (
     Executor,
     ModelT,
+    NoRowReturned,
     check_row_model,
     from_database,
     rows_affected,
 )
 from repositories._generated.models import Project
 
-CREATE_PROJECT: Final = """
+CREATE_PROJECT: Final = """-- name: CreateProject :one
 INSERT INTO projects (owner_id, name, description)
 SELECT u.id, $1, $2
 FROM users u
@@ -46,11 +47,7 @@ def _project(row: Record, model: type[ModelT]) -> ModelT:
 
 
 async def create_project(
-    conn: Executor,
-    *,
-    name: str,
-    description: str | None = None,
-    owner_id: UUID,
+    conn: Executor, *, name: str, description: str | None = None, owner_id: UUID
 ) -> Project | None:
     """Selecting the actor's user row turns "no such user" into no row instead of
     a foreign-key error that would abort the unit of work.
@@ -61,53 +58,40 @@ async def create_project(
     return _project(row, Project)
 
 
-GET_PROJECT: Final = """SELECT id, owner_id, name, description, created_at, updated_at FROM projects
+GET_PROJECT: Final = """-- name: GetProject :one
+SELECT id, owner_id, name, description, created_at, updated_at FROM projects
 WHERE id = $1 AND owner_id = $2"""
 
 
-async def get_project(
-    conn: Executor,
-    *,
-    id: UUID,
-    owner_id: UUID,
-) -> Project | None:
-    """GetProject (:one)."""
+async def get_project(conn: Executor, *, id: UUID, owner_id: UUID) -> Project | None:
     row = await conn.fetchrow(GET_PROJECT, id, owner_id)
     if row is None:
         return None
     return _project(row, Project)
 
 
-PROJECT_EXISTS: Final = """SELECT EXISTS (
+PROJECT_EXISTS: Final = """-- name: ProjectExists :one
+SELECT EXISTS (
     SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2
 ) AS found"""
 
 
-async def project_exists(
-    conn: Executor,
-    *,
-    id: UUID,
-    owner_id: UUID,
-) -> bool | None:
+async def project_exists(conn: Executor, *, id: UUID, owner_id: UUID) -> bool:
     """Used only after a statement matched nothing, to tell NotFound from Conflict."""
     row = await conn.fetchrow(PROJECT_EXISTS, id, owner_id)
     if row is None:
-        return None
+        raise NoRowReturned("ProjectExists")
     value: bool = row[0]
     return value
 
 
-LOCK_PROJECT: Final = """SELECT id FROM projects
+LOCK_PROJECT: Final = """-- name: LockProject :one
+SELECT id FROM projects
 WHERE id = $1 AND owner_id = $2
 FOR NO KEY UPDATE"""
 
 
-async def lock_project(
-    conn: Executor,
-    *,
-    id: UUID,
-    owner_id: UUID,
-) -> UUID | None:
+async def lock_project(conn: Executor, *, id: UUID, owner_id: UUID) -> UUID | None:
     """The project lock every write of its files or agent state takes first
     (the lock order: project_files.sql); a sync takes it in a statement of its
     own, so that the statements after it read what the previous holder wrote.
@@ -119,40 +103,33 @@ async def lock_project(
     return value
 
 
-LIST_PROJECTS_FIRST: Final = """SELECT id, owner_id, name, description, created_at, updated_at FROM projects
+LIST_PROJECTS_FIRST: Final = """-- name: ListProjectsFirst :many
+SELECT id, owner_id, name, description, created_at, updated_at FROM projects
 WHERE owner_id = $1
 ORDER BY created_at DESC, id DESC
 LIMIT $2"""
 
 
 async def list_projects_first(
-    conn: Executor,
-    *,
-    owner_id: UUID,
-    row_limit: int,
+    conn: Executor, *, owner_id: UUID, row_limit: int
 ) -> list[Project]:
-    """ListProjectsFirst (:many)."""
     rows = await conn.fetch(LIST_PROJECTS_FIRST, owner_id, row_limit)
     return [_project(row, Project) for row in rows]
 
 
 async def list_projects_first_into(
-    conn: Executor,
-    row_model: type[ModelT],
-    *,
-    owner_id: UUID,
-    row_limit: int,
+    conn: Executor, row_model: type[ModelT], *, owner_id: UUID, row_limit: int
 ) -> list[ModelT]:
-    """ListProjectsFirst, each row built as `row_model`, whose fields must be
-    Project's: the same names, order and types. The values are
-    not validated again, as in list_projects_first().
+    """Each row built as `row_model`, which must have the same fields (names,
+    order and types) as Project; the values are not validated again.
     """
     check_row_model(row_model, Project)
     rows = await conn.fetch(LIST_PROJECTS_FIRST, owner_id, row_limit)
     return [_project(row, row_model) for row in rows]
 
 
-LIST_PROJECTS_AFTER: Final = """SELECT id, owner_id, name, description, created_at, updated_at FROM projects
+LIST_PROJECTS_AFTER: Final = """-- name: ListProjectsAfter :many
+SELECT id, owner_id, name, description, created_at, updated_at FROM projects
 WHERE owner_id = $1
   AND (created_at, id) < ($2::timestamptz, $3::uuid)
 ORDER BY created_at DESC, id DESC
@@ -169,11 +146,7 @@ async def list_projects_after(
 ) -> list[Project]:
     """Keyset page: rows strictly after (created_at, id) in newest-first order."""
     rows = await conn.fetch(
-        LIST_PROJECTS_AFTER,
-        owner_id,
-        after_created_at,
-        after_id,
-        row_limit,
+        LIST_PROJECTS_AFTER, owner_id, after_created_at, after_id, row_limit
     )
     return [_project(row, Project) for row in rows]
 
@@ -187,22 +160,18 @@ async def list_projects_after_into(
     after_id: UUID,
     row_limit: int,
 ) -> list[ModelT]:
-    """ListProjectsAfter, each row built as `row_model`, whose fields must be
-    Project's: the same names, order and types. The values are
-    not validated again, as in list_projects_after().
+    """Each row built as `row_model`, which must have the same fields (names,
+    order and types) as Project; the values are not validated again.
     """
     check_row_model(row_model, Project)
     rows = await conn.fetch(
-        LIST_PROJECTS_AFTER,
-        owner_id,
-        after_created_at,
-        after_id,
-        row_limit,
+        LIST_PROJECTS_AFTER, owner_id, after_created_at, after_id, row_limit
     )
     return [_project(row, row_model) for row in rows]
 
 
-UPDATE_PROJECT: Final = """UPDATE projects
+UPDATE_PROJECT: Final = """-- name: UpdateProject :one
+UPDATE projects
 SET name = CASE WHEN $1::boolean THEN $2::text ELSE name END,
     description = CASE WHEN $3::boolean THEN $4::text ELSE description END,
     updated_at = CASE
@@ -229,29 +198,17 @@ async def update_project(
     CASE: Citus refuses non-IMMUTABLE functions in CASE.
     """
     row = await conn.fetchrow(
-        UPDATE_PROJECT,
-        set_name,
-        name,
-        set_description,
-        description,
-        id,
-        owner_id,
+        UPDATE_PROJECT, set_name, name, set_description, description, id, owner_id
     )
     if row is None:
         return None
     return _project(row, Project)
 
 
-DELETE_PROJECT: Final = """DELETE FROM projects
+DELETE_PROJECT: Final = """-- name: DeleteProject :execrows
+DELETE FROM projects
 WHERE id = $1 AND owner_id = $2"""
 
 
-async def delete_project(
-    conn: Executor,
-    *,
-    id: UUID,
-    owner_id: UUID,
-) -> int:
-    """DeleteProject (:execrows)."""
-    status = await conn.execute(DELETE_PROJECT, id, owner_id)
-    return rows_affected(status)
+async def delete_project(conn: Executor, *, id: UUID, owner_id: UUID) -> int:
+    return rows_affected(await conn.execute(DELETE_PROJECT, id, owner_id))

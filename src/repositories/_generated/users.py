@@ -58,15 +58,3 @@ async def get_user(conn: Executor, *, id: UUID) -> User | None:
     if row is None:
         return None
     return _user(row, User)
-
-
-GET_USER_BY_EMAIL: Final = """-- name: GetUserByEmail :one
-SELECT id, name, email, email_verified, image, created_at, updated_at FROM users
-WHERE lower(email) = lower($1::text)"""
-
-
-async def get_user_by_email(conn: Executor, *, email: str) -> User | None:
-    row = await conn.fetchrow(GET_USER_BY_EMAIL, email)
-    if row is None:
-        return None
-    return _user(row, User)

@@ -40,7 +40,9 @@ def test_no_ruff_is_an_error_saying_what_to_install(
 @pytest.mark.usefixtures("fresh_lookup")
 def test_another_ruff_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(source, "_pinned", lambda: "ruff==0.0.1")
-    with pytest.raises(GenerateError, match=r"is ruff 0\.17\.5, not the 0\.0\.1"):
+    with pytest.raises(
+        GenerateError, match=r"reports ruff 0\.17\.5; the plugin needs ruff==0\.0\.1"
+    ):
         source.ruff()
 
 

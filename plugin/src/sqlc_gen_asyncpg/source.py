@@ -153,8 +153,8 @@ def _checked(command: tuple[str, ...]) -> tuple[str, ...]:
     version = done.stdout.split()[-1] if done.stdout.split() else "?"
     if done.returncode != 0 or (wanted and version != wanted):
         raise GenerateError(
-            f"{' '.join(command)} is ruff {version}, not the {wanted} the plugin "
-            "pins: reinstall the plugin with its dependencies"
+            f"{' '.join(command)} reports ruff {version}; the plugin needs "
+            f"{_pinned()}: reinstall it with its dependencies"
         )
     return command
 

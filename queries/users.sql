@@ -13,7 +13,3 @@ RETURNING *;
 -- name: GetUser :one
 SELECT * FROM users
 WHERE id = @id;
-
--- name: GetUserByEmail :one
-SELECT * FROM users
-WHERE lower(email) = lower(@email::text);

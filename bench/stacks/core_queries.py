@@ -19,8 +19,9 @@ from repositories._generated import project_files as file_sql
 
 
 def named(sql: str) -> str:
-    """$N placeholders as :pN, and `::` casts escaped for text()."""
-    return re.sub(r"\$(\d+)", r":p\1", sql.replace("::", "\\:\\:"))
+    """$N placeholders as :pN, every other colon (`::` casts, the `-- name:
+    Name :one` line) escaped for text()."""
+    return re.sub(r"\$(\d+)", r":p\1", sql.replace(":", "\\:"))
 
 
 GET_FILE = named(file_sql.GET_FILE)

@@ -190,7 +190,8 @@ def test_which_named_types_are_an_extensions(
         return
     assert (status, err) == (0, "")
     returned = "Op" if name == "op" else "str"
-    assert f"    id: int,\n) -> {returned} | None:\n" in decoded(out)["query.py"]
+    signature = f"def parent(conn: Executor, *, id: int) -> {returned} | None:\n"
+    assert signature in decoded(out)["query.py"]
 
 
 def test_query_reading_a_view_without_a_model(

@@ -7,9 +7,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeAlias, get_args, get_origin
 from uuid import UUID, uuid4
@@ -111,6 +113,11 @@ def test_signatures(generated: Path) -> None:
     assert returns("copy_owners") == "int"
     assert returns("copy_things") == "int"
     assert returns("delete_thing") == "str"
+    # One row whatever the data: EXISTS, aggregates without GROUP BY.
+    assert returns("count_owners") == "int"
+    assert returns("owner_exists") == "bool"
+    assert returns("owner_stats") == "OwnerStatsRow"
+    assert returns("first_owner_count") == "int | None"
     assert list(inspect.signature(q.shout).parameters) == ["conn", "dollar_1"]
     narg = inspect.signature(q.find_owners).parameters["name"]
     assert (narg.annotation, narg.default) == ("str | None", None)
@@ -130,7 +137,8 @@ def test_signatures(generated: Path) -> None:
         "plugin/tests/test_features.py runs each generated function.\n"
     )
     assert q.list_things.__doc__ == "Every thing, in medium order."
-    assert q.create_owner.__doc__ == "CreateOwner (:one)."
+    assert q.create_owner.__doc__ is None  # no comment, no docstring
+    assert models.Owner.__doc__ is None
     assert [m.value for m in models.Mood] == ["happy", "sad", "in-between", 'so "so"']
 
 
@@ -424,3 +432,54 @@ async def test_column_override(conn: Conn) -> None:
     assert meta == metas[0]
     assert await q.get_doc(conn, id=-1) is None
     assert await q.get_doc_meta(conn, id=-1) is None
+
+
+def test_each_statement_names_its_query(generated: Path) -> None:
+    """As sqlc's Go code does: the name is in pg_stat_statements and logs."""
+    q = gen("query")
+    assert q.CREATE_OWNER == (
+        "-- name: CreateOwner :one\nINSERT INTO owners (name) VALUES ($1) RETURNING id, name"
+    )
+    statements = {
+        name: value
+        for name, value in vars(q).items()
+        if name.isupper() and isinstance(value, str)
+    }
+    assert len(statements) > 20
+    for name, sql in statements.items():
+        first, _, rest = sql.partition("\n")
+        assert re.fullmatch(r"-- name: \w+ :\w+", first), name
+        assert rest == rest.strip(), name
+
+
+def test_one_converter_per_set_of_fields(generated: Path) -> None:
+    code = (generated / EXAMPLE.package / "query.py").read_text()
+    converters = re.findall(r"^def (_\w+)\(row: Record", code, re.MULTILINE)
+    assert len(converters) == len(set(converters))
+    assert "_longest_names_row" not in converters
+    assert "return [_owner_labels_row(row, LongestNamesRow) for row in rows]" in code
+
+
+def test_the_runtime_is_the_plugins_module(generated: Path) -> None:
+    """__init__.py holds runtime.py's code, below the package's docstring."""
+    runtime = resources.files("sqlc_gen_asyncpg") / "runtime.py"
+    code = runtime.read_text()
+    body = code[code.index("from __future__") :]
+    assert (generated / EXAMPLE.package / "__init__.py").read_text().endswith(body)
+
+
+async def test_one_row_whatever_the_data(conn: Conn) -> None:
+    q = gen("query")
+    assert await q.count_owners(conn) == 0
+    assert await q.owner_exists(conn, id=1) is False
+    stats = await q.owner_stats(conn, name="")
+    assert (stats.owners, stats.last_id) == (0, None)
+    assert await q.first_owner_count(conn) is None  # GROUP BY: no group, no row
+    ada = await q.create_owner(conn, name="Ada")
+    await q.create_owner(conn, name="Bo")
+    assert await q.count_owners(conn) == 2
+    assert await q.owner_exists(conn, id=ada.id) is True
+    stats = await q.owner_stats(conn, name="Bo")
+    assert (stats.owners, stats.last_id) == (1, ada.id)
+    assert await q.first_owner_count(conn) == 1
+    assert [row.name for row in await q.longest_names(conn)] == ["Ada", "Bo"]

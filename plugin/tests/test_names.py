@@ -180,3 +180,34 @@ async def test_runs(generated: Path, pg_admin_url: str) -> None:
             conn, q.CountersNamedLikeArgumentsRow, **args
         )
         assert into == rows_
+
+
+async def test_names_of_any_length(generated: Path, pg_admin_url: str) -> None:
+    """Names longer than a line: ruff format lays out the code around them
+    (test_generated_code_passes_ruff_and_mypy_strict), and it runs."""
+    q = gen("query")
+    tail = (
+        "under_a_name_far_longer_than_any_line_ruff_format_would_leave_on_its_own"
+        "_even_at_the_deepest_indent"
+    )
+    module_tail = f"{tail}_of_this_module"
+    copy = getattr(q, f"copy_the_counters_{module_tail}")
+    read = getattr(q, f"read_the_counters_{module_tail}")
+    read_into = getattr(q, f"read_the_counters_{module_tail}_into")
+    listed = getattr(q, f"list_the_counters_{module_tail}")
+    listed_iter = getattr(q, f"list_the_counters_{module_tail}_iter")
+    find = getattr(q, f"find_the_counters_{module_tail}")
+    by_count = getattr(q, f"list_the_counters_by_count_{tail}")
+    params = getattr(q, pascal(f"copy_the_counters_{module_tail}") + "Params")
+    async with connected(pg_admin_url, EXAMPLE) as conn:
+        assert await copy(conn, [params(1, 5, 0), params(2, 7, 1)]) == 2
+        row = await read(conn, id=2)
+        assert (row.id, row.count) == (2, 7)
+        assert await read_into(conn, type(row), id=2) == row
+        limit = "at_least_this_many_counted_which_is_a_long_parameter_name_too"
+        assert [r.id for r in await listed(conn, **{limit: 6})] == [2]
+        async with conn.transaction():
+            assert [r.id async for r in listed_iter(conn, **{limit: 0})] == [1, 2]
+        found = await find(conn, [(2,), (3,)])
+        assert [None if r is None else r.id for r in found] == [2, None]
+        assert [[r.id for r in rows] for rows in await by_count(conn, [(5,)])] == [[1]]

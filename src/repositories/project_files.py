@@ -401,7 +401,6 @@ class ProjectFilesRepository:
                 delete_missing=delete_missing,
                 keep_paths=paths,
             )
-        assert counts is not None  # an aggregate SELECT always returns its row
         return SyncResult(
             created=counts.created,
             updated=counts.updated,

@@ -157,4 +157,4 @@ class ProjectsRepository:
             found = await queries.project_exists(
                 self._conn, id=project_id, owner_id=self._actor
             )
-        return bool(found)
+        return found

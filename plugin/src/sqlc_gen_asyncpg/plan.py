@@ -82,16 +82,33 @@ class Adapter:
 
 
 @dataclass(frozen=True)
-class Result:
-    """What a row becomes: a model (a table's, or `<Query>Row` written beside
-    the query) built by `converter`, or one column's value."""
+class ScalarResult:
+    """A row becomes its one column's value, converted by `adapter` when
+    asyncpg's value is not yet of the type (enums, overrides)."""
 
-    annotation: str
-    model: Model | None
-    scalar: PyType | None
+    type: PyType
+    adapter: Adapter | None
+
+    @property
+    def annotation(self) -> str:
+        return self.type.annotation
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """A row becomes a model, built by `converter`: a table's model, or
+    `<Query>Row` written beside the query (`defined_here`)."""
+
+    model: Model
+    converter: str  # module function (Record, model class) -> model
     defined_here: bool
-    converter: str  # module function Record -> model; "" for scalars
-    adapter: Adapter | None  # a scalar that needs converting
+
+    @property
+    def annotation(self) -> str:
+        return self.model.name
+
+
+Result = ScalarResult | ModelResult
 
 
 @dataclass(frozen=True)
@@ -108,11 +125,11 @@ class Query:
     function: str
     constant: str
     sql: str
-    doc: str
+    doc: str  # "" when the query has no comment
     params: tuple[Param, ...]
     params_class: str  # "" unless the command takes an iterable of argument sets
     result: Result | None
-    always_row: bool  # INSERT … VALUES … RETURNING that cannot skip its row
+    always_row: bool  # yields a row whatever the data (analysis.py)
     cursor_iterator: bool  # also write <function>_iter
     into: bool  # also write <function>_into, building the caller's model
     copy: CopyTarget | None
@@ -121,8 +138,9 @@ class Query:
 @dataclass(frozen=True)
 class Converter:
     """Record -> model without validating again what asyncpg decoded; written
-    before the first query that uses it. The model is an argument, so an
-    `_into` function builds its caller's model with the same code."""
+    before the first query that uses it. The model is an argument, so every
+    model with the same fields (in order, converted alike), an `_into`
+    function's caller's model too, is built by one converter."""
 
     name: str
     model: Model
@@ -176,14 +194,12 @@ def _query_imports(query: Query, package: str, models_module: str) -> set[Import
     if query.into:
         names |= {(package, "ModelT"), (package, "check_row_model")}
     result = query.result
-    if result is None:
-        return names
-    if result.scalar is not None:
-        names |= result.scalar.imports
-    elif result.defined_here and result.model is not None:
+    if isinstance(result, ScalarResult):
+        names |= result.type.imports
+    elif isinstance(result, ModelResult) and result.defined_here:
         names |= {("pydantic", "BaseModel"), ("pydantic", "ConfigDict")}
         for f in result.model.fields:
             names |= f.type.imports
-    else:
-        names.add((models_module, result.annotation))
+    elif isinstance(result, ModelResult):
+        names.add((models_module, result.model.name))
     return names

@@ -154,7 +154,7 @@ class Planner:
             enums.append(
                 plan.Enum(
                     name,
-                    f"PostgreSQL enum {enum.schema}.{enum.name}.",
+                    _first_line(enum.comment),
                     tuple(zip(member_names, enum.values, strict=True)),
                 )
             )
@@ -165,10 +165,8 @@ class Planner:
             fields = self._table_fields(table)
             if fields is None:
                 continue
-            doc = table.comment.strip().splitlines()[0] if table.comment.strip() else ""
-            doc = doc or f"A row of {table.schema}.{table.name}."
             self.table_models[(table.schema, table.name)] = plan.Model(
-                name, doc, fields
+                name, _first_line(table.comment), fields
             )
         return plan.ModelsModule(
             tuple(enums),
@@ -294,11 +292,10 @@ class Planner:
                 if index == 0 and comments[: len(header)] == header:
                     comments = comments[len(header) :]
                 planned.append(self._plan_query(query, comments, scope))
-        doc = _docstring_text(header) or f"Queries from {filename}."
         return plan.QueryModule(
             filename,
             module,
-            doc,
+            _docstring_text(header),
             tuple(planned),
             tuple(scope.converters.values()),
             tuple(scope.adapters.values()),
@@ -344,7 +341,7 @@ class Planner:
             result = _attempt(
                 problems, lambda: self._result(query, where, function, scope), None
             )
-        if into and result is not None and result.model is None:
+        if into and isinstance(result, plan.ScalarResult):
             problems.append(
                 f"{where}: {INTO_ANNOTATION} needs rows of a model; this query "
                 "returns one column's value"
@@ -357,8 +354,10 @@ class Planner:
             cmd=query.cmd,
             function=function,
             constant=snake(query.name).upper(),
-            sql=query.text,
-            doc=_docstring_text(docs) or f"{query.name} ({query.cmd}).",
+            # As sqlc's Go code: the statement names its query in
+            # pg_stat_statements and the server's logs.
+            sql=f"-- name: {query.name} {query.cmd}\n{query.text.strip()}",
+            doc=_docstring_text(docs),
             params=params,
             params_class=params_class,
             result=result,
@@ -409,16 +408,14 @@ class Planner:
             column = query.columns[0]
             scalar = self.types.annotate(column, f"{where}, column {column.name!r}")
             adapter = scope.adapter(scalar) if scalar.convert else None
-            return plan.Result(scalar.annotation, None, scalar, False, "", adapter)
+            return plan.ScalarResult(scalar, adapter)
         table = self._exact_table(query.columns)
         if table is not None:
             # A table without a model fails here, with the reason it has none.
             model = self._modelled(table, where)
-            converter = scope.converter(model, function)
-            return plan.Result(model.name, model, None, False, converter, None)
+            return plan.ModelResult(model, scope.converter(model, function), False)
         model = self._row_model(query, where, scope)
-        converter = scope.converter(model, function)
-        return plan.Result(model.name, model, None, True, converter, None)
+        return plan.ModelResult(model, scope.converter(model, function), True)
 
     def _row_model(self, query: Query, where: str, scope: ModuleScope) -> plan.Model:
         namespace = Namespace(where)
@@ -486,13 +483,33 @@ def _attempt(problems: list[str], step: Callable[[], T], failed: T) -> T:
         return failed
 
 
+def _first_line(comment: str) -> str:
+    return comment.strip().splitlines()[0] if comment.strip() else ""
+
+
+Shape = tuple[tuple[str, str, object], ...]
+
+
+def _shape(model: plan.Model) -> Shape:
+    """What a converter of `model` writes: each field's name, its adapter's
+    type (if converted) and any embedded model's name and shape."""
+    return tuple(
+        (
+            f.name,
+            f.type.annotation if f.type.convert else "",
+            (f.embed.name, _shape(f.embed)) if f.embed is not None else None,
+        )
+        for f in model.fields
+    )
+
+
 class ModuleScope:
     """Module-level names of one query module, and the converters and
     adapters its queries share."""
 
     def __init__(self, filename: str) -> None:
         self.names = Namespace(filename)
-        self.converters: dict[str, plan.Converter] = {}
+        self.converters: dict[Shape, plan.Converter] = {}
         self.adapters: dict[str, plan.Adapter] = {}
 
     def adapter(self, pytype: PyType) -> plan.Adapter:
@@ -505,6 +522,8 @@ class ModuleScope:
             for target in targets:
                 if target.type.convert:
                     self.adapter(target.type)
-        name = f"_{snake(model.name)}"
-        self.converters.setdefault(model.name, plan.Converter(name, model, first_user))
-        return name
+        # One per shape, named after the first model of that shape.
+        converter = self.converters.setdefault(
+            _shape(model), plan.Converter(f"_{snake(model.name)}", model, first_user)
+        )
+        return converter.name

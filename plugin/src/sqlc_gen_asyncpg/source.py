@@ -1,16 +1,21 @@
-"""Emitting Python source already in the shape `ruff format` leaves alone.
-
-Rules we rely on: a bracketed list with a trailing comma stays one item per
-line (ruff's "magic trailing comma"), and one that fits in the line length
-without it stays on one line. Imports are sorted the way ruff's isort does.
-"""
+"""Python source from templates: templates/NAME.tmpl (string.Template) filled
+in, imports grouped as isort groups them, and the text laid out by the
+pinned `ruff format`, as sqlc lays out its Go code with go/format."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from functools import cache
+from importlib import metadata, resources
+from pathlib import Path
+from string import Template
 
-LINE_LENGTH = 88
-INDENT = "    "
+from sqlc_gen_asyncpg.errors import GenerateError
 
 STDLIB = frozenset(
     {
@@ -25,118 +30,32 @@ STDLIB = frozenset(
         "uuid",
     }
 )
+# A line holding only `$name`: a block, indented as the placeholder is.
+_BLOCK = re.compile(r"^(\s*)\$\{?(\w+)\}?$")
+# The same settings whatever configuration the project around has.
+RUFF_FORMAT = ("format", "--isolated", "--line-length=88", "--target-version=py311")
 
 
-def _fits(line: str) -> bool:
-    return len(line) <= LINE_LENGTH
+@cache
+def _template(name: str) -> str:
+    path = resources.files("sqlc_gen_asyncpg") / "templates" / f"{name}.tmpl"
+    return path.read_text(encoding="utf-8")
 
 
-def bracketed(prefix: str, items: list[str], suffix: str, indent: str) -> str:
-    """`prefix(a, b)suffix` on one line if it fits, else one item per line."""
-    one_line = f"{indent}{prefix}{', '.join(items)}{suffix}"
-    if _fits(one_line) and "\n" not in one_line:
-        return one_line
-    inner = "".join(f"{indent}{INDENT}{item},\n" for item in items)
-    return f"{indent}{prefix}\n{inner}{indent}{suffix}"
-
-
-def exploded(prefix: str, items: list[str], suffix: str, indent: str) -> str:
-    """Always one item per line, held that way by the trailing comma."""
-    inner = "".join(f"{indent}{INDENT}{item},\n" for item in items)
-    return f"{indent}{prefix}\n{inner}{indent}{suffix}"
-
-
-def nested(prefix: str, items: list[str], suffix: str, indent: str) -> str:
-    """An argument of an exploded call whose items sit at `indent`: one line if
-    it fits there with its trailing comma, else one item per line. Returned
-    without that indent and comma, ready to be an item of `exploded`."""
-    return bracketed(prefix, items, f"{suffix},", indent).strip()[:-1]
-
-
-@dataclass(frozen=True)
-class Call:
-    """`function(args)`: an expression ruff format splits at its parentheses
-    when the line it stands on is too long."""
-
-    function: str
-    args: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return f"{self.function}({', '.join(self.args)})"
-
-
-Expression = Call | str  # a str is never split
-
-
-def laid_out(lead: str, expression: Expression, trail: str, indent: str) -> str:
-    """`lead + expression + trail` at `indent`, as ruff format lays it out:
-    one line when it fits, else a call's arguments on a line of their own
-    (they fit there for query names of up to 54 characters, the limit
-    README states)."""
-    if isinstance(expression, str):
-        return f"{indent}{lead}{expression}{trail}"
-    one_line = f"{indent}{lead}{expression.text}{trail}"
-    if _fits(one_line):
-        return one_line
-    arguments = f"{indent}{INDENT}{', '.join(expression.args)}"
-    return f"{indent}{lead}{expression.function}(\n{arguments}\n{indent}){trail}"
-
-
-def comprehension(
-    lead: str, element: Expression, clause: str, trail: str, indent: str
-) -> str:
-    """`lead[element clause]trail` at `indent`, as ruff format lays it out.
-    A `lead` ending in "(" makes the comprehension a call's only argument."""
-    text = element if isinstance(element, str) else element.text
-    one_line = f"{indent}{lead}[{text} {clause}]{trail}"
-    if _fits(one_line):
-        return one_line
-    if lead.endswith("("):
-        inner = comprehension("", element, clause, "", indent + INDENT)
-        return f"{indent}{lead}\n{inner}\n{indent}{trail}"
-    inner = laid_out("", element, "", indent + INDENT)
-    return f"{indent}{lead}[\n{inner}\n{indent}{INDENT}{clause}\n{indent}]{trail}"
-
-
-def conditional_argument(
-    lead: str, test: str, then: str, otherwise: Expression, indent: str
-) -> str:
-    """`lead(then if test else otherwise)` at `indent` (`lead` ends in "("), as
-    ruff format lays it out."""
-    text = otherwise if isinstance(otherwise, str) else otherwise.text
-    expression = f"{then} if {test} else {text}"
-    one_line = f"{indent}{lead}{expression})"
-    if _fits(one_line):
-        return one_line
-    inner = indent + INDENT
-    if _fits(f"{inner}{expression}"):
-        return f"{indent}{lead}\n{inner}{expression}\n{indent})"
-    parts = [
-        f"{inner}{then}",
-        f"{inner}if {test}",
-        laid_out("else ", otherwise, "", inner),
-    ]
-    return "\n".join([f"{indent}{lead}", *parts, f"{indent})"])
-
-
-def assignment(target: str, value: str) -> str:
-    """`target = value`; a one-line value that only fits on its own line is
-    parenthesised, as ruff format does."""
-    line = f"{target} = {value}"
-    if len(line) <= LINE_LENGTH or "\n" in value or len(INDENT + value) > LINE_LENGTH:
-        return line
-    return f"{target} = (\n{INDENT}{value}\n)"
-
-
-def quoted(text: str) -> str:
-    """A one-line string literal as ruff format writes it: double quotes
-    unless the text holds more double than single quotes."""
-    literal = repr(text)
-    if literal.startswith('"') or text.count('"') > text.count("'"):
-        return literal
-    body = literal[1:-1].replace("\\'", "'").replace('"', '\\"')
-    return f'"{body}"'
+def fill(template: str, /, **values: str) -> str:
+    """templates/<template>.tmpl filled with `values`. A placeholder alone on
+    its line is a block: its value's lines at the placeholder's indent, no
+    line at all for an empty value. Any other is replaced within its line."""
+    lines: list[str] = []
+    for line in _template(template).splitlines():
+        block = _BLOCK.match(line)
+        if block is None:
+            lines.append(Template(line).substitute(values))
+            continue
+        indent, value = block.group(1), values[block.group(2)]
+        if value:
+            lines += [indent + part if part else "" for part in value.split("\n")]
+    return "\n".join(lines) + "\n"
 
 
 def string_literal(text: str) -> str:
@@ -145,6 +64,14 @@ def string_literal(text: str) -> str:
     if body.endswith('"'):
         body = body[:-1] + '\\"'
     return f'"""{body}"""'
+
+
+def docstring(text: str) -> str:
+    """The docstring of `text` ("" for none); one of several lines ends with
+    its closing quotes on a line of their own."""
+    if not text:
+        return ""
+    return string_literal(f"{text}\n" if "\n" in text else text)
 
 
 def _name_key(name: str) -> tuple[int, str]:
@@ -181,15 +108,69 @@ class Imports:
     def render(self) -> str:
         sections: dict[int, list[str]] = {}
         for module in sorted(self._names, key=lambda m: m.lower()):
-            names = sorted(self._names[module], key=_name_key)
-            line = bracketed(f"from {module} import (", names, ")", "")
-            if "\n" not in line:
-                line = f"from {module} import {', '.join(names)}"
-            sections.setdefault(self._section(module), []).append(line)
+            names = ", ".join(sorted(self._names[module], key=_name_key))
+            sections.setdefault(self._section(module), []).append(
+                f"from {module} import {names}"
+            )
         return "\n\n".join("\n".join(sections[k]) for k in sorted(sections))
 
 
-def docstring(text: str) -> str:
-    """string_literal for a docstring: one that starts with a quote gets the
-    space ruff format puts between it and the opening quotes."""
-    return string_literal(f" {text}" if text.startswith('"') else text)
+@cache
+def ruff() -> tuple[str, ...]:
+    """The command running ruff: the one installed beside this plugin (its
+    dependency, at the version pyproject.toml pins) before any on PATH."""
+    for folder in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        found = shutil.which("ruff", path=folder)
+        if found:
+            return _checked((found,))
+    if importlib.util.find_spec("ruff") is not None:
+        return _checked((sys.executable, "-m", "ruff"))
+    found = shutil.which("ruff")
+    if found:
+        return _checked((found,))
+    raise GenerateError(
+        "ruff not found: the plugin lays out its code with `ruff format`; install "
+        f"the plugin with its dependencies (sqlc-gen-asyncpg needs {_pinned()})"
+    )
+
+
+def _pinned() -> str:
+    """The ruff requirement of the installed plugin, e.g. `ruff==0.17.5`."""
+    try:
+        requires = metadata.requires("sqlc-gen-asyncpg") or []
+    except metadata.PackageNotFoundError:
+        requires = []
+    return next((r for r in requires if re.match(r"ruff\b", r)), "ruff")
+
+
+def _checked(command: tuple[str, ...]) -> tuple[str, ...]:
+    """`command`, once it reports the pinned version: another version may lay
+    out the code otherwise, and the output would depend on the machine."""
+    wanted = _pinned().partition("==")[2]
+    done = subprocess.run(
+        [*command, "--version"], capture_output=True, text=True, check=False
+    )
+    version = done.stdout.split()[-1] if done.stdout.split() else "?"
+    if done.returncode != 0 or (wanted and version != wanted):
+        raise GenerateError(
+            f"{' '.join(command)} reports ruff {version}; the plugin needs "
+            f"{_pinned()}: reinstall it with its dependencies"
+        )
+    return command
+
+
+def formatted(filename: str, text: str) -> str:
+    """`text` as `ruff format` lays it out, with fixed settings."""
+    done = subprocess.run(
+        [*ruff(), *RUFF_FORMAT, "--stdin-filename", filename, "-"],
+        input=text,
+        capture_output=True,
+        encoding="utf-8",
+        check=False,
+    )
+    if done.returncode != 0:
+        raise GenerateError(
+            f"{filename}: `ruff format` refused the generated code (a fault of the "
+            f"plugin; please report it): {done.stderr.strip()}"
+        )
+    return done.stdout

@@ -101,3 +101,20 @@ SELECT pg_advisory_unlock_all() FROM generate_series(1, @times::int);
 
 -- name: LockExec :exec
 SELECT pg_advisory_unlock($1);
+
+-- name: LongestNames :many
+-- The same fields as OwnerLabelsRow: one converter builds both.
+SELECT id, name, length(name)::int AS name_length FROM owners
+ORDER BY name_length DESC, id;
+
+-- name: CountOwners :one
+SELECT count(*) FROM owners;
+
+-- name: OwnerExists :one
+SELECT EXISTS (SELECT 1 FROM owners WHERE id = $1) AS found;
+
+-- name: OwnerStats :one
+SELECT count(*) AS owners, max(id)::bigint AS last_id FROM owners WHERE name <> $1;
+
+-- name: FirstOwnerCount :one
+SELECT count(*) FROM owners GROUP BY name ORDER BY name LIMIT 1;

@@ -38,8 +38,8 @@ WHERE count = @conn::int AND index = @row_model::int AND id > @prefetch::int
    OR json = @timeout::text OR schema = @params::text
 ORDER BY id;
 
--- Long names (up to 54 characters, the longest the plugin lays out as ruff
--- format does): each statement written around a row is split as ruff would.
+-- Long names: ruff format lays out what is written around them, whatever
+-- their length.
 
 -- name: ReadTheCountersWithAVeryLongQueryNameForLayout :one
 -- @into
@@ -62,3 +62,21 @@ SELECT id, count FROM counters WHERE count = $1 ORDER BY id;
 -- name: SetTheCountersWithAVeryLongQueryNameForTheLayoutTest :batchexec
 UPDATE counters SET count = $1 WHERE id = $2;
 
+
+-- name: ReadTheCountersUnderANameFarLongerThanAnyLineRuffFormatWouldLeaveOnItsOwnEvenAtTheDeepestIndentOfThisModule :one
+-- @into
+SELECT id, count FROM counters WHERE id = $1;
+
+-- name: ListTheCountersUnderANameFarLongerThanAnyLineRuffFormatWouldLeaveOnItsOwnEvenAtTheDeepestIndentOfThisModule :many
+-- @iter
+-- @into
+SELECT id, count FROM counters WHERE count >= @at_least_this_many_counted_which_is_a_long_parameter_name_too ORDER BY id;
+
+-- name: FindTheCountersUnderANameFarLongerThanAnyLineRuffFormatWouldLeaveOnItsOwnEvenAtTheDeepestIndentOfThisModule :batchone
+SELECT id, count FROM counters WHERE id = $1;
+
+-- name: ListTheCountersByCountUnderANameFarLongerThanAnyLineRuffFormatWouldLeaveOnItsOwnEvenAtTheDeepestIndent :batchmany
+SELECT id, count FROM counters WHERE count = $1 ORDER BY id;
+
+-- name: CopyTheCountersUnderANameFarLongerThanAnyLineRuffFormatWouldLeaveOnItsOwnEvenAtTheDeepestIndentOfThisModule :copyfrom
+INSERT INTO counters (id, count, index) VALUES ($1, $2, $3);

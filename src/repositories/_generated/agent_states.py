@@ -21,7 +21,7 @@ from asyncpg import Record
 from repositories._generated import Executor, ModelT, from_database
 from repositories._generated.models import AgentState
 
-GET_AGENT_STATE: Final = """
+GET_AGENT_STATE: Final = """-- name: GetAgentState :one
 SELECT project_id, owner_id, state, version, created_at, updated_at FROM agent_states
 WHERE project_id = $1 AND owner_id = $2"""
 
@@ -41,27 +41,21 @@ def _agent_state(row: Record, model: type[ModelT]) -> ModelT:
 
 
 async def get_agent_state(
-    conn: Executor,
-    *,
-    project_id: UUID,
-    owner_id: UUID,
+    conn: Executor, *, project_id: UUID, owner_id: UUID
 ) -> AgentState | None:
-    """GetAgentState (:one)."""
     row = await conn.fetchrow(GET_AGENT_STATE, project_id, owner_id)
     if row is None:
         return None
     return _agent_state(row, AgentState)
 
 
-GET_AGENT_STATE_VERSION: Final = """SELECT version FROM agent_states
+GET_AGENT_STATE_VERSION: Final = """-- name: GetAgentStateVersion :one
+SELECT version FROM agent_states
 WHERE project_id = $1 AND owner_id = $2"""
 
 
 async def get_agent_state_version(
-    conn: Executor,
-    *,
-    project_id: UUID,
-    owner_id: UUID,
+    conn: Executor, *, project_id: UUID, owner_id: UUID
 ) -> int | None:
     """After a write that matched nothing: the version alone, so that Conflict
     is told even when the stored state cannot be decoded.
@@ -73,7 +67,8 @@ async def get_agent_state_version(
     return value
 
 
-UPSERT_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state, version)
+UPSERT_AGENT_STATE: Final = """-- name: UpsertAgentState :one
+INSERT INTO agent_states (project_id, owner_id, state, version)
 SELECT p.id, p.owner_id, ($1::text)::jsonb,
     (SELECT l.agent_state_version_floor + 1 FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
 FROM projects p
@@ -87,11 +82,7 @@ RETURNING project_id, owner_id, state, version, created_at, updated_at"""
 
 
 async def upsert_agent_state(
-    conn: Executor,
-    *,
-    state: str,
-    project_id: UUID,
-    owner_id: UUID,
+    conn: Executor, *, state: str, project_id: UUID, owner_id: UUID
 ) -> AgentState | None:
     """Last writer wins; every save counts as a version.
     updated_at comes from excluded, i.e. its default statement_timestamp():
@@ -103,7 +94,8 @@ async def upsert_agent_state(
     return _agent_state(row, AgentState)
 
 
-CREATE_AGENT_STATE: Final = """INSERT INTO agent_states (project_id, owner_id, state, version)
+CREATE_AGENT_STATE: Final = """-- name: CreateAgentState :one
+INSERT INTO agent_states (project_id, owner_id, state, version)
 SELECT p.id, p.owner_id, ($1::text)::jsonb,
     (SELECT l.agent_state_version_floor + 1 FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
 FROM projects p
@@ -114,11 +106,7 @@ RETURNING project_id, owner_id, state, version, created_at, updated_at"""
 
 
 async def create_agent_state(
-    conn: Executor,
-    *,
-    state: str,
-    project_id: UUID,
-    owner_id: UUID,
+    conn: Executor, *, state: str, project_id: UUID, owner_id: UUID
 ) -> AgentState | None:
     """expected_version 0: only when none exists yet."""
     row = await conn.fetchrow(CREATE_AGENT_STATE, state, project_id, owner_id)
@@ -127,7 +115,8 @@ async def create_agent_state(
     return _agent_state(row, AgentState)
 
 
-SWAP_AGENT_STATE: Final = """UPDATE agent_states
+SWAP_AGENT_STATE: Final = """-- name: SwapAgentState :one
+UPDATE agent_states
 SET state = ($1::text)::jsonb,
     version = version + 1,
     updated_at = statement_timestamp()
@@ -146,18 +135,15 @@ async def swap_agent_state(
 ) -> AgentState | None:
     """Compare-and-swap: applies only at the expected version."""
     row = await conn.fetchrow(
-        SWAP_AGENT_STATE,
-        state,
-        project_id,
-        owner_id,
-        expected_version,
+        SWAP_AGENT_STATE, state, project_id, owner_id, expected_version
     )
     if row is None:
         return None
     return _agent_state(row, AgentState)
 
 
-DELETE_AGENT_STATE: Final = """WITH removed AS (
+DELETE_AGENT_STATE: Final = """-- name: DeleteAgentState :one
+WITH removed AS (
     DELETE FROM agent_states
     WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
       AND project_id = $1 AND owner_id = $2
@@ -172,10 +158,7 @@ SELECT version FROM removed"""
 
 
 async def delete_agent_state(
-    conn: Executor,
-    *,
-    project_id: UUID,
-    owner_id: UUID,
+    conn: Executor, *, project_id: UUID, owner_id: UUID
 ) -> int | None:
     """The floor rises to the deleted state's version."""
     row = await conn.fetchrow(DELETE_AGENT_STATE, project_id, owner_id)

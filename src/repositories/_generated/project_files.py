@@ -35,10 +35,16 @@ from uuid import UUID
 from asyncpg import Record
 from pydantic import BaseModel, ConfigDict
 
-from repositories._generated import Executor, ModelT, check_row_model, from_database
+from repositories._generated import (
+    Executor,
+    ModelT,
+    NoRowReturned,
+    check_row_model,
+    from_database,
+)
 from repositories._generated.models import ProjectFile
 
-GET_FILE: Final = """
+GET_FILE: Final = """-- name: GetFile :one
 SELECT project_id, owner_id, path, content, size_bytes, sha256, version, created_at, updated_at FROM project_files
 WHERE project_id = $1 AND owner_id = $2 AND path = $3"""
 
@@ -61,31 +67,22 @@ def _project_file(row: Record, model: type[ModelT]) -> ModelT:
 
 
 async def get_file(
-    conn: Executor,
-    *,
-    project_id: UUID,
-    owner_id: UUID,
-    path: str,
+    conn: Executor, *, project_id: UUID, owner_id: UUID, path: str
 ) -> ProjectFile | None:
-    """GetFile (:one)."""
     row = await conn.fetchrow(GET_FILE, project_id, owner_id, path)
     if row is None:
         return None
     return _project_file(row, ProjectFile)
 
 
-GET_FILE_VERSION: Final = """SELECT version FROM project_files
+GET_FILE_VERSION: Final = """-- name: GetFileVersion :one
+SELECT version FROM project_files
 WHERE project_id = $1 AND owner_id = $2 AND path = $3"""
 
 
 async def get_file_version(
-    conn: Executor,
-    *,
-    project_id: UUID,
-    owner_id: UUID,
-    path: str,
+    conn: Executor, *, project_id: UUID, owner_id: UUID, path: str
 ) -> int | None:
-    """GetFileVersion (:one)."""
     row = await conn.fetchrow(GET_FILE_VERSION, project_id, owner_id, path)
     if row is None:
         return None
@@ -93,7 +90,8 @@ async def get_file_version(
     return value
 
 
-PUT_FILE: Final = """WITH current_file AS (
+PUT_FILE: Final = """-- name: PutFile :one
+WITH current_file AS (
     SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at
     FROM project_files f
     WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
@@ -176,20 +174,15 @@ async def put_file(
     Citus takes only IMMUTABLE functions in DO UPDATE SET.
     """
     row = await conn.fetchrow(
-        PUT_FILE,
-        project_id,
-        owner_id,
-        path,
-        content,
-        size_bytes,
-        sha256,
+        PUT_FILE, project_id, owner_id, path, content, size_bytes, sha256
     )
     if row is None:
         return None
     return _put_file_row(row, PutFileRow)
 
 
-CREATE_FILE: Final = """INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
+CREATE_FILE: Final = """-- name: CreateFile :one
+INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
 SELECT p.id, p.owner_id, $1, $2, $3, $4,
     (SELECT l.file_version_floor + 1 FROM projects l WHERE l.id = $5 AND l.owner_id = $6 FOR NO KEY UPDATE)
 FROM projects p
@@ -238,20 +231,15 @@ async def create_file(
 ) -> CreateFileRow | None:
     """expected_version 0: only when the path is free."""
     row = await conn.fetchrow(
-        CREATE_FILE,
-        path,
-        content,
-        size_bytes,
-        sha256,
-        project_id,
-        owner_id,
+        CREATE_FILE, path, content, size_bytes, sha256, project_id, owner_id
     )
     if row is None:
         return None
     return _create_file_row(row, CreateFileRow)
 
 
-UPDATE_FILE_AT_VERSION: Final = """UPDATE project_files
+UPDATE_FILE_AT_VERSION: Final = """-- name: UpdateFileAtVersion :one
+UPDATE project_files
 SET content = $1,
     size_bytes = $2,
     sha256 = $3,
@@ -273,21 +261,6 @@ class UpdateFileAtVersionRow(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-
-def _update_file_at_version_row(row: Record, model: type[ModelT]) -> ModelT:
-    return from_database(
-        model,
-        {
-            "project_id": row[0],
-            "path": row[1],
-            "size_bytes": row[2],
-            "sha256": row[3],
-            "version": row[4],
-            "created_at": row[5],
-            "updated_at": row[6],
-        },
-    )
 
 
 async def update_file_at_version(
@@ -314,10 +287,11 @@ async def update_file_at_version(
     )
     if row is None:
         return None
-    return _update_file_at_version_row(row, UpdateFileAtVersionRow)
+    return _create_file_row(row, UpdateFileAtVersionRow)
 
 
-GET_FILE_ENTRY: Final = """SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
+GET_FILE_ENTRY: Final = """-- name: GetFileEntry :one
+SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
 FROM project_files
 WHERE project_id = $1 AND owner_id = $2 AND path = $3"""
 
@@ -334,27 +308,8 @@ class GetFileEntryRow(BaseModel):
     updated_at: datetime
 
 
-def _get_file_entry_row(row: Record, model: type[ModelT]) -> ModelT:
-    return from_database(
-        model,
-        {
-            "project_id": row[0],
-            "path": row[1],
-            "size_bytes": row[2],
-            "sha256": row[3],
-            "version": row[4],
-            "created_at": row[5],
-            "updated_at": row[6],
-        },
-    )
-
-
 async def get_file_entry(
-    conn: Executor,
-    *,
-    project_id: UUID,
-    owner_id: UUID,
-    path: str,
+    conn: Executor, *, project_id: UUID, owner_id: UUID, path: str
 ) -> GetFileEntryRow | None:
     """A file's metadata without its content (files.stat, and put's look at the
     current row): the content column is not read, so a large file is neither
@@ -363,7 +318,7 @@ async def get_file_entry(
     row = await conn.fetchrow(GET_FILE_ENTRY, project_id, owner_id, path)
     if row is None:
         return None
-    return _get_file_entry_row(row, GetFileEntryRow)
+    return _create_file_row(row, GetFileEntryRow)
 
 
 async def get_file_entry_into(
@@ -374,18 +329,18 @@ async def get_file_entry_into(
     owner_id: UUID,
     path: str,
 ) -> ModelT | None:
-    """GetFileEntry, each row built as `row_model`, whose fields must be
-    GetFileEntryRow's: the same names, order and types. The values are
-    not validated again, as in get_file_entry().
+    """Each row built as `row_model`, which must have the same fields (names,
+    order and types) as GetFileEntryRow; the values are not validated again.
     """
     check_row_model(row_model, GetFileEntryRow)
     row = await conn.fetchrow(GET_FILE_ENTRY, project_id, owner_id, path)
     if row is None:
         return None
-    return _get_file_entry_row(row, row_model)
+    return _create_file_row(row, row_model)
 
 
-LIST_FILES: Final = """SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
+LIST_FILES: Final = """-- name: ListFiles :many
+SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
 FROM project_files
 WHERE project_id = $1 AND owner_id = $2
   AND path > $3::text
@@ -407,21 +362,6 @@ class ListFilesRow(BaseModel):
     updated_at: datetime
 
 
-def _list_files_row(row: Record, model: type[ModelT]) -> ModelT:
-    return from_database(
-        model,
-        {
-            "project_id": row[0],
-            "path": row[1],
-            "size_bytes": row[2],
-            "sha256": row[3],
-            "version": row[4],
-            "created_at": row[5],
-            "updated_at": row[6],
-        },
-    )
-
-
 async def list_files(
     conn: Executor,
     *,
@@ -436,15 +376,9 @@ async def list_files(
     [prefix, prefix_end): one index range scan, no LIKE escaping.
     """
     rows = await conn.fetch(
-        LIST_FILES,
-        project_id,
-        owner_id,
-        after_path,
-        prefix,
-        prefix_end,
-        row_limit,
+        LIST_FILES, project_id, owner_id, after_path, prefix, prefix_end, row_limit
     )
-    return [_list_files_row(row, ListFilesRow) for row in rows]
+    return [_create_file_row(row, ListFilesRow) for row in rows]
 
 
 async def list_files_into(
@@ -458,24 +392,18 @@ async def list_files_into(
     prefix_end: str | None = None,
     row_limit: int,
 ) -> list[ModelT]:
-    """ListFiles, each row built as `row_model`, whose fields must be
-    ListFilesRow's: the same names, order and types. The values are
-    not validated again, as in list_files().
+    """Each row built as `row_model`, which must have the same fields (names,
+    order and types) as ListFilesRow; the values are not validated again.
     """
     check_row_model(row_model, ListFilesRow)
     rows = await conn.fetch(
-        LIST_FILES,
-        project_id,
-        owner_id,
-        after_path,
-        prefix,
-        prefix_end,
-        row_limit,
+        LIST_FILES, project_id, owner_id, after_path, prefix, prefix_end, row_limit
     )
-    return [_list_files_row(row, row_model) for row in rows]
+    return [_create_file_row(row, row_model) for row in rows]
 
 
-MOVE_FILE: Final = """WITH moved AS (
+MOVE_FILE: Final = """-- name: MoveFile :one
+WITH moved AS (
     UPDATE project_files f
     SET path = $1,
         version = greatest(f.version,
@@ -513,30 +441,8 @@ class MoveFileRow(BaseModel):
     updated_at: datetime
 
 
-def _move_file_row(row: Record, model: type[ModelT]) -> ModelT:
-    return from_database(
-        model,
-        {
-            "project_id": row[0],
-            "owner_id": row[1],
-            "path": row[2],
-            "content": row[3],
-            "size_bytes": row[4],
-            "sha256": row[5],
-            "version": row[6],
-            "created_at": row[7],
-            "updated_at": row[8],
-        },
-    )
-
-
 async def move_file(
-    conn: Executor,
-    *,
-    new_path: str,
-    project_id: UUID,
-    owner_id: UUID,
-    path: str,
+    conn: Executor, *, new_path: str, project_id: UUID, owner_id: UUID, path: str
 ) -> MoveFileRow | None:
     """Moves only onto a free path; a taken one matches nothing (Conflict).
     The file leaves @path, so the floor rises to its version, and it arrives
@@ -545,10 +451,11 @@ async def move_file(
     row = await conn.fetchrow(MOVE_FILE, new_path, project_id, owner_id, path)
     if row is None:
         return None
-    return _move_file_row(row, MoveFileRow)
+    return _project_file(row, MoveFileRow)
 
 
-DELETE_FILE: Final = """WITH removed AS (
+DELETE_FILE: Final = """-- name: DeleteFile :one
+WITH removed AS (
     DELETE FROM project_files
     WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
       AND project_id = $1 AND owner_id = $2 AND path = $3
@@ -579,7 +486,8 @@ async def delete_file(
     return value
 
 
-CHANGED_PATHS: Final = """SELECT given.path::text AS path
+CHANGED_PATHS: Final = """-- name: ChangedPaths :many
+SELECT given.path::text AS path
 FROM (
     SELECT unnest($1::text[]) AS path, unnest($2::text[]) AS sha256
 ) AS given
@@ -603,7 +511,8 @@ async def changed_paths(
     return [row[0] for row in rows]
 
 
-SYNC_FILES: Final = """WITH given AS (
+SYNC_FILES: Final = """-- name: SyncFiles :one
+WITH given AS (
     -- Set-returning functions side by side in a select list advance together.
     SELECT
         unnest($1::text[]) AS path,
@@ -660,12 +569,7 @@ class SyncFilesRow(BaseModel):
 
 def _sync_files_row(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
-        model,
-        {
-            "created": row[0],
-            "updated": row[1],
-            "deleted": row[2],
-        },
+        model, {"created": row[0], "updated": row[1], "deleted": row[2]}
     )
 
 
@@ -680,7 +584,7 @@ async def sync_files(
     owner_id: UUID,
     delete_missing: bool,
     keep_paths: list[str],
-) -> SyncFilesRow | None:
+) -> SyncFilesRow:
     """Second half, one statement: upsert the changed files, delete every file
     not in @keep_paths (when asked), count what happened. The caller holds the
     project lock (LockProject), so nothing changed since ChangedPaths.
@@ -699,5 +603,5 @@ async def sync_files(
         keep_paths,
     )
     if row is None:
-        return None
+        raise NoRowReturned("SyncFiles")
     return _sync_files_row(row, SyncFilesRow)

@@ -19,12 +19,13 @@ from pydantic import BaseModel, ConfigDict
 from repositories._generated import (
     Executor,
     ModelT,
+    NoRowReturned,
     check_row_model,
     from_database,
     rows_affected,
 )
 
-CREATE_PROJECT: Final = """
+CREATE_PROJECT: Final = """-- name: CreateProject :one
 INSERT INTO projects (owner_id, name, description)
 SELECT u.id, $1, $2
 FROM users u
@@ -58,11 +59,7 @@ def _create_project_row(row: Record, model: type[ModelT]) -> ModelT:
 
 
 async def create_project(
-    conn: Executor,
-    *,
-    name: str,
-    description: str | None = None,
-    owner_id: UUID,
+    conn: Executor, *, name: str, description: str | None = None, owner_id: UUID
 ) -> CreateProjectRow | None:
     """Selecting the actor's user row turns "no such user" into no row instead of
     a foreign-key error that would abort the unit of work.
@@ -73,7 +70,8 @@ async def create_project(
     return _create_project_row(row, CreateProjectRow)
 
 
-GET_PROJECT: Final = """SELECT id, owner_id, name, description, created_at, updated_at
+GET_PROJECT: Final = """-- name: GetProject :one
+SELECT id, owner_id, name, description, created_at, updated_at
 FROM projects
 WHERE id = $1 AND owner_id = $2"""
 
@@ -89,63 +87,37 @@ class GetProjectRow(BaseModel):
     updated_at: datetime
 
 
-def _get_project_row(row: Record, model: type[ModelT]) -> ModelT:
-    return from_database(
-        model,
-        {
-            "id": row[0],
-            "owner_id": row[1],
-            "name": row[2],
-            "description": row[3],
-            "created_at": row[4],
-            "updated_at": row[5],
-        },
-    )
-
-
 async def get_project(
-    conn: Executor,
-    *,
-    id: UUID,
-    owner_id: UUID,
+    conn: Executor, *, id: UUID, owner_id: UUID
 ) -> GetProjectRow | None:
-    """GetProject (:one)."""
     row = await conn.fetchrow(GET_PROJECT, id, owner_id)
     if row is None:
         return None
-    return _get_project_row(row, GetProjectRow)
+    return _create_project_row(row, GetProjectRow)
 
 
-PROJECT_EXISTS: Final = """SELECT EXISTS (
+PROJECT_EXISTS: Final = """-- name: ProjectExists :one
+SELECT EXISTS (
     SELECT 1 FROM projects WHERE id = $1 AND owner_id = $2
 ) AS found"""
 
 
-async def project_exists(
-    conn: Executor,
-    *,
-    id: UUID,
-    owner_id: UUID,
-) -> bool | None:
+async def project_exists(conn: Executor, *, id: UUID, owner_id: UUID) -> bool:
     """Used only after a statement matched nothing, to tell NotFound from Conflict."""
     row = await conn.fetchrow(PROJECT_EXISTS, id, owner_id)
     if row is None:
-        return None
+        raise NoRowReturned("ProjectExists")
     value: bool = row[0]
     return value
 
 
-LOCK_PROJECT: Final = """SELECT id FROM projects
+LOCK_PROJECT: Final = """-- name: LockProject :one
+SELECT id FROM projects
 WHERE id = $1 AND owner_id = $2
 FOR NO KEY UPDATE"""
 
 
-async def lock_project(
-    conn: Executor,
-    *,
-    id: UUID,
-    owner_id: UUID,
-) -> UUID | None:
+async def lock_project(conn: Executor, *, id: UUID, owner_id: UUID) -> UUID | None:
     """The project lock every write of its files or agent state takes first
     (the lock order: project_files.sql); a sync takes it in a statement of its
     own, so that the statements after it read what the previous holder wrote.
@@ -157,7 +129,8 @@ async def lock_project(
     return value
 
 
-LIST_PROJECTS_FIRST: Final = """SELECT id, owner_id, name, description, created_at, updated_at
+LIST_PROJECTS_FIRST: Final = """-- name: ListProjectsFirst :many
+SELECT id, owner_id, name, description, created_at, updated_at
 FROM projects
 WHERE owner_id = $1
 ORDER BY created_at DESC, id DESC
@@ -175,48 +148,26 @@ class ListProjectsFirstRow(BaseModel):
     updated_at: datetime
 
 
-def _list_projects_first_row(row: Record, model: type[ModelT]) -> ModelT:
-    return from_database(
-        model,
-        {
-            "id": row[0],
-            "owner_id": row[1],
-            "name": row[2],
-            "description": row[3],
-            "created_at": row[4],
-            "updated_at": row[5],
-        },
-    )
-
-
 async def list_projects_first(
-    conn: Executor,
-    *,
-    owner_id: UUID,
-    row_limit: int,
+    conn: Executor, *, owner_id: UUID, row_limit: int
 ) -> list[ListProjectsFirstRow]:
-    """ListProjectsFirst (:many)."""
     rows = await conn.fetch(LIST_PROJECTS_FIRST, owner_id, row_limit)
-    return [_list_projects_first_row(row, ListProjectsFirstRow) for row in rows]
+    return [_create_project_row(row, ListProjectsFirstRow) for row in rows]
 
 
 async def list_projects_first_into(
-    conn: Executor,
-    row_model: type[ModelT],
-    *,
-    owner_id: UUID,
-    row_limit: int,
+    conn: Executor, row_model: type[ModelT], *, owner_id: UUID, row_limit: int
 ) -> list[ModelT]:
-    """ListProjectsFirst, each row built as `row_model`, whose fields must be
-    ListProjectsFirstRow's: the same names, order and types. The values are
-    not validated again, as in list_projects_first().
+    """Each row built as `row_model`, which must have the same fields (names,
+    order and types) as ListProjectsFirstRow; the values are not validated again.
     """
     check_row_model(row_model, ListProjectsFirstRow)
     rows = await conn.fetch(LIST_PROJECTS_FIRST, owner_id, row_limit)
-    return [_list_projects_first_row(row, row_model) for row in rows]
+    return [_create_project_row(row, row_model) for row in rows]
 
 
-LIST_PROJECTS_AFTER: Final = """SELECT id, owner_id, name, description, created_at, updated_at
+LIST_PROJECTS_AFTER: Final = """-- name: ListProjectsAfter :many
+SELECT id, owner_id, name, description, created_at, updated_at
 FROM projects
 WHERE owner_id = $1
   AND (created_at, id) < ($2::timestamptz, $3::uuid)
@@ -235,20 +186,6 @@ class ListProjectsAfterRow(BaseModel):
     updated_at: datetime
 
 
-def _list_projects_after_row(row: Record, model: type[ModelT]) -> ModelT:
-    return from_database(
-        model,
-        {
-            "id": row[0],
-            "owner_id": row[1],
-            "name": row[2],
-            "description": row[3],
-            "created_at": row[4],
-            "updated_at": row[5],
-        },
-    )
-
-
 async def list_projects_after(
     conn: Executor,
     *,
@@ -259,13 +196,9 @@ async def list_projects_after(
 ) -> list[ListProjectsAfterRow]:
     """Keyset page: rows strictly after (created_at, id) in newest-first order."""
     rows = await conn.fetch(
-        LIST_PROJECTS_AFTER,
-        owner_id,
-        after_created_at,
-        after_id,
-        row_limit,
+        LIST_PROJECTS_AFTER, owner_id, after_created_at, after_id, row_limit
     )
-    return [_list_projects_after_row(row, ListProjectsAfterRow) for row in rows]
+    return [_create_project_row(row, ListProjectsAfterRow) for row in rows]
 
 
 async def list_projects_after_into(
@@ -277,22 +210,18 @@ async def list_projects_after_into(
     after_id: UUID,
     row_limit: int,
 ) -> list[ModelT]:
-    """ListProjectsAfter, each row built as `row_model`, whose fields must be
-    ListProjectsAfterRow's: the same names, order and types. The values are
-    not validated again, as in list_projects_after().
+    """Each row built as `row_model`, which must have the same fields (names,
+    order and types) as ListProjectsAfterRow; the values are not validated again.
     """
     check_row_model(row_model, ListProjectsAfterRow)
     rows = await conn.fetch(
-        LIST_PROJECTS_AFTER,
-        owner_id,
-        after_created_at,
-        after_id,
-        row_limit,
+        LIST_PROJECTS_AFTER, owner_id, after_created_at, after_id, row_limit
     )
-    return [_list_projects_after_row(row, row_model) for row in rows]
+    return [_create_project_row(row, row_model) for row in rows]
 
 
-UPDATE_PROJECT: Final = """UPDATE projects
+UPDATE_PROJECT: Final = """-- name: UpdateProject :one
+UPDATE projects
 SET name = CASE WHEN $1::boolean THEN $2::text ELSE name END,
     description = CASE WHEN $3::boolean THEN $4::text ELSE description END,
     updated_at = CASE
@@ -316,20 +245,6 @@ class UpdateProjectRow(BaseModel):
     updated_at: datetime
 
 
-def _update_project_row(row: Record, model: type[ModelT]) -> ModelT:
-    return from_database(
-        model,
-        {
-            "id": row[0],
-            "owner_id": row[1],
-            "name": row[2],
-            "description": row[3],
-            "created_at": row[4],
-            "updated_at": row[5],
-        },
-    )
-
-
 async def update_project(
     conn: Executor,
     *,
@@ -345,29 +260,17 @@ async def update_project(
     CASE: Citus refuses non-IMMUTABLE functions in CASE.
     """
     row = await conn.fetchrow(
-        UPDATE_PROJECT,
-        set_name,
-        name,
-        set_description,
-        description,
-        id,
-        owner_id,
+        UPDATE_PROJECT, set_name, name, set_description, description, id, owner_id
     )
     if row is None:
         return None
-    return _update_project_row(row, UpdateProjectRow)
+    return _create_project_row(row, UpdateProjectRow)
 
 
-DELETE_PROJECT: Final = """DELETE FROM projects
+DELETE_PROJECT: Final = """-- name: DeleteProject :execrows
+DELETE FROM projects
 WHERE id = $1 AND owner_id = $2"""
 
 
-async def delete_project(
-    conn: Executor,
-    *,
-    id: UUID,
-    owner_id: UUID,
-) -> int:
-    """DeleteProject (:execrows)."""
-    status = await conn.execute(DELETE_PROJECT, id, owner_id)
-    return rows_affected(status)
+async def delete_project(conn: Executor, *, id: UUID, owner_id: UUID) -> int:
+    return rows_affected(await conn.execute(DELETE_PROJECT, id, owner_id))

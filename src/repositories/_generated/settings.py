@@ -9,15 +9,12 @@ from typing import Final
 
 from repositories._generated import Executor
 
-GET_CURSOR_SIGNING_KEY: Final = """
+GET_CURSOR_SIGNING_KEY: Final = """-- name: GetCursorSigningKey :one
 SELECT key FROM cursor_signing_key
 WHERE id"""
 
 
-async def get_cursor_signing_key(
-    conn: Executor,
-) -> bytes | None:
-    """GetCursorSigningKey (:one)."""
+async def get_cursor_signing_key(conn: Executor) -> bytes | None:
     row = await conn.fetchrow(GET_CURSOR_SIGNING_KEY)
     if row is None:
         return None

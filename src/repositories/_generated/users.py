@@ -15,7 +15,7 @@ from asyncpg import Record
 from repositories._generated import Executor, ModelT, NoRowReturned, from_database
 from repositories._generated.models import User
 
-CREATE_USER: Final = """
+CREATE_USER: Final = """-- name: CreateUser :one
 INSERT INTO users (email, name)
 VALUES ($1, $2)
 RETURNING id, name, email, email_verified, image, created_at, updated_at"""
@@ -36,12 +36,7 @@ def _user(row: Record, model: type[ModelT]) -> ModelT:
     )
 
 
-async def create_user(
-    conn: Executor,
-    *,
-    email: str,
-    name: str,
-) -> User:
+async def create_user(conn: Executor, *, email: str, name: str) -> User:
     """A taken e-mail (any letter case) fails with unique_violation, which the
     caller reports as Conflict. No ON CONFLICT: on Citus an upsert into the
     reference table users locks its shard as a non-commutative write, which
@@ -53,33 +48,13 @@ async def create_user(
     return _user(row, User)
 
 
-GET_USER: Final = """SELECT id, name, email, email_verified, image, created_at, updated_at FROM users
+GET_USER: Final = """-- name: GetUser :one
+SELECT id, name, email, email_verified, image, created_at, updated_at FROM users
 WHERE id = $1"""
 
 
-async def get_user(
-    conn: Executor,
-    *,
-    id: UUID,
-) -> User | None:
-    """GetUser (:one)."""
+async def get_user(conn: Executor, *, id: UUID) -> User | None:
     row = await conn.fetchrow(GET_USER, id)
-    if row is None:
-        return None
-    return _user(row, User)
-
-
-GET_USER_BY_EMAIL: Final = """SELECT id, name, email, email_verified, image, created_at, updated_at FROM users
-WHERE lower(email) = lower($1::text)"""
-
-
-async def get_user_by_email(
-    conn: Executor,
-    *,
-    email: str,
-) -> User | None:
-    """GetUserByEmail (:one)."""
-    row = await conn.fetchrow(GET_USER_BY_EMAIL, email)
     if row is None:
         return None
     return _user(row, User)

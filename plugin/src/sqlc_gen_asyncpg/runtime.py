@@ -1,9 +1,10 @@
-"""The generated package's own runtime: the body of its __init__.py.
+"""The runtime of every generated package, copied verbatim below the package
+docstring into its __init__.py (render.init_file): a module of its own here,
+so that mypy --strict and ruff check it as they check any other. It needs
+asyncpg and pydantic, as the generated code does; the plugin itself only
+reads its text and never imports it."""
 
-Kept as text because it is written into every generated package; the tests
-run it there (mypy --strict, ruff, and against PostgreSQL)."""
-
-INIT_BODY = '''from __future__ import annotations
+from __future__ import annotations
 
 import json
 from typing import Any, TypeAlias, TypeVar
@@ -18,7 +19,7 @@ Executor: TypeAlias = (
 """What every query function takes: a connection, or one acquired from a pool."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-_JSONB_VERSION = b"\\x01"  # jsonb's binary format: a version byte, then the text
+_JSONB_VERSION = b"\x01"  # jsonb's binary format: a version byte, then the text
 # BaseModel's slots, set through their descriptors: the cheapest way in.
 _new = object.__new__
 _set_dict = object.__setattr__
@@ -31,7 +32,8 @@ _EVERY_FIELD: dict[type[BaseModel], set[str]] = {}
 
 
 class NoRowReturned(RuntimeError):
-    """An INSERT … RETURNING that always yields a row yielded none."""
+    """A statement that always yields a row (INSERT … VALUES … RETURNING,
+    SELECT EXISTS, an aggregate without GROUP BY) yielded none."""
 
 
 def from_database(model: type[ModelT], values: dict[str, Any]) -> ModelT:
@@ -139,4 +141,3 @@ def rows_affected(status: str) -> int:
     """The row count from a command status such as `UPDATE 3` or `INSERT 0 1`."""
     count = status.rpartition(" ")[2]
     return int(count) if count.isdigit() else 0
-'''

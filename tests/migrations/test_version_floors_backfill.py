@@ -55,11 +55,10 @@ async def test_the_backfill_starts_each_floor_at_its_projects_highest_version(
 
         after = engine.apply(empty_db, migrate.MIGRATIONS_DIR)
         assert after.returncode == 0, engine.output(after)
-        floors = dict(
-            await conn.fetch(
-                "SELECT id, file_version_floor FROM projects ORDER BY name"
-            )
-        )
+        floors = {
+            row["id"]: row["file_version_floor"]
+            for row in await conn.fetch("SELECT id, file_version_floor FROM projects")
+        }
         assert floors == {busy: 7, idle: 0}
         assert (
             await conn.fetchval(

@@ -18,8 +18,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Callable
+from typing import TypeVar
 
 from repositories.errors import InvalidInput
+from repositories.models import Page, page
+
+T = TypeVar("T")
 
 _SIGNATURE_BYTES = 16
 _SEPARATOR = "\x1f"
@@ -71,3 +76,22 @@ class CursorCodec:
         if found_kind != kind or found_scope != scope:
             raise InvalidInput("cursor", "belongs to another listing")
         return position
+
+    def page(
+        self,
+        page_type: type[Page[T]],
+        found: list[T],
+        limit: int,
+        kind: str,
+        scope: str,
+        position: Callable[[T], list[str]],
+    ) -> Page[T]:
+        """A keyset listing's page from the `limit` + 1 rows it fetched (the
+        extra one tells whether another page follows): the first `limit`
+        and, when more follow, the cursor after the last of them, its
+        `position` signed for the listing `kind` within `scope`."""
+        items = found[:limit]
+        next_cursor = None
+        if len(found) > limit:
+            next_cursor = self.encode(kind, scope, position(items[-1]))
+        return page(page_type, items, next_cursor)

@@ -7,12 +7,24 @@ holds a host, a port, an SQLSTATE, a role or a constraint name; such
 diagnostic detail is kept apart in `error.detail` (None when there is
 none), added to the exception as a note so that a logged traceback shows
 it, and the database error itself is the `__cause__`.
+
+Two translations live here too, each in one place. `translated` maps
+asyncpg's exceptions onto the taxonomy. `unmatched_write` says why a write
+matched no row: writes filter on the actor, the path and the expected
+version in one statement, so a write that matched nothing says only that
+*something* did not hold. The repositories then read the row's current
+version (None: no row) and ask `unmatched_write` which error that is, so
+every method words it the same way: "expected version N, found M".
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from types import TracebackType
 from typing import ClassVar
+
+import asyncpg
 
 # How much of an offending path an InvalidInput message quotes.
 _QUOTED_PATH_MAX_CHARS = 200
@@ -183,3 +195,145 @@ class PrivilegedLogin(RepositoryError):
         )
         self.role = role
         self.problems = problems
+
+
+# asyncpg's exceptions mapped onto the taxonomy: `translated`.
+
+# Errors that mean "the database is not there for us right now".
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, cancel, timeout
+    asyncpg.InterfaceError,  # connection closed or lost under us
+    # The server closed the connection before the client saw the end of the
+    # stream: asyncpg's state machine refuses the next call this way.
+    asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+# What asyncpg's decoders raise for a stored value Python cannot hold: a
+# timestamp before year 1 (OverflowError), an integer of more digits than
+# int() takes (ValueError), JSON nested deeper than the interpreter's
+# recursion limit (RecursionError). asyncpg raises them as they are, from
+# the fetch; checked after asyncpg's own errors, some of which are
+# ValueErrors too.
+_UNDECODABLE: tuple[type[BaseException], ...] = (
+    ValueError,
+    OverflowError,
+    RecursionError,
+)
+
+
+def translated(resource: str) -> Translated:
+    """`with translated(resource):` run database work; re-raise its failures
+    as RepositoryError subclasses.
+
+    Each is raised `from` the asyncpg exception, so a log of the traceback
+    keeps PostgreSQL's SQLSTATE, message and detail (`error.__cause__`)."""
+    return Translated(resource)
+
+
+class Translated:
+    """The context manager `translated` returns. A class, not a
+    @contextmanager generator: every repository call enters one, and a
+    generator costs several times as much to set up."""
+
+    __slots__ = ("_resource",)
+
+    def __init__(self, resource: str) -> None:
+        self._resource = resource
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, RepositoryError):
+            return
+        resource = self._resource
+        # The messages are client-safe; what PostgreSQL or the driver said
+        # (constraint, SQLSTATE, host, port, role) goes to `detail`.
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            raise Conflict(resource, "already exists", detail=_described(exc)) from exc
+        if isinstance(
+            exc, asyncpg.ForeignKeyViolationError | asyncpg.InsufficientPrivilegeError
+        ):
+            # A vanished parent, or a row-level-security WITH CHECK refusal:
+            # both mean the actor has no such resource.
+            raise NotFound(resource, detail=_described(exc)) from exc
+        if isinstance(exc, asyncpg.CheckViolationError):
+            raise InvalidInput(
+                resource, "refused by the database", detail=_described(exc)
+            ) from exc
+        if isinstance(exc, _UNAVAILABLE):
+            raise Unavailable(detail=_described(exc)) from exc
+        if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+            # Writers of one project cannot deadlock (they lock the project
+            # first); a unit of work that writes two projects in one order
+            # and another that writes them in the other still can.
+            raise Contention(resource, exc.sqlstate, detail=_described(exc)) from exc
+        if isinstance(exc, asyncpg.PostgresError):
+            raise RepositoryError("database error", detail=_described(exc)) from exc
+        if isinstance(exc, _UNDECODABLE):
+            raise Unreadable(
+                resource,
+                "a stored value cannot be decoded",
+                detail=_described(exc).partition("\n")[0],
+            ) from exc
+
+
+def _described(exc: BaseException) -> str:
+    """What the driver or the server said, for `detail`: the exception's
+    type, SQLSTATE, constraint, message and PostgreSQL's DETAIL."""
+    parts = [type(exc).__name__]
+    if isinstance(exc, asyncpg.PostgresError):
+        parts.append(f"SQLSTATE {exc.sqlstate}")
+        if exc.constraint_name:
+            parts.append(f"constraint {exc.constraint_name}")
+    text = f"{', '.join(parts)}: {exc}"
+    if isinstance(exc, asyncpg.PostgresError) and exc.detail:
+        text += f" ({exc.detail})"
+    return text
+
+
+# Why a write matched no row, NotFound or VersionConflict: `unmatched_write`.
+
+
+def version_mismatch(expected: int | None, found: int | None) -> str:
+    """The reason of a VersionConflict: "expected version 2, found 3";
+    version 0 is "none exists yet", None is "any version"."""
+    wanted = "any version" if expected is None else f"version {expected}"
+    held = "none" if found is None else str(found)
+    return f"expected {wanted}, found {held}"
+
+
+async def unmatched_write(
+    resource: str,
+    *,
+    expected: int | None,
+    found: int | None,
+    parent: str = "project",
+    parent_exists: Callable[[], Awaitable[bool]] | None = None,
+) -> VersionConflict | NotFound:
+    """The error for a write of `resource` that matched no row.
+
+    `expected` is the version the caller asked for, `found` the version the
+    row holds now (None: there is no row). A row that exists is a
+    VersionConflict. Without a row, a write that creates rows inside a parent
+    (it passes `parent_exists`) is NotFound(parent) when the parent is
+    missing or not the actor's, else a VersionConflict (the row it expected
+    is gone); a write that needs the row (delete) is NotFound(resource).
+    """
+    reason = version_mismatch(expected, found)
+    if found is not None:
+        return VersionConflict(resource, reason, found)
+    if parent_exists is None:
+        return NotFound(resource)
+    if not await parent_exists():
+        return NotFound(parent)
+    return VersionConflict(resource, reason, None)

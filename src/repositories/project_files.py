@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, cast
@@ -16,9 +15,13 @@ from repositories._generated import Executor
 from repositories._generated import models as rows
 from repositories._generated import project_files as queries
 from repositories._generated import projects as project_queries
-from repositories.cursors import CursorCodec
-from repositories.database_errors import translated
-from repositories.errors import InvalidInput, NotFound, PathTaken
+from repositories.errors import (
+    InvalidInput,
+    NotFound,
+    PathTaken,
+    translated,
+    unmatched_write,
+)
 from repositories.models import (
     FileEntry,
     FileOutcome,
@@ -28,10 +31,9 @@ from repositories.models import (
     RowModels,
     SyncResult,
     from_row,
-    page,
 )
 from repositories.projects import ProjectsRepository
-from repositories.unmatched import unmatched_write
+from repositories.settings import UnitOfWorkSettings
 
 RESOURCE = "file"
 PROJECT = "project"
@@ -42,7 +44,7 @@ _FILE_PAGE = Page[FileEntry]  # looked up once: subscripting costs each time
 def prefix_end(prefix: str) -> str | None:
     """The smallest string above every string that starts with `prefix`, in
     byte-wise (code point) order, or None when there is none."""
-    chars = builtins.list(prefix)
+    chars = list(prefix)
     while chars:
         last = ord(chars.pop()) + 1
         if 0xD800 <= last <= 0xDFFF:  # skip the surrogate block
@@ -74,6 +76,11 @@ def _file(row: BaseModel, content: str) -> ProjectFile:
     return from_row(ProjectFile, row, content=content)
 
 
+def _path_after(last: FileEntry) -> list[str]:
+    # What list reads back from a cursor: the next page starts after `last`.
+    return [last.path]
+
+
 class ProjectFilesRepository:
     """`uow.files`: a project's files, addressed by path."""
 
@@ -81,19 +88,13 @@ class ProjectFilesRepository:
         self,
         conn: Executor,
         actor: UUID,
-        cursors: CursorCodec,
+        settings: UnitOfWorkSettings,
         projects: ProjectsRepository,
-        max_content_bytes: int,
-        max_sync_files: int,
-        max_sync_bytes: int,
     ) -> None:
         self._conn = conn
         self._actor = actor
-        self._cursors = cursors
+        self._settings = settings
         self._projects = projects
-        self._max_content_bytes = max_content_bytes
-        self._max_sync_files = max_sync_files
-        self._max_sync_bytes = max_sync_bytes
 
     async def _current_version(self, project_id: UUID, path: str) -> int | None:
         with translated(RESOURCE):
@@ -116,7 +117,7 @@ class ProjectFilesRepository:
         unchanged when it holds that content already."""
         validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
-        body = validation.content(content, self._max_content_bytes)
+        body = validation.content(content, self._settings.max_content_bytes)
         expected = validation.expected_version(expected_version)
         args: dict[str, Any] = {
             "project_id": project_id,
@@ -249,7 +250,7 @@ class ProjectFilesRepository:
         lower = "" if prefix is None else validation.prefix(prefix)
         after = ""
         if cursor is not None:
-            (after,) = self._cursors.decode(cursor, RESOURCE, str(project_id))
+            (after,) = self._settings.cursors.decode(cursor, RESOURCE, str(project_id))
         with translated(RESOURCE):
             # Each row becomes a FileEntry at once: one model per row.
             found = await queries.list_files_into(
@@ -264,13 +265,9 @@ class ProjectFilesRepository:
             )
         if not found and not await self._projects.exists(project_id):
             raise NotFound(PROJECT)
-        items = found[:checked_limit]
-        next_cursor = None
-        if len(found) > checked_limit:
-            next_cursor = self._cursors.encode(
-                RESOURCE, str(project_id), [items[-1].path]
-            )
-        return page(_FILE_PAGE, items, next_cursor)
+        return self._settings.cursors.page(
+            _FILE_PAGE, found, checked_limit, RESOURCE, str(project_id), _path_after
+        )
 
     async def move(self, project_id: UUID, path: str, new_path: str) -> ProjectFile:
         """Move the file at `path` to `new_path`, content unchanged."""
@@ -371,11 +368,11 @@ class ProjectFilesRepository:
             raise InvalidInput("delete_missing", "must be a bool")
         bodies = validation.tree(
             files,
-            max_content_bytes=self._max_content_bytes,
-            max_files=self._max_sync_files,
-            max_bytes=self._max_sync_bytes,
+            max_content_bytes=self._settings.max_content_bytes,
+            max_files=self._settings.max_sync_files,
+            max_bytes=self._settings.max_sync_bytes,
         )
-        paths = builtins.list(bodies)
+        paths = [*bodies]
         with translated(RESOURCE):
             # The project lock, in a statement of its own so that the next
             # ones read what the previous holder wrote: writers of one

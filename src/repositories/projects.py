@@ -8,10 +8,9 @@ from uuid import UUID
 from repositories import validation
 from repositories._generated import Executor
 from repositories._generated import projects as queries
-from repositories.cursors import CursorCodec
-from repositories.database_errors import translated
-from repositories.errors import NotFound
-from repositories.models import UNSET, Page, Project, RowModels, Unset, from_row, page
+from repositories.errors import NotFound, translated
+from repositories.models import UNSET, Page, Project, RowModels, Unset, from_row
+from repositories.settings import UnitOfWorkSettings
 
 RESOURCE = "project"
 # The queries name their columns (the table's version floors stay inside
@@ -38,13 +37,21 @@ def to_project(row: ProjectRow) -> Project:
     return from_row(Project, row)
 
 
+def _position_after(last: Project) -> list[str]:
+    # What ProjectsRepository._position reads back: the next page starts
+    # after `last`.
+    return [last.created_at.isoformat(), str(last.id)]
+
+
 class ProjectsRepository:
     """`uow.projects`: the acting user's projects."""
 
-    def __init__(self, conn: Executor, actor: UUID, cursors: CursorCodec) -> None:
+    def __init__(
+        self, conn: Executor, actor: UUID, settings: UnitOfWorkSettings
+    ) -> None:
         self._conn = conn
         self._actor = actor
-        self._cursors = cursors
+        self._cursors = settings.cursors
 
     async def create(self, name: str, description: str | None = None) -> Project:
         """Create a project owned by the acting user."""
@@ -95,14 +102,14 @@ class ProjectsRepository:
                     after_id=project_id,
                     row_limit=checked_limit + 1,
                 )
-        items = found[:checked_limit]
-        next_cursor = None
-        if len(found) > checked_limit:
-            last = items[-1]
-            next_cursor = self._cursors.encode(
-                RESOURCE, str(self._actor), [last.created_at.isoformat(), str(last.id)]
-            )
-        return page(_PROJECT_PAGE, items, next_cursor)
+        return self._cursors.page(
+            _PROJECT_PAGE,
+            found,
+            checked_limit,
+            RESOURCE,
+            str(self._actor),
+            _position_after,
+        )
 
     def _position(self, cursor: str) -> tuple[datetime, UUID]:
         # Bound to the actor: another user's cursor is not a position in this listing.

@@ -12,8 +12,8 @@ import asyncpg
 
 from repositories import _generated as generated
 from repositories import (
+    _login_role,
     agent_states,
-    login_role,
     project_files,
     projects,
     users,
@@ -21,9 +21,14 @@ from repositories import (
 )
 from repositories._generated import settings as settings_queries
 from repositories.cursors import CursorCodec
-from repositories.database_errors import translated
-from repositories.errors import InvalidInput, PrivilegedLogin, RepositoryError
+from repositories.errors import (
+    InvalidInput,
+    PrivilegedLogin,
+    RepositoryError,
+    translated,
+)
 from repositories.models import check_row_models
+from repositories.settings import UnitOfWorkSettings
 from repositories.unit_of_work import UnitOfWork
 from repositories.users import UsersRepository
 
@@ -60,7 +65,7 @@ PINNED_SETTINGS = {
 
 
 async def _create_pool(
-    dsn: str, purpose: login_role.Purpose, allow_privileged: bool, **options: Any
+    dsn: str, purpose: _login_role.Purpose, allow_privileged: bool, **options: Any
 ) -> asyncpg.Pool[asyncpg.Record]:
     """A pool on `dsn` whose login role has been checked for `purpose`."""
     caller_settings = options.pop("server_settings", None) or {}
@@ -77,7 +82,7 @@ async def _create_pool(
     try:
         with translated("database"):
             async with pool.acquire() as conn:
-                role, found = await login_role.problems(conn, purpose)
+                role, found = await _login_role.problems(conn, purpose)
     except BaseException:
         await pool.close()
         raise
@@ -122,21 +127,13 @@ class Store:
         pool: asyncpg.Pool[asyncpg.Record],
         *,
         auth_pool: asyncpg.Pool[asyncpg.Record] | None = None,
-        acquire_timeout: float,
-        max_content_bytes: int,
-        max_sync_files: int,
-        max_sync_bytes: int,
-        cursor_key: bytes,
+        settings: UnitOfWorkSettings,
     ) -> None:
         # Private: routes reach the database only through the repositories.
         self._pool = pool
         self._auth_pool = auth_pool
-        self._acquire_timeout = acquire_timeout
-        self._max_content_bytes = max_content_bytes
-        self._max_sync_files = max_sync_files
-        self._max_sync_bytes = max_sync_bytes
-        self._cursors = CursorCodec(cursor_key)
-        self.users = UsersRepository(auth_pool, acquire_timeout)
+        self._settings = settings
+        self.users = UsersRepository(auth_pool, settings.acquire_timeout)
 
     @classmethod
     def open(
@@ -228,30 +225,21 @@ class Store:
                 if auth_pool is not None:
                     await auth_pool.close()
                 raise
-            return cls(
-                pool,
-                auth_pool=auth_pool,
+            settings = UnitOfWorkSettings(
                 acquire_timeout=acquire_timeout,
+                cursors=CursorCodec(key),
                 max_content_bytes=max_content_bytes,
                 max_sync_files=max_sync_files,
                 max_sync_bytes=max_sync_bytes,
-                cursor_key=key,
             )
+            return cls(pool, auth_pool=auth_pool, settings=settings)
 
         return _OpeningStore(create)
 
     def unit_of_work(self, user_id: UUID) -> UnitOfWork:
         """A unit of work acting as the user `user_id`: one transaction on one
         pooled connection, entered with `async with`."""
-        return UnitOfWork(
-            self._pool,
-            user_id,
-            acquire_timeout=self._acquire_timeout,
-            cursors=self._cursors,
-            max_content_bytes=self._max_content_bytes,
-            max_sync_files=self._max_sync_files,
-            max_sync_bytes=self._max_sync_bytes,
-        )
+        return UnitOfWork(self._pool, user_id, self._settings)
 
     async def close(self) -> None:
         """Close the pool and its connections (`async with Store.open(…)`

@@ -16,13 +16,12 @@ from asyncpg.pool import PoolConnectionProxy
 from repositories import _generated as generated
 from repositories import validation
 from repositories._generated import Executor
+from repositories._pooled import acquire
 from repositories.agent_states import AgentStatesRepository
-from repositories.cursors import CursorCodec
-from repositories.database_errors import translated
-from repositories.errors import RepositoryError
-from repositories.pooled import acquire
+from repositories.errors import RepositoryError, translated
 from repositories.project_files import ProjectFilesRepository
 from repositories.projects import ProjectsRepository
+from repositories.settings import UnitOfWorkSettings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -98,20 +97,11 @@ class UnitOfWork:
         self,
         pool: asyncpg.Pool[asyncpg.Record],
         user_id: UUID,
-        *,
-        acquire_timeout: float,
-        cursors: CursorCodec,
-        max_content_bytes: int,
-        max_sync_files: int,
-        max_sync_bytes: int,
+        settings: UnitOfWorkSettings,
     ) -> None:
         # What a unit of work needs from its Store, and nothing more.
         self._pool = pool
-        self._acquire_timeout = acquire_timeout
-        self._cursors = cursors
-        self._max_content_bytes = max_content_bytes
-        self._max_sync_files = max_sync_files
-        self._max_sync_bytes = max_sync_bytes
+        self._settings = settings
         self.user_id = validation.identifier(user_id, "user_id")
         # Never lent out: route code reaches the database only through the
         # repositories and run(), so no caller can leave session state
@@ -140,22 +130,16 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         with translated("unit of work"):
-            conn = await acquire(self._pool, self._acquire_timeout)
+            conn = await acquire(self._pool, self._settings.acquire_timeout)
             try:
                 await conn.execute(begin_as(self.user_id))
             except BaseException:
                 await self._pool.release(conn)
                 raise
         self._conn = conn
-        self.projects = ProjectsRepository(conn, self.user_id, self._cursors)
+        self.projects = ProjectsRepository(conn, self.user_id, self._settings)
         self.files = ProjectFilesRepository(
-            conn,
-            self.user_id,
-            self._cursors,
-            self.projects,
-            self._max_content_bytes,
-            self._max_sync_files,
-            self._max_sync_bytes,
+            conn, self.user_id, self._settings, self.projects
         )
         self.agent_states = AgentStatesRepository(conn, self.user_id, self.projects)
         return self

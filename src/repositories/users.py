@@ -12,10 +12,9 @@ import asyncpg
 from repositories import validation
 from repositories._generated import models as rows
 from repositories._generated import users as queries
-from repositories.database_errors import translated
-from repositories.errors import EmailTaken, NotFound, RepositoryError
+from repositories._pooled import pooled
+from repositories.errors import EmailTaken, NotFound, RepositoryError, translated
 from repositories.models import RowModels, User, from_row
-from repositories.pooled import pooled
 
 RESOURCE = "user"
 NOT_CONFIGURED = "store.users is not configured: Store.open was given no auth_dsn"

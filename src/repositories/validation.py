@@ -228,10 +228,10 @@ def state(value: object) -> dict[str, Any]:
 
 
 def state_text(text: str) -> str:
-    """The serialised state (agent_state_json: compact, numbers written out
-    in full as jsonb prints them, other characters as they are): no string
-    in it holds NUL (jsonb cannot store \\u0000) or a lone surrogate (not
-    UTF-8), and it is at most 1 MiB of UTF-8."""
+    """The serialised state (as agent_states writes it: compact, numbers
+    written out in full as jsonb prints them, other characters as they
+    are): no string in it holds NUL (jsonb cannot store \\u0000) or a lone
+    surrogate (not UTF-8), and it is at most 1 MiB of UTF-8."""
     # Encoding finds a lone surrogate (it has no UTF-8 form), and the
     # substring test keeps the regular expression off most texts.
     try:

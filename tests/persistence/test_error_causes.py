@@ -19,7 +19,7 @@ from repositories import (
     Store,
     Unavailable,
 )
-from repositories.database_errors import translated
+from repositories.errors import translated
 
 HANG_GUARD_S = 30.0
 

@@ -342,10 +342,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if conditions.given:
                 current = await stat_or_none(uow, project_id, path)
             expected = Expected.of("file", current, conditions)
-            # The version compare-and-swap is atomic; a row deleted and
-            # re-created at the same version between the stat and this
-            # delete is the one case the creation time cannot be checked
-            # after the fact (the delete returns nothing).
+            # The version compare-and-swap is atomic, and versions never
+            # repeat for a path: nothing written since the stat is deleted.
             await uow.files.delete(project_id, path, expected_version=expected.version)
         return Response(status_code=204)
 

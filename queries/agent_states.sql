@@ -55,11 +55,13 @@ WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @ow
 RETURNING *;
 
 -- name: DeleteAgentState :one
--- The floor rises to the deleted state's version.
+-- Only at the expected version, when one is given; the floor rises to the
+-- deleted state's version.
 WITH removed AS (
     DELETE FROM agent_states
     WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
       AND project_id = @project_id AND owner_id = @owner_id
+      AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version)::bigint)
     RETURNING version
 ), raised AS (
     UPDATE projects

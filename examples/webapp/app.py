@@ -412,12 +412,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         project_id: UUID, store: StoreDep, actor: Actor, conditions: Conditions
     ) -> Response:
         async with store.unit_of_work(actor) as uow:
+            current = None
             if conditions.given:
-                # The API's delete takes no version: the check and the delete
-                # are two statements, and a save between them is not seen.
                 current = await state_or_none(uow, project_id)
-                Expected.of("agent state", current, conditions)
-            await uow.agent_states.delete(project_id)
+            expected = Expected.of("agent state", current, conditions)
+            # As for files: the version compare-and-swap is atomic.
+            await uow.agent_states.delete(project_id, expected_version=expected.version)
         return Response(status_code=204)
 
     return app

@@ -122,22 +122,36 @@ class AgentStatesRepository:
             parent_exists=partial(self._projects.exists, project_id),
         )
 
-    async def delete(self, project_id: UUID) -> None:
-        """Delete the project's agent state."""
+    async def delete(
+        self, project_id: UUID, *, expected_version: int | None = None
+    ) -> None:
+        """Delete the project's agent state; with `expected_version` n, only
+        if its version is n."""
         validation.identifier(project_id, "project_id")
+        expected = validation.expected_version(expected_version)
+        delete = partial(
+            queries.delete_agent_state,
+            self._conn,
+            project_id=project_id,
+            owner_id=self._actor,
+            expected_version=expected,
+        )
         with translated(RESOURCE):
-            deleted = await queries.delete_agent_state(
+            deleted = await delete()
+            if deleted is not None:
+                return
+            found = await queries.get_agent_state_version(
                 self._conn, project_id=project_id, owner_id=self._actor
             )
-            if deleted is None and await queries.get_agent_state_version(
-                self._conn, project_id=project_id, owner_id=self._actor
-            ):
+            if found is not None and expected in (None, found):
                 # The state postdates the statement's snapshot (see save).
-                deleted = await queries.delete_agent_state(
+                deleted = await delete()
+                if deleted is not None:
+                    return
+                found = await queries.get_agent_state_version(
                     self._conn, project_id=project_id, owner_id=self._actor
                 )
-        if deleted is None:
-            raise NotFound(RESOURCE)
+        raise await unmatched_write(RESOURCE, expected=expected, found=found)
 
 
 # The state's JSON text, as jsonb prints it (the module's docstring says why).

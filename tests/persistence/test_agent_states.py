@@ -19,6 +19,7 @@ from repositories import (
     RepositoryError,
     Store,
     User,
+    VersionConflict,
 )
 from tests.persistence.helpers import (
     assert_indistinguishable,
@@ -757,3 +758,51 @@ async def test_foreign_state_and_missing_state_look_the_same(
     assert type(foreign_without_state) is type(foreign_with_state)
     assert foreign_without_state.resource == foreign_with_state.resource
     assert str(foreign_without_state) == str(foreign_with_state)
+
+
+# ---------------------------------------------------------------------------
+# conditional delete
+# ---------------------------------------------------------------------------
+
+
+async def test_delete_at_the_current_version_deletes(
+    store: Store, user: User, project: Project
+) -> None:
+    saved = await save(store, user, project.id, {"n": 1})
+    async with store.unit_of_work(user.id) as uow:
+        await uow.agent_states.delete(project.id, expected_version=saved.version)
+        await not_found_from(uow.agent_states.get(project.id))
+
+
+@pytest.mark.parametrize("stale", [0, 1, 3])
+async def test_delete_at_another_version_conflicts_and_keeps_the_state(
+    store: Store, user: User, project: Project, stale: int
+) -> None:
+    await save(store, user, project.id, {"n": 1})
+    current = await save(store, user, project.id, {"n": 2})
+    async with store.unit_of_work(user.id) as uow:
+        with pytest.raises(VersionConflict) as refused:
+            await uow.agent_states.delete(project.id, expected_version=stale)
+        assert refused.value.current_version == current.version
+        assert refused.value.code == "version_conflict"
+        # The unit of work goes on after the refusal.
+        assert (await uow.agent_states.get(project.id)) == current
+
+
+async def test_delete_at_a_version_of_no_state_is_not_found(
+    store: Store, user: User, project: Project
+) -> None:
+    async with store.unit_of_work(user.id) as uow:
+        await not_found_from(uow.agent_states.delete(project.id, expected_version=1))
+
+
+@pytest.mark.parametrize("bad", [-1, True, "1", 1.0, 2**63])
+async def test_delete_refuses_a_bad_expected_version(
+    store: Store, user: User, project: Project, bad: Any
+) -> None:
+    await save(store, user, project.id, {"n": 1})
+    async with store.unit_of_work(user.id) as uow:
+        with pytest.raises(InvalidInput) as refused:
+            await uow.agent_states.delete(project.id, expected_version=bad)
+        assert refused.value.field == "expected_version"
+    assert (await load(store, user, project.id)).state == {"n": 1}

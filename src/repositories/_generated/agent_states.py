@@ -147,6 +147,7 @@ WITH removed AS (
     DELETE FROM agent_states
     WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
       AND project_id = $1 AND owner_id = $2
+      AND ($3::bigint IS NULL OR version = $3::bigint)
     RETURNING version
 ), raised AS (
     UPDATE projects
@@ -158,10 +159,18 @@ SELECT version FROM removed"""
 
 
 async def delete_agent_state(
-    conn: Executor, *, project_id: UUID, owner_id: UUID
+    conn: Executor,
+    *,
+    project_id: UUID,
+    owner_id: UUID,
+    expected_version: int | None = None,
 ) -> int | None:
-    """The floor rises to the deleted state's version."""
-    row = await conn.fetchrow(DELETE_AGENT_STATE, project_id, owner_id)
+    """Only at the expected version, when one is given; the floor rises to the
+    deleted state's version.
+    """
+    row = await conn.fetchrow(
+        DELETE_AGENT_STATE, project_id, owner_id, expected_version
+    )
     if row is None:
         return None
     value: int = row[0]

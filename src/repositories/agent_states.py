@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -27,7 +28,13 @@ from repositories import validation
 from repositories._generated import Executor
 from repositories._generated import agent_states as queries
 from repositories._generated import models as rows
-from repositories.errors import InvalidInput, NotFound, translated, unmatched_write
+from repositories.errors import (
+    InvalidInput,
+    NotFound,
+    once_more,
+    translated,
+    unmatched_write,
+)
 from repositories.models import AgentState, RowModels, from_row
 from repositories.projects import ProjectsRepository
 
@@ -85,34 +92,23 @@ class AgentStatesRepository:
             "owner_id": self._actor,
             "state": text,
         }
-        with translated(RESOURCE):
-            if expected is None:
-                row = await queries.upsert_agent_state(self._conn, **args)
-            elif expected == 0:
-                row = await queries.create_agent_state(self._conn, **args)
-            else:
-                row = await queries.swap_agent_state(
-                    self._conn, **args, expected_version=expected
-                )
-            if row is not None:
-                return to_agent_state(row)
-            current = await queries.get_agent_state_version(
-                self._conn, project_id=project_id, owner_id=self._actor
+        write: Callable[[], Awaitable[rows.AgentState | None]]
+        if expected is None:
+            write = partial(queries.upsert_agent_state, self._conn, **args)
+        elif expected == 0:
+            write = partial(queries.create_agent_state, self._conn, **args)
+        else:
+            write = partial(
+                queries.swap_agent_state, self._conn, **args, expected_version=expected
             )
-            if expected and current == expected:
-                # A swap at version n that matched nothing while the state is
-                # at version n: the state postdates the statement's snapshot
-                # (it waited for the project lock; the lock order:
-                # queries/project_files.sql). This unit of work holds the lock
-                # now: the second run sees the state, and nobody can change it.
-                row = await queries.swap_agent_state(
-                    self._conn, **args, expected_version=expected
-                )
-                if row is not None:
-                    return to_agent_state(row)
-                current = await queries.get_agent_state_version(
-                    self._conn, project_id=project_id, owner_id=self._actor
-                )
+        with translated(RESOURCE):
+            # A swap at version n that waited for the project lock may not
+            # see the state the previous holder saved at n: once_more.
+            row, current = await once_more(
+                write, partial(self._current_version, project_id), expected
+            )
+        if row is not None:
+            return to_agent_state(row)
         # Nothing was written: no such project, or another version is current.
         raise await unmatched_write(
             RESOURCE,
@@ -120,6 +116,11 @@ class AgentStatesRepository:
             found=current,
             parent=PROJECT,
             parent_exists=partial(self._projects.exists, project_id),
+        )
+
+    async def _current_version(self, project_id: UUID) -> int | None:
+        return await queries.get_agent_state_version(
+            self._conn, project_id=project_id, owner_id=self._actor
         )
 
     async def delete(
@@ -137,21 +138,11 @@ class AgentStatesRepository:
             expected_version=expected,
         )
         with translated(RESOURCE):
-            deleted = await delete()
-            if deleted is not None:
-                return
-            found = await queries.get_agent_state_version(
-                self._conn, project_id=project_id, owner_id=self._actor
+            deleted, found = await once_more(
+                delete, partial(self._current_version, project_id), expected
             )
-            if found is not None and expected in (None, found):
-                # The state postdates the statement's snapshot (see save).
-                deleted = await delete()
-                if deleted is not None:
-                    return
-                found = await queries.get_agent_state_version(
-                    self._conn, project_id=project_id, owner_id=self._actor
-                )
-        raise await unmatched_write(RESOURCE, expected=expected, found=found)
+        if deleted is None:
+            raise await unmatched_write(RESOURCE, expected=expected, found=found)
 
 
 # The state's JSON text, as jsonb prints it (the module's docstring says why).

@@ -22,12 +22,13 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import asyncpg
 
 # How much of an offending path an InvalidInput message quotes.
 _QUOTED_PATH_MAX_CHARS = 200
+W = TypeVar("W")  # what a write returns
 
 
 class RepositoryError(Exception):
@@ -301,7 +302,35 @@ def _described(exc: BaseException) -> str:
     return text
 
 
-# Why a write matched no row, NotFound or VersionConflict: `unmatched_write`.
+# A write that matched no row: run it once more when its snapshot predates
+# the row (`once_more`), else say why, NotFound or VersionConflict
+# (`unmatched_write`).
+
+
+async def once_more(
+    write: Callable[[], Awaitable[W | None]],
+    current_version: Callable[[], Awaitable[int | None]],
+    expected: int | None,
+) -> tuple[W | None, int | None]:
+    """Run `write`; when it matched nothing while the row is there at the
+    version it expects (None: any), run it once more, and return what it
+    wrote, else None and the version the row holds (None: no row).
+
+    Every write first waits for the project lock (the lock order:
+    queries/project_files.sql), and a statement that waited still reads with
+    the snapshot it took before: a row the previous holder of the lock made
+    is invisible to it. The second run starts after the lock is held, so it
+    sees the row, and nobody else can change it meanwhile."""
+    written = await write()
+    if written is not None:
+        return written, None
+    found = await current_version()
+    if found is not None and expected in (None, found):
+        written = await write()
+        if written is not None:
+            return written, None
+        found = await current_version()
+    return None, found
 
 
 def version_mismatch(expected: int | None, found: int | None) -> str:

@@ -19,6 +19,7 @@ from repositories.errors import (
     InvalidInput,
     NotFound,
     PathTaken,
+    once_more,
     translated,
     unmatched_write,
 )
@@ -340,18 +341,13 @@ class ProjectFilesRepository:
             expected_version=expected,
         )
         with translated(RESOURCE):
-            deleted = await delete()
-        if deleted is not None:
-            return
-        found = await self._current_version(project_id, checked_path)
-        if found is not None and expected in (None, found):
-            # The row postdates the statement's snapshot (see put).
-            with translated(RESOURCE):
-                deleted = await delete()
-            if deleted is not None:
-                return
-            found = await self._current_version(project_id, checked_path)
-        raise await unmatched_write(RESOURCE, expected=expected, found=found)
+            deleted, found = await once_more(
+                delete,
+                partial(self._current_version, project_id, checked_path),
+                expected,
+            )
+        if deleted is None:
+            raise await unmatched_write(RESOURCE, expected=expected, found=found)
 
     async def sync(
         self, project_id: UUID, files: Mapping[str, str], *, delete_missing: bool = True

@@ -126,3 +126,22 @@ async def wait_until_waiting_on_a_lock(
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"backend {pid} never waited on a lock")
+
+
+class Backend:
+    """The server process of a unit of work, told once the unit of work has
+    begun, so that a test can wait until that process waits on a lock:
+    `await backend.is_(uow)` inside it, `await backend.waits_on_a_lock(admin)`
+    outside."""
+
+    def __init__(self) -> None:
+        self._pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def is_(self, uow: UnitOfWork) -> None:
+        self._pid.set_result(
+            await connection_of(uow).fetchval("SELECT pg_backend_pid()")
+        )
+
+    async def waits_on_a_lock(self, admin: asyncpg.Connection[asyncpg.Record]) -> None:
+        pid = await asyncio.wait_for(asyncio.shield(self._pid), LOCK_WAIT_GUARD_S)
+        await wait_until_waiting_on_a_lock(admin, pid)

@@ -30,7 +30,7 @@ from repositories import (
     VersionConflict,
 )
 from repositories._generated import project_files as file_queries
-from tests.support import connection_of, new_project, wait_until_waiting_on_a_lock
+from tests.support import Backend, new_project
 
 HANG_GUARD_S = 30.0
 CODES: dict[type[RepositoryError], str] = {
@@ -172,13 +172,11 @@ async def test_a_unique_violation_no_subclass_names_is_conflict(
     project = await new_project(store, user)
     async with store.unit_of_work(user.id) as uow:
         await uow.files.put(project.id, "a.txt", "a")
-    backend: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    backend = Backend()
 
     async def mover() -> None:
         async with store.unit_of_work(user.id) as uow:
-            backend.set_result(
-                await connection_of(uow).fetchval("SELECT pg_backend_pid()")
-            )
+            await backend.is_(uow)
             await uow.run(
                 file_queries.move_file,
                 new_path="b.txt",
@@ -191,8 +189,7 @@ async def test_a_unique_violation_no_subclass_names_is_conflict(
         await inserter.files.put(project.id, "b.txt", "b")  # not committed yet
         task = asyncio.create_task(mover())
         try:
-            pid = await asyncio.wait_for(backend, HANG_GUARD_S)
-            await wait_until_waiting_on_a_lock(superuser, pid)
+            await backend.waits_on_a_lock(superuser)
         except BaseException:
             task.cancel()
             raise

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from repositories import NotFound, PathTaken, Store, User, VersionConflict
-from tests.support import connection_of, new_project, wait_until_waiting_on_a_lock
+from tests.support import Backend, new_project
 
 HANG_GUARD_S = 60.0
 
@@ -137,13 +137,11 @@ async def test_a_create_that_waited_for_a_delete_sees_the_raised_floor(
     async with store.unit_of_work(user.id) as uow:
         await uow.files.put(project.id, "a.txt", "1")
         await uow.files.put(project.id, "a.txt", "2")
-    backend: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    backend = Backend()
 
     async def creator() -> int:
         async with store.unit_of_work(user.id) as uow:
-            backend.set_result(
-                await connection_of(uow).fetchval("SELECT pg_backend_pid()")
-            )
+            await backend.is_(uow)
             made = await uow.files.put(project.id, "a.txt", "3", expected_version=0)
             return made.file.version
 
@@ -151,8 +149,7 @@ async def test_a_create_that_waited_for_a_delete_sees_the_raised_floor(
         await deleter.files.delete(project.id, "a.txt")  # not committed yet
         task = asyncio.create_task(creator())
         try:
-            pid = await asyncio.wait_for(backend, HANG_GUARD_S)
-            await wait_until_waiting_on_a_lock(superuser, pid)
+            await backend.waits_on_a_lock(superuser)
         except BaseException:
             task.cancel()
             raise

@@ -40,7 +40,7 @@ from repositories import (
     User,
 )
 from tests.persistence.helpers import list_all
-from tests.support import connection_of, new_project, wait_until_waiting_on_a_lock
+from tests.support import Backend, new_project
 
 Admin: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 
@@ -48,23 +48,6 @@ HANG_GUARD_S = 60.0
 WORKERS = 12
 UNITS_PER_WORKER = 40
 PATHS = [f"p{i}.txt" for i in range(6)] + ["d/a.txt", "d/b.txt"]
-
-
-class Backend:
-    """The server process of a unit of work, told once it has begun, so the
-    test can wait until that process waits on a lock."""
-
-    def __init__(self) -> None:
-        self._pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-    async def is_(self, uow: UnitOfWork) -> None:
-        self._pid.set_result(
-            await connection_of(uow).fetchval("SELECT pg_backend_pid()")
-        )
-
-    async def waits_on_a_lock(self, admin: Admin) -> None:
-        pid = await asyncio.wait_for(asyncio.shield(self._pid), HANG_GUARD_S)
-        await wait_until_waiting_on_a_lock(admin, pid)
 
 
 def sqlstate(error: BaseException) -> str | None:

@@ -262,9 +262,9 @@ def _check_json(root: dict[str, Any]) -> None:
             for key, child in node.items():
                 if not isinstance(key, str):
                     raise InvalidInput("state", "object keys must be strings")
-                if isinstance(child, (dict, list, float)) or not isinstance(
-                    child, (str, int, type(None))
-                ):
+                # Strings, ints and None need no visit: their characters
+                # are checked on the JSON text (state_text).
+                if not isinstance(child, (str, int, type(None))):
                     stack.append((child, depth + 1))
         elif isinstance(node, list):
             stack.extend((child, depth + 1) for child in node)

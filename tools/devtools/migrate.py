@@ -4,6 +4,9 @@
     python -m devtools.migrate --diff N   diff schema.sql into migration N
     python -m devtools.migrate --lint     migrate validate + migrate lint --latest 1
     python -m devtools.migrate --status   migrate status
+    python -m devtools.migrate --hash     migrate hash: rewrite atlas.sum for
+                                          the files as they are (a file not
+                                          yet applied anywhere, edited)
 
 The engine is chosen by ``devtools.atlas`` (the official CLI or the project's
 build; same arguments). Commands that need a dev database get a fresh,
@@ -25,6 +28,7 @@ from typing import Any
 from devtools import PROJECT_ROOT, atlas, citusdb, database, embedded
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+SUM_FILE = MIGRATIONS_DIR / "atlas.sum"
 SCHEMA_FILE = PROJECT_ROOT / "schema.sql"
 STATUS_FORMAT = "{{ .Status }} {{ .Current }}"
 
@@ -142,12 +146,56 @@ def _application_login(url: str) -> str:
     )
 
 
-def _apply(url: str) -> int:
+def apply_and_report(url: str) -> int:
+    """`nox -s migrate`: apply migrations/ with the engine's output on the
+    terminal, then the version reached and the application's URLs."""
     code = _engine("migrate", "apply", "--dir", dir_url(), "--url", url)
     if code == 0:
         print(f"current version: {current_version(url)}", flush=True)
         print(_application_login(url), flush=True)
     return code
+
+
+def sum_entries(path: Path = SUM_FILE) -> dict[str, str]:
+    """atlas.sum's hash per file name (its first line, the total, aside)."""
+    if not path.exists():
+        return {}
+    entries = {}
+    for line in path.read_text().splitlines()[1:]:
+        name, _, digest = line.rpartition(" ")
+        entries[name] = digest
+    return entries
+
+
+def _hash() -> int:
+    """Rewrite atlas.sum with the engine, then say which files it re-hashed."""
+    before = sum_entries()
+    code = _engine("migrate", "hash", "--dir", dir_url())
+    if code != 0:
+        return code
+    after = sum_entries()
+    changes = [
+        f"{name} ({'new' if name not in before else 'changed'})"
+        for name in sorted(after)
+        if before.get(name) != after[name]
+    ] + [f"{name} (gone)" for name in sorted(before.keys() - after.keys())]
+    if not changes:
+        print(
+            f"atlas.sum already matched the {len(after)} files: nothing changed",
+            flush=True,
+        )
+        return 0
+    print(
+        f"atlas.sum re-hashed ({len(after)} files); changed since the last hash: "
+        + ", ".join(changes),
+        flush=True,
+    )
+    print(
+        "Re-hash only a file not yet applied anywhere: a database that applied "
+        "the old content keeps it (write a new migration to change it)",
+        flush=True,
+    )
+    return 0
 
 
 def _diff(url: str, name: str) -> int:
@@ -210,10 +258,10 @@ def _server_note() -> str:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"--diff": 2, "--lint": 1, "--status": 1}
+    commands = {"--diff": 2, "--lint": 1, "--status": 1, "--hash": 1}
     if argv and (argv[0] not in commands or len(argv) != commands[argv[0]]):
         print(
-            "usage: nox -s migrate -- [--diff NAME | --lint | --status]",
+            "usage: nox -s migrate -- [--diff NAME | --lint | --status | --hash]",
             file=sys.stderr,
         )
         return 2
@@ -221,10 +269,12 @@ def main(argv: list[str]) -> int:
     try:
         # The engine first: a missing toolchain fails before a server starts.
         atlas.choose()
+        if argv == ["--hash"]:
+            return _hash()  # files only: no database
         url = database.resolve_url()
         database.check(url)
         if not argv:
-            code = _apply(url)
+            code = apply_and_report(url)
         elif argv[0] == "--diff":
             code = _diff(url, argv[1])
         elif argv[0] == "--lint":
@@ -239,7 +289,8 @@ def main(argv: list[str]) -> int:
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = 1
-    if code != 0 and (note := _server_note()):
+    # --hash reads files only: whether a server runs is beside the point.
+    if code != 0 and argv != ["--hash"] and (note := _server_note()):
         print(note, file=sys.stderr)
     return code
 

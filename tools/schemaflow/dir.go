@@ -94,10 +94,10 @@ func validateDir(dir migrate.Dir) error {
 		return nil
 	case errors.As(err, &sumErr):
 		return fmt.Errorf("checksum mismatch: %s was %s since atlas.sum was written (line %d of atlas.sum). "+
-			"Committed migrations must not change; if this change is intended (a file not yet applied anywhere), run `migrate hash`",
+			"Committed migrations must not change; if this change is intended (a file not yet applied anywhere), re-hash: `nox -s migrate -- --hash` (runs `migrate hash`)",
 			sumErr.File, sumErr.Reason, sumErr.Line)
 	case errors.Is(err, migrate.ErrChecksumNotFound):
-		return errors.New("atlas.sum not found: the migration directory has files but no checksum; run `migrate hash`")
+		return errors.New("atlas.sum not found: the migration directory has files but no checksum; run `nox -s migrate -- --hash` (runs `migrate hash`)")
 	default:
 		return err
 	}

@@ -49,6 +49,6 @@ func (f *newFlags) run(_ context.Context, args []string, out io.Writer) error {
 	if err := writeSum(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Wrote %s: write its statements, then run `migrate hash`\n", filepath.Join(dir.Path(), fileName))
+	fmt.Fprintf(out, "Wrote %s: write its statements, then run `nox -s migrate -- --hash` (runs `migrate hash`)\n", filepath.Join(dir.Path(), fileName))
 	return nil
 }

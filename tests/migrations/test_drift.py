@@ -5,16 +5,21 @@ the folder (an undo after `migrate apply`), or an applied file edited and
 re-hashed. `migrate status` and `migrate apply` (dry run too) then exit 1,
 name the revision or the file and say the way out, and apply changes
 nothing. The cases that are no drift stay quiet: a database in step, a
-baseline, and a file fixed after a failed attempt and applied again."""
+baseline, and a file fixed after a failed attempt and applied again.
+
+The check is the project's build's (the official CLI v1.2.3 has none), so
+these proofs run that build whichever engine `devtools.atlas` would choose."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
 
-from devtools import migrate
+from devtools import PROJECT_ROOT, atlas, migrate
 
 from . import engine
 
@@ -27,8 +32,14 @@ Completed = subprocess.CompletedProcess[str]
 
 
 def status(url: str, directory: Path, *extra: str) -> Completed:
-    return engine.run(
+    return engine.own(
         "migrate", "status", "--dir", migrate.file_url(directory), "--url", url, *extra
+    )
+
+
+def apply(url: str, directory: Path, *extra: str) -> Completed:
+    return engine.own(
+        "migrate", "apply", "--dir", migrate.file_url(directory), "--url", url, *extra
     )
 
 
@@ -73,7 +84,7 @@ async def _applied_and_undone(url: str, tmp_path: Path) -> tuple[Path, list[str]
         engine.add_migration(history, "add_labels", ADD_LABELS),
         engine.add_migration(history, "add_labels_index", ADD_LABELS_INDEX),
     ]
-    applied = engine.apply(url, history)
+    applied = apply(url, history)
     assert applied.returncode == 0, engine.output(applied)
     remove_and_rehash(history, *added)
     return history, added
@@ -109,7 +120,7 @@ async def test_apply_refuses_and_changes_nothing(empty_db: str, tmp_path: Path) 
     )
     before = await engine.revisions(empty_db)
     for extra in ((), ("--dry-run",)):
-        done = engine.apply(empty_db, history, *extra)
+        done = apply(empty_db, history, *extra)
         assert_refused(
             done, WAY_OUT_ORPHANS, *(name.split("_", 1)[0] for name in added)
         )
@@ -122,7 +133,7 @@ async def test_an_applied_file_edited_and_rehashed_is_named(
     empty_db: str, tmp_path: Path
 ) -> None:
     history = engine.copy_history(tmp_path)
-    applied = engine.apply(empty_db, history)
+    applied = apply(empty_db, history)
     assert applied.returncode == 0, engine.output(applied)
     files = engine.history_files(history)
     edited = files[1]
@@ -134,8 +145,8 @@ async def test_an_applied_file_edited_and_rehashed_is_named(
 
     for done in (
         status(empty_db, history),
-        engine.apply(empty_db, history),
-        engine.apply(empty_db, history, "--dry-run"),
+        apply(empty_db, history),
+        apply(empty_db, history, "--dry-run"),
     ):
         assert_refused(done, WAY_OUT_CHANGED, edited)
         # atlas.sum's hashes are cumulative, so every later file's hash moved
@@ -150,7 +161,7 @@ async def test_an_applied_file_edited_and_rehashed_is_named(
 
 async def test_a_database_in_step_is_ok(empty_db: str, tmp_path: Path) -> None:
     history = engine.copy_history(tmp_path)
-    assert engine.apply(empty_db, history).returncode == 0
+    assert apply(empty_db, history).returncode == 0
     done = status(empty_db, history)
     assert done.returncode == 0, engine.output(done)
     assert "Migration Status: OK" in done.stdout
@@ -171,14 +182,14 @@ async def test_a_file_fixed_after_a_failed_attempt_is_no_drift(
     broken = engine.add_migration(
         history, "fix_me", "ALTER TABLE no_such_table ADD c int;\n"
     )
-    failed = engine.apply(empty_db, history)
+    failed = apply(empty_db, history)
     assert failed.returncode != 0
     assert "no_such_table" in engine.output(failed)
     (history / broken).write_text("CREATE TABLE drift_probe (id int);\n")
     rehashed = engine.run("migrate", "hash", "--dir", migrate.file_url(history))
     assert rehashed.returncode == 0, engine.output(rehashed)
 
-    finished = engine.apply(empty_db, history)
+    finished = apply(empty_db, history)
     assert finished.returncode == 0, engine.output(finished)
     assert await engine.table_exists(empty_db, "public.drift_probe")
     done = status(empty_db, history)
@@ -193,7 +204,7 @@ async def test_a_baseline_records_no_hash_and_is_no_drift(
     compare, and the files applied after it are checked as usual."""
     history = engine.copy_history(tmp_path)
     latest = engine.latest_version(history)
-    base = engine.apply(empty_db, history, "--baseline", latest)
+    base = apply(empty_db, history, "--baseline", latest)
     assert base.returncode == 0, engine.output(base)
     conn = await asyncpg.connect(empty_db)
     try:
@@ -206,7 +217,7 @@ async def test_a_baseline_records_no_hash_and_is_no_drift(
     added = engine.add_migration(
         history, "next", "CREATE TABLE drift_probe (id int);\n"
     )
-    assert engine.apply(empty_db, history).returncode == 0
+    assert apply(empty_db, history).returncode == 0
     done = status(empty_db, history)
     assert done.returncode == 0, engine.output(done)
 
@@ -219,3 +230,31 @@ async def test_a_baseline_records_no_hash_and_is_no_drift(
     description = baseline_file.split("_", 1)[1].removesuffix(".sql")
     assert_refused(done, WAY_OUT_ORPHANS, f"{latest} {description}", "as the baseline")
     assert added not in done.stderr
+
+
+async def test_nox_migrate_passes_the_refusal_through(
+    empty_db: str, tmp_path: Path
+) -> None:
+    """`nox -s migrate` and `-- --status` (devtools.migrate on migrations/)
+    exit 1 with the engine's message, and print no version after a refused
+    apply."""
+    history = engine.copy_history(tmp_path)
+    extra = engine.add_migration(history, "add_labels", ADD_LABELS)
+    assert apply(empty_db, history).returncode == 0
+    env = {
+        **os.environ,
+        "DATABASE_URL": empty_db,
+        "ATLAS_BIN": str(atlas.project_build()),
+        "PYTHONPATH": str(PROJECT_ROOT / "tools"),
+    }
+    for argv in ([], ["--status"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "devtools.migrate", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert_refused(done, WAY_OUT_ORPHANS, extra.split("_", 1)[0], "add_labels")
+        assert "current version" not in done.stdout

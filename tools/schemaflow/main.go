@@ -15,7 +15,9 @@
 //
 // main.go wires the commands; each `migrate` subcommand is in its own file
 // (diff.go, new.go, hash.go, validate.go, apply.go, status.go, lint.go) with
-// its flags struct, flags.go reads the command line into it. What the engine
+// its flags struct, flags.go reads the command line into it; drift.go is the
+// check status and apply share, of the database's revisions against the
+// directory. What the engine
 // does not see lives in internal packages: internal/security reads row-level
 // security, policies, privileges, roles and functions and writes the
 // statements `migrate diff` adds; internal/rlslint is `migrate lint`'s

@@ -232,6 +232,52 @@ async def test_a_baseline_records_no_hash_and_is_no_drift(
     assert added not in done.stderr
 
 
+def nox_migrate(url: str, *argv: str) -> Completed:
+    """`nox -s migrate -- ARGV` against `url`, with the project's build."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "ATLAS_BIN": str(atlas.project_build()),
+        "PYTHONPATH": str(PROJECT_ROOT / "tools"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.migrate", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_nox_migrate_status_compares_the_schema_with_the_replay(
+    empty_db: str,
+) -> None:
+    """`-- --status` replays the applied files on a fresh dev database and
+    lets the engine diff that with the database: in step it is OK; a column
+    added by hand is named, as the statement the engine would plan."""
+    migrate.apply_latest(empty_db)
+    in_step = nox_migrate(empty_db, "--status")
+    assert in_step.returncode == 0, engine.output(in_step)
+    assert "Migration Status: OK" in in_step.stdout
+
+    conn = await asyncpg.connect(empty_db)
+    try:
+        await conn.execute(ADD_LABELS)
+    finally:
+        await conn.close()
+    done = nox_migrate(empty_db, "--status")
+    assert done.returncode == 1, engine.output(done)
+    assert "Migration Status: DRIFT" in done.stdout
+    assert "Error: drift: the database's schema differs" in done.stderr
+    assert 'ALTER TABLE "public"."project_files" ADD COLUMN "labels"' in done.stderr
+    for text in ("undo the change", "nox -s db -- reset", "schema.sql"):
+        assert text in done.stderr, done.stderr
+    # The revisions alone are in step: plain status (no dev database) is OK.
+    plain = status(empty_db, migrate.MIGRATIONS_DIR)
+    assert plain.returncode == 0, engine.output(plain)
+
+
 async def test_nox_migrate_passes_the_refusal_through(
     empty_db: str, tmp_path: Path
 ) -> None:
@@ -241,20 +287,7 @@ async def test_nox_migrate_passes_the_refusal_through(
     history = engine.copy_history(tmp_path)
     extra = engine.add_migration(history, "add_labels", ADD_LABELS)
     assert apply(empty_db, history).returncode == 0
-    env = {
-        **os.environ,
-        "DATABASE_URL": empty_db,
-        "ATLAS_BIN": str(atlas.project_build()),
-        "PYTHONPATH": str(PROJECT_ROOT / "tools"),
-    }
     for argv in ([], ["--status"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "devtools.migrate", *argv],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = nox_migrate(empty_db, *argv)
         assert_refused(done, WAY_OUT_ORPHANS, extra.split("_", 1)[0], "add_labels")
         assert "current version" not in done.stdout

@@ -3,7 +3,7 @@
     python -m devtools.migrate            apply migrations/, print the version
     python -m devtools.migrate --diff N   diff schema.sql into migration N
     python -m devtools.migrate --lint     migrate validate + migrate lint --latest 1
-    python -m devtools.migrate --status   migrate status
+    python -m devtools.migrate --status   migrate status, the schema compared too
 
 The engine is chosen by ``devtools.atlas`` (the official CLI or the project's
 build; same arguments). Commands that need a dev database get a fresh,
@@ -191,6 +191,27 @@ def _lint(url: str) -> int:
         )
 
 
+def _status(url: str) -> int:
+    """Status runs the project's build, whichever engine applies: only it
+    refuses drift, and with a dev database it also compares the database's
+    schema with the applied files replayed there."""
+    own = atlas.project_build()
+    if own != atlas.choose().binary:
+        print(f"migrate status runs {own.name}: it checks for drift", flush=True)
+    with dev_database(url) as dev:
+        return _engine(
+            "migrate",
+            "status",
+            "--dir",
+            dir_url(),
+            "--url",
+            url,
+            "--dev-url",
+            dev,
+            binary=own,
+        )
+
+
 def _server_note() -> str:
     """After a failure: is the embedded server up, and how to stop it. A
     DATABASE_URL server is not ours to start or stop: nothing to say."""
@@ -230,7 +251,7 @@ def main(argv: list[str]) -> int:
         elif argv[0] == "--lint":
             code = _lint(url)
         else:
-            code = _engine("migrate", "status", "--dir", dir_url(), "--url", url)
+            code = _status(url)
     except (
         database.DatabaseUnreachable,
         embedded.EmbeddedServerError,

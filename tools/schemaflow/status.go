@@ -17,6 +17,7 @@ type statusFlags struct {
 	Dir             string
 	Format          string // a text/template over statusReport
 	RevisionsSchema string
+	DevURL          string // optional: also compare the schema with the replayed files
 }
 
 func (f *statusFlags) flagSet() *flag.FlagSet {
@@ -25,12 +26,13 @@ func (f *statusFlags) flagSet() *flag.FlagSet {
 	dirFlag(fs, &f.Dir)
 	fs.StringVar(&f.Format, "format", defaultStatusTemplate, "the output's Go `TEMPLATE`, over the official CLI's fields (.Status, .Current, .Next, …)")
 	revisionsSchemaFlag(fs, &f.RevisionsSchema)
+	devURLFlag(fs, &f.DevURL, "also compare the database's schema with the applied files replayed on this empty database (a postgres:// `URL`; this build only)")
 	return fs
 }
 
 func statusCmd() *command {
 	f := &statusFlags{}
-	return &command{usage: "migrate status --url URL [--format TEMPLATE] [--dir file://migrations]", flags: f.flagSet(), run: f.run}
+	return &command{usage: "migrate status --url URL [--format TEMPLATE] [--dir file://migrations] [--dev-url URL]", flags: f.flagSet(), run: f.run}
 }
 
 // statusReport has the official CLI's field names, so the same --format
@@ -55,7 +57,8 @@ const defaultStatusTemplate = `Migration Status: {{ .Status }}
 
 // run reports the applied and pending files, writing nothing to the
 // database, and fails when the database has drifted from the directory
-// (drift.go).
+// (drift.go); with --dev-url, also when its schema differs from the applied
+// files replayed (schemadrift.go).
 func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) error {
 	if err := maxArgs(args, 0); err != nil {
 		return err
@@ -63,6 +66,11 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 	target := f.URL
 	if err := databaseFlag(target, "url", "target"); err != nil {
 		return err
+	}
+	if f.DevURL != "" {
+		if err := databaseFlag(f.DevURL, "dev-url", "dev database"); err != nil {
+			return err
+		}
 	}
 	format, err := template.New("status").Parse(f.Format)
 	if err != nil {
@@ -124,6 +132,15 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 		report.Current = last.Version
 		if last.Applied < last.Total {
 			report.Count, report.Total = last.Applied, last.Total
+		}
+	}
+	if drift == nil && f.DevURL != "" {
+		found, err := compareSchema(ctx, client, f.DevURL, dir, path, report.Applied, f.RevisionsSchema)
+		if err != nil {
+			return err
+		}
+		if found != nil {
+			drift, report.Status = found, "DRIFT"
 		}
 	}
 	// On drift the report still prints (it says DRIFT, for the eye and for

@@ -190,7 +190,7 @@ func (e *driftError) Error() string {
 	b.WriteString("status and apply refuse this database until they match again. The way out:\n")
 	var ways []string
 	if len(orphans) > 0 {
-		ways = append(ways, fmt.Sprintf("restore the missing files to %s/ (e.g. with git, from the commit or branch that has them) and run `migrate hash`", e.dir))
+		ways = append(ways, fmt.Sprintf("restore the missing files to %s/ (e.g. with git, from the commit or branch that has them) with their atlas.sum lines, or run `migrate hash`", e.dir))
 	}
 	for _, c := range changed {
 		ways = append(ways, fmt.Sprintf("restore %s as it was applied (e.g. `git checkout -- %s`), run `migrate hash`, and put the change in a new migration",

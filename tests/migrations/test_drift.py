@@ -13,13 +13,14 @@ these proofs run that build whichever engine `devtools.atlas` would choose."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import asyncpg
 
-from devtools import PROJECT_ROOT, atlas, migrate
+from devtools import PROJECT_ROOT, atlas, database, migrate
 
 from . import engine
 
@@ -276,6 +277,39 @@ async def test_nox_migrate_status_compares_the_schema_with_the_replay(
     # The revisions alone are in step: plain status (no dev database) is OK.
     plain = status(empty_db, migrate.MIGRATIONS_DIR)
     assert plain.returncode == 0, engine.output(plain)
+
+
+async def test_nox_migrate_status_without_createdb_still_checks_the_revisions(
+    empty_db: str, tmp_path: Path
+) -> None:
+    """A role that cannot create the dev database (a managed server, say)
+    gets the revisions checked and a note that the schema was not."""
+    migrate.apply_latest(empty_db)
+    role, password = f"drift_{secrets.token_hex(4)}", secrets.token_hex(8)
+    admin = await asyncpg.connect(empty_db)
+    try:
+        await admin.execute(
+            f"CREATE ROLE {role} LOGIN NOCREATEDB PASSWORD '{password}'"
+        )
+        await admin.execute(f"GRANT USAGE ON SCHEMA atlas_schema_revisions TO {role}")
+        await admin.execute(
+            f"GRANT SELECT ON atlas_schema_revisions.atlas_schema_revisions TO {role}"
+        )
+        url = database.as_role(empty_db, role, password)
+        in_step = nox_migrate(url, "--status")
+        assert in_step.returncode == 0, engine.output(in_step)
+        assert "note: the schema is not compared" in in_step.stderr
+        assert "CREATEDB" in in_step.stderr
+
+        history = engine.copy_history(tmp_path)
+        extra = engine.add_migration(history, "add_labels", ADD_LABELS)
+        assert apply(empty_db, history).returncode == 0
+        drifted = nox_migrate(url, "--status")
+        assert_refused(drifted, WAY_OUT_ORPHANS, extra.split("_", 1)[0])
+    finally:
+        await admin.execute(f"DROP OWNED BY {role}")
+        await admin.execute(f"DROP ROLE {role}")
+        await admin.close()
 
 
 async def test_nox_migrate_passes_the_refusal_through(

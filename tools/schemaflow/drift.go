@@ -200,7 +200,7 @@ func (e *driftError) Error() string {
 	if len(orphans) > 0 && !e.report.AllOrphans {
 		versions := make([]string, len(orphans))
 		for i, r := range orphans {
-			versions[i] = "'" + r.Version + "'"
+			versions[i] = "'" + strings.ReplaceAll(r.Version, "'", "''") + "'"
 		}
 		ways = append(ways, fmt.Sprintf("a shared database: write a migration that reverts their changes (`migrate new NAME`), "+
 			"then remove their revisions deliberately:\n      DELETE FROM %s WHERE \"version\" IN (%s);",

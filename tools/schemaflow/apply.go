@@ -93,7 +93,9 @@ func operatorVersion() string {
 }
 
 // run applies the pending files (the first N of them, given N), each in
-// its own transaction unless it says otherwise, under the apply lock.
+// its own transaction unless it says otherwise, under the apply lock. A
+// database that has drifted from the directory is refused before anything
+// is written (drift.go).
 func (f *applyFlags) run(ctx context.Context, args []string, out io.Writer) error {
 	target := f.URL
 	if err := databaseFlag(target, "url", "target"); err != nil {
@@ -118,14 +120,20 @@ func (f *applyFlags) run(ctx context.Context, args []string, out io.Writer) erro
 	}
 	defer func() { _ = unlock() }()
 	rrw := &revisions{conn: client.DB, schema: f.RevisionsSchema}
-	var history migrate.RevisionReadWriter = rrw
-	if opts.dryRun {
-		// A dry run writes nothing, not even the revisions table.
-		if history, err = rrw.orNone(ctx); err != nil {
+	// What is recorded so far; a dry run writes nothing, not even the
+	// revisions table, and neither does a refusal.
+	history, err := rrw.orNone(ctx)
+	if err != nil {
+		return err
+	}
+	if err := checkDrift(ctx, history, dir, f.Dir, rrw.table()); err != nil {
+		return err
+	}
+	if !opts.dryRun {
+		if err := rrw.ensureTable(ctx); err != nil {
 			return err
 		}
-	} else if err := rrw.ensureTable(ctx); err != nil {
-		return err
+		history = rrw
 	}
 	ex, err := migrate.NewExecutor(client.Driver, dir, history, opts.executor...)
 	if err != nil {
@@ -206,7 +214,7 @@ func applyFile(ctx context.Context, client *sqlclient.Client, dir migrate.Dir, r
 	switch mode {
 	case "none":
 		var ex *migrate.Executor
-		if ex, err = migrate.NewExecutor(client.Driver, dir, rrw, opts.executor...); err != nil {
+		if ex, err = migrate.NewExecutor(client.Driver, dir, withFileHash(rrw, dir, f), opts.executor...); err != nil {
 			return err
 		}
 		runErr = ex.Execute(ctx, f)
@@ -231,7 +239,7 @@ func applyInTransaction(ctx context.Context, client *sqlclient.Client, dir migra
 	if err != nil {
 		return err
 	}
-	ex, err := migrate.NewExecutor(tx.Driver, dir, &revisions{conn: tx.Tx, schema: revSchema}, opts.executor...)
+	ex, err := migrate.NewExecutor(tx.Driver, dir, withFileHash(&revisions{conn: tx.Tx, schema: revSchema}, dir, f), opts.executor...)
 	if err == nil {
 		err = ex.Execute(ctx, f)
 	}
@@ -239,6 +247,36 @@ func applyInTransaction(ctx context.Context, client *sqlclient.Client, dir migra
 		return errors.Join(err, ignoreDone(tx.Rollback()))
 	}
 	return tx.Commit()
+}
+
+// fileHash records the file's hash as it is now in the revision of the
+// file being applied. The engine keeps the hash of an earlier, failed
+// attempt when it runs the file again, so a file fixed after a failure (and
+// re-hashed) would otherwise look changed to the drift check.
+type fileHash struct {
+	migrate.RevisionReadWriter
+	version, hash string
+}
+
+func (h fileHash) WriteRevision(ctx context.Context, rev *migrate.Revision) error {
+	if rev.Version == h.version {
+		rev.Hash = h.hash
+	}
+	return h.RevisionReadWriter.WriteRevision(ctx, rev)
+}
+
+// withFileHash wraps rrw for applying f; a file without a hash in the
+// directory's sum is left to the engine, which refuses it.
+func withFileHash(rrw migrate.RevisionReadWriter, dir migrate.Dir, f migrate.File) migrate.RevisionReadWriter {
+	sum, err := dir.Checksum()
+	if err != nil {
+		return rrw
+	}
+	hash, err := sum.SumByName(f.Name())
+	if err != nil {
+		return rrw
+	}
+	return fileHash{RevisionReadWriter: rrw, version: f.Version(), hash: hash}
 }
 
 // ignoreDone drops the error of rolling back a transaction that the server

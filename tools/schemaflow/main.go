@@ -9,13 +9,16 @@
 //	schemaflow migrate hash [--dir URL]
 //	schemaflow migrate validate [--dir URL] [--dev-url URL]
 //	schemaflow migrate apply --url URL [N] [--dry-run] [--baseline VERSION]
-//	schemaflow migrate status --url URL [--format TEMPLATE]
+//	schemaflow migrate status --url URL [--format TEMPLATE] [--dev-url URL]
 //	schemaflow migrate lint --dev-url URL --latest N
 //	schemaflow version
 //
 // main.go wires the commands; each `migrate` subcommand is in its own file
 // (diff.go, new.go, hash.go, validate.go, apply.go, status.go, lint.go) with
-// its flags struct, flags.go reads the command line into it. What the engine
+// its flags struct, flags.go reads the command line into it; drift.go is the
+// check status and apply share, of the database's revisions against the
+// directory, and schemadrift.go status's comparison of the schema with the
+// replayed files. What the engine
 // does not see lives in internal packages: internal/security reads row-level
 // security, policies, privileges, roles and functions and writes the
 // statements `migrate diff` adds; internal/rlslint is `migrate lint`'s

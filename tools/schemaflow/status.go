@@ -17,6 +17,7 @@ type statusFlags struct {
 	Dir             string
 	Format          string // a text/template over statusReport
 	RevisionsSchema string
+	DevURL          string // optional: also compare the schema with the replayed files
 }
 
 func (f *statusFlags) flagSet() *flag.FlagSet {
@@ -25,18 +26,19 @@ func (f *statusFlags) flagSet() *flag.FlagSet {
 	dirFlag(fs, &f.Dir)
 	fs.StringVar(&f.Format, "format", defaultStatusTemplate, "the output's Go `TEMPLATE`, over the official CLI's fields (.Status, .Current, .Next, …)")
 	revisionsSchemaFlag(fs, &f.RevisionsSchema)
+	devURLFlag(fs, &f.DevURL, "also compare the database's schema with the applied files replayed on this empty database (a postgres:// `URL`; this build only)")
 	return fs
 }
 
 func statusCmd() *command {
 	f := &statusFlags{}
-	return &command{usage: "migrate status --url URL [--format TEMPLATE] [--dir file://migrations]", flags: f.flagSet(), run: f.run}
+	return &command{usage: "migrate status --url URL [--format TEMPLATE] [--dir file://migrations] [--dev-url URL]", flags: f.flagSet(), run: f.run}
 }
 
 // statusReport has the official CLI's field names, so the same --format
 // templates work with either binary (e.g. '{{ .Status }} {{ .Current }}').
 type statusReport struct {
-	Status    string              // OK or PENDING
+	Status    string              // OK, PENDING, or DRIFT (then the command fails naming it)
 	Current   string              // the last applied version, or "No migration applied yet"
 	Next      string              // the next version, or "Already at latest version"
 	Count     int                 // statements of the last revision applied, when it is partial
@@ -54,7 +56,9 @@ const defaultStatusTemplate = `Migration Status: {{ .Status }}
 `
 
 // run reports the applied and pending files, writing nothing to the
-// database.
+// database, and fails when the database has drifted from the directory
+// (drift.go); with --dev-url, also when its schema differs from the applied
+// files replayed (schemadrift.go).
 func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) error {
 	if err := maxArgs(args, 0); err != nil {
 		return err
@@ -62,6 +66,11 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 	target := f.URL
 	if err := databaseFlag(target, "url", "target"); err != nil {
 		return err
+	}
+	if f.DevURL != "" {
+		if err := databaseFlag(f.DevURL, "dev-url", "dev database"); err != nil {
+			return err
+		}
 	}
 	format, err := template.New("status").Parse(f.Format)
 	if err != nil {
@@ -89,17 +98,33 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 	if report.Applied, err = history.ReadRevisions(ctx); err != nil {
 		return err
 	}
+	path, err := dirPath(f.Dir)
+	if err != nil {
+		return err
+	}
+	drift := driftIn(report.Applied, report.Available, path, rrw.table())
+	if _, named := drift.(*driftError); drift != nil && !named {
+		return drift
+	}
 	ex, err := migrate.NewExecutor(client.Driver, dir, history)
 	if err != nil {
 		return err
 	}
 	report.Pending, err = ex.Pending(ctx)
 	if err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
+		if drift != nil {
+			// The engine's complaint (e.g. a failed revision whose file
+			// is gone) follows from the drift, which says more.
+			return drift
+		}
 		return fmt.Errorf("reading the pending migrations of %s: %w", redact(target), err)
 	}
 	report.Status, report.Next = "OK", "Already at latest version"
 	if len(report.Pending) > 0 {
 		report.Status, report.Next = "PENDING", report.Pending[0].Version()
+	}
+	if drift != nil {
+		report.Status = "DRIFT"
 	}
 	report.Current = "No migration applied yet"
 	if n := len(report.Applied); n > 0 {
@@ -109,5 +134,16 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 			report.Count, report.Total = last.Applied, last.Total
 		}
 	}
-	return format.Execute(out, report)
+	if drift == nil && f.DevURL != "" {
+		found, err := compareSchema(ctx, client, f.DevURL, dir, path, report.Applied, f.RevisionsSchema)
+		if err != nil {
+			return err
+		}
+		if found != nil {
+			drift, report.Status = found, "DRIFT"
+		}
+	}
+	// On drift the report still prints (it says DRIFT, for the eye and for
+	// --format templates), and the command fails naming it.
+	return errors.Join(format.Execute(out, report), drift)
 }

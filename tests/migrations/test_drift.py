@@ -325,3 +325,39 @@ async def test_nox_migrate_passes_the_refusal_through(
         done = nox_migrate(empty_db, *argv)
         assert_refused(done, WAY_OUT_ORPHANS, extra.split("_", 1)[0], "add_labels")
         assert "current version" not in done.stdout
+
+
+async def test_nox_migrate_checks_drift_before_another_engine_applies(
+    empty_db: str, tmp_path: Path
+) -> None:
+    """With another engine chosen (the official CLI on PATH, which applies on
+    top of drift without a word), `nox -s migrate` runs the project's build's
+    status first and never hands the apply over. The other engine here is a
+    wrapper that logs its arguments and runs the project's build."""
+    history = engine.copy_history(tmp_path)
+    extra = engine.add_migration(history, "add_labels", ADD_LABELS)
+    assert apply(empty_db, history).returncode == 0
+    calls = tmp_path / "calls.log"
+    other = tmp_path / "other-engine"
+    other.write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\nexec {atlas.project_build()} "$@"\n'
+    )
+    other.chmod(0o755)
+    env = {
+        **os.environ,
+        "DATABASE_URL": empty_db,
+        "ATLAS_BIN": str(other),
+        "PYTHONPATH": str(PROJECT_ROOT / "tools"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert_refused(done, WAY_OUT_ORPHANS, extra.split("_", 1)[0])
+    assert "drift check before other-engine applies" in done.stdout
+    logged = calls.read_text() if calls.exists() else ""
+    assert "migrate apply" not in logged, logged

@@ -93,7 +93,8 @@ def binary() -> str:
     found = shutil.which("squawk")
     if found is None:
         raise SquawkFailed("squawk not found: squawk-cli is part of the dev extra")
-    return found
+    # Absolute: squawk runs in the migrations' parent directory.
+    return str(Path(found).absolute())
 
 
 def run(root: Path, paths: list[str], *, in_transaction: bool) -> list[Finding]:

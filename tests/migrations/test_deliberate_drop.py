@@ -120,6 +120,25 @@ def test_the_marker_lets_only_its_own_statement_through(
     assert verdict.refused[0].startswith(f"migrations/{name}:5:30: ban-drop-column")
 
 
+def test_a_renamed_column_is_refused_by_both_as_a_deliberate_change(
+    dev_url: str, tmp_path: Path
+) -> None:
+    rename = 'ALTER TABLE "public"."users" RENAME COLUMN "image" TO "avatar";\n'
+    history, name = drop_migration(tmp_path, HEADER + rename)
+    lint = engine.lint(history, dev_url)
+    assert lint.returncode != 0
+    assert (
+        f'{name}:3: destructive changes detected: Dropping non-virtual column "image"'
+        in lint.stderr
+    )
+    assert WAY_THROUGH in lint.stderr
+    verdict = squawk.check(history)
+    assert [line.split(": ")[1] for line in verdict.refused] == ["renaming-column"]
+    history, name = drop_migration(tmp_path / "marked", HEADER + MARKER + rename)
+    assert engine.lint(history, dev_url).returncode == 0
+    assert squawk.check(history).refused == []
+
+
 @pytest.mark.parametrize(
     "directive",
     ["-- atlas:nolint DS103", "-- atlas:nolint destructive", "-- atlas:nolint"],

@@ -45,8 +45,10 @@ def diff(
     )
 
 
-def lint(history: Path, dev_url: str) -> subprocess.CompletedProcess[str]:
-    """`migrate lint --latest 1`."""
+def lint(
+    history: Path, dev_url: str, *selection: str
+) -> subprocess.CompletedProcess[str]:
+    """`migrate lint`, by default over the latest file (`--latest 1`)."""
     return own(
         "migrate",
         "lint",
@@ -54,8 +56,7 @@ def lint(history: Path, dev_url: str) -> subprocess.CompletedProcess[str]:
         migrate.file_url(history),
         "--dev-url",
         dev_url,
-        "--latest",
-        "1",
+        *(selection or ("--latest", "1")),
     )
 
 

@@ -2,7 +2,7 @@
 
     python -m devtools.migrate            apply migrations/, print the version
     python -m devtools.migrate --diff N   diff schema.sql into migration N
-    python -m devtools.migrate --lint     migrate validate + migrate lint --latest 1
+    python -m devtools.migrate --lint     migrate validate + migrate lint (every file)
     python -m devtools.migrate --status   migrate status, the schema compared too
     python -m devtools.migrate --hash     migrate hash: rewrite atlas.sum for
                                           the files as they are (a file not
@@ -232,22 +232,38 @@ def _diff(url: str, name: str) -> int:
         )
 
 
-def _lint(url: str) -> int:
+def validate(url: str, directory: Path = MIGRATIONS_DIR) -> int:
+    """`migrate validate`: atlas.sum, and every file replayed on a fresh dev
+    database made on the server at `url`."""
     with dev_database(url) as dev:
-        code = _engine("migrate", "validate", "--dir", dir_url(), "--dev-url", dev)
-    if code != 0:
-        return code
-    # Lint too runs the project's build: it adds the row-level security check.
+        return _engine(
+            "migrate", "validate", "--dir", dir_url(directory), "--dev-url", dev
+        )
+
+
+def lint_selection(directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Which files `migrate lint` analyses: every one of them. A change
+    often spans several files (a transactional one, one built concurrently,
+    one validating), and a file may be new, edited or committed but not yet
+    pushed; linting the whole folder catches each case without asking git,
+    and takes 2.6-4.0 s for the 13 files of 2026-12 (the latest file alone:
+    0.2-0.5 s; tools/schemaflow/README.md, "What lint checks")."""
+    return ["--latest", str(max(1, len(list(directory.glob("*.sql")))))]
+
+
+def lint(url: str, directory: Path = MIGRATIONS_DIR) -> int:
+    """`migrate lint` over `lint_selection`, on a fresh dev database. It
+    always runs the project's build: only it has the row-level security
+    check and honours the project's marker."""
     with dev_database(url) as dev:
         return _engine(
             "migrate",
             "lint",
             "--dir",
-            dir_url(),
+            dir_url(directory),
             "--dev-url",
             dev,
-            "--latest",
-            "1",
+            *lint_selection(directory),
             binary=atlas.project_build(),
         )
 
@@ -309,7 +325,8 @@ def main(argv: list[str]) -> int:
         elif argv[0] == "--diff":
             code = _diff(url, argv[1])
         elif argv[0] == "--lint":
-            code = _lint(url)
+            # Both, whatever the first says: each names its own findings.
+            code = max(validate(url), lint(url))
         else:
             code = _status(url)
     except (

@@ -19,6 +19,8 @@ import (
 	// data-dependent changes, constraint drops, backward-incompatible changes.
 	_ "ariga.io/atlas/sql/postgres/postgrescheck"
 
+	"schemaflow/internal/allowmark"
+	"schemaflow/internal/nolint"
 	"schemaflow/internal/rlslint"
 	"schemaflow/internal/security"
 )
@@ -95,7 +97,7 @@ func (f *lintFlags) run(ctx context.Context, args []string, out io.Writer) error
 		return explainReplay(err, "the migration directory")
 	}
 	defer func() { _ = restore(ctx) }()
-	analyzers, err := sqlcheck.AnalyzerFor(postgres.DriverName, &schemahcl.Resource{})
+	analyzers, err := sqlcheck.AnalyzerFor(postgres.DriverName, analyzerOptions)
 	if err != nil {
 		return err
 	}
@@ -185,11 +187,42 @@ func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (
 	return f.To, rls.Removals(), nil
 }
 
-// analyze runs every analyzer on one file, prints its reports, and returns
-// the error-level findings (an analyzer fails when a check configured as an
-// error, such as destructive changes, found something).
+// analyzerOptions configure the engine's analyzers: destructive changes
+// (DS1xx) fail lint, as the engine has it, and so do backward-incompatible
+// ones (BC1xx, renames), which break the code running against the old
+// schema as surely. (The engine reports BC1xx only where a SQL parser, which
+// the official CLI has and the community module lacks, pairs a drop with an
+// add; here a renamed column reaches the analyzers as dropped, DS103, and
+// added.) Data-dependent changes (MF1xx) and constraint drops (CD101) stay
+// warnings: they may fail on existing data or loosen a guarantee, but take
+// nothing away from a client.
+var analyzerOptions = &schemahcl.Resource{Children: []*schemahcl.Resource{
+	{Type: "incompatible", Attrs: []*schemahcl.Attr{schemahcl.BoolAttr("error", true)}},
+}}
+
+// analyze runs every analyzer on one file, prints its warnings, allowed
+// and skipped findings, and returns the refused ones. A finding of an
+// analyzer configured to fail is refused, unless the official CLI's
+// `atlas:nolint` skips it (internal/nolint) or, for a destructive or
+// backward-incompatible change, the statement carries the project's marker
+// with a reason (internal/allowmark): then it is printed as allowed, with
+// the reason. A marker without a reason, or above no statement, is refused
+// itself.
 func analyze(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File, analyzers []sqlcheck.Analyzer, out io.Writer) []string {
+	marks := allowmark.Read(f.Bytes())
+	starts := make([]int, len(f.Changes))
+	for i, c := range f.Changes {
+		starts[i] = c.Stmt.Pos
+	}
 	var failures []string
+	for _, p := range marks.Problems(starts) {
+		failures = append(failures, fmt.Sprintf("%s:%d: %s", f.Name(), p.Line, p.Text))
+	}
+	skip := nolint.Read(f)
+	if skip.File {
+		fmt.Fprintf(out, "%s: skipped: its header says atlas:nolint\n", f.Name())
+		return failures
+	}
 	for _, az := range analyzers {
 		var reports []sqlcheck.Report
 		pass := &sqlcheck.Pass{
@@ -197,13 +230,21 @@ func analyze(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File, analy
 			Reporter: sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) { reports = append(reports, r) }),
 		}
 		err := az.Analyze(ctx, pass)
+		name := analyzerName(az)
 		for _, r := range reports {
 			for _, d := range r.Diagnostics {
-				line := fmt.Sprintf("%s: %s: %s [%s] in statement: %s", f.Name(), r.Text, d.Text, d.Code, statementAt(f, d.Pos))
-				if err != nil {
-					failures = append(failures, line)
-				} else {
+				line := fmt.Sprintf("%s:%d: %s: %s [%s] in statement: %s", f.Name(), lineOf(f, d.Pos), r.Text, d.Text, d.Code, statementAt(f, d.Pos))
+				switch reason, marked := marks.Reason(d.Pos); {
+				case skip.Skips(d.Pos, d.Code, name):
+					fmt.Fprintln(out, "skipped (atlas:nolint): "+line)
+				case err == nil:
 					fmt.Fprintln(out, "warning: "+line)
+				case !deliberate[name]:
+					failures = append(failures, line)
+				case marked:
+					fmt.Fprintf(out, "allowed (%s): %s\n", reason, line)
+				default:
+					failures = append(failures, line+" ("+allowmark.Hint+")")
 				}
 			}
 		}
@@ -212,6 +253,22 @@ func analyze(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File, analy
 		}
 	}
 	return failures
+}
+
+// deliberate are the analyzers whose findings the project's marker lets
+// through: a change that takes data or a name away can be intended.
+var deliberate = map[string]bool{"destructive": true, "incompatible": true}
+
+func analyzerName(az sqlcheck.Analyzer) string {
+	if named, ok := az.(sqlcheck.NamedAnalyzer); ok {
+		return named.Name()
+	}
+	return ""
+}
+
+// lineOf is the 1-based line of a byte position in the file.
+func lineOf(f *sqlcheck.File, pos int) int {
+	return strings.Count(string(f.Bytes()[:min(pos, len(f.Bytes()))]), "\n") + 1
 }
 
 // statementAt returns the first line of the statement at a byte position.

@@ -22,7 +22,9 @@
 // does not see lives in internal packages: internal/security reads row-level
 // security, policies, privileges, roles and functions and writes the
 // statements `migrate diff` adds; internal/rlslint is `migrate lint`'s
-// row-level security check.
+// row-level security check, internal/allowmark its way through for a
+// deliberate destructive statement, internal/nolint the official CLI's
+// atlas:nolint directives.
 package main
 
 import (

@@ -233,12 +233,13 @@ async def test_a_baseline_records_no_hash_and_is_no_drift(
     assert added not in done.stderr
 
 
-def nox_migrate(url: str, *argv: str) -> Completed:
-    """`nox -s migrate -- ARGV` against `url`, with the project's build."""
+def nox_migrate(url: str, *argv: str, engine_bin: Path | None = None) -> Completed:
+    """`nox -s migrate -- ARGV` against `url`, with the project's build (or
+    `engine_bin` as the chosen engine)."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "ATLAS_BIN": str(atlas.project_build()),
+        "ATLAS_BIN": str(engine_bin or atlas.project_build()),
         "PYTHONPATH": str(PROJECT_ROOT / "tools"),
     }
     return subprocess.run(
@@ -343,20 +344,7 @@ async def test_nox_migrate_checks_drift_before_another_engine_applies(
         f'#!/bin/sh\necho "$*" >> {calls}\nexec {atlas.project_build()} "$@"\n'
     )
     other.chmod(0o755)
-    env = {
-        **os.environ,
-        "DATABASE_URL": empty_db,
-        "ATLAS_BIN": str(other),
-        "PYTHONPATH": str(PROJECT_ROOT / "tools"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "devtools.migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = nox_migrate(empty_db, engine_bin=other)
     assert_refused(done, WAY_OUT_ORPHANS, extra.split("_", 1)[0])
     assert "drift check before other-engine applies" in done.stdout
     logged = calls.read_text() if calls.exists() else ""

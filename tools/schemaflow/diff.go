@@ -49,10 +49,13 @@ func diffCmd() *command {
 }
 
 // run writes the migration that brings the directory's state to the
-// desired one: both are built on the dev database (the directory replayed,
-// the desired SQL executed) and diffed by the engine, as the official
-// `migrate diff --to file://…` does; internal/security adds what the engine
-// does not see.
+// desired one: both are built next to the dev database (the directory
+// executed, the desired SQL replayed), inspected, and diffed by the engine
+// in normalized mode, as the official `migrate diff --to file://…` does;
+// internal/security adds what the engine does not see. The changes are
+// split into online-safe files (online.go), which are run on the
+// directory's state and refused unless they reach the desired one
+// (complete.go).
 func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error {
 	if err := maxArgs(args, 1); err != nil {
 		return err
@@ -98,37 +101,51 @@ func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error
 		return err
 	}
 	defer dropDesired()
-	desired, desiredBeside, err := desiredState(ctx, desiredDB, desiredFiles)
-	if err != nil {
+	st := &diffStates{}
+	if st.desired, st.desiredBeside, err = desiredState(ctx, desiredDB, desiredFiles); err != nil {
 		return err
 	}
-	currentDB, dropCurrent, err := siblingDatabase(ctx, dev, devURL, "current")
-	if err != nil {
+	var dropCurrent func()
+	if st.currentDB, dropCurrent, err = siblingDatabase(ctx, dev, devURL, "current"); err != nil {
 		return err
 	}
 	defer dropCurrent()
 	// The history stays on this database: the planned files run on it next.
-	current, currentBeside, err := executeAndRead(ctx, currentDB, dir)
-	if err != nil {
+	if st.current, st.currentBeside, err = executeAndRead(ctx, st.currentDB, dir); err != nil {
 		return explainReplay(err, "the migration directory")
 	}
+	return writeMigration(ctx, dir, migration, st, out, to)
+}
+
+// diffStates are the two sides of the diff, each read from its scratch
+// database.
+type diffStates struct {
+	current, desired             *schema.Realm
+	currentBeside, desiredBeside *besideEngine
+	// currentDB holds the directory's state; the planned files run on it.
+	currentDB *sqlclient.Client
+}
+
+// writeMigration diffs, plans, checks and writes the files.
+func writeMigration(ctx context.Context, dir *migrate.LocalDir, migration string, st *diffStates, out io.Writer, to string) error {
+	drv := st.currentDB.Driver
 	// Both states are inspected from the server, so the engine may compare
 	// them normalized (as the official CLI does): a CHECK whose expression
 	// changed is then a change.
-	changes, err := dev.Driver.RealmDiff(current, desired, schema.DiffNormalized())
+	changes, err := drv.RealmDiff(st.current, st.desired, schema.DiffNormalized())
 	if err != nil {
 		return engineCannotPlan(err, nil)
 	}
-	added := security.Changes(currentBeside.security, desiredBeside.security)
+	added := security.Changes(st.currentBeside.security, st.desiredBeside.security)
 	if len(changes)+len(added) == 0 {
 		// Nothing to write; what neither the engine nor this command
 		// writes may still differ.
-		if err := incomplete(unseen.Missing(currentBeside.unseen, desiredBeside.unseen)); err != nil {
+		if err := incomplete(unseen.Missing(st.currentBeside.unseen, st.desiredBeside.unseen)); err != nil {
 			return err
 		}
 		return noChanges(out, to)
 	}
-	planned, err := planFiles(ctx, dev.Driver, migration, splitOnline(changes), added)
+	planned, err := planFiles(ctx, drv, migration, splitOnline(changes), added)
 	if err != nil {
 		return engineCannotPlan(err, changes)
 	}
@@ -136,7 +153,7 @@ func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	if err := checkComplete(ctx, currentDB, files, desired, desiredBeside); err != nil {
+	if err := checkComplete(ctx, st.currentDB, files, st.desired, st.desiredBeside); err != nil {
 		return err
 	}
 	if len(files) == 0 {

@@ -15,10 +15,14 @@
 //
 // main.go wires the commands; each `migrate` subcommand is in its own file
 // (diff.go, new.go, hash.go, validate.go, apply.go, status.go, lint.go) with
-// its flags struct, flags.go reads the command line into it. What the engine
-// does not see lives in internal packages: internal/security reads row-level
-// security, policies, privileges, roles and functions and writes the
-// statements `migrate diff` adds; internal/rlslint is `migrate lint`'s
+// its flags struct, flags.go reads the command line into it. `migrate diff`
+// splits the engine's changes into online-safe files in online.go and
+// onlinefiles.go, and complete.go refuses files that do not reach the
+// desired state. What the engine does not see lives in internal packages:
+// internal/security reads row-level security, policies, privileges, roles
+// and functions and writes the statements `migrate diff` adds;
+// internal/unseen reads partitions and serial sequence types, which `migrate
+// diff` checks but cannot write; internal/rlslint is `migrate lint`'s
 // row-level security check.
 package main
 

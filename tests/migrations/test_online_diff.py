@@ -63,8 +63,7 @@ NEW_CHECK_AND_UNIQUE = (
     "    CONSTRAINT verifications_identifier_value_key UNIQUE (identifier, value)\n);",
 )
 NEW_FOREIGN_KEY = (
-    "        REFERENCES projects (id, owner_id) ON DELETE CASCADE,\n"
-    "    -- Path rules",
+    "        REFERENCES projects (id, owner_id) ON DELETE CASCADE,\n    -- Path rules",
     "        REFERENCES projects (id, owner_id) ON DELETE CASCADE,\n"
     "    CONSTRAINT project_files_owner_fkey FOREIGN KEY (owner_id)\n"
     "        REFERENCES users (id) ON DELETE CASCADE,\n"
@@ -185,8 +184,10 @@ async def test_a_new_column_and_a_new_table_come_out_plain_in_one_file(
     # A new table keeps its index, key and check in plain statements.
     assert 'CREATE TABLE "public"."project_tags"' in text
     assert 'CREATE INDEX "project_tags_tag_idx" ON "public"."project_tags"' in text
-    assert "CONCURRENTLY" not in text and NO_TRANSACTION not in text
-    assert "NOT VALID" not in text and "VALIDATE" not in text
+    assert "CONCURRENTLY" not in text
+    assert NO_TRANSACTION not in text
+    assert "NOT VALID" not in text
+    assert "VALIDATE" not in text
     assert files[0].name in done.stdout
     squawk(files)
     lint_latest(history, dev_url, 1)
@@ -246,7 +247,8 @@ async def test_changes_to_existing_tables_come_out_online(
         ' ADD CONSTRAINT "projects_description_length"'
         " CHECK (char_length(description) <= 20000) NOT VALID" in main
     ), main
-    assert "SET NOT NULL" not in main and "INDEX" not in main
+    assert "SET NOT NULL" not in main
+    assert "INDEX" not in main
 
     # Outside a transaction: indexes built concurrently.
     assert concurrently.startswith(NO_TRANSACTION + "\n"), concurrently
@@ -308,11 +310,14 @@ def refused_with_nothing_written(
     for part in named:
         assert part in done.stderr, done.stderr
     assert "Nothing was written" in done.stderr
-    assert "migrate new" in done.stderr and "migrate hash" in done.stderr
+    assert "migrate new" in done.stderr
+    assert "migrate hash" in done.stderr
     assert {p.name: p.read_bytes() for p in history.iterdir()} == before
 
 
-ENUM_IN_HISTORY = "CREATE TYPE \"public\".\"file_kind\" AS ENUM ('text', 'binary', 'link');\n"
+ENUM_IN_HISTORY = (
+    "CREATE TYPE \"public\".\"file_kind\" AS ENUM ('text', 'binary', 'link');\n"
+)
 
 
 @pytest.mark.parametrize(

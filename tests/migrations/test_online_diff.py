@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -218,8 +219,13 @@ async def test_changes_to_existing_tables_come_out_online(
         "online_concurrently.sql",
         "online_validate.sql",
     ], done.stdout
-    versions = [int(f.name.split("_", 1)[0]) for f in files]
-    assert versions == [versions[0], versions[0] + 1, versions[0] + 2]
+    # Consecutive versions: one second apart, as the engine's timestamps go.
+    versions = [
+        datetime.strptime(f.name.split("_", 1)[0], "%Y%m%d%H%M%S") for f in files
+    ]
+    assert [v - versions[0] for v in versions] == [
+        timedelta(seconds=s) for s in range(3)
+    ]
     for f in files:
         assert f.name in done.stdout
     main, concurrently, validate = (f.read_text() for f in files)

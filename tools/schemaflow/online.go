@@ -72,7 +72,10 @@ func splitOnline(changes []schema.Change) *onlinePlan {
 	referenced := foreignKeyTargets(changes)
 	for _, c := range changes {
 		modify, ok := c.(*schema.ModifyTable)
-		if !ok {
+		// PostgreSQL builds no index of a partitioned table concurrently,
+		// and before 18 adds no NOT VALID foreign key to one: its changes
+		// stay as the engine writes them.
+		if !ok || partitioned(modify.T) {
 			p.main = append(p.main, c)
 			continue
 		}
@@ -99,6 +102,13 @@ func boolRank(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func partitioned(t *schema.Table) bool {
+	return slices.ContainsFunc(t.Attrs, func(a schema.Attr) bool {
+		_, ok := a.(*postgres.Partition)
+		return ok
+	})
 }
 
 // tableSplit splits the changes of one existing table.

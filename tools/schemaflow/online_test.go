@@ -226,6 +226,21 @@ func TestSetNotNullGoesThroughAValidatedCheck(t *testing.T) {
 			`ALTER TABLE "public"."notes" DROP CONSTRAINT "notes_body_not_null_check";`)
 }
 
+func TestAPartitionedTableIsLeftAsTheEngineWritesIt(t *testing.T) {
+	from, to := notes(t), notes(t)
+	for _, tbl := range []*schema.Table{from, to} {
+		tbl.AddAttrs(&postgres.Partition{T: "RANGE", Parts: []*postgres.PartitionPart{{C: tbl.Columns[0]}}})
+	}
+	to.AddIndexes(schema.NewIndex("notes_body_idx").AddColumns(to.Columns[1]))
+	to.AddChecks(schema.NewCheck().SetName("notes_body_short").SetExpr("char_length(body) < 100"))
+	files := written(t, realmOf(from), realmOf(to))
+	if len(files) != 1 {
+		t.Fatalf("want the first file only, got %v", files)
+	}
+	contains(t, "the first file", files[mainFile], `CREATE INDEX "notes_body_idx" ON "public"."notes" ("body");`,
+		`ADD CONSTRAINT "notes_body_short" CHECK (char_length(body) < 100);`)
+}
+
 func TestNotNullHelperNamesFitPostgresAndAvoidTakenOnes(t *testing.T) {
 	long := strings.Repeat("é", 40) // 80 bytes
 	tbl := schema.NewTable(long)

@@ -28,7 +28,8 @@ import (
 //     skips the scan) and the helper check dropped, and the unique
 //     constraint attached to its index.
 //
-// New tables are created plain in the first file: nobody uses them yet.
+// New tables are created plain in the first file: nobody uses them yet;
+// a partitioned table's changes too (see splitOnline).
 
 // onlinePlan is the engine's changes split into the three files.
 type onlinePlan struct {
@@ -52,9 +53,6 @@ type finishStep struct {
 	// validate names the constraint to validate; empty for an engine change.
 	validate string
 	change   schema.Change
-	// helper marks the drop of a helper check, which PostgreSQL's NOT NULL
-	// has just replaced.
-	helper bool
 }
 
 // notNullHelperSuffix ends the name of the helper check that stands for a
@@ -182,7 +180,7 @@ func (s *tableSplit) modifyColumn(c *schema.ModifyColumn) {
 	s.validate(helper.Name)
 	s.plan.finish = append(s.plan.finish,
 		finishStep{table: s.from.T, change: &schema.ModifyColumn{From: c.From, To: c.To, Change: schema.ChangeNull}},
-		finishStep{table: s.from.T, change: &schema.DropCheck{C: helper}, helper: true},
+		finishStep{table: s.from.T, change: &schema.DropCheck{C: helper}},
 	)
 }
 

@@ -169,15 +169,6 @@ async def round_trip(admin_url: str, history: Path, schema: Path, target: str) -
         await drop_dev()
 
 
-@pytest.fixture
-async def previous_version(empty_db: str, tmp_path: Path) -> tuple[str, Path]:
-    """A database at the committed version, and a copy of the history."""
-    history = engine.copy_history(tmp_path)
-    applied = engine.apply(empty_db, history)
-    assert applied.returncode == 0, engine.output(applied)
-    return empty_db, history
-
-
 @pytest.mark.parametrize("kind", sorted(EDITS))
 async def test_security_change_round_trips(
     kind: str,

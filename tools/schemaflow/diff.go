@@ -19,6 +19,7 @@ import (
 
 	"schemaflow/internal/pgident"
 	"schemaflow/internal/security"
+	"schemaflow/internal/unseen"
 )
 
 // diffFlags are `migrate diff`'s flags.
@@ -48,10 +49,13 @@ func diffCmd() *command {
 }
 
 // run writes the migration that brings the directory's state to the
-// desired one: both are built on the dev database (the directory replayed,
-// the desired SQL executed) and diffed by the engine, as the official
-// `migrate diff --to file://…` does; internal/security adds what the engine
-// does not see.
+// desired one: both are built next to the dev database (the directory
+// executed, the desired SQL replayed), inspected, and diffed by the engine
+// in normalized mode, as the official `migrate diff --to file://…` does;
+// internal/security adds what the engine does not see. The changes are
+// split into online-safe files (online.go), which are run on the
+// directory's state and refused unless they reach the desired one
+// (complete.go).
 func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error {
 	if err := maxArgs(args, 1); err != nil {
 		return err
@@ -97,40 +101,109 @@ func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error
 		return err
 	}
 	defer dropDesired()
-	desired, desiredSecurity, err := desiredState(ctx, desiredDB, desiredFiles)
-	if err != nil {
+	st := &diffStates{}
+	if st.desired, st.desiredBeside, err = desiredState(ctx, desiredDB, desiredFiles); err != nil {
 		return err
 	}
-	currentDB, dropCurrent, err := siblingDatabase(ctx, dev, devURL, "current")
-	if err != nil {
+	var dropCurrent func()
+	if st.currentDB, dropCurrent, err = siblingDatabase(ctx, dev, devURL, "current"); err != nil {
 		return err
 	}
 	defer dropCurrent()
-	currentSecurity, err := replayedSecurity(ctx, currentDB, dir)
+	// The history stays on this database: the planned files run on it next.
+	if st.current, st.currentBeside, err = executeAndRead(ctx, st.currentDB, dir); err != nil {
+		return explainReplay(err, "the migration directory")
+	}
+	return writeMigration(ctx, dir, migration, st, out, to)
+}
+
+// diffStates are the two sides of the diff, each read from its scratch
+// database.
+type diffStates struct {
+	current, desired             *schema.Realm
+	currentBeside, desiredBeside *besideEngine
+	// currentDB holds the directory's state; the planned files run on it.
+	currentDB *sqlclient.Client
+}
+
+// writeMigration diffs, plans, checks and writes the files.
+func writeMigration(ctx context.Context, dir *migrate.LocalDir, migration string, st *diffStates, out io.Writer, to string) error {
+	drv := st.currentDB.Driver
+	// Both states are inspected from the server, so the engine may compare
+	// them normalized (as the official CLI does): a CHECK whose expression
+	// changed is then a change.
+	changes, err := drv.RealmDiff(st.current, st.desired, schema.DiffNormalized())
+	if err != nil {
+		return engineCannotPlan(err, nil)
+	}
+	added := security.Changes(st.currentBeside.security, st.desiredBeside.security)
+	if len(changes)+len(added) == 0 {
+		// Nothing to write; what neither the engine nor this command
+		// writes may still differ.
+		if err := incomplete(unseen.Missing(st.currentBeside.unseen, st.desiredBeside.unseen)); err != nil {
+			return err
+		}
+		return noChanges(out, to)
+	}
+	planned, err := planFiles(ctx, drv, migration, splitOnline(changes), added)
+	if err != nil {
+		return engineCannotPlan(err, changes)
+	}
+	files, err := formatFiles(dir, planned)
 	if err != nil {
 		return err
 	}
-	planner := migrate.NewPlanner(dev.Driver, dir)
-	plan, err := planner.Plan(ctx, migration, migrate.Realm(desired))
-	switch {
-	case errors.Is(err, migrate.ErrNoPlan):
-		plan = &migrate.Plan{Name: migration}
-	case err != nil:
-		return explainReplay(err, "the migration directory")
-	}
-	engineChanges := len(plan.Changes)
-	plan.Changes = append(plan.Changes, security.Changes(currentSecurity, desiredSecurity)...)
-	if len(plan.Changes) == 0 {
-		fmt.Fprintf(out, "No changes: the migration directory is in sync with %s\n", to)
-		return nil
-	}
-	plan.Version = migrate.NewVersion()
-	if err := planner.WritePlan(plan); err != nil {
+	if err := checkComplete(ctx, st.currentDB, files, st.desired, st.desiredBeside); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Wrote %s (%d statements: %d from the engine, %d for row-level security, policies, privileges, roles and functions) and updated atlas.sum\n",
-		filepath.Join(dir.Path(), planFileName(plan)), len(plan.Changes), engineChanges, len(plan.Changes)-engineChanges)
+	if len(files) == 0 {
+		return noChanges(out, to)
+	}
+	for _, f := range files {
+		if err := dir.WriteFile(f.Name(), f.Bytes()); err != nil {
+			return err
+		}
+	}
+	if err := writeSum(dir); err != nil {
+		return err
+	}
+	for i, f := range files {
+		fmt.Fprintf(out, "Wrote %s: %s\n", filepath.Join(dir.Path(), f.Name()), planned[i].purpose())
+	}
+	fmt.Fprintf(out, "Updated %s\n", filepath.Join(dir.Path(), migrate.HashFileName))
 	return nil
+}
+
+func noChanges(out io.Writer, to string) error {
+	fmt.Fprintf(out, "No changes: the migration directory is in sync with %s\n", to)
+	return nil
+}
+
+// formatFiles gives the planned files their versions, after the
+// directory's last, and their text.
+func formatFiles(dir migrate.Dir, planned []*plannedFile) ([]migrate.File, error) {
+	existing, err := dir.Files()
+	if err != nil {
+		return nil, err
+	}
+	latest := ""
+	if len(existing) > 0 {
+		latest = existing[len(existing)-1].Version()
+	}
+	versions := fileVersions(time.Now(), latest, len(planned))
+	files := make([]migrate.File, len(planned))
+	for i, p := range planned {
+		p.plan.Version = versions[i]
+		formatted, err := migrate.DefaultFormatter.Format(p.plan)
+		if err != nil {
+			return nil, err
+		}
+		if len(formatted) != 1 {
+			return nil, fmt.Errorf("formatting %s: %d files, expected one", planFileName(p.plan), len(formatted))
+		}
+		files[i] = migrate.NewLocalFile(formatted[0].Name(), formatted[0].Bytes())
+	}
+	return files, nil
 }
 
 func planFileName(p *migrate.Plan) string {
@@ -179,8 +252,8 @@ func sqlSources(to string) ([]sqlSource, error) {
 }
 
 // desiredState runs the desired SQL on a scratch database and reads the
-// result: the engine's realm and the security catalog.
-func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource) (*schema.Realm, *security.State, error) {
+// result: the engine's realm and what migrate diff reads beside it.
+func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource) (*schema.Realm, *besideEngine, error) {
 	mem := migrate.OpenMemDir("desired-state")
 	defer mem.Close()
 	for i, s := range sources {
@@ -203,26 +276,58 @@ func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource
 	return realm, state, nil
 }
 
-// replayedSecurity reads the security catalog of the replayed history.
-func replayedSecurity(ctx context.Context, dev *sqlclient.Client, dir migrate.Dir) (*security.State, error) {
-	_, state, err := replayAndRead(ctx, dev, dir)
-	if err != nil {
-		return nil, explainReplay(err, "the migration directory")
-	}
-	return state, nil
+// besideEngine is what `migrate diff` reads from a catalog besides the
+// engine's realm: the security state it writes statements for, and the
+// partitions and sequence types it checks but cannot write.
+type besideEngine struct {
+	security *security.State
+	unseen   *unseen.State
 }
 
-// replayAndRead executes a directory on an empty database, reads both
-// catalogs, and restores the database to empty.
-func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (*schema.Realm, *security.State, error) {
+func readBesideEngine(ctx context.Context, db *sqlclient.Client) (*besideEngine, error) {
+	sec, err := security.Read(ctx, db, revisionsSchema)
+	if err != nil {
+		return nil, err
+	}
+	rest, err := unseen.Read(ctx, db, revisionsSchema)
+	if err != nil {
+		return nil, err
+	}
+	return &besideEngine{security: sec, unseen: rest}, nil
+}
+
+// executeAndRead executes the directory's files on an empty database and
+// reads both catalogs; unlike replayAndRead it leaves them applied.
+func executeAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (*schema.Realm, *besideEngine, error) {
 	ex, err := migrate.NewExecutor(db.Driver, dir, migrate.NopRevisionReadWriter{})
 	if err != nil {
 		return nil, nil, err
 	}
-	var state *security.State
+	if err := ex.ExecuteN(ctx, 0); err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
+		return nil, nil, err
+	}
+	beside, err := readBesideEngine(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	realm, err := migrate.RealmConn(db.Driver, nil).ReadState(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return realm, beside, nil
+}
+
+// replayAndRead executes a directory on an empty database, reads both
+// catalogs, and restores the database to empty.
+func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (*schema.Realm, *besideEngine, error) {
+	ex, err := migrate.NewExecutor(db.Driver, dir, migrate.NopRevisionReadWriter{})
+	if err != nil {
+		return nil, nil, err
+	}
+	var beside *besideEngine
 	read := migrate.StateReaderFunc(func(ctx context.Context) (*schema.Realm, error) {
 		var err error
-		if state, err = security.Read(ctx, db, revisionsSchema); err != nil {
+		if beside, err = readBesideEngine(ctx, db); err != nil {
 			return nil, err
 		}
 		return migrate.RealmConn(db.Driver, nil).ReadState(ctx)
@@ -231,7 +336,7 @@ func replayAndRead(ctx context.Context, db *sqlclient.Client, dir migrate.Dir) (
 	if err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
 		return nil, nil, err
 	}
-	return realm, state, nil
+	return realm, beside, nil
 }
 
 // siblingDatabase creates an empty database on the dev database's server,

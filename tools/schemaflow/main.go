@@ -15,16 +15,19 @@
 //
 // main.go wires the commands; each `migrate` subcommand is in its own file
 // (diff.go, new.go, hash.go, validate.go, apply.go, status.go, lint.go) with
-// its flags struct, flags.go reads the command line into it; drift.go is the
-// check status and apply share, of the database's revisions against the
-// directory, and schemadrift.go status's comparison of the schema with the
-// replayed files. What the engine
-// does not see lives in internal packages: internal/security reads row-level
+// its flags struct, flags.go reads the command line into it. `migrate diff`
+// splits the engine's changes into online-safe files in online.go and
+// onlinefiles.go, and complete.go refuses files that do not reach the
+// desired state; drift.go is the check status and apply share, of the
+// database's revisions against the directory, and schemadrift.go status's
+// comparison of the schema with the replayed files. What the engine does
+// not see lives in internal packages: internal/security reads row-level
 // security, policies, privileges, roles and functions and writes the
-// statements `migrate diff` adds; internal/rlslint is `migrate lint`'s
-// row-level security check, internal/allowmark its way through for a
-// deliberate destructive statement, internal/nolint the official CLI's
-// atlas:nolint directives.
+// statements `migrate diff` adds; internal/unseen reads partitions and
+// serial sequence types, which `migrate diff` checks but cannot write;
+// internal/rlslint is `migrate lint`'s row-level security check,
+// internal/allowmark its way through for a deliberate destructive
+// statement, internal/nolint the official CLI's atlas:nolint directives.
 package main
 
 import (

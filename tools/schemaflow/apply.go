@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/sqlclient"
 )
 
@@ -213,11 +214,7 @@ func applyFile(ctx context.Context, client *sqlclient.Client, dir migrate.Dir, r
 	var runErr error
 	switch mode {
 	case "none":
-		var ex *migrate.Executor
-		if ex, err = migrate.NewExecutor(client.Driver, dir, withFileHash(rrw, dir, f), opts.executor...); err != nil {
-			return err
-		}
-		runErr = ex.Execute(ctx, f)
+		runErr = applyOnOneConnection(ctx, client, dir, rrw, f, opts)
 	default:
 		runErr = applyInTransaction(ctx, client, dir, rrw.schema, f, opts)
 		if runErr != nil {
@@ -231,6 +228,32 @@ func applyFile(ctx context.Context, client *sqlclient.Client, dir migrate.Dir, r
 	}
 	fmt.Fprintf(out, "  applied %s: %d statements in %s\n", f.Name(), len(statements), round(time.Since(started)))
 	return nil
+}
+
+// applyOnOneConnection runs a file without a transaction on a connection
+// of its own: a file's session SETs (the lock_timeout a generated
+// `CONCURRENTLY` file starts with) must reach the statements after them,
+// which the pool's connections would not promise. RESET ALL gives the
+// connection back to the pool without them.
+func applyOnOneConnection(ctx context.Context, client *sqlclient.Client, dir migrate.Dir, rrw *revisions,
+	f migrate.File, opts *applyOptions) (err error) {
+	conn, err := client.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		_, resetErr := conn.ExecContext(context.Background(), "RESET ALL")
+		err = errors.Join(err, resetErr, conn.Close())
+	}()
+	drv, err := postgres.Open(conn)
+	if err != nil {
+		return err
+	}
+	ex, err := migrate.NewExecutor(drv, dir, withFileHash(rrw, dir, f), opts.executor...)
+	if err != nil {
+		return err
+	}
+	return ex.Execute(ctx, f)
 }
 
 func applyInTransaction(ctx context.Context, client *sqlclient.Client, dir migrate.Dir, revSchema string,

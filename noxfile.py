@@ -134,7 +134,9 @@ def online(session: nox.Session) -> None:
     repositories: no call fails, none stalls past the lock timeout; prints
     the stall figures (docs/testing.md)."""
     install(session)
-    devtool(session, "testdb", "pytest", "-m", "online", "tests/online", *session.posargs)
+    devtool(
+        session, "testdb", "pytest", "-m", "online", "tests/online", *session.posargs
+    )
 
 
 # What the persistence and security suites need besides the project.

@@ -27,7 +27,6 @@ class Change:
     """One edit of schema.sql: `old`, found exactly once, becomes `new`."""
 
     name: str
-    what: str
     old: str
     new: str
 
@@ -37,25 +36,24 @@ class Change:
         return schema.replace(self.old, self.new)
 
 
-# In the order a user would make them: the column that SET NOT NULL needs
-# comes first. Every change is to a table that holds data and writers.
+# In the order a user would make them: a nullable column (with a constant
+# default, so existing rows need no rewrite), an index, a CHECK, a column
+# with a FOREIGN KEY, SET NOT NULL on the first column, a UNIQUE constraint.
+# Every change is to a table that holds data and has writers.
 CHANGES = (
     Change(
         "add_labels",
-        "a nullable column (constant default) on project_files",
         PROJECT_FILES_UPDATED_AT,
         PROJECT_FILES_UPDATED_AT.replace("\n", "\n" + LABELS_NULL, 1),
     ),
     Change(
         "updated_at_index",
-        "an index on project_files (updated_at)",
         AGENT_STATES_TABLE,
         "CREATE INDEX project_files_updated_at_idx ON project_files (updated_at);\n\n"
         + AGENT_STATES_TABLE,
     ),
     Change(
         "updated_after_created",
-        "a CHECK on project_files",
         LAST_PROJECT_FILES_CHECK,
         LAST_PROJECT_FILES_CHECK.replace(
             "\n);",
@@ -65,7 +63,6 @@ CHANGES = (
     ),
     Change(
         "created_by",
-        "a nullable column on project_files with a FOREIGN KEY to users",
         LABELS_NULL,
         LABELS_NULL
         + "    created_by uuid        NULL\n"
@@ -74,13 +71,11 @@ CHANGES = (
     ),
     Change(
         "labels_not_null",
-        "SET NOT NULL on project_files.labels",
         LABELS_NULL,
         LABELS_NOT_NULL,
     ),
     Change(
         "project_names_unique",
-        "a UNIQUE constraint on projects (owner_id, name)",
         "    CONSTRAINT projects_id_owner_id_key UNIQUE (id, owner_id),\n",
         "    CONSTRAINT projects_id_owner_id_key UNIQUE (id, owner_id),\n"
         "    -- A user's projects have distinct names.\n"

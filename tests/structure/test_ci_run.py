@@ -1,6 +1,6 @@
 """.ci/run, what CI runs, stays what README and docs/testing.md say it is:
-README's test command first, then soak, compat, lint and typecheck (the
-order docs/testing.md lists), each run to its end whatever the others did,
+README's test command first, then online, soak, compat, lint and typecheck
+(the order docs/testing.md lists), each run to its end whatever the others did,
 a session that fails or whose pytest passes nothing counted as failed, and
 only sessions that noxfile.py defines. The script runs here
 with a stand-in `nox` that records its calls and plays each session's
@@ -20,7 +20,7 @@ import pytest
 from devtools import PROJECT_ROOT
 
 CI_RUN = PROJECT_ROOT / ".ci" / "run"
-ORDER = ["tests", "soak", "compat", "lint", "typecheck"]
+ORDER = ["tests", "online", "soak", "compat", "lint", "typecheck"]
 NOX_COMMAND = re.compile(r"\bnox -s ([\w-]+)")
 PIN = re.compile(r'"((?:nox|uv)==[^"]+)"')
 
@@ -35,6 +35,7 @@ session=$2
 eval outcome=\\${OUTCOME_$session:-pass}
 case "$session:$outcome" in
   tests:pass) echo "==== 5 passed, 1 skipped, 2 deselected in 1.25s (0:00:01) ====";;
+  online:pass) echo "==== 1 passed in 80.00s (0:01:20) ====";;
   soak:pass) echo "==== 2 passed, 9 deselected in 0.50s ===="; echo "==== 7 passed in 0.70s ====";;
   compat:pass) echo "3 passed in 0.20s"; echo "4 passed in 0.30s";;
   *:fail) echo "==== 1 failed, 3 passed in 0.40s ===="; exit 1;;
@@ -164,6 +165,7 @@ def test_a_failed_session_does_not_stop_the_others(tmp_path: Path) -> None:
     assert [call.split()[1] for call in calls] == [*ORDER, "db"]
     assert table(done.stdout) == {
         "tests": "ok",
+        "online": "ok",
         "soak": "FAILED",
         "compat": "ok",
         "lint": "ok",
@@ -172,7 +174,7 @@ def test_a_failed_session_does_not_stop_the_others(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("outcome", ["empty", "silent"])
-@pytest.mark.parametrize("session", ["tests", "soak", "compat"])
+@pytest.mark.parametrize("session", ["tests", "online", "soak", "compat"])
 def test_a_pytest_session_without_passed_tests_fails(
     tmp_path: Path, session: str, outcome: str
 ) -> None:

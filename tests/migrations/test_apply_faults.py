@@ -120,6 +120,7 @@ async def test_killed_backend_rolls_the_file_back_and_the_next_apply_finishes(
     killed = await _apply_and_kill(empty_db, history)
     assert killed.returncode != 0
     assert slow in killed.stderr
+    assert "This file was rolled back" in killed.stderr, killed.stderr
 
     assert not await engine.table_exists(empty_db, "public.killed_probe")
     recorded = {r["version"]: r for r in await engine.revisions(empty_db)}
@@ -149,4 +150,6 @@ async def test_without_a_transaction_the_kill_leaves_half_a_file(
     )
     killed = await _apply_and_kill(empty_db, history)
     assert killed.returncode != 0
+    assert "resumes at this one" in killed.stderr, killed.stderr
+    assert "rolled back" not in killed.stderr
     assert await engine.table_exists(empty_db, "public.killed_probe")

@@ -170,7 +170,7 @@ GROUP = {
     + 'ALTER TABLE "public"."project_files" ADD CONSTRAINT "project_files_small"'
     " CHECK (size_bytes < 1073741824) NOT VALID;\n",
     "concurrently": "-- atlas:txmode none\n\n"
-    "SET lock_timeout = '5s';\nSET statement_timeout = 0;\n"
+    "SET lock_timeout = 0;\nSET statement_timeout = 0;\n"
     'CREATE INDEX CONCURRENTLY IF NOT EXISTS "project_files_updated_at"'
     ' ON "public"."project_files" ("updated_at");\n',
     "validate": HEADER

@@ -26,7 +26,7 @@ TIMEOUTS_IN_TRANSACTION = (
     "SET LOCAL statement_timeout = 0;\n",
 )
 TIMEOUTS_OUTSIDE_TRANSACTION = (
-    "SET lock_timeout = '5s';\n",
+    "SET lock_timeout = 0;\n",
     "SET statement_timeout = 0;\n",
 )
 NO_TRANSACTION = "-- atlas:txmode none"

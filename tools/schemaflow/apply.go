@@ -224,7 +224,7 @@ func applyFile(ctx context.Context, client *sqlclient.Client, dir migrate.Dir, r
 		}
 	}
 	if runErr != nil {
-		return describeFailure(f, runErr)
+		return describeFailure(f, mode, runErr)
 	}
 	fmt.Fprintf(out, "  applied %s: %d statements in %s\n", f.Name(), len(statements), round(time.Since(started)))
 	return nil
@@ -348,16 +348,24 @@ func recordFailure(ctx context.Context, rrw *revisions, dir migrate.Dir, f migra
 	return nil
 }
 
-// describeFailure names the file, the statement and its line.
-func describeFailure(f migrate.File, err error) error {
+// describeFailure names the file, the statement and its line, and says
+// what is left: a file in a transaction left nothing, a file without one
+// left the statements before the failing one applied (and a failed
+// concurrent index build its INVALID index).
+func describeFailure(f migrate.File, mode string, err error) error {
 	var stmtErr *migrate.StmtExecError
 	if !errors.As(err, &stmtErr) {
 		return fmt.Errorf("migration %s failed: %w (files before it stay applied)", f.Name(), err)
 	}
 	line := 1 + strings.Count(string(f.Bytes()[:min(stmtErr.Stmt.Pos, len(f.Bytes()))]), "\n")
-	return fmt.Errorf("migration %s failed at line %d, statement:\n  %s\n%v\n"+
-		"This file was rolled back; files before it stay applied. Fix the cause and run apply again",
-		f.Name(), line, strings.TrimSpace(stmtErr.Stmt.Text), stmtErr.Err)
+	left := "This file was rolled back; files before it stay applied. Fix the cause and run apply again"
+	if mode == "none" {
+		left = "This file runs without a transaction: its statements before this one stay applied, and apply " +
+			"resumes at this one. A failed CREATE INDEX CONCURRENTLY leaves an INVALID index: drop it " +
+			"(DROP INDEX CONCURRENTLY name) before you run apply again"
+	}
+	return fmt.Errorf("migration %s failed at line %d, statement:\n  %s\n%v\n%s",
+		f.Name(), line, strings.TrimSpace(stmtErr.Stmt.Text), stmtErr.Err, left)
 }
 
 // fileTxMode reads the file's `-- atlas:txmode` directive.

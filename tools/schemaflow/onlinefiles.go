@@ -206,14 +206,20 @@ func finishComment(step finishStep) string {
 // whether the file runs in a transaction (SET LOCAL) or not (SET, for the
 // session).
 func withHeader(name string, inTx bool, changes []*migrate.Change) *migrate.Plan {
-	set := "SET LOCAL"
+	set, timeout := "SET LOCAL", lockTimeout
+	comment := "Give up after 5s waiting for a lock rather than queue the table's other queries behind it (apply again later)"
 	if !inTx {
-		set = "SET"
+		// A concurrent build or drop takes SHARE UPDATE EXCLUSIVE, which no
+		// read or write conflicts with, then waits for every older
+		// transaction to end: a lock timeout would protect no query and only
+		// make it give up, leaving an INVALID index behind.
+		set, timeout = "SET", "0"
+		comment = "No lock timeout: reads and writes never wait behind a concurrent index build, which must itself wait for older transactions to end"
 	}
 	header := []*migrate.Change{
 		{
-			Cmd:     fmt.Sprintf("%s lock_timeout = %s", set, lockTimeout),
-			Comment: "Give up after 5s waiting for a lock rather than queue the table's other queries behind it (apply again later)",
+			Cmd:     fmt.Sprintf("%s lock_timeout = %s", set, timeout),
+			Comment: comment,
 		},
 		{
 			Cmd:     fmt.Sprintf("%s statement_timeout = %s", set, statementTimeout),

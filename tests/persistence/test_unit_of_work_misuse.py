@@ -190,6 +190,27 @@ async def test_gathered_writes_that_leave_the_block_roll_back_cleanly(
         assert await files_of(single, user, project.id) == ["later.txt"]
 
 
+async def test_a_block_left_cleanly_while_a_call_runs_rolls_back(
+    store: Store, user: User
+) -> None:
+    """A task started in the block still runs its call at the block's end:
+    the end waits for it, then rolls back (a write nobody awaited is not
+    committed) and says so."""
+    project = await new_project(store, user)
+
+    async def leave_while_syncing() -> asyncio.Task[object]:
+        async with store.unit_of_work(user.id) as uow:
+            task: asyncio.Task[object] = asyncio.create_task(
+                uow.files.sync(project.id, {"a.txt": "a"})
+            )
+            await asyncio.sleep(0)  # one pass: the task begins its call
+        return task  # pragma: no cover - the block's end raises
+
+    with pytest.raises(ConcurrentCalls):
+        await leave_while_syncing()
+    assert await files_of(store, user, project.id) == []
+
+
 async def test_a_call_outside_the_block_is_misuse(store: Store, user: User) -> None:
     """Before, uow.run; after, any call (it used to reach a connection
     given back to the pool, and said `unavailable`)."""

@@ -30,10 +30,13 @@ ROLLBACK_AND_RESET = f"ROLLBACK; {SESSION_RESET}"
 
 
 async def reset(conn: asyncpg.Connection[asyncpg.Record]) -> None:
-    """The pool's reset, run on every release: nothing when the connection
-    is idle, the unit of work having reset the session with its COMMIT or
-    ROLLBACK (no round trip of its own); a rollback and the session reset
-    when a transaction is still open (a caller cancelled mid-statement)."""
+    """The pool's reset, run on every release, without a round trip of its
+    own: a unit of work resets the session in the message that ends it
+    (its COMMIT or ROLLBACK), and closes a connection it could not reset;
+    the other borrowers (store.users, ping, Store.open's checks) run single
+    statements that leave no session state. asyncpg rolls back a
+    transaction still open before this runs; should it not, the rollback
+    and the reset are done here."""
     if conn.is_in_transaction():
         await conn.execute(ROLLBACK_AND_RESET)
 

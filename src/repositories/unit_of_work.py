@@ -225,17 +225,23 @@ class UnitOfWork:
 
     @staticmethod
     async def _rollback_quietly(conn: PoolConnectionProxy[asyncpg.Record]) -> None:
-        # The caller's exception is the news; a broken connection is closed
-        # by the pool on release.
-        with contextlib.suppress(
-            asyncpg.PostgresError, asyncpg.InterfaceError, OSError
-        ):
-            await conn.execute(ROLLBACK_AND_RESET)
+        # The caller's exception is the news.
+        await UnitOfWork._end_quietly(conn, ROLLBACK_AND_RESET)
 
     @staticmethod
     async def _reset_quietly(conn: PoolConnectionProxy[asyncpg.Record]) -> None:
-        # A broken connection (its proxy detached) refuses with InterfaceError.
-        with contextlib.suppress(
-            asyncpg.PostgresError, asyncpg.InterfaceError, OSError
-        ):
-            await conn.execute(SESSION_RESET)
+        await UnitOfWork._end_quietly(conn, SESSION_RESET)
+
+    @staticmethod
+    async def _end_quietly(
+        conn: PoolConnectionProxy[asyncpg.Record], statements: str
+    ) -> None:
+        """Run the end of a unit of work that failed; a connection it could
+        not reset (broken, busy with a cancelled statement, refused) is
+        closed rather than given to the next unit of work with its
+        session."""
+        try:
+            await conn.execute(statements)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()  # a detached proxy refuses: already closed

@@ -39,7 +39,7 @@ from repositories import (
     VersionConflict,
 )
 from repositories._generated import project_files as file_queries
-from tests.support import Backend, new_project
+from tests.support import Backend, connection_of, new_project
 
 HANG_GUARD_S = 30.0
 CODES: dict[type[RepositoryError], str] = {
@@ -126,6 +126,39 @@ async def test_a_lock_wait_past_command_timeout_is_timeout(
     parts = urlsplit(app_url)
     assert parts.hostname is not None
     assert_safe(error, parts.hostname, str(parts.port), "app_login")
+
+
+@pytest.mark.parametrize(
+    ("limit", "sqlstate"), [("statement_timeout", "57014"), ("lock_timeout", "55P03")]
+)
+async def test_the_servers_own_time_limits_are_timeout(
+    store: Store,
+    user: User,
+    superuser: asyncpg.Connection[asyncpg.Record],
+    limit: str,
+    sqlstate: str,
+) -> None:
+    """A limit set inside the unit of work (white-box: a query of queries/
+    could do it) cancels the lock wait on the server: `timeout` too, with
+    the server's SQLSTATE."""
+    project = await new_project(store, user)
+
+    async def put() -> None:
+        async with store.unit_of_work(user.id) as uow:
+            await connection_of(uow).execute(f"SET LOCAL {limit} = '100ms'")
+            await uow.files.put(project.id, "a.txt", "a")
+
+    async with superuser.transaction():
+        await superuser.execute(
+            "SELECT FROM projects WHERE id = $1 FOR UPDATE", project.id
+        )
+        error = await raised_by(asyncio.wait_for(put(), HANG_GUARD_S))
+    assert_coded(error, Timeout)
+    assert isinstance(error, Timeout)
+    assert error.sqlstate == sqlstate
+    assert_safe(error, sqlstate)
+    async with store.unit_of_work(user.id) as uow:
+        assert (await uow.files.list(project.id)).items == []
 
 
 async def test_every_connection_in_use_is_pool_exhausted(

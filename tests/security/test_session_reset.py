@@ -21,6 +21,7 @@ from repositories import RepositoryError, Store, UnitOfWork, User
 from tests.support import Backend, connection_of, new_project
 
 HANG_GUARD_S = 30.0
+UNLOCK_ALL = "pg_advisory_unlock_all()"
 ADVISORY_KEY = 290_029
 PLANT = [
     "SELECT set_config('work_mem', '1MB', false)",
@@ -197,6 +198,40 @@ async def test_nothing_follows_a_unit_of_work_cancelled_mid_statement(
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(task, HANG_GUARD_S)
     await assert_clean_for_the_next_borrower(store, borrowers, superuser)
+
+
+async def test_a_connection_whose_reset_fails_is_closed_not_reused(
+    single: tuple[Store, Borrowers],
+    user: User,
+    superuser: asyncpg.Connection[asyncpg.Record],
+) -> None:
+    """The rollback's reset refused (a function revoked by hand): the
+    connection still holds the session's state, so it is closed, and the
+    next unit of work gets a new one."""
+    store, borrowers = single
+    await superuser.execute(f"REVOKE EXECUTE ON FUNCTION {UNLOCK_ALL} FROM PUBLIC")
+    try:
+        with pytest.raises(Boom):
+            await plant_and_raise(store, user)
+    finally:
+        await superuser.execute(f"GRANT EXECUTE ON FUNCTION {UNLOCK_ALL} TO PUBLIC")
+    async with store.unit_of_work(user.id):
+        pass
+    first, after = borrowers.seen[0], borrowers.seen[-1]
+    assert after.pid != first.pid
+    assert after.advisory_locks == 0
+    assert after.planted in (None, "")
+    # Its server process ends with it, and so does its advisory lock.
+    for _ in range(int(HANG_GUARD_S / 0.01)):
+        gone = not await superuser.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", first.pid
+        )
+        if gone:
+            break
+        await asyncio.sleep(0.01)
+    assert gone, "the closed connection's server process is still there"
+    assert await superuser.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY)
+    await superuser.execute("SELECT pg_advisory_unlock($1)", ADVISORY_KEY)
 
 
 async def test_the_pinned_settings_survive_the_reset(

@@ -180,8 +180,7 @@ class Timeout(RepositoryError):
         self, resource: str, sqlstate: str | None = None, *, detail: str | None = None
     ) -> None:
         super().__init__(
-            f"{resource}: the unit of work ran out of time waiting for the"
-            " database and was rolled back; run it again",
+            f"{resource}: timed out waiting for the database; run it again",
             detail=detail,
         )
         self.resource = resource

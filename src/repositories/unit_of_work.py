@@ -210,7 +210,8 @@ class UnitOfWork:
             # The server's answer did not come: whether it committed is
             # unknown, so this is not a Timeout (which promises a rollback),
             # and the connection, in an unknown state, is not reused.
-            conn.terminate()
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
             raise Unavailable(
                 detail=f"no answer to COMMIT within command_timeout: {exc!r}"
             ) from exc

@@ -119,10 +119,7 @@ async def test_a_lock_wait_past_command_timeout_is_timeout(
 
             error = await raised_by(asyncio.wait_for(put(), HANG_GUARD_S))
     assert_coded(error, Timeout)
-    assert str(error) == (
-        "file: the unit of work ran out of time waiting for the database and was"
-        " rolled back; run it again"
-    )
+    assert str(error) == ("file: timed out waiting for the database; run it again")
     parts = urlsplit(app_url)
     assert parts.hostname is not None
     assert_safe(error, parts.hostname, str(parts.port), "app_login")

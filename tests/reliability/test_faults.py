@@ -59,6 +59,9 @@ LOCKED_OUT: dict[str, Operation] = {
 }
 
 
+# What each locked-out call names as its resource.
+RESOURCE_OF = {"sync": "file", "put": "file", "save": "agent state"}
+
 VICTIM = "reliability-victim"  # application_name of the Store under attack
 
 
@@ -326,9 +329,9 @@ async def test_lock_wait_beyond_command_timeout_is_timeout_not_unavailable(
             timed_out = raised.value
             assert type(timed_out) is Timeout
             assert timed_out.code == "timeout"
-            assert str(timed_out).endswith(
-                "the unit of work ran out of time waiting for the database and"
-                " was rolled back; run it again"
+            assert str(timed_out) == (
+                f"{RESOURCE_OF[operation]}: timed out waiting for the database;"
+                " run it again"
             )
             assert isinstance(timed_out.__cause__, TimeoutError)  # command_timeout
             assert timed_out.sqlstate is None

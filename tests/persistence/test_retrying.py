@@ -184,7 +184,9 @@ async def test_a_contention_raised_after_a_write_leaves_nothing_of_it(
 
     async with superuser.transaction():
         # The superuser holds B, then waits for A once the victim holds A
-        # and waits for B: a deadlock the server breaks.
+        # and waits for B: a deadlock the server breaks. The superuser checks
+        # for it last, so the victim (after the default second) finds it.
+        await superuser.execute("SET LOCAL deadlock_timeout = '20s'")
         await superuser.execute("SELECT FROM projects WHERE id = $1 FOR UPDATE", b.id)
         task = asyncio.create_task(
             store.retrying(user.id, victim, attempts=3, base_delay=0)

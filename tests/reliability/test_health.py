@@ -19,12 +19,12 @@ from .helpers import HANG_GUARD_S, opened_store
 LOOP_PASSES = 10_000
 
 
-async def until(condition: object, store: Store) -> None:
+async def until_waiting(count: int, store: Store) -> None:
     for _ in range(LOOP_PASSES):
-        if store.stats().tenant.waiting == condition:
+        if store.stats().tenant.waiting == count:
             return
         await asyncio.sleep(0)
-    raise AssertionError(f"waiting never became {condition}: {store.stats()}")
+    raise AssertionError(f"waiting never became {count}: {store.stats()}")
 
 
 async def test_ping_answers_when_the_server_does(store: Store) -> None:
@@ -82,7 +82,7 @@ async def test_stats_count_connections_in_use_idle_and_callers_waiting(
             )
             third = asyncio.create_task(store.ping())
             try:
-                await until(1, store)
+                await until_waiting(1, store)
             except BaseException:
                 third.cancel()
                 raise

@@ -28,8 +28,14 @@ STATUS = {
     "invalid_input": 422,
     "unavailable": 503,
     "contention": 503,  # rolled back for another unit of work: try again
+    "timeout": 503,  # rolled back after waiting too long: try again
+    "pool_exhausted": 503,  # this process is at its capacity: try later
     "unreadable": 500,
     "privileged_login": 500,
+    "unsafe_login_settings": 500,
+    "unit_of_work_misuse": 500,  # a bug of the route
+    "nested_unit_of_work": 500,
+    "concurrent_calls": 500,
     "internal": 500,
 }
 HTTP_CODES = {

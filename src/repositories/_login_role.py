@@ -1,4 +1,5 @@
-"""What `Store.open` checks of its login roles, once, when each pool starts.
+"""What `Store.open` checks of its login roles, once, when each pool starts:
+their privileges, and the settings stored on them.
 
 Row-level security only binds a role that is not a superuser, does not have
 BYPASSRLS, does not own the tables (FORCE aside) and holds no privilege of
@@ -110,3 +111,53 @@ async def problems(
             "layer's login must be a member of app_auth only)"
         )
     return str(row["rolname"]), found
+
+
+# Settings that would change every unit of work when stored on the login or
+# the database (ALTER ROLE/DATABASE … SET), with the one value each may
+# have: time limits that cancel a statement or end a transaction or a
+# session (an idle pooled connection ended under the pool fails the next
+# unit of work on it), row-level security turned into errors, triggers and
+# foreign keys turned off. The Store pins those it can at connection start
+# (store.PINNED_SETTINGS), where they take precedence, so a stored value of
+# one of those is in force only where the pin cannot go (behind PgBouncer).
+# transaction_timeout is PostgreSQL 17's; a setting the server lacks is
+# simply not found.
+UNIT_OF_WORK_SETTINGS = {
+    "statement_timeout": "0",
+    "lock_timeout": "0",
+    "idle_in_transaction_session_timeout": "0",
+    "idle_session_timeout": "0",
+    "transaction_timeout": "0",
+    "row_security": "on",
+    "session_replication_role": "origin",
+}
+STORED_SOURCES = {
+    "user": "ALTER ROLE … SET",
+    "database": "ALTER DATABASE … SET",
+    "database user": "ALTER ROLE … IN DATABASE … SET",
+}
+STORED_SETTINGS = """
+SELECT current_user::text AS role,
+       ARRAY(SELECT ARRAY[name, setting, coalesce(unit, ''), source]
+             FROM pg_settings
+             WHERE source = ANY($1::text[]) AND name = ANY($2::text[])
+             ORDER BY name) AS stored
+"""
+
+
+async def stored_settings(
+    conn: PoolConnectionProxy[asyncpg.Record],
+) -> tuple[str, list[str]]:
+    """The login role's name and the settings in force on `conn` that were
+    stored on that role or its database and would change a unit of work,
+    each as `name = value (where it was stored)`."""
+    row = await conn.fetchrow(
+        STORED_SETTINGS, list(STORED_SOURCES), list(UNIT_OF_WORK_SETTINGS)
+    )
+    assert row is not None  # one row, always
+    return str(row["role"]), [
+        f"{name} = {setting}{unit} ({STORED_SOURCES[source]})"
+        for name, setting, unit, source in row["stored"]
+        if setting != UNIT_OF_WORK_SETTINGS[name]
+    ]

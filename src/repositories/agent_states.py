@@ -28,6 +28,7 @@ from repositories import validation
 from repositories._generated import Executor
 from repositories._generated import agent_states as queries
 from repositories._generated import models as rows
+from repositories._guard import Guard, one_call_at_a_time
 from repositories.errors import (
     InvalidInput,
     NotFound,
@@ -56,15 +57,17 @@ class AgentStatesRepository:
     saves."""
 
     def __init__(
-        self, conn: Executor, actor: UUID, projects: ProjectsRepository
+        self, conn: Executor, actor: UUID, projects: ProjectsRepository, guard: Guard
     ) -> None:
         self._conn = conn
         self._actor = actor
         self._projects = projects
+        self._guard = guard
 
+    @one_call_at_a_time
     async def get(self, project_id: UUID) -> AgentState:
         """The project's agent state."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         with translated(RESOURCE):
             row = await queries.get_agent_state(
                 self._conn, project_id=project_id, owner_id=self._actor
@@ -73,6 +76,7 @@ class AgentStatesRepository:
             raise NotFound(RESOURCE)
         return to_agent_state(row)
 
+    @one_call_at_a_time
     async def save(
         self,
         project_id: UUID,
@@ -83,10 +87,11 @@ class AgentStatesRepository:
         """Save the project's agent state. `expected_version` None: the last
         writer wins; 0: only if there is none yet; n: only if its version is
         n (compare-and-swap)."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         checked = validation.state(state)
         text = validation.state_text(_state_json(checked))
         expected = validation.expected_version(expected_version)
+        self._guard.will_lock(project_id)
         args: dict[str, Any] = {
             "project_id": project_id,
             "owner_id": self._actor,
@@ -123,13 +128,15 @@ class AgentStatesRepository:
             self._conn, project_id=project_id, owner_id=self._actor
         )
 
+    @one_call_at_a_time
     async def delete(
         self, project_id: UUID, *, expected_version: int | None = None
     ) -> None:
         """Delete the project's agent state; with `expected_version` n, only
         if its version is n."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         expected = validation.expected_version(expected_version)
+        self._guard.will_lock(project_id)
         delete = partial(
             queries.delete_agent_state,
             self._conn,

@@ -167,14 +167,96 @@ class Unreadable(RepositoryError):
         self.reason = reason
 
 
+class Timeout(RepositoryError):
+    """A statement of the unit of work ran out of time: it waited for a lock
+    or ran past `command_timeout` (or a server-side limit: statement_timeout,
+    lock_timeout, idle_in_transaction_session_timeout). The server is
+    healthy; the unit of work was rolled back and nothing of it remains, so
+    running it again from the start is safe (`store.retrying`)."""
+
+    code: ClassVar[str] = "timeout"
+
+    def __init__(
+        self, resource: str, sqlstate: str | None = None, *, detail: str | None = None
+    ) -> None:
+        super().__init__(
+            f"{resource}: timed out waiting for the database; run it again",
+            detail=detail,
+        )
+        self.resource = resource
+        self.sqlstate = sqlstate
+
+
 class Unavailable(RepositoryError):
-    """The database could not be reached, the connection broke or a wait ran out;
-    the unit of work is rolled back."""
+    """The database could not be reached or the connection broke (a commit
+    whose answer did not come within `command_timeout` included: whether it
+    committed is unknown); the unit of work is rolled back."""
 
     code: ClassVar[str] = "unavailable"
 
     def __init__(self, *, detail: str | None = None) -> None:
         super().__init__("the database is unavailable", detail=detail)
+
+
+class PoolExhausted(RepositoryError):
+    """Every connection of the Store's pool stayed in use for
+    `acquire_timeout` seconds: this process is at its capacity, while the
+    server may be fine. Nothing was sent; running the call later is safe.
+    Not retried by `store.retrying`: more attempts would add to the load."""
+
+    code: ClassVar[str] = "pool_exhausted"
+
+    def __init__(self, *, detail: str | None = None) -> None:
+        super().__init__(
+            "the service is at its capacity: no database connection freed up",
+            detail=detail,
+        )
+
+
+class UnitOfWorkMisuse(RepositoryError):
+    """A unit of work used in a way it cannot serve; a bug of the calling
+    code, refused before any SQL is sent. Raised as itself (code
+    `unit_of_work_misuse`) for a unit of work used outside its block."""
+
+    code: ClassVar[str] = "unit_of_work_misuse"
+
+    def __init__(
+        self,
+        message: str = "the unit of work is not open",
+        *,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message, detail=detail)
+
+
+class NestedUnitOfWork(UnitOfWorkMisuse):
+    """A write that would wait for a lock an enclosing unit of work of the
+    same Store and user holds (it wrote the same project and is still
+    open): the inner unit of work would wait on the outer one, which waits
+    for it. Refused at once; the inner unit of work goes on."""
+
+    code: ClassVar[str] = "nested_unit_of_work"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a unit of work inside another of the same user would wait for"
+            " the project lock the outer one holds: write in the outer unit of"
+            " work, or after it ends"
+        )
+
+
+class ConcurrentCalls(UnitOfWorkMisuse):
+    """A call on a unit of work while another of its calls is still running
+    (asyncio.gather on one unit of work): its one connection runs one call
+    at a time. The refused call did nothing; the unit of work goes on."""
+
+    code: ClassVar[str] = "concurrent_calls"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "another call of this unit of work is still running: await its"
+            " calls one at a time, or give each task a unit of work of its own"
+        )
 
 
 class PrivilegedLogin(RepositoryError):
@@ -198,19 +280,44 @@ class PrivilegedLogin(RepositoryError):
         self.problems = problems
 
 
+class UnsafeLoginSettings(RepositoryError):
+    """`Store.open` refused the login: settings stored on it or on the
+    database (`ALTER ROLE … SET`, `ALTER DATABASE … SET`) would change every
+    unit of work, and the Store cannot pin them. `settings` names each."""
+
+    code: ClassVar[str] = "unsafe_login_settings"
+
+    def __init__(self, role: str, settings: list[str]) -> None:
+        super().__init__(
+            "refusing to serve requests: settings stored on the database login"
+            " would change every unit of work",
+            detail=f"refusing to serve requests as the login role {role!r}: "
+            + "; ".join(settings)
+            + ". Remove them (ALTER ROLE … RESET …, ALTER DATABASE … RESET …);"
+            " the Store bounds each statement with its command_timeout",
+        )
+        self.role = role
+        self.settings = settings
+
+
 # asyncpg's exceptions mapped onto the taxonomy: `translated`.
+
+# The server's own time limits: a statement cancelled (statement_timeout,
+# or a cancel request), a lock not granted in time (lock_timeout), a session
+# ended for idling in a transaction or for a transaction's length. By
+# SQLSTATE: asyncpg 0.30 has no class for the last.
+_TIMED_OUT_SQLSTATES = frozenset({"57014", "55P03", "25P03", "25P04"})
 
 # Errors that mean "the database is not there for us right now".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,  # class 08
-    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, cancel, timeout
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, terminated
     asyncpg.InterfaceError,  # connection closed or lost under us
     # The server closed the connection before the client saw the end of the
     # stream: asyncpg's state machine refuses the next call this way.
     asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
-    TimeoutError,
 )
 
 # What asyncpg's decoders raise for a stored value Python cannot hold: a
@@ -271,6 +378,23 @@ class Translated:
             raise InvalidInput(
                 resource, "refused by the database", detail=_described(exc)
             ) from exc
+        if isinstance(exc, TimeoutError):
+            # asyncpg's command_timeout: it has sent the server a cancel
+            # request for the statement, which the transaction does not
+            # survive. (A wait for a connection is PoolExhausted, raised
+            # where the pool is asked; a commit's, Unavailable.)
+            raise Timeout(resource, detail=_described(exc)) from exc
+        if (
+            isinstance(exc, asyncpg.PostgresError)
+            and exc.sqlstate in _TIMED_OUT_SQLSTATES
+        ):
+            raise Timeout(resource, exc.sqlstate, detail=_described(exc)) from exc
+        if _refused_argument(exc):
+            raise InvalidInput(
+                resource,
+                "a query argument has the wrong type or value",
+                detail=_described(exc),
+            ) from exc
         if isinstance(exc, _UNAVAILABLE):
             raise Unavailable(detail=_described(exc)) from exc
         if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
@@ -286,6 +410,18 @@ class Translated:
                 "a stored value cannot be decoded",
                 detail=_described(exc).partition("\n")[0],
             ) from exc
+
+
+def _refused_argument(exc: BaseException) -> bool:
+    """Whether asyncpg refused to encode a query argument (a str for a
+    uuid, say) before the statement ran: a DataError the client raises
+    itself, without the severity every server error carries."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return (
+            isinstance(exc, asyncpg.exceptions.DataError)
+            and getattr(exc, "severity", None) is None
+        )
+    return isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError)
 
 
 def _described(exc: BaseException) -> str:

@@ -109,6 +109,26 @@ class Page(_Frozen, Generic[T]):
     next_cursor: str | None
 
 
+class PoolStats(_Frozen):
+    """One connection pool of a Store at one moment, as `store.stats()`
+    reads it from the pool itself (no round trip)."""
+
+    max_size: int
+    size: int
+    in_use: int
+    idle: int
+    waiting: int
+
+
+class StoreStats(_Frozen):
+    """What `store.stats()` returns: the tenant pool (units of work and
+    `store.ping`) and the auth pool (`store.users`; None without
+    `auth_dsn`)."""
+
+    tenant: PoolStats
+    auth: PoolStats | None
+
+
 def page(kind: type[Page[T]], items: list[T], next_cursor: str | None) -> Page[T]:
     """`kind` (Page[FileEntry], …) holding items this layer has just built.
     Not validated: validating a page checks every item again, a cost per row

@@ -15,6 +15,7 @@ from repositories._generated import Executor
 from repositories._generated import models as rows
 from repositories._generated import project_files as queries
 from repositories._generated import projects as project_queries
+from repositories._guard import Guard, one_call_at_a_time
 from repositories.errors import (
     InvalidInput,
     NotFound,
@@ -91,11 +92,13 @@ class ProjectFilesRepository:
         actor: UUID,
         settings: UnitOfWorkSettings,
         projects: ProjectsRepository,
+        guard: Guard,
     ) -> None:
         self._conn = conn
         self._actor = actor
         self._settings = settings
         self._projects = projects
+        self._guard = guard
 
     async def _current_version(self, project_id: UUID, path: str) -> int | None:
         with translated(RESOURCE):
@@ -106,6 +109,7 @@ class ProjectFilesRepository:
     async def _exists(self, project_id: UUID, path: str) -> bool:
         return await self._current_version(project_id, path) is not None
 
+    @one_call_at_a_time
     async def put(
         self,
         project_id: UUID,
@@ -116,10 +120,11 @@ class ProjectFilesRepository:
     ) -> FileWrite:
         """Write `content` at `path`: create the file, update it, or leave it
         unchanged when it holds that content already."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         body = validation.content(content, self._settings.max_content_bytes)
         expected = validation.expected_version(expected_version)
+        self._guard.will_lock(project_id)
         args: dict[str, Any] = {
             "project_id": project_id,
             "owner_id": self._actor,
@@ -204,9 +209,10 @@ class ProjectFilesRepository:
             parent_exists=partial(self._projects.exists, project_id),
         )
 
+    @one_call_at_a_time
     async def get(self, project_id: UUID, path: str) -> ProjectFile:
         """The file at `path`, with its content."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         with translated(RESOURCE):
             row = await queries.get_file(
@@ -219,10 +225,11 @@ class ProjectFilesRepository:
             raise NotFound(RESOURCE)
         return _file(row, row.content)
 
+    @one_call_at_a_time
     async def stat(self, project_id: UUID, path: str) -> FileEntry:
         """The file at `path` without its content: its version, sha256,
         size and timestamps."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         with translated(RESOURCE):
             entry = await queries.get_file_entry_into(
@@ -236,6 +243,7 @@ class ProjectFilesRepository:
             raise NotFound(RESOURCE)
         return entry
 
+    @one_call_at_a_time
     async def list(
         self,
         project_id: UUID,
@@ -246,7 +254,7 @@ class ProjectFilesRepository:
     ) -> Page[FileEntry]:
         """One page of the project's files, without content, in byte-wise
         path order."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         checked_limit = validation.limit(limit)
         lower = "" if prefix is None else validation.prefix(prefix)
         after = ""
@@ -270,11 +278,13 @@ class ProjectFilesRepository:
             _FILE_PAGE, found, checked_limit, RESOURCE, str(project_id), _path_after
         )
 
+    @one_call_at_a_time
     async def move(self, project_id: UUID, path: str, new_path: str) -> ProjectFile:
         """Move the file at `path` to `new_path`, content unchanged."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         source = validation.path(path)
         target = validation.path(new_path, "new_path")
+        self._guard.will_lock(project_id)
         row = await self._move(project_id, source, target)
         if row is not None:
             return _file(row, row.content)
@@ -325,13 +335,15 @@ class ProjectFilesRepository:
                 await self._conn.execute("RELEASE SAVEPOINT move_file")
         return row
 
+    @one_call_at_a_time
     async def delete(
         self, project_id: UUID, path: str, *, expected_version: int | None = None
     ) -> None:
         """Delete the file at `path`."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         expected = validation.expected_version(expected_version)
+        self._guard.will_lock(project_id)
         delete = partial(
             queries.delete_file,
             self._conn,
@@ -349,6 +361,7 @@ class ProjectFilesRepository:
         if deleted is None:
             raise await unmatched_write(RESOURCE, expected=expected, found=found)
 
+    @one_call_at_a_time
     async def sync(
         self, project_id: UUID, files: Mapping[str, str], *, delete_missing: bool = True
     ) -> SyncResult:
@@ -357,7 +370,7 @@ class ProjectFilesRepository:
         Three statements whatever its size: lock the project, ask which
         paths changed (by sha256), then upsert those and delete the rest at
         once."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         if not isinstance(files, Mapping):
             raise InvalidInput("files", "must be a mapping of path to content")
         if not isinstance(delete_missing, bool):
@@ -369,6 +382,7 @@ class ProjectFilesRepository:
             max_bytes=self._settings.max_sync_bytes,
         )
         paths = [*bodies]
+        self._guard.will_lock(project_id)
         with translated(RESOURCE):
             # The project lock, in a statement of its own so that the next
             # ones read what the previous holder wrote: writers of one

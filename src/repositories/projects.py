@@ -8,6 +8,7 @@ from uuid import UUID
 from repositories import validation
 from repositories._generated import Executor
 from repositories._generated import projects as queries
+from repositories._guard import Guard, one_call_at_a_time
 from repositories.errors import NotFound, translated
 from repositories.models import UNSET, Page, Project, RowModels, Unset, from_row
 from repositories.settings import UnitOfWorkSettings
@@ -47,12 +48,14 @@ class ProjectsRepository:
     """`uow.projects`: the acting user's projects."""
 
     def __init__(
-        self, conn: Executor, actor: UUID, settings: UnitOfWorkSettings
+        self, conn: Executor, actor: UUID, settings: UnitOfWorkSettings, guard: Guard
     ) -> None:
         self._conn = conn
         self._actor = actor
         self._cursors = settings.cursors
+        self._guard = guard
 
+    @one_call_at_a_time
     async def create(self, name: str, description: str | None = None) -> Project:
         """Create a project owned by the acting user."""
         checked_name = validation.name(name)
@@ -68,9 +71,10 @@ class ProjectsRepository:
             raise NotFound("user")
         return to_project(row)
 
+    @one_call_at_a_time
     async def get(self, project_id: UUID) -> Project:
         """The acting user's project `project_id`."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
         with translated(RESOURCE):
             row = await queries.get_project(
                 self._conn, id=project_id, owner_id=self._actor
@@ -79,6 +83,7 @@ class ProjectsRepository:
             raise NotFound(RESOURCE)
         return to_project(row)
 
+    @one_call_at_a_time
     async def list(self, limit: int = 50, cursor: str | None = None) -> Page[Project]:
         """One page of the acting user's projects, newest first."""
         checked_limit = validation.limit(limit)
@@ -118,6 +123,7 @@ class ProjectsRepository:
         )
         return datetime.fromisoformat(created_at), UUID(project_id)
 
+    @one_call_at_a_time
     async def update(
         self,
         project_id: UUID,
@@ -127,7 +133,8 @@ class ProjectsRepository:
     ) -> Project:
         """Change a project's name, description or both; a field given as
         UNSET (the default) keeps its value."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
+        self._guard.will_lock(project_id)
         set_name = name is not UNSET
         set_description = description is not UNSET
         checked_name = validation.name(name) if name is not UNSET else ""
@@ -148,9 +155,11 @@ class ProjectsRepository:
             raise NotFound(RESOURCE)
         return to_project(row)
 
+    @one_call_at_a_time
     async def delete(self, project_id: UUID) -> None:
         """Delete a project, its files and its agent state."""
-        validation.identifier(project_id, "project_id")
+        project_id = validation.identifier(project_id, "project_id")
+        self._guard.will_lock(project_id)
         with translated(RESOURCE):
             deleted = await queries.delete_project(
                 self._conn, id=project_id, owner_id=self._actor
@@ -158,8 +167,10 @@ class ProjectsRepository:
         if deleted == 0:
             raise NotFound(RESOURCE)
 
+    @one_call_at_a_time
     async def exists(self, project_id: UUID) -> bool:
         """Whether the acting user has a project `project_id`."""
+        project_id = validation.identifier(project_id, "project_id")
         with translated(RESOURCE):
             found = await queries.project_exists(
                 self._conn, id=project_id, owner_id=self._actor

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Coroutine, Generator, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +13,7 @@ import asyncpg
 from repositories import _generated as generated
 from repositories import (
     _login_role,
+    _retry,
     agent_states,
     project_files,
     projects,
@@ -20,32 +21,32 @@ from repositories import (
     validation,
 )
 from repositories._generated import settings as settings_queries
+from repositories._pooled import Connections, reset
 from repositories.cursors import CursorCodec
 from repositories.errors import (
     InvalidInput,
     PrivilegedLogin,
     RepositoryError,
+    Unavailable,
+    UnsafeLoginSettings,
     translated,
 )
-from repositories.models import check_row_models
+from repositories.models import StoreStats, check_row_models
 from repositories.settings import UnitOfWorkSettings
 from repositories.unit_of_work import UnitOfWork
 from repositories.users import UsersRepository
 
-
-async def _reset(conn: asyncpg.Connection[asyncpg.Record]) -> None:
-    # A unit of work leaves no session state (its role and user id are
-    # transaction-local), so the default reset round trip is not needed;
-    # only a transaction left open by a cancelled caller must not leak.
-    if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
+R = TypeVar("R")
 
 
 @contextlib.contextmanager
-def _bad_dsn_is_invalid_input() -> Iterator[None]:
-    # asyncpg parses the DSN lazily and says ValueError for a malformed one.
+def _opening_errors() -> Iterator[None]:
+    # asyncpg parses the DSN lazily and says ValueError for a malformed one;
+    # its connect timeout is a TimeoutError: no server answered in time.
     try:
         yield
+    except TimeoutError as exc:
+        raise Unavailable(detail=f"connecting timed out: {exc!r}") from exc
     except ValueError as exc:
         raise InvalidInput(
             "dsn", "is not a valid PostgreSQL URL", detail=str(exc)
@@ -61,6 +62,13 @@ PINNED_SETTINGS = {
     "default_transaction_read_only": "off",
     "default_transaction_isolation": "read committed",
     "default_transaction_deferrable": "off",
+    # The Store's command_timeout bounds each statement (asyncpg then has
+    # the server cancel it); time limits stored on the login would cancel
+    # or end units of work behind its back, all of them if planted short.
+    "statement_timeout": "0",
+    "lock_timeout": "0",
+    "idle_in_transaction_session_timeout": "0",
+    "row_security": "on",
 }
 
 
@@ -69,23 +77,27 @@ async def _create_pool(
 ) -> asyncpg.Pool[asyncpg.Record]:
     """A pool on `dsn` whose login role has been checked for `purpose`."""
     caller_settings = options.pop("server_settings", None) or {}
-    with translated("database"), _bad_dsn_is_invalid_input():
+    with translated("database"), _opening_errors():
         pool = await asyncpg.create_pool(
             dsn,
             init=generated.init_connection,
-            reset=_reset,
+            reset=reset,
             server_settings={**caller_settings, **PINNED_SETTINGS},
             **options,
         )
-    if allow_privileged:
-        return pool
     try:
-        with translated("database"):
+        with translated("database"), _opening_errors():
             async with pool.acquire() as conn:
-                role, found = await _login_role.problems(conn, purpose)
+                role, stored = await _login_role.stored_settings(conn)
+                found: list[str] = []
+                if not stored and not allow_privileged:
+                    role, found = await _login_role.problems(conn, purpose)
     except BaseException:
         await pool.close()
         raise
+    if stored:
+        await pool.close()
+        raise UnsafeLoginSettings(role, stored)
     if found:
         await pool.close()
         raise PrivilegedLogin(role, found)
@@ -133,7 +145,13 @@ class Store:
         self._pool = pool
         self._auth_pool = auth_pool
         self._settings = settings
-        self.users = UsersRepository(auth_pool, settings.acquire_timeout)
+        self._connections = Connections(pool, settings.acquire_timeout)
+        self._auth_connections = (
+            None
+            if auth_pool is None
+            else Connections(auth_pool, settings.acquire_timeout)
+        )
+        self.users = UsersRepository(self._auth_connections)
 
     @classmethod
     def open(
@@ -162,6 +180,11 @@ class Store:
         RepositoryError. The tenant login cannot become the auth layer's role
         and the auth login cannot become a tenant.
 
+        Every argument is checked at the call, before any connection:
+        InvalidInput names the one that makes no sense (a size or limit
+        below 1, min_size above max_size, a timeout that is not a positive
+        finite number, a cursor_key that is not bytes of at least 32).
+
         statement_cache_size=0 makes it safe behind PgBouncer in transaction
         pooling mode. cursor_key signs listing cursors; by default the key the
         migrations stored in the database (cursor_signing_key) is read once
@@ -171,20 +194,37 @@ class Store:
         on tenant tables, one that can create temporary tables, or one that
         can switch to a role stronger than its purpose needs raises
         PrivilegedLogin, unless allow_privileged_login_unsafe=True
-        (maintenance scripts only). search_path and the transaction defaults
-        are pinned at every connection's start (PINNED_SETTINGS), over
-        anything stored with ALTER ROLE … SET. Further keyword arguments go
-        to asyncpg.create_pool (server_settings are merged under the pinned
-        ones). max_sync_files and max_sync_bytes bound one files.sync: its
-        number of files and its content in bytes of UTF-8 (the backend holds
-        about four times a tree while it syncs it).
+        (maintenance scripts only); settings stored on a login or its
+        database that would change every unit of work and that the Store
+        cannot pin raise UnsafeLoginSettings. search_path, the transaction
+        defaults, row_security and the server's time limits are pinned at
+        every connection's start (PINNED_SETTINGS), over anything stored with
+        ALTER ROLE … SET. Further keyword arguments go to asyncpg.create_pool
+        (server_settings are merged under the pinned ones). max_sync_files
+        and max_sync_bytes bound one files.sync: its number of files and its
+        content in bytes of UTF-8 (the backend holds about four times a tree
+        while it syncs it).
         """
-        if isinstance(max_content_bytes, bool) or not isinstance(
-            max_content_bytes, int
-        ):
-            raise InvalidInput("max_content_bytes", "must be an int")
+        if not isinstance(dsn, str):
+            raise InvalidInput("dsn", f"must be a str, not {type(dsn).__name__}")
+        if auth_dsn is not None and not isinstance(auth_dsn, str):
+            raise InvalidInput(
+                "auth_dsn", f"must be a str or None, not {type(auth_dsn).__name__}"
+            )
+        validation.option(min_size, "min_size", least=0)
+        validation.option(max_size, "max_size")
+        if min_size > max_size:
+            raise InvalidInput("min_size", "must not be above max_size")
+        validation.seconds(acquire_timeout, "acquire_timeout")
+        if command_timeout is not None:
+            validation.seconds(command_timeout, "command_timeout")
+        validation.option(statement_cache_size, "statement_cache_size", least=0)
+        validation.option(max_content_bytes, "max_content_bytes")
         validation.option(max_sync_files, "max_sync_files")
         validation.option(max_sync_bytes, "max_sync_bytes")
+        checked_key = validation.cursor_key(cursor_key)
+        if not isinstance(allow_privileged_login_unsafe, bool):
+            raise InvalidInput("allow_privileged_login_unsafe", "must be a bool")
         # Before any connection: a contract model that a regenerated row
         # model no longer fits fails here, naming both, not on a first call.
         check_row_models(ROW_MODELS)
@@ -219,14 +259,14 @@ class Store:
                     await pool.close()
                     raise
             try:
-                key = cursor_key or await _stored_cursor_key(pool)
+                key = checked_key or await _stored_cursor_key(pool)
             except BaseException:
                 await pool.close()
                 if auth_pool is not None:
                     await auth_pool.close()
                 raise
             settings = UnitOfWorkSettings(
-                acquire_timeout=acquire_timeout,
+                acquire_timeout=float(acquire_timeout),
                 cursors=CursorCodec(key),
                 max_content_bytes=max_content_bytes,
                 max_sync_files=max_sync_files,
@@ -239,7 +279,58 @@ class Store:
     def unit_of_work(self, user_id: UUID) -> UnitOfWork:
         """A unit of work acting as the user `user_id`: one transaction on one
         pooled connection, entered with `async with`."""
-        return UnitOfWork(self._pool, user_id, self._settings)
+        return UnitOfWork(self._connections, user_id, self._settings)
+
+    async def retrying(
+        self,
+        user_id: UUID,
+        work: Callable[[UnitOfWork], Awaitable[R]],
+        *,
+        attempts: int = 3,
+        base_delay: float = 0.05,
+        max_delay: float = 1.0,
+    ) -> R:
+        """Run `await work(uow)` in a unit of work of `user_id` and commit it,
+        returning what `work` returned. When the database rolled the unit of
+        work back (Contention, Timeout: nothing of it remains), wait and run
+        `work` again in a new one, at most `attempts` times in all; then
+        raise the last error."""
+        user_id = validation.identifier(user_id, "user_id")
+        if not callable(work):
+            raise InvalidInput("work", "must be a callable taking the unit of work")
+        _retry.checked(attempts, base_delay, max_delay)
+        return await _retry.retrying(
+            lambda: self.unit_of_work(user_id),
+            work,
+            attempts,
+            float(base_delay),
+            float(max_delay),
+        )
+
+    async def ping(self) -> None:
+        """One round trip to the server on a connection of the pool; returns
+        when the server answers. For a health check: it raises Unavailable
+        when the server cannot be reached or does not answer within
+        command_timeout, PoolExhausted when no connection frees up."""
+        with translated("database"):
+            async with self._connections.borrowed() as conn:
+                try:
+                    await conn.execute("SELECT 1")
+                except TimeoutError as exc:
+                    raise Unavailable(
+                        detail=f"no answer within command_timeout: {exc!r}"
+                    ) from exc
+
+    def stats(self) -> StoreStats:
+        """The pools' connections now: open, in use, idle, and the callers
+        waiting for one. Read from the pools themselves: no round trip, so
+        not async."""
+        return StoreStats(
+            tenant=self._connections.stats(),
+            auth=None
+            if self._auth_connections is None
+            else self._auth_connections.stats(),
+        )
 
     async def close(self) -> None:
         """Close the pool and its connections (`async with Store.open(…)`

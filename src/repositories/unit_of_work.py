@@ -16,9 +16,16 @@ from asyncpg.pool import PoolConnectionProxy
 from repositories import _generated as generated
 from repositories import validation
 from repositories._generated import Executor
-from repositories._pooled import acquire
+from repositories._guard import Guard
+from repositories._pooled import ROLLBACK_AND_RESET, SESSION_RESET, Connections
 from repositories.agent_states import AgentStatesRepository
-from repositories.errors import RepositoryError, translated
+from repositories.errors import (
+    ConcurrentCalls,
+    RepositoryError,
+    Unavailable,
+    UnitOfWorkMisuse,
+    translated,
+)
 from repositories.project_files import ProjectFilesRepository
 from repositories.projects import ProjectsRepository
 from repositories.settings import UnitOfWorkSettings
@@ -61,6 +68,16 @@ SEARCH_PATH = "public, pg_temp"
 TRANSACTION_MODE = "ISOLATION LEVEL READ COMMITTED READ WRITE"
 
 
+# The end of a unit of work that commits, in one round trip: the session
+# reset, then COMMIT. The reset goes first: its first statement fails in a
+# transaction a failed statement aborted, which is how that case is told;
+# and a reset that failed after COMMIT would report a committed unit of
+# work as failed. Its settings, UNLISTEN and RESET ROLE take effect with
+# the COMMIT; the advisory locks are released at once.
+COMMIT_AND_RESET = f"{SESSION_RESET}; COMMIT"
+ROLLED_BACK = "the unit of work was rolled back: a statement in it failed"
+
+
 def begin_as(user_id: UUID) -> str:
     """BEGIN (read-write, read committed), the least-privilege role, a pinned
     search_path and the actor's id in one round trip.
@@ -95,14 +112,15 @@ class UnitOfWork:
 
     def __init__(
         self,
-        pool: asyncpg.Pool[asyncpg.Record],
+        connections: Connections,
         user_id: UUID,
         settings: UnitOfWorkSettings,
     ) -> None:
         # What a unit of work needs from its Store, and nothing more.
-        self._pool = pool
+        self._connections = connections
         self._settings = settings
         self.user_id = validation.identifier(user_id, "user_id")
+        self._guard = Guard(connections, self.user_id)
         # Never lent out: route code reaches the database only through the
         # repositories and run(), so no caller can leave session state
         # (temporary objects, settings, prepared statements, codecs) on a
@@ -122,26 +140,35 @@ class UnitOfWork:
         `await uow.run(projects_queries.get_project, id=…, owner_id=…)`.
         Row-level security applies as to the repositories' own statements.
         Any other callable is refused with TypeError before anything runs."""
-        if self._conn is None:
-            raise RepositoryError("the unit of work is not open")
-        generated_query(query)
-        with translated(getattr(query, "__name__", "query")):
-            return await query(self._conn, *args, **params)
+        self._guard.enter()
+        try:
+            generated_query(query)
+            assert self._conn is not None  # the guard refuses a closed one
+            with translated(getattr(query, "__name__", "query")):
+                return await query(self._conn, *args, **params)
+        finally:
+            self._guard.leave()
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._guard.is_open:
+            raise UnitOfWorkMisuse("the unit of work is open already")
         with translated("unit of work"):
-            conn = await acquire(self._pool, self._settings.acquire_timeout)
+            conn = await self._connections.acquire()
             try:
                 await conn.execute(begin_as(self.user_id))
             except BaseException:
-                await self._pool.release(conn)
+                await self._connections.release(conn)
                 raise
         self._conn = conn
-        self.projects = ProjectsRepository(conn, self.user_id, self._settings)
+        guard = self._guard
+        self.projects = ProjectsRepository(conn, self.user_id, self._settings, guard)
         self.files = ProjectFilesRepository(
-            conn, self.user_id, self._settings, self.projects
+            conn, self.user_id, self._settings, self.projects, guard
         )
-        self.agent_states = AgentStatesRepository(conn, self.user_id, self.projects)
+        self.agent_states = AgentStatesRepository(
+            conn, self.user_id, self.projects, guard
+        )
+        guard.opened()
         return self
 
     async def __aexit__(
@@ -152,27 +179,70 @@ class UnitOfWork:
     ) -> None:
         conn = self._conn
         if conn is None:
-            raise RepositoryError("the unit of work is not open")
+            raise UnitOfWorkMisuse()
+        guard = self._guard
+        # A call a task started inside the block may still be running on the
+        # connection: let it end before the transaction does.
+        still_running = guard.is_open and guard.running
+        await guard.calls_finished()
+        guard.closed()
         self._conn = None
         try:
+            if exc_type is None and still_running:
+                await self._rollback_quietly(conn)
+                raise ConcurrentCalls()
             if exc_type is None:
-                with translated("unit of work"):
-                    status = await conn.execute("COMMIT")
-                if status == "ROLLBACK":
-                    raise RepositoryError(
-                        "the unit of work was rolled back: a statement in it failed"
-                    )
+                await self._commit(conn)
             else:
                 await self._rollback_quietly(conn)
         finally:
             with translated("unit of work"):
-                await self._pool.release(conn)
+                await self._connections.release(conn)
+
+    @staticmethod
+    async def _commit(conn: PoolConnectionProxy[asyncpg.Record]) -> None:
+        try:
+            status = await conn.execute(COMMIT_AND_RESET)
+        except asyncpg.InFailedSQLTransactionError:
+            await UnitOfWork._rollback_quietly(conn)
+            raise RepositoryError(ROLLED_BACK) from None
+        except TimeoutError as exc:
+            # The server's answer did not come: whether it committed is
+            # unknown, so this is not a Timeout (which promises a rollback),
+            # and the connection, in an unknown state, is not reused.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
+            raise Unavailable(
+                detail=f"no answer to COMMIT within command_timeout: {exc!r}"
+            ) from exc
+        except Exception:
+            # COMMIT itself failed (a serialization failure, a broken
+            # connection): the transaction is over, its session maybe not.
+            await UnitOfWork._reset_quietly(conn)
+            with translated("unit of work"):
+                raise
+        if status == "ROLLBACK":  # not expected: the reset fails first
+            raise RepositoryError(ROLLED_BACK)
 
     @staticmethod
     async def _rollback_quietly(conn: PoolConnectionProxy[asyncpg.Record]) -> None:
-        # The caller's exception is the news; a broken connection is closed
-        # by the pool on release.
-        with contextlib.suppress(
-            asyncpg.PostgresError, asyncpg.InterfaceError, OSError
-        ):
-            await conn.execute("ROLLBACK")
+        # The caller's exception is the news.
+        await UnitOfWork._end_quietly(conn, ROLLBACK_AND_RESET)
+
+    @staticmethod
+    async def _reset_quietly(conn: PoolConnectionProxy[asyncpg.Record]) -> None:
+        await UnitOfWork._end_quietly(conn, SESSION_RESET)
+
+    @staticmethod
+    async def _end_quietly(
+        conn: PoolConnectionProxy[asyncpg.Record], statements: str
+    ) -> None:
+        """Run the end of a unit of work that failed; a connection it could
+        not reset (broken, busy with a cancelled statement, refused) is
+        closed rather than given to the next unit of work with its
+        session."""
+        try:
+            await conn.execute(statements)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()  # a detached proxy refuses: already closed

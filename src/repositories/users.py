@@ -12,7 +12,7 @@ import asyncpg
 from repositories import validation
 from repositories._generated import models as rows
 from repositories._generated import users as queries
-from repositories._pooled import pooled
+from repositories._pooled import Connections
 from repositories.errors import EmailTaken, NotFound, RepositoryError, translated
 from repositories.models import RowModels, User, from_row
 
@@ -37,23 +37,20 @@ class UsersRepository:
     (`Store.open(…, auth_dsn=…)`), logged in as app_auth_login, outside any
     unit of work. Without an auth_dsn every call raises RepositoryError."""
 
-    def __init__(
-        self, pool: asyncpg.Pool[asyncpg.Record] | None, acquire_timeout: float
-    ) -> None:
-        self._pool = pool
-        self._acquire_timeout = acquire_timeout
+    def __init__(self, connections: Connections | None) -> None:
+        self._connections = connections
 
-    def _auth_pool(self) -> asyncpg.Pool[asyncpg.Record]:
-        if self._pool is None:
+    def _auth_pool(self) -> Connections:
+        if self._connections is None:
             raise RepositoryError(NOT_CONFIGURED, detail=NOT_CONFIGURED_DETAIL)
-        return self._pool
+        return self._connections
 
     async def create(self, *, email: str, name: str) -> User:
         """Register a user; the e-mail address is unique in any letter case."""
         checked_email = validation.email(email)
         checked_name = validation.name(name)
         with translated(RESOURCE):
-            async with pooled(self._auth_pool(), self._acquire_timeout) as conn:
+            async with self._auth_pool().borrowed() as conn:
                 try:
                     row = await queries.create_user(
                         conn, email=checked_email, name=checked_name
@@ -68,7 +65,7 @@ class UsersRepository:
         """The user `user_id`."""
         user_id = validation.identifier(user_id, "user_id")
         with translated(RESOURCE):
-            async with pooled(self._auth_pool(), self._acquire_timeout) as conn:
+            async with self._auth_pool().borrowed() as conn:
                 row = await queries.get_user(conn, id=user_id)
         if row is None:
             raise NotFound(RESOURCE)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from asyncpg.pgproto.pgproto import UUID as _DRIVER_UUID
+
 from repositories.errors import InvalidInput
 
 NAME_MAX_CHARS = 200
@@ -40,18 +42,28 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # of backslashes (an odd one would make it the text "\u0000" itself).
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# uuid.UUID's own storage of its value (a slot), which a subclass's `int`
+# property cannot stand in for.
+_UUID_VALUE = UUID.__dict__["int"]
 
 
 def identifier(value: object, field: str) -> UUID:
-    """An exact uuid.UUID with the caller's value. A subclass (whose str()
-    could say anything) is rebuilt from its 128-bit integer, checked to be a
-    plain int in range: whatever else it claims, the result's text form is
-    hex digits and dashes only."""
+    """An exact uuid.UUID with the caller's value, which the repositories
+    then use for the SQL and the cursors alike. A subclass (whose str(),
+    bytes or int could say anything, and asyncpg sends a UUID's `bytes`) is
+    rebuilt from the 128-bit integer uuid.UUID itself holds (its slot, not
+    the subclass's `int`), checked to be a plain int in range. asyncpg's
+    own UUID, which its rows hold, is taken as it is: a C type whose text
+    and bytes are its value."""
+    kind = type(value)
+    if kind is UUID or kind is _DRIVER_UUID:
+        return value  # type: ignore[return-value]  # both are uuid.UUIDs
     if not isinstance(value, UUID):
-        raise InvalidInput(field, f"must be a uuid.UUID, not {type(value).__name__}")
-    if type(value) is UUID:
-        return value
-    bits = value.int
+        raise InvalidInput(field, f"must be a uuid.UUID, not {kind.__name__}")
+    try:
+        bits = _UUID_VALUE.__get__(value, UUID)
+    except AttributeError:  # a subclass that never set it
+        bits = None
     if type(bits) is not int or not 0 <= bits < 1 << 128:
         raise InvalidInput(field, "must be a uuid.UUID holding a 128-bit value")
     return UUID(int=bits)
@@ -206,11 +218,45 @@ def tree(
     return bodies
 
 
-def option(value: object, name: str) -> int:
-    """A limit given to Store.open: a positive int."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput(name, "must be an int >= 1")
-    return value
+def option(value: object, name: str, *, least: int = 1) -> int:
+    """A count given to Store.open (or store.retrying): an int >= `least`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise InvalidInput(name, f"must be an int >= {least}")
+    return int.__index__(value)
+
+
+def seconds(value: object, name: str, *, zero: bool = False) -> float:
+    """A duration: a finite int or float above 0 (from 0 with `zero`)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not zero)
+    ):
+        least = "0" if zero else "above 0"
+        raise InvalidInput(name, f"must be a finite number of seconds, {least}")
+    return float(value)
+
+
+CURSOR_KEY_MIN_BYTES = 32  # as the database's own key (cursor_signing_key)
+
+
+def cursor_key(value: object) -> bytes | None:
+    """None (the database's key), or bytes of at least 32 bytes."""
+    if value is None:
+        return None
+    if not isinstance(value, bytes):
+        raise InvalidInput(
+            "cursor_key", f"must be bytes or None, not {type(value).__name__}"
+        )
+    # The bytes it holds, whatever a subclass's __len__ or __bytes__ says.
+    key = bytes(memoryview(value))
+    if len(key) < CURSOR_KEY_MIN_BYTES:
+        raise InvalidInput(
+            "cursor_key", f"must be at least {CURSOR_KEY_MIN_BYTES} bytes long"
+        )
+    return key
 
 
 def state(value: object) -> dict[str, Any]:

@@ -781,8 +781,10 @@ async def test_no_free_connection_is_503(app_url: str, auth_url: str) -> None:
         assert isinstance(store, Store)
         async with store.unit_of_work(UUID(user["X-User-Id"])):  # the only one
             busy = await client.get("/projects", headers=user)
-        assert_error(busy, 503, "unavailable")
-        assert busy.json()["message"] == "the database is unavailable"
+        assert_error(busy, 503, "pool_exhausted")
+        assert busy.json()["message"] == (
+            "the service is at its capacity: no database connection freed up"
+        )
         assert busy.headers["Retry-After"] == "1"
         assert (await client.get("/projects", headers=user)).status_code == 200
 

@@ -15,22 +15,31 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
+import repositories
 from devtools import cluster
 from repositories import (
+    ConcurrentCalls,
     Conflict,
+    Contention,
     EmailTaken,
     InvalidInput,
+    NestedUnitOfWork,
     NotFound,
     PathTaken,
+    PoolExhausted,
     PrivilegedLogin,
     RepositoryError,
     Store,
+    Timeout,
     Unavailable,
+    UnitOfWorkMisuse,
+    Unreadable,
+    UnsafeLoginSettings,
     User,
     VersionConflict,
 )
 from repositories._generated import project_files as file_queries
-from tests.support import Backend, new_project
+from tests.support import Backend, connection_of, new_project
 
 HANG_GUARD_S = 30.0
 CODES: dict[type[RepositoryError], str] = {
@@ -43,6 +52,14 @@ CODES: dict[type[RepositoryError], str] = {
     InvalidInput: "invalid_input",
     Unavailable: "unavailable",
     PrivilegedLogin: "privileged_login",
+    Contention: "contention",
+    Unreadable: "unreadable",
+    Timeout: "timeout",
+    PoolExhausted: "pool_exhausted",
+    UnsafeLoginSettings: "unsafe_login_settings",
+    UnitOfWorkMisuse: "unit_of_work_misuse",
+    NestedUnitOfWork: "nested_unit_of_work",
+    ConcurrentCalls: "concurrent_calls",
 }
 
 
@@ -76,6 +93,86 @@ def test_every_error_class_has_its_own_stable_code() -> None:
     assert len(set(CODES.values())) == len(CODES)
     for cls, code in CODES.items():
         assert cls.code == code, cls
+    exported = {
+        cls
+        for name in repositories.__all__
+        if isinstance(cls := getattr(repositories, name), type)
+        and issubclass(cls, RepositoryError)
+    }
+    assert exported == set(CODES)
+
+
+async def test_a_lock_wait_past_command_timeout_is_timeout(
+    app_url: str, user: User, superuser: asyncpg.Connection[asyncpg.Record]
+) -> None:
+    """The server answered all along: `timeout`, not `unavailable`."""
+    async with Store.open(app_url, command_timeout=0.5) as impatient:
+        project = await new_project(impatient, user)
+        async with superuser.transaction():
+            await superuser.execute(
+                "SELECT FROM projects WHERE id = $1 FOR UPDATE", project.id
+            )
+
+            async def put() -> None:
+                async with impatient.unit_of_work(user.id) as uow:
+                    await uow.files.put(project.id, "a.txt", "a")
+
+            error = await raised_by(asyncio.wait_for(put(), HANG_GUARD_S))
+    assert_coded(error, Timeout)
+    assert str(error) == ("file: timed out waiting for the database; run it again")
+    parts = urlsplit(app_url)
+    assert parts.hostname is not None
+    assert_safe(error, parts.hostname, str(parts.port), "app_login")
+
+
+@pytest.mark.parametrize(
+    ("limit", "sqlstate"), [("statement_timeout", "57014"), ("lock_timeout", "55P03")]
+)
+async def test_the_servers_own_time_limits_are_timeout(
+    store: Store,
+    user: User,
+    superuser: asyncpg.Connection[asyncpg.Record],
+    limit: str,
+    sqlstate: str,
+) -> None:
+    """A limit set inside the unit of work (white-box: a query of queries/
+    could do it) cancels the lock wait on the server: `timeout` too, with
+    the server's SQLSTATE."""
+    project = await new_project(store, user)
+
+    async def put() -> None:
+        async with store.unit_of_work(user.id) as uow:
+            await connection_of(uow).execute(f"SET LOCAL {limit} = '100ms'")
+            await uow.files.put(project.id, "a.txt", "a")
+
+    async with superuser.transaction():
+        await superuser.execute(
+            "SELECT FROM projects WHERE id = $1 FOR UPDATE", project.id
+        )
+        error = await raised_by(asyncio.wait_for(put(), HANG_GUARD_S))
+    assert_coded(error, Timeout)
+    assert isinstance(error, Timeout)
+    assert error.sqlstate == sqlstate
+    assert_safe(error, sqlstate)
+    async with store.unit_of_work(user.id) as uow:
+        assert (await uow.files.list(project.id)).items == []
+
+
+async def test_every_connection_in_use_is_pool_exhausted(
+    app_url: str, user: User
+) -> None:
+    async with (
+        Store.open(app_url, max_size=1, acquire_timeout=0.2) as tiny,
+        tiny.unit_of_work(user.id),
+    ):
+        error = await raised_by(tiny.unit_of_work(user.id).__aenter__())
+    assert_coded(error, PoolExhausted)
+    assert str(error) == (
+        "the service is at its capacity: no database connection freed up"
+    )
+    parts = urlsplit(app_url)
+    assert parts.hostname is not None
+    assert_safe(error, parts.hostname, str(parts.port), "app_login")
 
 
 async def test_not_found_version_conflict_path_taken_and_invalid_input(

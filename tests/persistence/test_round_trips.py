@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from repositories import Store, User
-from repositories.unit_of_work import begin_as
+from repositories.unit_of_work import COMMIT_AND_RESET, begin_as
 from tests.support import new_user
 
 
@@ -55,7 +55,8 @@ async def test_single_operation_unit_of_work_is_three_statements(
     await flushed_log()
     assert len(statements) == 3, statements
     assert statements[0] == begin_as(user.id)
-    assert statements[-1] == "COMMIT"
+    # The session reset travels with the COMMIT: no round trip of its own.
+    assert statements[-1] == COMMIT_AND_RESET
 
 
 async def test_sync_is_three_statements_whatever_the_tree_size(

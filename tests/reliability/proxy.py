@@ -1,4 +1,5 @@
-"""A loopback TCP proxy that can hold a connection half-dead.
+"""A loopback TCP proxy that can hold a connection half-dead, or leave new
+connections unanswered.
 
 When the server closes its side, the proxy forwards everything the server
 sent (a FATAL "terminating connection" error, say) but keeps the client's
@@ -30,6 +31,9 @@ class HoldingProxy:
         self.upstream_closed = asyncio.Event()
         self._released = asyncio.Event()
         self.port = 0
+        # False: a new connection is accepted and then left unanswered, as
+        # a server that has stopped accepting would (a full backlog, say).
+        self.answer_new_connections = True
 
     def url(self) -> str:
         """The target URL, pointed at the proxy."""
@@ -72,6 +76,8 @@ class HoldingProxy:
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
         self._writers.add(client_writer)
+        if not self.answer_new_connections:
+            return  # open until __aexit__, and silent
         try:
             server_reader, server_writer = await asyncio.open_connection(*self._target)
         except OSError:

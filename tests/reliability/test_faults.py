@@ -1,8 +1,10 @@
 """The database failing under a unit of work: a killed backend, a statement
 that waits too long, an exhausted pool, no server at all.
 
-The contract: `Unavailable` surfaces, nothing of the unit of work is
-persisted, and the same Store serves the next unit of work.
+The contract: the error says which (`Unavailable` for a server that cannot
+be reached or a broken connection, `Timeout` for a statement that waited
+too long, `PoolExhausted` when no connection frees up), nothing of the unit
+of work is persisted, and the same Store serves the next unit of work.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass
 import pytest
 
 from repositories import (
+    PoolExhausted,
     Project,
     RepositoryError,
     Store,
+    Timeout,
     Unavailable,
     UnitOfWork,
     User,
@@ -54,6 +58,9 @@ LOCKED_OUT: dict[str, Operation] = {
     "save": OPERATIONS["save"],
 }
 
+
+# What each locked-out call names as its resource.
+RESOURCE_OF = {"sync": "file", "put": "file", "save": "agent state"}
 
 VICTIM = "reliability-victim"  # application_name of the Store under attack
 
@@ -295,9 +302,13 @@ async def test_cancelled_unit_of_work_commits_nothing(
         for operation in sorted(LOCKED_OUT)
     ],
 )
-async def test_lock_wait_beyond_command_timeout_is_unavailable(
+async def test_lock_wait_beyond_command_timeout_is_timeout_not_unavailable(
     database_url: str, app_url: str, user: User, operation: str
 ) -> None:
+    """The server is healthy: the call waited for a lock another transaction
+    holds. Its own code, `timeout`, which promises a rollback (running it
+    again is safe); not `unavailable`, which pages whoever runs the
+    database."""
     async with opened_store(
         app_url, max_size=1, min_size=1, command_timeout=0.5
     ) as impatient:
@@ -313,8 +324,17 @@ async def test_lock_wait_beyond_command_timeout_is_unavailable(
                 "SELECT id FROM projects WHERE id = $1 FOR UPDATE", project.id
             )
             assert locked == project.id
-            with pytest.raises(Unavailable):
+            with pytest.raises(Timeout) as raised:
                 await asyncio.wait_for(locked_out_call(), HANG_GUARD_S)
+            timed_out = raised.value
+            assert type(timed_out) is Timeout
+            assert timed_out.code == "timeout"
+            assert str(timed_out) == (
+                f"{RESOURCE_OF[operation]}: timed out waiting for the database;"
+                " run it again"
+            )
+            assert isinstance(timed_out.__cause__, TimeoutError)  # command_timeout
+            assert timed_out.sqlstate is None
             # Still locked out: the failed call left nothing waiting behind.
             assert await snapshot(database_url, project.id) == before
             # lock released here
@@ -332,9 +352,12 @@ async def test_lock_wait_beyond_command_timeout_is_unavailable(
 # --------------------------------------------------------------------------
 
 
-async def test_exhausted_pool_is_unavailable_not_a_hang(
+async def test_exhausted_pool_is_pool_exhausted_not_a_hang(
     app_url: str, auth_url: str, user: User
 ) -> None:
+    """One caller holds every connection: the others' calls are refused
+    after acquire_timeout as `pool_exhausted` (this process is at its
+    capacity; the server is fine), not `unavailable`."""
     async with opened_store(app_url, auth_url, max_size=1, acquire_timeout=0.3) as tiny:
         project = await new_project(tiny, user)
 
@@ -344,8 +367,11 @@ async def test_exhausted_pool_is_unavailable_not_a_hang(
 
         async with tiny.unit_of_work(user.id) as holder:
             await holder.files.put(project.id, "first.txt", "first\n")
-            with pytest.raises(Unavailable):
+            with pytest.raises(PoolExhausted) as raised:
                 await asyncio.wait_for(second_unit_of_work(), HANG_GUARD_S)
+            assert raised.value.code == "pool_exhausted"
+            assert raised.value.detail is not None
+            assert "all 1 connections in use" in raised.value.detail
             # The auth layer has a pool of its own: tenant load does not
             # keep users from signing in.
             found = await asyncio.wait_for(tiny.users.get(user.id), HANG_GUARD_S)
@@ -357,6 +383,28 @@ async def test_exhausted_pool_is_unavailable_not_a_hang(
             page = await uow.files.list(project.id)
         assert [entry.path for entry in page.items] == ["first.txt"]
         await second_unit_of_work()  # the connection is free again
+
+
+async def test_a_server_that_accepts_no_new_connection_is_unavailable(
+    app_url: str, user: User
+) -> None:
+    """A wait for a connection the server does not accept is an outage,
+    not a full pool: the pool still had room, so the server is at fault."""
+    async with (
+        HoldingProxy(app_url) as proxy,
+        opened_store(proxy.url(), min_size=1, max_size=2, acquire_timeout=0.5) as store,
+    ):
+        proxy.release_closes()  # closes pass straight through here
+        project = await new_project(store, user)
+        async with store.unit_of_work(user.id):  # the one open connection
+            proxy.answer_new_connections = False
+            with pytest.raises(Unavailable) as raised:
+                await asyncio.wait_for(
+                    assert_store_serves(store, user, project.id), HANG_GUARD_S
+                )
+        assert type(raised.value) is Unavailable
+        assert raised.value.detail is not None
+        assert "1 of 2 connections open" in raised.value.detail
 
 
 # --------------------------------------------------------------------------

@@ -3,6 +3,7 @@ package main
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"ariga.io/atlas/sql/postgres"
@@ -237,6 +238,25 @@ func (s *tableSplit) dropsColumnOf(idx *schema.Index) bool {
 		// An expression may name any column: keep it with the drop.
 		if part.C == nil || dropped[part.C.Name] {
 			return true
+		}
+	}
+	// PostgreSQL also drops an index whose INCLUDE columns or predicate
+	// name a dropped column; the predicate is text, so any dropped name in
+	// it keeps the index with the drop.
+	for _, attr := range idx.Attrs {
+		switch a := attr.(type) {
+		case *postgres.IndexInclude:
+			for _, c := range a.Columns {
+				if dropped[c.Name] {
+					return true
+				}
+			}
+		case *postgres.IndexPredicate:
+			for name := range dropped {
+				if strings.Contains(a.P, name) {
+					return true
+				}
+			}
 		}
 	}
 	return false

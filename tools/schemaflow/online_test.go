@@ -178,6 +178,31 @@ func TestAnIndexOnADroppedColumnIsDroppedWithIt(t *testing.T) {
 	contains(t, "the first file", files[mainFile], `ALTER TABLE "public"."notes" DROP COLUMN "author";`)
 }
 
+func TestAnIndexRebuiltWithoutADroppedIncludedColumnIsDroppedWithIt(t *testing.T) {
+	from, to := notes(t), notes(t)
+	from.AddIndexes(schema.NewIndex("notes_body_idx").AddColumns(from.Columns[1]).
+		AddAttrs(&postgres.IndexInclude{Columns: []*schema.Column{from.Columns[2]}}))
+	to.Columns = to.Columns[:2]
+	to.AddIndexes(schema.NewIndex("notes_body_idx").AddColumns(to.Columns[1]))
+	files := written(t, realmOf(from), realmOf(to))
+	// DROP COLUMN takes the index with it: a concurrent drop of it after
+	// the first file would fail; the index is then built again concurrently.
+	contains(t, "the first file", files[mainFile], `DROP COLUMN "author"`)
+	lacks(t, "the concurrently file", files[concurrentlyFile], "DROP INDEX")
+	contains(t, "the concurrently file", files[concurrentlyFile], `CREATE INDEX CONCURRENTLY "notes_body_idx"`)
+}
+
+func TestAPartialIndexOnADroppedColumnIsDroppedWithIt(t *testing.T) {
+	from, to := notes(t), notes(t)
+	from.AddIndexes(schema.NewIndex("notes_body_idx").AddColumns(from.Columns[1]).
+		AddAttrs(&postgres.IndexPredicate{P: "(author IS NOT NULL)"}))
+	to.Columns = to.Columns[:2]
+	files := written(t, realmOf(from), realmOf(to))
+	if len(files) != 1 {
+		t.Fatalf("want the first file only, got %v", files)
+	}
+}
+
 func TestAUniqueConstraintGoesThroughAConcurrentlyBuiltIndex(t *testing.T) {
 	from, to := notes(t), notes(t)
 	to.AddIndexes(schema.NewUniqueIndex("notes_body_key").AddColumns(to.Columns[1]).

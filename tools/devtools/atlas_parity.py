@@ -205,7 +205,7 @@ class Harness:
         self.ours = ours
         self.server = server
         self.work = work
-        self._setups: dict[str, Setup] = {}
+        self._setups: dict[str, tuple[Rendered, Setup]] = {}
         self._targets: dict[str, Picture | str] = {}
 
     def target(self, rendered: Rendered) -> Picture | str:
@@ -220,11 +220,16 @@ class Harness:
                     self._targets[sql] = f"the state's SQL fails: {exc}"
         return self._targets[sql]
 
+    def setups_not_by_our_diff(self) -> list[tuple[Rendered, Setup]]:
+        """The states our diff from empty does not reach, with why."""
+        return [(r, s) for r, s in self._setups.values() if s.note]
+
     def setup(self, rendered: Rendered) -> Setup:
         sql = rendered.sql or ""
         if sql not in self._setups:
-            self._setups[sql] = self._make_setup(rendered, len(self._setups))
-        return self._setups[sql]
+            made = self._make_setup(rendered, len(self._setups))
+            self._setups[sql] = (rendered, made)
+        return self._setups[sql][1]
 
     def _make_setup(self, rendered: Rendered, index: int) -> Setup:
         """Our diff from empty to A, checked by applying it; where that does
@@ -522,6 +527,11 @@ def _run(options: argparse.Namespace, harness: Harness) -> int:
             for note in case.notes:
                 print(f"      {note}")
     _summary(cases, time.monotonic() - started)
+    not_reached = harness.setups_not_by_our_diff()
+    if not_reached:
+        print(f"\nstates our diff from empty does not reach ({len(not_reached)}):")
+        for aimed, setup in not_reached:
+            print(f"  {aimed.state.test}: {aimed.state.label}\n      {setup.note}")
     return 0
 
 

@@ -45,6 +45,7 @@ from devtools.atlas_catalog import Picture, Server, picture_differences, with_qu
 from devtools.atlas_corpus import State
 
 COMMAND_TIMEOUT_S = 180.0
+CASE_TIMEOUT_S = 600.0
 SETUP_NAME = "state_a"
 EMPTY = "(empty)"
 
@@ -56,7 +57,7 @@ OURS_REFUSES = "ours refuses, the official falls short of B"
 OURS_ERRORS = "ours errors otherwise, the official does not"
 OFFICIAL_ERRORS = "the official errors, ours does not"
 BOTH_ERROR = "both error"
-NO_SETUP = "state A not built (our diff from empty failed)"
+NO_SETUP = "no directory at A could be made"
 HARNESS_ERROR = "not run to the end (the harness failed)"
 CLASSES = (
     SAME,
@@ -73,10 +74,12 @@ CLASSES = (
 
 @dataclass(frozen=True)
 class Ran:
-    """A finished (or killed) command: exit status and its output."""
+    """A finished (or killed) command: exit status, its output (both streams)
+    and its standard output alone."""
 
     code: int
     output: str
+    stdout: str = ""
 
     @property
     def ok(self) -> bool:
@@ -107,7 +110,7 @@ def run(binary: Path, *args: str, cwd: Path, timeout: float = COMMAND_TIMEOUT_S)
             124,
             f"error: timed out after {timeout:.0f} s: {binary.name} {' '.join(args[:2])}",
         )
-    return Ran(done.returncode, done.stdout + done.stderr)
+    return Ran(done.returncode, done.stdout + done.stderr, done.stdout)
 
 
 @dataclass(frozen=True)
@@ -151,9 +154,7 @@ def render(state: State, official: Path, server: Server, work: Path) -> Rendered
             )
             if not done.ok:
                 return Rendered(state, None, f"HCL not rendered: {done.first_error()}")
-            pieces.append(
-                done.output if done.output.endswith("\n") else done.output + "\n"
-            )
+            pieces.append(done.stdout.rstrip("\n") + "\n")
     return Rendered(state, "".join(pieces))
 
 
@@ -176,6 +177,7 @@ class Side:
     statements: list[str] = field(default_factory=list)
 
     def error(self) -> str:
+        """The first failed step and its error, or ''."""
         for step, ran in (("diff", self.diff), ("apply", self.apply)):
             if ran is not None and not ran.ok:
                 return f"{step}: {ran.first_error()}"
@@ -184,6 +186,8 @@ class Side:
 
 @dataclass
 class Case:
+    """One pair of states, A to B, and what came of it."""
+
     test: str
     a: Rendered
     b: Rendered
@@ -200,12 +204,16 @@ class Case:
 
 
 class Harness:
+    """Runs cases: the directories at each A (made once per state), both
+    commands' diffs and applies, and the databases built from each B."""
+
     def __init__(self, official: Path, ours: Path, server: Server, work: Path) -> None:
         self.official = official
         self.ours = ours
         self.server = server
         self.work = work
         self._setups: dict[str, tuple[Rendered, Setup]] = {}
+        self._deadline = time.monotonic() + CASE_TIMEOUT_S
         self._targets: dict[str, Picture | str] = {}
 
     def target(self, rendered: Rendered) -> Picture | str:
@@ -224,6 +232,13 @@ class Harness:
         """The states our diff from empty does not reach, with why."""
         return [(r, s) for r, s in self._setups.values() if s.note]
 
+    def _run(self, binary: Path, *args: str, cwd: Path) -> Ran:
+        """A command of the current case, within what is left of its time."""
+        left = min(COMMAND_TIMEOUT_S, self._deadline - time.monotonic())
+        if left <= 0:
+            return Ran(124, f"error: the case ran out of its {CASE_TIMEOUT_S:.0f} s")
+        return run(binary, *args, cwd=cwd, timeout=left)
+
     def setup(self, rendered: Rendered) -> Setup:
         sql = rendered.sql or ""
         if sql not in self._setups:
@@ -241,7 +256,7 @@ class Harness:
         directory = folder / "migrations"
         directory.mkdir()
         with self.server.fresh("dev") as dev:
-            done = run(
+            done = self._run(
                 self.ours,
                 "migrate",
                 "diff",
@@ -272,7 +287,7 @@ class Harness:
 
     def _reaches(self, folder: Path, rendered: Rendered) -> str:
         """Why the folder's migrations/ does not reach the state, or ''."""
-        hashed = run(
+        hashed = self._run(
             self.ours, "migrate", "hash", "--dir", "file://migrations", cwd=folder
         )
         if not hashed.ok:
@@ -281,7 +296,7 @@ class Harness:
         if isinstance(target, str):
             return target
         with self.server.fresh("setup") as url:
-            applied = run(
+            applied = self._run(
                 self.ours,
                 "migrate",
                 "apply",
@@ -304,7 +319,7 @@ class Harness:
         side = Side()
         before = set(directory.glob("*.sql"))
         with self.server.fresh("dev") as dev:
-            side.diff = run(
+            side.diff = self._run(
                 binary,
                 "migrate",
                 "diff",
@@ -321,7 +336,7 @@ class Harness:
             return side
         side.statements = _statements(set(directory.glob("*.sql")) - before)
         with self.server.fresh("applied") as url:
-            side.apply = run(
+            side.apply = self._run(
                 binary,
                 "migrate",
                 "apply",
@@ -336,6 +351,7 @@ class Harness:
         return side
 
     def run_case(self, case: Case, index: int) -> None:
+        self._deadline = time.monotonic() + CASE_TIMEOUT_S
         setup = self.setup(case.a)
         if setup.note:
             case.notes.append(setup.note)

@@ -1,10 +1,10 @@
 """One database migrated per server and migrations/, copied for each test.
 
-The engine's `migrate apply` builds a database from migrations/ in a
-subprocess that takes seconds, and the suite wants a fresh database per test
-module (and per test in a few places). So a test run builds one database
-that way, the template, and makes each test database a copy of it
-(`CREATE DATABASE … TEMPLATE`, a file copy inside the server).
+The suite wants a fresh database at the latest migration per test module
+(and per test in a few places). Rather than run the engine's `migrate
+apply`, a subprocess replaying every file, for each of them, a test run
+migrates one database that way, the template, and makes each test database
+a copy of it (`CREATE DATABASE … TEMPLATE`, one statement in the server).
 
 The template is named after a digest of migrations/ (`template_name`): a
 run uses the template its files build, building it if the server has none.

@@ -1,8 +1,9 @@
 """Fixtures shared by the test folders: a fresh database per test module,
-built from migrations/ by the migration engine as a deployment would, a
-Store on it logged in as the least-privileged app_login, as in production,
-and users. Tests create their own users, so they share nothing
-and run in any order. `pg_admin_url` is the server (see the end of this file).
+a copy of one database the run built from migrations/ with the migration
+engine as a deployment would (devtools.template), a Store on it logged in as
+the least-privileged app_login, as in production, and users. Tests create
+their own users, so they share nothing and run in any order. `pg_admin_url`
+is the server (see the end of this file).
 
 With PERSISTENCE_VIA_PGBOUNCER=1 (nox -s soak) the `store` fixture reaches
 the database through PgBouncer in transaction pooling mode, with asyncpg's
@@ -11,20 +12,37 @@ statement cache off as PgBouncer before 1.21 requires.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
 
-from devtools import citusdb, database, migrate, pgbouncer, testdb
+from devtools import citusdb, database, migrate, pgbouncer, template, testdb
 from repositories import Store, User
 from tests.support import new_user
 
 
+@pytest.fixture(scope="session")
+async def new_migrated_database(
+    pg_admin_url: str,
+) -> AsyncIterator[template.NewDatabase]:
+    """How this run makes a database at the latest migration: a copy of the
+    template migrated once for the run; under `nox -s citus`, a database on
+    every node, migrated by the engine (devtools.citusdb)."""
+    if citusdb.enabled():
+        yield functools.partial(migrate.create_migrated_database, pg_admin_url)
+        return
+    async with template.prepared(pg_admin_url) as migrated:
+        yield migrated.create_database
+
+
 @pytest.fixture(scope="module")
-async def database_url(pg_admin_url: str) -> AsyncIterator[str]:
-    url, drop = await migrate.create_migrated_database(pg_admin_url, "tests")
+async def database_url(
+    new_migrated_database: template.NewDatabase,
+) -> AsyncIterator[str]:
+    url, drop = await new_migrated_database("tests")
     yield url
     await drop()
 

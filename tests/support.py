@@ -1,10 +1,12 @@
 """Helpers shared by the test folders (fixtures live in tests/conftest.py):
-new users and projects, and what a pooled connection carries when the pool
-hands it out."""
+new users and projects, reads past the repositories, content hashes, what a
+pooled connection carries when the pool hands it out, and waiting until a
+unit of work's server process waits on a lock."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import subprocess
 import sys
@@ -47,6 +49,21 @@ async def new_user(store: Store, name: str = "Ada") -> User:
 async def new_project(store: Store, owner: User, name: str = "Project") -> Project:
     async with store.unit_of_work(owner.id) as uow:
         return await uow.projects.create(name)
+
+
+async def admin_fetchval(database_url: str, query: str, *args: object) -> Any:
+    """One value read past the repositories and past row-level security,
+    on a connection of its own as the database's owner."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval(query, *args)
+    finally:
+        await conn.close()
+
+
+def sha256_hex(content: str) -> str:
+    """The digest the API reports for text content: SHA-256 of its UTF-8."""
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

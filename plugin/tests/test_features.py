@@ -402,7 +402,11 @@ async def test_a_model_without_the_rows_fields_is_refused(
 async def test_void_results(conn: Conn) -> None:
     q = gen("query")
     assert await q.lock_one(conn, pg_advisory_lock=7) is None
-    held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    # This session's locks only: other sessions on the server take their own.
+    held = (
+        "SELECT count(*) FROM pg_locks"
+        " WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
+    )
     assert await conn.fetchval(held) == 1
     await q.lock_exec(conn, pg_advisory_unlock=7)
     assert await conn.fetchval(held) == 0

@@ -25,6 +25,7 @@ from tests.persistence.helpers import (
     assert_indistinguishable,
     not_found_from,
 )
+from tests.support import LOCK_WAIT_GUARD_S, Backend, admin_fetchval, new_project
 
 MIB = 1024 * 1024
 
@@ -52,14 +53,6 @@ NESTED_UNICODE_STATE: dict[str, Any] = {
 # --------------------------------------------------------------------------
 
 
-async def admin_fetchval(database_url: str, query: str, *args: object) -> Any:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchval(query, *args)
-    finally:
-        await conn.close()
-
-
 async def count_states(database_url: str, project_id: uuid.UUID) -> int:
     count = await admin_fetchval(
         database_url,
@@ -68,11 +61,6 @@ async def count_states(database_url: str, project_id: uuid.UUID) -> int:
     )
     assert isinstance(count, int)
     return count
-
-
-async def create_project(store: Store, owner: User, name: str = "Agent") -> Project:
-    async with store.unit_of_work(owner.id) as uow:
-        return await uow.projects.create(name)
 
 
 async def save(
@@ -129,7 +117,7 @@ def tagged(value: Any) -> Any:
 
 @pytest.fixture
 async def project(store: Store, user: User) -> Project:
-    return await create_project(store, user)
+    return await new_project(store, user)
 
 
 # --------------------------------------------------------------------------
@@ -245,8 +233,8 @@ async def test_save_after_delete_starts_above_the_deleted_version(
 
 
 async def test_states_of_two_projects_are_independent(store: Store, user: User) -> None:
-    first = await create_project(store, user, "First")
-    second = await create_project(store, user, "Second")
+    first = await new_project(store, user, "First")
+    second = await new_project(store, user, "Second")
 
     await save(store, user, first.id, {"which": "first"})
     await save(store, user, first.id, {"which": "first again"})
@@ -459,39 +447,38 @@ async def test_concurrent_compare_and_swap_loops_lose_no_increment(
 
 
 async def test_blocked_compare_and_swap_conflicts_once_the_winner_commits(
-    store: Store, user: User, project: Project
+    store: Store,
+    user: User,
+    project: Project,
+    superuser: asyncpg.Connection[asyncpg.Record],
 ) -> None:
+    """The loser's compare-and-swap reaches the row while the winner's unit
+    of work holds it, waits on the winner's lock (its server process is seen
+    waiting), and once the winner commits finds version 2: a Conflict."""
     await save(store, user, project.id, {"winner": None})
-    winner_saved = asyncio.Event()
-    release_winner = asyncio.Event()
-
-    async def winner() -> AgentState:
-        async with store.unit_of_work(user.id) as uow:
-            saved = await uow.agent_states.save(
-                project.id, {"winner": "first"}, expected_version=1
-            )
-            winner_saved.set()
-            await release_winner.wait()
-        return saved
+    loser_backend = Backend()
 
     async def loser() -> Conflict:
-        await winner_saved.wait()
         async with store.unit_of_work(user.id) as uow:
-            save_task = asyncio.create_task(
-                uow.agent_states.save(
+            await loser_backend.is_(uow)
+            with pytest.raises(Conflict) as raised:
+                await uow.agent_states.save(
                     project.id, {"winner": "second"}, expected_version=1
                 )
-            )
-            # Let the loser reach the row the winner has locked, then release.
-            await asyncio.sleep(0.3)
-            release_winner.set()
-            with pytest.raises(Conflict) as raised:
-                await save_task
         return raised.value
 
-    won, conflict = await asyncio.wait_for(
-        asyncio.gather(winner(), loser()), timeout=60
-    )
+    async with store.unit_of_work(user.id) as winner:
+        won = await winner.agent_states.save(
+            project.id, {"winner": "first"}, expected_version=1
+        )
+        losing = asyncio.create_task(loser())
+        try:
+            await loser_backend.waits_on_a_lock(superuser)
+        except BaseException:
+            losing.cancel()
+            raise
+    # The winner has committed: the waiting save now sees version 2.
+    conflict = await asyncio.wait_for(losing, LOCK_WAIT_GUARD_S)
 
     assert won.version == 2
     assert conflict.current_version == 2

@@ -6,7 +6,6 @@ tenancy (another user's project is indistinguishable from a missing one)."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -18,13 +17,13 @@ from repositories import (
     FileWrite,
     InvalidInput,
     NotFound,
-    Project,
     ProjectFile,
     Store,
     UnitOfWork,
     User,
 )
 from tests.persistence.helpers import byte_order, list_all, snapshot
+from tests.support import new_project, sha256_hex
 
 DEFAULT_LIMIT = 5 * 1024 * 1024
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -33,15 +32,6 @@ EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-
-def sha256_hex(content: str) -> str:
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
-
-
-async def new_project(store: Store, user: User, name: str = "files") -> Project:
-    async with store.unit_of_work(user.id) as uow:
-        return await uow.projects.create(name)
 
 
 async def put_files(

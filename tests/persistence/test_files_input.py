@@ -12,14 +12,13 @@ from typing import Any, cast
 import pytest
 
 from repositories import (
-    FileEntry,
     InvalidInput,
     Project,
-    ProjectFile,
     Store,
     UnitOfWork,
     User,
 )
+from tests.persistence.helpers import list_all, snapshot
 
 DEFAULT_LIMIT = 5 * 1024 * 1024
 SEED = {"existing.txt": "E", "dir/f.txt": "F", "dir/sub/g.txt": "G"}
@@ -89,26 +88,6 @@ BAD_IDS: list[tuple[str, Any]] = [
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-
-async def list_all(uow: UnitOfWork, project_id: uuid.UUID) -> list[FileEntry]:
-    entries: list[FileEntry] = []
-    cursor: str | None = None
-    for _ in range(1000):
-        page = await uow.files.list(project_id, limit=1000, cursor=cursor)
-        entries.extend(page.items)
-        if page.next_cursor is None:
-            return entries
-        cursor = page.next_cursor
-    pytest.fail("listing never ended")
-
-
-async def snapshot(
-    store: Store, user: User, project_id: uuid.UUID
-) -> dict[str, ProjectFile]:
-    async with store.unit_of_work(user.id) as uow:
-        entries = await list_all(uow, project_id)
-        return {e.path: await uow.files.get(project_id, e.path) for e in entries}
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ thousands of files, and is all-or-nothing."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from types import MappingProxyType
 
@@ -14,18 +13,14 @@ import pytest
 from repositories import (
     InvalidInput,
     NotFound,
-    Project,
     Store,
     SyncResult,
     User,
 )
 from tests.persistence.helpers import byte_order, list_all, snapshot
+from tests.support import new_project, sha256_hex
 
 DEFAULT_LIMIT = 5 * 1024 * 1024
-
-
-def sha256_hex(content: str) -> str:
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def counts(result: SyncResult) -> dict[str, int]:
@@ -35,11 +30,6 @@ def counts(result: SyncResult) -> dict[str, int]:
         "unchanged": result.unchanged,
         "deleted": result.deleted,
     }
-
-
-async def new_project(store: Store, user: User, name: str = "sync") -> Project:
-    async with store.unit_of_work(user.id) as uow:
-        return await uow.projects.create(name)
 
 
 async def sync(

@@ -21,7 +21,7 @@ from tests.persistence.helpers import (
     assert_indistinguishable,
     not_found_from,
 )
-from tests.support import new_user
+from tests.support import admin_fetchval, new_user
 
 UNICODE_NAME = "Projekt Ünïcödé 日本語 🚀"
 
@@ -29,15 +29,6 @@ UNICODE_NAME = "Projekt Ünïcödé 日本語 🚀"
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-async def admin_fetchval(database_url: str, query: str, *args: object) -> Any:
-    """One value read past the repositories and past row-level security."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchval(query, *args)
-    finally:
-        await conn.close()
 
 
 async def count_projects_of(database_url: str, owner_id: uuid.UUID) -> int:

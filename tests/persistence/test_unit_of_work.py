@@ -23,7 +23,13 @@ from repositories import (
     User,
 )
 from tests.persistence.helpers import not_found_from
-from tests.support import HandedOut, connection_of, new_user
+from tests.support import (
+    HandedOut,
+    admin_fetchval,
+    connection_of,
+    new_project,
+    new_user,
+)
 
 PLANT_FILE = (
     "INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256) "
@@ -41,14 +47,6 @@ class Boom(Exception):
 # --------------------------------------------------------------------------
 
 
-async def admin_fetchval(database_url: str, query: str, *args: object) -> Any:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchval(query, *args)
-    finally:
-        await conn.close()
-
-
 async def count_of(database_url: str, query: str, *args: object) -> int:
     count = await admin_fetchval(database_url, query, *args)
     assert isinstance(count, int)
@@ -59,11 +57,6 @@ async def projects_owned(database_url: str, owner_id: uuid.UUID) -> int:
     return await count_of(
         database_url, "SELECT count(*) FROM projects WHERE owner_id = $1", owner_id
     )
-
-
-async def create_project(store: Store, owner: User, name: str = "Project") -> Project:
-    async with store.unit_of_work(owner.id) as uow:
-        return await uow.projects.create(name)
 
 
 async def get_project(store: Store, owner: User, project_id: uuid.UUID) -> Project:
@@ -236,7 +229,7 @@ async def test_caught_not_found_then_go_on_and_commit(
 async def test_caught_conflict_then_correct_save_commits(
     store: Store, user: User
 ) -> None:
-    project = await create_project(store, user, "Stateful")
+    project = await new_project(store, user, "Stateful")
     async with store.unit_of_work(user.id) as uow:
         await uow.agent_states.save(project.id, {"n": 1})
 
@@ -262,7 +255,7 @@ async def test_caught_conflict_then_correct_save_commits(
 async def test_caught_file_conflict_then_go_on_and_commit(
     store: Store, user: User
 ) -> None:
-    project = await create_project(store, user, "Files")
+    project = await new_project(store, user, "Files")
     async with store.unit_of_work(user.id) as uow:
         await uow.files.put(project.id, "taken.txt", "first")
 
@@ -471,8 +464,8 @@ async def test_interleaved_users_on_one_connection_never_share_the_actor(
     single = single_connection_store
     alice = await new_user(single, "Alice")
     bob = await new_user(single, "Bob")
-    alice_project = await create_project(single, alice, "Alice's")
-    bob_project = await create_project(single, bob, "Bob's")
+    alice_project = await new_project(single, alice, "Alice's")
+    bob_project = await new_project(single, bob, "Bob's")
     pids: set[int] = set()
 
     for actor, own_project in [
@@ -502,7 +495,7 @@ async def test_actor_does_not_survive_a_failed_or_conflicted_unit_of_work(
     single = single_connection_store
     alice = await new_user(single, "Alice")
     bob = await new_user(single, "Bob")
-    alice_project = await create_project(single, alice, "Alice's")
+    alice_project = await new_project(single, alice, "Alice's")
     async with single.unit_of_work(alice.id) as uow:
         await uow.agent_states.save(alice_project.id, {"n": 1})
 
@@ -536,7 +529,7 @@ async def test_pool_connection_outside_a_unit_of_work_has_no_actor(
     handed_out = HandedOut()
     alice = await new_user(store, "Alice")
     async with Store.open(app_url, min_size=1, max_size=1, setup=handed_out) as single:
-        await create_project(single, alice, "Alice's")
+        await new_project(single, alice, "Alice's")
         async with single.unit_of_work(alice.id) as uow:
             assert await actor_setting(uow) == str(alice.id)
 
@@ -576,7 +569,7 @@ async def test_broken_connection_is_unavailable_and_leaves_nothing_partial(
 
     assert await projects_owned(database_url, alice.id) == 0
     # The store recovers: the pool replaces the broken connection.
-    project = await create_project(single, alice, "After the outage")
+    project = await new_project(single, alice, "After the outage")
     assert (await get_project(single, alice, project.id)).name == "After the outage"
 
 

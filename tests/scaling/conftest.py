@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from devtools import migrate
+from devtools import template
 
 
 @pytest.fixture
-async def latest_db(pg_admin_url: str) -> AsyncIterator[str]:
-    """URL of a new database built from migrations/, dropped afterwards."""
-    url, drop = await migrate.create_migrated_database(pg_admin_url, "scaling")
+async def latest_db(new_migrated_database: template.NewDatabase) -> AsyncIterator[str]:
+    """URL of a new database at the latest migration, dropped afterwards."""
+    url, drop = await new_migrated_database("scaling")
     yield url
     await drop()

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
-from devtools import database, migrate
+from devtools import database, template
 from repositories import PrivilegedLogin, Store, User
 from tests.support import connection_of, new_project, new_user
 
@@ -38,8 +38,10 @@ PROBE_ROLE_SUFFIXES = ("_bypass", "_reader")
 
 
 @pytest.fixture
-async def probe(pg_admin_url: str) -> AsyncIterator[Probe]:
-    url, drop = await migrate.create_migrated_database(pg_admin_url, "privilege")
+async def probe(
+    pg_admin_url: str, new_migrated_database: template.NewDatabase
+) -> AsyncIterator[Probe]:
+    url, drop = await new_migrated_database("privilege")
     role = f"probe_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(url)
     await admin.execute(f"CREATE ROLE {role} LOGIN NOINHERIT")

@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from repositories import FileEntry, InvalidInput, Project, Store, UnitOfWork, User
+from repositories import InvalidInput, Project, Store, UnitOfWork, User
+from tests.persistence.helpers import list_all
 from tests.support import new_user
 
 from .helpers import (
@@ -175,28 +176,10 @@ async def owned_small(small_store: Store) -> Owned:
     return await owned_project(small_store)
 
 
-async def all_files(
-    uow: UnitOfWork,
-    project_id: uuid.UUID,
-    prefix: str | None = None,
-    limit: int = 1000,
-) -> list[FileEntry]:
-    entries: list[FileEntry] = []
-    cursor: str | None = None
-    while True:
-        page = await uow.files.list(
-            project_id, prefix=prefix, limit=limit, cursor=cursor
-        )
-        entries.extend(page.items)
-        if page.next_cursor is None:
-            return entries
-        cursor = page.next_cursor
-
-
 async def tree(uow: UnitOfWork, project_id: uuid.UUID) -> dict[str, str]:
     return {
         entry.path: (await uow.files.get(project_id, entry.path)).content
-        for entry in await all_files(uow, project_id)
+        for entry in await list_all(uow, project_id)
     }
 
 
@@ -460,7 +443,7 @@ async def test_a_prefix_lists_exactly_the_paths_that_start_with_it(
         else:
             expected = utf8_order([p for p in PREFIX_TREE if p.startswith(prefix)])
             for limit in (1, 3, 1000):
-                found = await all_files(uow, pid, prefix, limit)
+                found = await list_all(uow, pid, prefix=prefix, limit=limit)
                 assert [e.path for e in found] == expected
     assert await snapshot(admin) == before
 

@@ -49,12 +49,14 @@ async def _admin(url: str, statement: str) -> None:
 
 
 async def create_database(
-    admin_url: str, prefix: str
+    admin_url: str, prefix: str, *, template: str | None = None
 ) -> tuple[str, Callable[[], Coroutine[Any, Any, None]]]:
-    """A new empty database on the server of `admin_url` (tests, Atlas's dev
-    database, the ER diagram); returns its URL and the coroutine that drops it."""
+    """A new database on the server of `admin_url` (tests, Atlas's dev
+    database, the ER diagram), empty or a copy of database `template`;
+    returns its URL and the coroutine that drops it."""
     name = f"{prefix}_{secrets.token_hex(5)}"
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    copy = f' TEMPLATE "{template}"' if template is not None else ""
+    await _admin(admin_url, f'CREATE DATABASE "{name}"{copy}')
 
     async def drop() -> None:
         await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -80,10 +80,12 @@ async def create_migrated_database(
     admin_url: str, prefix: str
 ) -> tuple[str, Callable[[], Coroutine[Any, Any, None]]]:
     """A new database at the latest schema, built from migrations/ by the
-    engine (never by loading schema.sql): the one way tests, the benchmark
-    and the diagram get a database. Returns its URL and the coroutine that
-    drops it. Under `nox -s citus` the database is made on every node of
-    the Citus cluster, with Citus set up in it (devtools.citusdb)."""
+    engine (never by loading schema.sql): how the benchmark, the diagram and
+    the migration proofs get one (the test databases are copies of a
+    template migrated by `apply_latest`, devtools.template). Returns its URL
+    and the coroutine that drops it. Under `nox -s citus` the database is
+    made on every node of the Citus cluster, with Citus set up in it
+    (devtools.citusdb), and every test database is made this way."""
     create = citusdb.create_database if citusdb.enabled() else database.create_database
     url, drop = await create(admin_url, prefix)
     try:

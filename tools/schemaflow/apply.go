@@ -16,10 +16,6 @@ import (
 	"ariga.io/atlas/sql/sqlclient"
 )
 
-// applyLock is the advisory lock name the official CLI takes around apply,
-// so the two binaries exclude each other as well as themselves.
-const applyLock = "atlas_migrate_execute"
-
 // applyFlags are `migrate apply`'s flags.
 type applyFlags struct {
 	URL             string

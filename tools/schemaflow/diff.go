@@ -87,7 +87,7 @@ func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error
 		return err
 	}
 	defer dev.Close()
-	unlock, err := dev.Lock(ctx, "atlas_migrate_diff", f.LockTimeout)
+	unlock, err := dev.Lock(ctx, diffLock, f.LockTimeout)
 	if err != nil {
 		return fmt.Errorf("acquiring the diff lock on the dev database: %w", err)
 	}
@@ -112,7 +112,7 @@ func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error
 	defer dropCurrent()
 	// The history stays on this database: the planned files run on it next.
 	if st.current, st.currentBeside, err = executeAndRead(ctx, st.currentDB, dir); err != nil {
-		return explainReplay(err, "the migration directory")
+		return explainReplay(err, migrationDirectory)
 	}
 	return writeMigration(ctx, dir, migration, st, out, to)
 }
@@ -271,7 +271,7 @@ func desiredState(ctx context.Context, db *sqlclient.Client, sources []sqlSource
 	}
 	realm, state, err := replayAndRead(ctx, db, mem)
 	if err != nil {
-		return nil, nil, explainReplay(err, "the desired schema")
+		return nil, nil, explainReplay(err, desiredSchema)
 	}
 	return realm, state, nil
 }
@@ -375,15 +375,30 @@ func siblingDatabase(ctx context.Context, dev *sqlclient.Client, devURL, role st
 	return scratch, func() { scratch.Close(); drop() }, nil
 }
 
+// replayed is what a replay ran, for explainReplay's message.
+type replayed int
+
+const (
+	migrationDirectory replayed = iota // the migration files, as applied
+	desiredSchema                      // the --to files, each behind an ordering prefix (desiredState)
+)
+
+func (r replayed) String() string {
+	if r == desiredSchema {
+		return "the desired schema"
+	}
+	return "the migration directory"
+}
+
 // explainReplay turns a failed replay into one message naming the file,
 // line and statement; what says which replay failed.
-func explainReplay(err error, what string) error {
+func explainReplay(err error, what replayed) error {
 	var stmtErr *migrate.StmtExecError
 	if errors.As(err, &stmtErr) {
 		data := stmtErr.File.Bytes()
 		line := 1 + strings.Count(string(data[:min(stmtErr.Stmt.Pos, len(data))]), "\n")
 		fileName := stmtErr.File.Name()
-		if _, rest, ok := strings.Cut(fileName, "_"); ok && what == "the desired schema" {
+		if _, rest, ok := strings.Cut(fileName, "_"); ok && what == desiredSchema {
 			fileName = rest // drop the ordering prefix added in desiredState
 		}
 		return fmt.Errorf("%s does not run on the dev database: %s line %d: %v\n  statement: %s",

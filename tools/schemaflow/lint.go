@@ -87,14 +87,14 @@ func (f *lintFlags) run(ctx context.Context, args []string, out io.Writer) error
 		return err
 	}
 	defer dev.Close()
-	unlock, err := dev.Lock(ctx, "atlas_lint", 0)
+	unlock, err := dev.Lock(ctx, lintLock, 0)
 	if err != nil {
 		return fmt.Errorf("acquiring the lint lock on the dev database: %w", err)
 	}
 	defer func() { _ = unlock() }()
 	restore, err := dev.Snapshot(ctx)
 	if err != nil {
-		return explainReplay(err, "the migration directory")
+		return explainReplay(err, migrationDirectory)
 	}
 	defer func() { _ = restore(ctx) }()
 	analyzers, err := sqlcheck.AnalyzerFor(postgres.DriverName, analyzerOptions)
@@ -139,7 +139,7 @@ func execFile(ctx context.Context, dev *sqlclient.Client, f migrate.File) error 
 	}
 	for _, s := range statements {
 		if _, err := dev.ExecContext(ctx, s.Text); err != nil {
-			return explainReplay(&migrate.StmtExecError{File: f, Stmt: s, Version: f.Version(), Err: err}, "the migration directory")
+			return explainReplay(&migrate.StmtExecError{File: f, Stmt: s, Version: f.Version(), Err: err}, migrationDirectory)
 		}
 	}
 	return nil
@@ -162,7 +162,7 @@ func loadChanges(ctx context.Context, dev *sqlclient.Client, f *sqlcheck.File) (
 	rls := rlslint.Start(state.RowSecurity())
 	for _, s := range statements {
 		if _, err := dev.ExecContext(ctx, s.Text); err != nil {
-			return nil, nil, explainReplay(&migrate.StmtExecError{File: f.File, Stmt: s, Version: f.Version(), Err: err}, "the migration directory")
+			return nil, nil, explainReplay(&migrate.StmtExecError{File: f.File, Stmt: s, Version: f.Version(), Err: err}, migrationDirectory)
 		}
 		after, err := dev.InspectRealm(ctx, nil)
 		if err != nil {

@@ -76,7 +76,7 @@ func schemaDiff(ctx context.Context, target *sqlclient.Client, devURL string, di
 	}
 	replayed, err := ex.Replay(ctx, migrate.RealmConn(dev.Driver, nil), migrate.ReplayToVersion(version))
 	if err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
-		return nil, explainReplay(err, "the migration directory")
+		return nil, explainReplay(err, migrationDirectory)
 	}
 	actual, err := target.Driver.InspectRealm(ctx, &schema.InspectRealmOption{Exclude: []string{revSchema}})
 	if err != nil {

@@ -56,7 +56,7 @@ func (f *validateFlags) run(ctx context.Context, args []string, out io.Writer) e
 		return err
 	}
 	if _, err := ex.Replay(ctx, migrate.RealmConn(dev.Driver, nil)); err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
-		return explainReplay(err, "the migration directory")
+		return explainReplay(err, migrationDirectory)
 	}
 	fmt.Fprintf(out, "%s: atlas.sum matches its %d files, and they replay on the dev database\n", dir.Path(), len(files))
 	return nil

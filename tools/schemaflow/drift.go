@@ -190,10 +190,10 @@ func (e *driftError) Error() string {
 	b.WriteString("status and apply refuse this database until they match again. The way out:\n")
 	var ways []string
 	if len(orphans) > 0 {
-		ways = append(ways, fmt.Sprintf("restore the missing files to %s/ (e.g. with git, from the commit or branch that has them) with their atlas.sum lines, or run `migrate hash`", e.dir))
+		ways = append(ways, fmt.Sprintf("restore the missing files to %s/ (e.g. with git, from the commit or branch that has them) with their atlas.sum lines, or re-hash (`nox -s migrate -- --hash`, which runs `migrate hash`)", e.dir))
 	}
 	for _, c := range changed {
-		ways = append(ways, fmt.Sprintf("restore %s as it was applied (e.g. `git checkout -- %s`), run `migrate hash`, and put the change in a new migration",
+		ways = append(ways, fmt.Sprintf("restore %s as it was applied (e.g. `git checkout -- %s`), re-hash (`nox -s migrate -- --hash`), and put the change in a new migration",
 			c.File.Name(), filepath.Join(e.dir, c.File.Name())))
 	}
 	ways = append(ways, "the project's local (embedded) database: `nox -s db -- reset` empties it and applies the folder again")

@@ -11,6 +11,8 @@ import asyncpg
 
 from devtools import PROJECT_ROOT, atlas, migrate
 
+from . import catalog
+
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     """The engine `devtools.atlas` chooses (the official CLI when present)."""
@@ -113,3 +115,25 @@ async def table_exists(url: str, name: str) -> bool:
         return found
     finally:
         await conn.close()
+
+
+async def applies_and_reaches_schema(
+    admin_url: str,
+    target: str,
+    history: Path,
+    schema: Path,
+    dev_url: str,
+    name: str = "again",
+) -> None:
+    """The history applies to `target` (at an earlier version), the result's
+    catalog is the one `schema` builds, and a second diff writes nothing."""
+    applied = apply(target, history)
+    assert applied.returncode == 0, output(applied)
+    found = catalog.against_history(
+        await catalog.picture_of_schema(admin_url, schema),
+        await catalog.snapshot(target),
+    )
+    assert found == [], "\n".join(map(str, found))
+    again = diff(history, schema, dev_url, name)
+    assert again.returncode == 0, output(again)
+    assert "No changes" in again.stdout, output(again)

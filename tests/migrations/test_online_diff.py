@@ -19,7 +19,7 @@ import pytest
 
 from devtools import PROJECT_ROOT, migrate
 
-from . import catalog, engine
+from . import engine
 
 TIMEOUTS_IN_TRANSACTION = (
     "SET LOCAL lock_timeout = '5s';\n",
@@ -125,16 +125,7 @@ def squawk(files: list[Path]) -> None:
 
 
 def lint_latest(history: Path, dev_url: str, latest: int) -> None:
-    done = engine.own(
-        "migrate",
-        "lint",
-        "--dir",
-        migrate.file_url(history),
-        "--dev-url",
-        dev_url,
-        "--latest",
-        str(latest),
-    )
+    done = engine.lint(history, dev_url, "--latest", str(latest))
     assert done.returncode == 0, engine.output(done)
     assert f"Lint passed: {latest} file(s)" in done.stdout, done.stdout
 
@@ -147,23 +138,6 @@ def header(text: str, lines: tuple[str, ...]) -> None:
         if line.strip() and not line.startswith("--")
     ]
     assert tuple(statements[: len(lines)]) == lines, text
-
-
-async def applies_and_reaches_schema(
-    admin_url: str, target: str, history: Path, schema: Path, dev_url: str
-) -> None:
-    """(h): the files apply to the database at the previous version, its
-    catalog is schema.sql's, and a second diff is empty."""
-    applied = engine.apply(target, history)
-    assert applied.returncode == 0, engine.output(applied)
-    found = catalog.against_history(
-        await catalog.picture_of_schema(admin_url, schema),
-        await catalog.snapshot(target),
-    )
-    assert found == [], "\n".join(map(str, found))
-    again = engine.diff(history, schema, dev_url, "again")
-    assert again.returncode == 0, engine.output(again)
-    assert "No changes" in again.stdout, engine.output(again)
 
 
 async def test_a_new_column_and_a_new_table_come_out_plain_in_one_file(
@@ -192,7 +166,9 @@ async def test_a_new_column_and_a_new_table_come_out_plain_in_one_file(
     assert files[0].name in done.stdout
     squawk(files)
     lint_latest(history, dev_url, 1)
-    await applies_and_reaches_schema(pg_admin_url, target, history, schema, dev_url)
+    await engine.applies_and_reaches_schema(
+        pg_admin_url, target, history, schema, dev_url
+    )
 
 
 async def test_changes_to_existing_tables_come_out_online(
@@ -304,7 +280,9 @@ async def test_changes_to_existing_tables_come_out_online(
         await conn.execute(ROWS)
     finally:
         await conn.close()
-    await applies_and_reaches_schema(pg_admin_url, target, history, schema, dev_url)
+    await engine.applies_and_reaches_schema(
+        pg_admin_url, target, history, schema, dev_url
+    )
 
 
 def refused_with_nothing_written(

@@ -17,7 +17,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.types import Message
 
-from examples.webapp.app import BodyLimits, Settings, create_app
+from examples.webapp.app import Settings, create_app
+from examples.webapp.limits import BodyLimits
 from repositories import Store
 from tests.examples.conftest import client_of
 from tests.examples.test_webapp import assert_error, file_url, new_project, sign_up
@@ -127,7 +128,9 @@ async def test_a_body_at_the_limit_is_taken(client: httpx.AsyncClient) -> None:
         "too_large",
     )
     big_project = {"name": "a" * BodyLimits().other_bytes}
-    assert_error(await client.post("/projects", json=big_project, headers=user), 413, "too_large")
+    assert_error(
+        await client.post("/projects", json=big_project, headers=user), 413, "too_large"
+    )
 
 
 # --- async dependencies ---------------------------------------------------------
@@ -155,7 +158,9 @@ def test_every_dependency_is_async(web: FastAPI) -> None:
 # --- /healthz -------------------------------------------------------------------
 
 
-async def test_healthz_answers_while_the_database_does(client: httpx.AsyncClient) -> None:
+async def test_healthz_answers_while_the_database_does(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
@@ -202,7 +207,9 @@ async def test_a_real_authenticator_plugs_in(app_url: str, auth_url: str) -> Non
     app = create_app(Settings(app_url, auth_url), authenticator=bearer)
     async with app.router.lifespan_context(app), client_of(app) as client:
         user = await sign_up(client)  # the stand-in header, no longer honoured
-        assert_error(await client.get("/users/me", headers=user), 401, "unauthenticated")
+        assert_error(
+            await client.get("/users/me", headers=user), 401, "unauthenticated"
+        )
         tokens["t0k3n"] = UUID(user["X-User-Id"])
         me = await client.get("/users/me", headers={"Authorization": "Bearer t0k3n"})
         assert (me.status_code, me.json()["id"]) == (200, user["X-User-Id"])
@@ -227,8 +234,10 @@ async def test_patch_tells_absent_from_null(client: httpx.AsyncClient) -> None:
     null_name = await client.patch(url, json={"name": None}, headers=user)
     assert_error(null_name, 422, "invalid_input")
     message = null_name.json()["message"]
-    assert "NoneType" not in message and "None" not in message
-    assert "name" in message and "null" in message
+    assert "NoneType" not in message
+    assert "None" not in message
+    assert "name" in message
+    assert "null" in message
 
     kept = await client.patch(url, json={}, headers=user)
     assert (kept.json()["name"], kept.json()["description"]) == ("one", "d")
@@ -262,10 +271,14 @@ async def test_every_412_carries_the_current_etag(client: httpx.AsyncClient) -> 
     again = await client.put(state_url, json={"n": 2}, headers=user)
     for refused in (
         await client.put(
-            state_url, json={"n": 3}, headers={**user, "If-Match": saved.headers["ETag"]}
+            state_url,
+            json={"n": 3},
+            headers={**user, "If-Match": saved.headers["ETag"]},
         ),
         await client.delete(state_url, headers={**user, "If-Match": '"0"'}),
-        await client.put(state_url, json={"n": 3}, headers={**user, "If-None-Match": "*"}),
+        await client.put(
+            state_url, json={"n": 3}, headers={**user, "If-None-Match": "*"}
+        ),
     ):
         assert_error(refused, 412, "version_conflict")
         assert refused.headers["ETag"] == again.headers["ETag"]
@@ -290,7 +303,9 @@ async def follow_links(
     return seen
 
 
-async def test_paged_listings_link_to_their_next_page(client: httpx.AsyncClient) -> None:
+async def test_paged_listings_link_to_their_next_page(
+    client: httpx.AsyncClient,
+) -> None:
     user = await sign_up(client)
     ids = [await new_project(client, user) for _ in range(3)]
     assert sorted(await follow_links(client, "/projects?limit=2", user)) == sorted(ids)

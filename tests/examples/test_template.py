@@ -6,11 +6,13 @@ Link headers for pages, and created vs updated for agent states."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import uuid
 from collections.abc import Iterator
 from uuid import UUID
 
+import asyncpg
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
@@ -282,6 +284,43 @@ async def test_every_412_carries_the_current_etag(client: httpx.AsyncClient) -> 
     ):
         assert_error(refused, 412, "version_conflict")
         assert refused.headers["ETag"] == again.headers["ETag"]
+
+
+async def test_a_412_from_the_compare_and_swap_carries_the_etag_that_won(
+    web: FastAPI, web_store: Store, superuser: asyncpg.Connection[asyncpg.Record]
+) -> None:
+    """The If-Match holds when the route checks it, then a write lands
+    before the route's own (it waits on the project's lock): the
+    repository's compare-and-swap refuses, and the 412 names the winner."""
+    async with client_of(web) as client:
+        user = await sign_up(client)
+        project_id = await new_project(client, user)
+        url = file_url(project_id, "a.txt")
+        first = (await client.put(url, content="one", headers=user)).headers["ETag"]
+        async with web_store.unit_of_work(UUID(user["X-User-Id"])) as blocker:
+            won = await blocker.files.put(UUID(project_id), "a.txt", "won")
+            late = asyncio.create_task(
+                client.put(url, content="late", headers={**user, "If-Match": first})
+            )
+            await until_a_backend_waits_on_a_lock(superuser)
+        refused = await late
+        assert_error(refused, 412, "version_conflict")
+        assert refused.headers["ETag"] == f'"{won.file.version}"'
+        got = await client.get(url, headers=user)
+        assert (got.text, got.headers["ETag"]) == ("won", refused.headers["ETag"])
+
+
+async def until_a_backend_waits_on_a_lock(
+    superuser: asyncpg.Connection[asyncpg.Record],
+) -> None:
+    for _ in range(3000):
+        if await superuser.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no backend ever waited on a lock")
 
 
 # --- Link headers for pages ----------------------------------------------------------

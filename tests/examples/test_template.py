@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import uuid
 from collections.abc import Iterator
 from uuid import UUID
@@ -33,10 +34,10 @@ MiB = 1024 * 1024
 
 async def put_streamed(
     app: FastAPI, path: str, headers: dict[str, str], total: int, chunk: int
-) -> tuple[int, int, Message]:
+) -> tuple[int, int, dict[str, str]]:
     """PUT `total` bytes to `path` as a server hands a body to the app, one
     `chunk` per receive, made only when the app asks for it: the status, the
-    bytes the app read, and the first response message. Nothing of the body
+    bytes the app read, and the JSON body of the answer. Nothing of the body
     exists before the app reads it, so what it read is what it held."""
     read = 0
     sent: list[Message] = []
@@ -74,7 +75,8 @@ async def put_streamed(
     await app(scope, receive, send)
     start = sent[0]
     assert start["type"] == "http.response.start"
-    return start["status"], read, start
+    answer = b"".join(m.get("body", b"") for m in sent[1:])
+    return start["status"], read, json.loads(answer)
 
 
 async def test_a_200_mib_put_with_its_length_is_refused_unread(web: FastAPI) -> None:
@@ -82,7 +84,7 @@ async def test_a_200_mib_put_with_its_length_is_refused_unread(web: FastAPI) -> 
         user = await sign_up(client)
         project_id = await new_project(client, user)
     total = 200 * MiB
-    status, read, _ = await put_streamed(
+    status, read, answer = await put_streamed(
         web,
         file_url(project_id, "big.txt"),
         {**user, "Content-Length": str(total)},
@@ -91,6 +93,7 @@ async def test_a_200_mib_put_with_its_length_is_refused_unread(web: FastAPI) -> 
     )
     assert status == 413
     assert read == 0  # refused on the declared length, before any byte
+    assert answer["code"] == "too_large"
 
 
 async def test_a_200_mib_put_without_its_length_is_cut_at_the_limit(
@@ -100,7 +103,7 @@ async def test_a_200_mib_put_without_its_length_is_cut_at_the_limit(
         user = await sign_up(client)
         project_id = await new_project(client, user)
     limit = BodyLimits().file_bytes
-    status, read, _ = await put_streamed(
+    status, read, answer = await put_streamed(
         web,
         file_url(project_id, "big.txt"),
         {**user, "Transfer-Encoding": "chunked"},
@@ -109,6 +112,10 @@ async def test_a_200_mib_put_without_its_length_is_cut_at_the_limit(
     )
     assert status == 413
     assert read <= limit + MiB  # at most one chunk past the limit, not 200 MiB
+    assert answer == {
+        "code": "too_large",
+        "message": f"the request body is over {limit} bytes",
+    }
     async with client_of(web) as client:
         missing = await client.get(file_url(project_id, "big.txt"), headers=user)
     assert_error(missing, 404, "not_found")

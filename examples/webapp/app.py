@@ -17,29 +17,34 @@ response instead; the explicit `async with` needs no such knowledge.)
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Depends, FastAPI, Header, Request, Response
-from pydantic import BaseModel, ConfigDict, JsonValue
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
 
 from examples.webapp import errors
-from examples.webapp.errors import Problem, stale
+from examples.webapp.errors import Problem, repository_error_response, stale
 from examples.webapp.etags import Condition, Preconditions, etag
+from examples.webapp.limits import BodyLimitMiddleware, BodyLimits
 from repositories import (
+    UNSET,
     AgentState,
     FileEntry,
     NotFound,
     Page,
     Project,
     ProjectFile,
+    RepositoryError,
     Store,
     SyncResult,
     UnitOfWork,
     User,
+    VersionConflict,
 )
 
 TEXT = "text/plain; charset=utf-8"
@@ -84,10 +89,20 @@ class NewProject(_Body):
 
 
 class ProjectChange(_Body):
-    """Fields left out keep their value; `"description": null` clears it."""
+    """Fields left out keep their value (UNSET for the repository);
+    `"description": null` clears it; `"name": null` is refused, a project
+    always has a name."""
 
     name: str | None = None
     description: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, name: str | None) -> str | None:
+        if name is None:
+            # Without this the repository would refuse the None by its type.
+            raise ValueError("a project's name cannot be null; leave it out to keep it")
+        return name
 
 
 class Sync(_Body):
@@ -114,16 +129,27 @@ def entry_of(file: ProjectFile) -> FileEntry:
 # --- Dependencies: the Store, the acting user, the conditional headers -------
 
 
-def store_of(request: Request) -> Store:
+# Every dependency is `async def`: FastAPI runs a sync `def` dependency in
+# its threadpool, one thread hop per request for work that never blocks.
+
+
+async def store_of(request: Request) -> Store:
     store = request.app.state.store
     assert isinstance(store, Store)
     return store
 
 
-def acting_user(x_user_id: Annotated[str | None, Header()] = None) -> UUID:
-    """The acting user's id from the X-User-Id header. It stands in for real
-    authentication (a session cookie or a token checked by the auth layer):
-    do not deploy this as it is, anyone can send any id."""
+Authenticator = Callable[[Request], Awaitable[UUID]]
+"""The hook a real auth layer plugs into: given the request, the acting
+user's id, or raise (a `Problem(401, "unauthenticated", ...)` answers 401).
+Pass one to `create_app(authenticator=...)`."""
+
+
+async def user_id_header(request: Request) -> UUID:
+    """The stand-in authenticator, the default: the X-User-Id header. It
+    stands in for real authentication (a session cookie or a token checked by
+    the auth layer): do not deploy this as it is, anyone can send any id."""
+    x_user_id = request.headers.get("x-user-id")
     if x_user_id is None:
         raise Problem(401, "unauthenticated", "the X-User-Id header is missing")
     try:
@@ -134,7 +160,13 @@ def acting_user(x_user_id: Annotated[str | None, Header()] = None) -> UUID:
         ) from None
 
 
-def preconditions(
+async def acting_user(request: Request) -> UUID:
+    """The acting user, by the app's authenticator."""
+    authenticator: Authenticator = request.app.state.authenticator
+    return await authenticator(request)
+
+
+async def preconditions(
     if_match: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Preconditions:
@@ -184,20 +216,51 @@ class Expected:
         """Evaluate the preconditions on the current row (412 if they fail)."""
         if not conditions.given:
             return cls(resource, None)
-        if not conditions.hold_for(None if current is None else etag(current)):
-            raise stale(resource)
+        current_etag = None if current is None else etag(current)
+        if not conditions.hold_for(current_etag):
+            raise stale(resource, current_etag)
         if current is None:
             return cls(resource, 0)  # it must still not exist when written
         return cls(resource, current.version)
 
 
+def with_next_link(request: Request, response: Response, page: Page[Any]) -> None:
+    """`Link: <this listing with the next cursor>; rel="next"` (RFC 8288),
+    so a client pages by following links; the query's other parameters
+    (limit, prefix) stay as they were."""
+    if page.next_cursor is not None:
+        url = request.url.include_query_params(cursor=page.next_cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+
+
+async def refused_stale(
+    store: Store,
+    actor: UUID,
+    resource: str,
+    read: Callable[[UnitOfWork], Awaitable[FileEntry | AgentState | None]],
+) -> Problem:
+    """The 412 for a compare-and-swap the repository refused (a write landed
+    between the route's check and its own): the unit of work is rolled back,
+    so the current ETag comes from a fresh one."""
+    async with store.unit_of_work(actor) as uow:
+        current = await read(uow)
+    return stale(resource, None if current is None else etag(current))
+
+
 # --- The app ------------------------------------------------------------------
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    authenticator: Authenticator = user_id_header,
+    body_limits: BodyLimits | None = None,
+) -> FastAPI:
     """The app; its Store is opened when it starts (lifespan) from
     `settings`, else from APP_DATABASE_URL and AUTH_DATABASE_URL, and closed
-    when it stops."""
+    when it stops. `authenticator` names the acting user of each request
+    (the X-User-Id stand-in unless given); `body_limits` bounds request
+    bodies before they are read."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -211,7 +274,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
 
     app = FastAPI(title="agent-persistence reference app", lifespan=lifespan)
+    app.state.authenticator = authenticator
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits or BodyLimits())
     errors.install(app)
+
+    # --- health ---------------------------------------------------------------
+
+    @app.get("/healthz")
+    async def healthz(store: StoreDep) -> JSONResponse:
+        """200 while the database answers a round trip; else 503 with the
+        error's code (`unavailable`, `pool_exhausted`, `timeout`) and
+        Retry-After, as any other route's database error."""
+        try:
+            await store.ping()
+        except RepositoryError as error:
+            return repository_error_response(error)
+        return JSONResponse({"status": "ok"})
 
     # --- users (what the auth layer does; no X-User-Id) ----------------------
 
@@ -236,10 +314,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/projects")
     async def list_projects(
-        store: StoreDep, actor: Actor, limit: int = 50, cursor: str | None = None
+        request: Request,
+        response: Response,
+        store: StoreDep,
+        actor: Actor,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> Page[Project]:
         async with store.unit_of_work(actor) as uow:
             page = await uow.projects.list(limit=limit, cursor=cursor)
+        with_next_link(request, response, page)
         return page
 
     @app.get("/projects/{project_id}")
@@ -252,9 +336,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def update_project(
         project_id: UUID, body: ProjectChange, store: StoreDep, actor: Actor
     ) -> Project:
-        given = {name: getattr(body, name) for name in body.model_fields_set}
+        # A field left out is UNSET (kept); `description` given as null is
+        # None (cleared); `name` is never None here (ProjectChange refuses it).
         async with store.unit_of_work(actor) as uow:
-            project = await uow.projects.update(project_id, **given)
+            project = await uow.projects.update(
+                project_id,
+                name=UNSET if body.name is None else body.name,
+                description=(
+                    body.description
+                    if "description" in body.model_fields_set
+                    else UNSET
+                ),
+            )
         return project
 
     @app.delete("/projects/{project_id}", status_code=204)
@@ -270,6 +363,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/projects/{project_id}/files")
     async def list_files(
         project_id: UUID,
+        request: Request,
+        response: Response,
         store: StoreDep,
         actor: Actor,
         prefix: str | None = None,
@@ -280,6 +375,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             page = await uow.files.list(
                 project_id, prefix=prefix, limit=limit, cursor=cursor
             )
+        with_next_link(request, response, page)
         return page
 
     @app.put("/projects/{project_id}/files/{path:path}")
@@ -298,14 +394,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise Problem(
                 422, "invalid_input", "invalid content: not UTF-8 text"
             ) from None
-        async with store.unit_of_work(actor) as uow:
-            current = None
-            if conditions.given:
-                current = await stat_or_none(uow, project_id, path)
-            expected = Expected.of("file", current, conditions)
-            write = await uow.files.put(
-                project_id, path, content, expected_version=expected.version
-            )
+        try:
+            async with store.unit_of_work(actor) as uow:
+                current = None
+                if conditions.given:
+                    current = await stat_or_none(uow, project_id, path)
+                expected = Expected.of("file", current, conditions)
+                write = await uow.files.put(
+                    project_id, path, content, expected_version=expected.version
+                )
+        except VersionConflict:
+            raise await refused_stale(
+                store, actor, "file", lambda uow: stat_or_none(uow, project_id, path)
+            ) from None
         response.status_code = 201 if write.outcome == "created" else 200
         response.headers["ETag"] = etag(write.file)
         return FileWritten(outcome=write.outcome, file=entry_of(write.file))
@@ -337,14 +438,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         actor: Actor,
         conditions: Conditions,
     ) -> Response:
-        async with store.unit_of_work(actor) as uow:
-            current = None
-            if conditions.given:
-                current = await stat_or_none(uow, project_id, path)
-            expected = Expected.of("file", current, conditions)
-            # The version compare-and-swap is atomic, and versions never
-            # repeat for a path: nothing written since the stat is deleted.
-            await uow.files.delete(project_id, path, expected_version=expected.version)
+        try:
+            async with store.unit_of_work(actor) as uow:
+                current = None
+                if conditions.given:
+                    current = await stat_or_none(uow, project_id, path)
+                expected = Expected.of("file", current, conditions)
+                # The version compare-and-swap is atomic, and versions never
+                # repeat for a path: nothing written since the stat is deleted.
+                await uow.files.delete(
+                    project_id, path, expected_version=expected.version
+                )
+        except VersionConflict:
+            raise await refused_stale(
+                store, actor, "file", lambda uow: stat_or_none(uow, project_id, path)
+            ) from None
         return Response(status_code=204)
 
     @app.post("/projects/{project_id}/sync")
@@ -396,14 +504,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         actor: Actor,
         conditions: Conditions,
     ) -> AgentState:
-        async with store.unit_of_work(actor) as uow:
-            current = None
-            if conditions.given:
-                current = await state_or_none(uow, project_id)
-            expected = Expected.of("agent state", current, conditions)
-            saved = await uow.agent_states.save(
-                project_id, state, expected_version=expected.version
-            )
+        try:
+            async with store.unit_of_work(actor) as uow:
+                current = None
+                if conditions.given:
+                    current = await state_or_none(uow, project_id)
+                expected = Expected.of("agent state", current, conditions)
+                saved = await uow.agent_states.save(
+                    project_id, state, expected_version=expected.version
+                )
+        except VersionConflict:
+            raise await refused_stale(
+                store, actor, "agent state", lambda uow: state_or_none(uow, project_id)
+            ) from None
+        # Both timestamps default to the statement's time on insert, and an
+        # update keeps created_at: equal only when this save created the row.
+        # Read from the row the save returned, so a concurrent create cannot
+        # make it wrong (a read before the save could).
+        response.status_code = 201 if saved.created_at == saved.updated_at else 200
         response.headers["ETag"] = etag(saved)
         return saved
 
@@ -411,13 +529,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def delete_agent_state(
         project_id: UUID, store: StoreDep, actor: Actor, conditions: Conditions
     ) -> Response:
-        async with store.unit_of_work(actor) as uow:
-            current = None
-            if conditions.given:
-                current = await state_or_none(uow, project_id)
-            expected = Expected.of("agent state", current, conditions)
-            # As for files: the version compare-and-swap is atomic.
-            await uow.agent_states.delete(project_id, expected_version=expected.version)
+        try:
+            async with store.unit_of_work(actor) as uow:
+                current = None
+                if conditions.given:
+                    current = await state_or_none(uow, project_id)
+                expected = Expected.of("agent state", current, conditions)
+                # As for files: the version compare-and-swap is atomic.
+                await uow.agent_states.delete(
+                    project_id, expected_version=expected.version
+                )
+        except VersionConflict:
+            raise await refused_stale(
+                store, actor, "agent state", lambda uow: state_or_none(uow, project_id)
+            ) from None
         return Response(status_code=204)
 
     return app

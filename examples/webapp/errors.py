@@ -44,6 +44,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     412: "version_conflict",
+    413: "too_large",
     422: "invalid_input",
 }
 
@@ -65,12 +66,15 @@ class Problem(Exception):
         self.headers = headers
 
 
-def stale(resource: str) -> Problem:
-    """412: a precondition (If-Match, If-None-Match) did not hold."""
+def stale(resource: str, current_etag: str | None) -> Problem:
+    """412: a precondition (If-Match, If-None-Match) did not hold. The
+    current ETag goes with it (none when the row does not exist), so the
+    client can read that version or retry against it without another GET."""
     return Problem(
         412,
         "version_conflict",
         f"{resource} conflict: the precondition does not hold for the current version",
+        headers=None if current_etag is None else {"ETag": current_etag},
     )
 
 

@@ -316,7 +316,7 @@ async def test_agent_state(client: httpx.AsyncClient) -> None:
     created = await client.put(
         url, json={"step": 1}, headers={**user, "If-None-Match": "*"}
     )
-    assert created.status_code == 200
+    assert created.status_code == 201
     assert (created.json()["version"], created.json()["state"]) == (1, {"step": 1})
     first = created.headers["ETag"]
     assert_error(
@@ -365,7 +365,7 @@ async def test_another_users_project_is_404_on_every_route(
     state_url = f"/projects/{project_id}/agent-state"
     assert (
         await client.put(state_url, json={"step": 1}, headers=owner)
-    ).status_code == 200
+    ).status_code == 201
 
     mallory = await sign_up(client, "Mallory")
     calls: list[tuple[str, str, dict[str, Any]]] = [
@@ -500,7 +500,7 @@ async def test_a_stale_if_match_after_delete_and_recreate_is_412(
     assert (await client.delete(state_url, headers=user)).status_code == 204
     assert (
         await client.put(state_url, json={"step": 1}, headers=user)
-    ).status_code == 200
+    ).status_code == 201  # created again after the delete
     assert_error(
         await client.put(
             state_url, json={"step": 2}, headers={**user, "If-Match": old_state}

@@ -124,6 +124,24 @@ async def test_content_over_the_apis_default_limit_is_refused(
     )
 
 
+async def test_a_store_with_a_larger_content_limit_meets_the_database_bound(
+    app_url: str, user: User, superuser: Owner
+) -> None:
+    """A Store opened with max_content_bytes above 5 MiB passes the API's
+    check; the database refuses, as InvalidInput, and nothing is stored."""
+    async with Store.open(app_url, max_content_bytes=2 * CONTENT_MAX_BYTES) as store:
+        project = await new_project(store, user)
+        with pytest.raises(InvalidInput):
+            async with store.unit_of_work(user.id) as uow:
+                await uow.files.put(
+                    project.id, "big.txt", "x" * (CONTENT_MAX_BYTES + 1)
+                )
+    stored = await superuser.fetchval(
+        "SELECT count(*) FROM project_files WHERE project_id = $1", project.id
+    )
+    assert stored == 0
+
+
 async def test_a_description_over_the_apis_length_is_refused(
     store: Store, user: User, superuser: Owner
 ) -> None:

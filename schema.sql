@@ -175,6 +175,10 @@ CREATE TABLE project_files (
     -- size_bytes and sha256 are stored so listings need not read content.
     CONSTRAINT project_files_size_bytes_matches_content
         CHECK (size_bytes >= 0 AND size_bytes = octet_length(content)),
+    -- The API's default max_content_bytes (5 MiB): the largest file any
+    -- writer can store. size_bytes is the content's length (above), so the
+    -- bound reads no content.
+    CONSTRAINT project_files_content_size CHECK (size_bytes <= 5242880),
     CONSTRAINT project_files_sha256_hex CHECK (sha256 ~ '^[0-9a-f]{64}$'),
     -- The hash is the content's, so sync's comparison by hash cannot be
     -- fooled by a row written around the API.

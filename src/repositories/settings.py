@@ -17,6 +17,7 @@ class UnitOfWorkSettings:
     cursors: CursorCodec
     # The largest file content, in bytes of UTF-8.
     max_content_bytes: int
-    # The most files, and bytes of UTF-8 content in all, of one files.sync.
+    # The most files, and bytes of UTF-8 paths and content in all, of one
+    # files.sync.
     max_sync_files: int
     max_sync_bytes: int

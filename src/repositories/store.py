@@ -202,8 +202,8 @@ class Store:
         ALTER ROLE … SET. Further keyword arguments go to asyncpg.create_pool
         (server_settings are merged under the pinned ones). max_sync_files
         and max_sync_bytes bound one files.sync: its number of files and its
-        content in bytes of UTF-8 (the backend holds about four times a tree
-        while it syncs it).
+        paths and content in bytes of UTF-8 (the backend holds about four
+        times a tree while it syncs it).
         """
         if not isinstance(dsn, str):
             raise InvalidInput("dsn", f"must be a str, not {type(dsn).__name__}")

@@ -180,8 +180,10 @@ def tree(
 ) -> dict[str, Content]:
     """A sync's tree: a mapping of path to content, every path and content
     checked as for a put, at most `max_files` files and `max_bytes` bytes
-    of UTF-8 content in all. The count is checked first, before any entry;
-    the total after every entry, and a tree over it is hashed no further."""
+    of UTF-8 in all, paths and content alike (both travel in the statement,
+    and a tree of empty files with long paths costs the server as much as
+    content does). The count is checked first, before any entry; the total
+    after every entry, and a tree over it is hashed no further."""
     if not isinstance(files, Mapping):
         raise InvalidInput("files", "must be a mapping of path to content")
     if len(files) > max_files:
@@ -205,14 +207,15 @@ def tree(
             if not isinstance(raw_path, str):
                 raise
             raise InvalidInput(refused.field, refused.reason, path=raw_path) from None
-        total += len(encoded)
+        total += len(checked_path.encode()) + len(encoded)
         if total <= max_bytes:
             digest = hashlib.sha256(encoded).hexdigest()
             bodies[checked_path] = Content(text, len(encoded), digest)
     if total > max_bytes:
         raise InvalidInput(
             "max_sync_bytes",
-            f"a sync takes at most {max_bytes} bytes of UTF-8 content in all;"
+            f"a sync takes at most {max_bytes} bytes of UTF-8 paths and content"
+            " in all;"
             f" {total} given",
         )
     return bodies

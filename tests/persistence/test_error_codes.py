@@ -6,7 +6,6 @@ That detail is in `error.detail` (and a logged traceback's notes)."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import traceback
 import uuid
 from collections.abc import Awaitable
@@ -310,18 +309,17 @@ async def test_a_check_violation_keeps_the_constraint_in_detail(
     the database's CHECK refuses the value, and its name stays out of the
     message. The failed statement then makes leaving the block `internal`."""
     project = await new_project(store, user)
-    content = "x"
+    async with store.unit_of_work(user.id) as uow:
+        await uow.files.put(project.id, "a.txt", "a")
     with pytest.raises(RepositoryError) as rolled_back:
         async with store.unit_of_work(user.id) as uow:
             refused = await raised_by(
                 uow.run(
-                    file_queries.create_file,
+                    file_queries.move_file,
                     project_id=project.id,
                     owner_id=user.id,
-                    path="/absolute",
-                    content=content,
-                    size_bytes=1,
-                    sha256=hashlib.sha256(content.encode()).hexdigest(),
+                    path="a.txt",
+                    new_path="/absolute",
                 )
             )
     assert_coded(refused, InvalidInput)
@@ -331,7 +329,7 @@ async def test_a_check_violation_keeps_the_constraint_in_detail(
     assert_safe(refused, constraint, "23514")
     assert refused.detail is not None
     assert constraint in refused.detail
-    assert str(refused) == "invalid create_file: refused by the database"
+    assert str(refused) == "invalid move_file: refused by the database"
 
     assert_coded(rolled_back.value, RepositoryError)
     assert "rolled back" in str(rolled_back.value)

@@ -23,7 +23,7 @@ NAME_MAX_CHARS = 200
 STATE_MAX_BYTES = 1024 * 1024
 STATE_MAX_DEPTH = 100
 # The default limits of one files.sync (Store.open's max_sync_files and
-# max_sync_bytes, bytes of UTF-8 content in all).
+# max_sync_bytes, bytes of UTF-8 paths and content in all).
 SYNC_MAX_FILES = 10_000
 SYNC_MAX_BYTES = 32 * 1024 * 1024
 # PostgreSQL's bigint: what a version can be.

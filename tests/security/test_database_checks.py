@@ -1,6 +1,6 @@
 """The database refuses what the API refuses, also to raw SQL as the tables'
-owner: a sha256 that is not the content's, a description over the API's
-length, an agent state over the bound its text form can reach from a state
+owner: a sha256 that is not the content's, content over the API's default
+5 MiB, a description over the API's length, an agent state over the bound its text form can reach from a state
 the API accepts. Each refusal names its constraint.
 """
 
@@ -20,6 +20,8 @@ from tests.support import new_project
 from .helpers import STATE_MAX_BYTES
 
 DESCRIPTION_MAX_CHARS = 10_000
+# Store.open's default max_content_bytes, in bytes of UTF-8.
+CONTENT_MAX_BYTES = 5 * 1024 * 1024
 # jsonb's text form puts a space after each ':' and ',' of the API's compact
 # JSON, at most one per two bytes of it: 1.5 times the API's limit.
 STATE_TEXT_MAX_BYTES = STATE_MAX_BYTES * 3 // 2
@@ -87,6 +89,57 @@ async def test_a_sha256_that_is_not_the_contents_is_refused(
         )
         == "project_files_sha256_matches_content"
     )
+
+
+async def test_content_over_the_apis_default_limit_is_refused(
+    store: Store, user: User, superuser: Owner
+) -> None:
+    """A file of 5 MiB is stored; one byte more is refused, on insert and on
+    update, whoever writes it."""
+    project = await new_project(store, user)
+
+    def file_args(path: str, size: int) -> tuple[object, ...]:
+        content = "x" * size
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        return (project.id, user.id, path, content, size, digest)
+
+    largest = file_args("largest.txt", CONTENT_MAX_BYTES)
+    over = file_args("over.txt", CONTENT_MAX_BYTES + 1)
+    assert await refusal(superuser, INSERT_FILE, *largest) is None
+    assert await refusal(superuser, INSERT_FILE, *over) == "project_files_content_size"
+    await superuser.execute(INSERT_FILE, *file_args("grown.txt", 1))
+    _, _, _, content, size, digest = over
+    assert (
+        await refusal(
+            superuser,
+            "UPDATE project_files SET content = $3, size_bytes = $4, sha256 = $5"
+            " WHERE project_id = $1 AND path = $2",
+            project.id,
+            "grown.txt",
+            content,
+            size,
+            digest,
+        )
+        == "project_files_content_size"
+    )
+
+
+async def test_a_store_with_a_larger_content_limit_meets_the_database_bound(
+    app_url: str, user: User, superuser: Owner
+) -> None:
+    """A Store opened with max_content_bytes above 5 MiB passes the API's
+    check; the database refuses, as InvalidInput, and nothing is stored."""
+    async with Store.open(app_url, max_content_bytes=2 * CONTENT_MAX_BYTES) as store:
+        project = await new_project(store, user)
+        with pytest.raises(InvalidInput):
+            async with store.unit_of_work(user.id) as uow:
+                await uow.files.put(
+                    project.id, "big.txt", "x" * (CONTENT_MAX_BYTES + 1)
+                )
+    stored = await superuser.fetchval(
+        "SELECT count(*) FROM project_files WHERE project_id = $1", project.id
+    )
+    assert stored == 0
 
 
 async def test_a_description_over_the_apis_length_is_refused(

@@ -3,7 +3,7 @@
 A sync sends its whole tree in one statement, and the backend holds a few
 times the payload while it runs; a tree of a GiB once took the backend to
 3.9 GiB. The Store bounds a tree's file count (`max_sync_files`) and its
-total content (`max_sync_bytes`, bytes of UTF-8): a tree over either is
+total size (`max_sync_bytes`, bytes of UTF-8 of every path and content): a tree over either is
 InvalidInput naming the limit, raised before any SQL, and nothing changes.
 
 No test allocates a large tree: the limits are small here, and the default
@@ -24,7 +24,8 @@ from .helpers import SYNC_MAX_BYTES, SYNC_MAX_FILES, snapshot
 
 SMALL_FILES = 3
 SMALL_BYTES = 10
-SEED = {"kept.txt": "seed"}
+# Within the small limits, its path counted: 5 bytes.
+SEED = {"k": "seed"}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ async def refused(
     async with store.unit_of_work(user.id) as uow:
         with pytest.raises(InvalidInput) as raised:
             await uow.files.sync(project.id, files)
-        assert (await uow.files.get(project.id, "kept.txt")).content == "seed"
+        assert (await uow.files.get(project.id, "k")).content == "seed"
     assert await snapshot(admin) == before
     return raised.value
 
@@ -81,17 +82,34 @@ async def test_a_tree_over_the_total_size_is_refused(
     bounded_store: Store, user: User, admin: asyncpg.Connection[asyncpg.Record]
 ) -> None:
     project = await seeded(bounded_store, user)
-    # Bytes of UTF-8, not characters: "é" is two.
-    files = {"a": "12345", "b": "1234é"}
-    assert sum(len(c) for c in files.values()) == SMALL_BYTES
+    # Bytes of UTF-8, not characters: "é" is two; the paths count too.
+    files = {"a": "1234", "b": "123é"}
+    assert sum(len(p) + len(c) for p, c in files.items()) == SMALL_BYTES
     error = await refused(bounded_store, user, project, admin, files)
     assert error.field == "max_sync_bytes"
     assert f"at most {SMALL_BYTES} bytes" in error.reason
     assert f"{SMALL_BYTES + 1} given" in error.reason
 
     async with bounded_store.unit_of_work(user.id) as uow:
-        result = await uow.files.sync(project.id, {"a": "12345", "b": "1234"})
+        result = await uow.files.sync(project.id, {"a": "1234", "b": "1234"})
     assert result.created == 2
+
+
+async def test_the_size_limit_counts_path_bytes(
+    bounded_store: Store, user: User, admin: asyncpg.Connection[asyncpg.Record]
+) -> None:
+    """Paths travel in the statement as content does: a tree of empty files
+    with long paths is over the limit."""
+    project = await seeded(bounded_store, user)
+    error = await refused(
+        bounded_store, user, project, admin, {"é" * 5 + "x": "", "y": ""}
+    )
+    assert error.field == "max_sync_bytes"
+    assert f"{SMALL_BYTES + 2} given" in error.reason
+
+    async with bounded_store.unit_of_work(user.id) as uow:
+        result = await uow.files.sync(project.id, {"é" * 5: ""})
+    assert result.created == 1
 
 
 async def test_the_size_limit_counts_every_file_of_the_tree(
@@ -102,7 +120,7 @@ async def test_the_size_limit_counts_every_file_of_the_tree(
     files = {"a": "x" * SMALL_BYTES, "b": "x" * 7, "c": "é"}
     error = await refused(bounded_store, user, project, admin, files)
     assert error.field == "max_sync_bytes"
-    assert f"{SMALL_BYTES + 7 + 2} given" in error.reason
+    assert f"{3 + SMALL_BYTES + 7 + 2} given" in error.reason
 
 
 async def test_the_default_file_count_refuses_one_file_more(
@@ -119,15 +137,33 @@ async def test_the_default_size_refuses_one_byte_more(
     store: Store, user: User, admin: asyncpg.Connection[asyncpg.Record]
 ) -> None:
     """Paths share one 1 MiB string: the tree is large, the test's memory
-    is not."""
+    is not. The paths' bytes count with the content's."""
     project = await seeded(store, user)
     mib = "x" * (1024 * 1024)
-    count, rest = divmod(SYNC_MAX_BYTES, len(mib))
-    over = {f"big/{i}": mib for i in range(count)}
-    over["big/rest"] = "x" * (rest + 1)
+    over = {f"big/{i}": mib for i in range(SYNC_MAX_BYTES // len(mib) - 1)}
+    used = sum(len(path) + len(content) for path, content in over.items())
+    over["big/rest"] = "x" * (SYNC_MAX_BYTES - used - len("big/rest") + 1)
     error = await refused(store, user, project, admin, over)
     assert error.field == "max_sync_bytes"
     assert f"at most {SYNC_MAX_BYTES} bytes" in error.reason
+    assert f"{SYNC_MAX_BYTES + 1} given" in error.reason
+
+
+async def test_the_default_size_counts_ten_thousand_long_paths(
+    store: Store, user: User, admin: asyncpg.Connection[asyncpg.Record]
+) -> None:
+    """The review's tree: 10,000 files with 1 KiB paths, here with 23 MiB of
+    content beside them, is over 32 MiB only once its paths are counted."""
+    project = await seeded(store, user)
+    long_paths = SYNC_MAX_FILES - 5
+    over = {f"{i:05d}".ljust(1024, "p"): "" for i in range(long_paths)}
+    rest = SYNC_MAX_BYTES + 1 - long_paths * 1024 - 5 * len("c0")
+    share, last = divmod(rest, 5)
+    for i in range(5):
+        over[f"c{i}"] = "x" * (share + (last if i == 4 else 0))
+    assert sum(len(content) for content in over.values()) < SYNC_MAX_BYTES
+    error = await refused(store, user, project, admin, over)
+    assert error.field == "max_sync_bytes"
     assert f"{SYNC_MAX_BYTES + 1} given" in error.reason
 
 

@@ -12,10 +12,14 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar, Token
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 from uuid import UUID
 
+from repositories import _telemetry
 from repositories.errors import ConcurrentCalls, NestedUnitOfWork, UnitOfWorkMisuse
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,6 +42,7 @@ class Guard:
         "_pool",
         "_token",
         "_user",
+        "span",
     )
 
     def __init__(self, pool: object, user_id: UUID) -> None:
@@ -49,10 +54,17 @@ class Guard:
         self._done: asyncio.Event | None = None
         self._locked: set[UUID] = set()
         self._opener: asyncio.Task[Any] | None = None
+        # The unit of work's span, parent of its calls' (None: not traced).
+        self.span: Span | None = None
 
     @property
     def is_open(self) -> bool:
         return self._token is not None
+
+    @property
+    def nested(self) -> bool:
+        """Whether the running call was made by another of its calls."""
+        return self._calls > 1
 
     @property
     def running(self) -> bool:
@@ -132,14 +144,20 @@ def one_call_at_a_time(
     method: Callable[Concatenate[G, P], Awaitable[R]],
 ) -> Callable[Concatenate[G, P], Coroutine[Any, Any, R]]:
     """A repository method, run only while its unit of work is open and
-    none of its other calls runs."""
+    none of its other calls runs; traced when OpenTelemetry is on."""
+    operation = _telemetry.operation_name(method.__qualname__)
 
     @functools.wraps(method)
     async def guarded(self: G, /, *args: P.args, **kwargs: P.kwargs) -> R:
         guard = self._guard
         guard.enter()
         try:
-            return await method(self, *args, **kwargs)
+            tracer = _telemetry.tracer
+            if tracer is None:  # the hot path without OpenTelemetry
+                return await method(self, *args, **kwargs)
+            parent = None if guard.nested else guard.span
+            with _telemetry.call_span(tracer, parent, operation, operation):
+                return await method(self, *args, **kwargs)
         finally:
             guard.leave()
 

@@ -5,6 +5,7 @@ session reset, and the counts an operator watches."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeAlias
@@ -12,6 +13,7 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from repositories import _telemetry
 from repositories.errors import PoolExhausted, Unavailable
 from repositories.models import PoolStats
 
@@ -45,15 +47,37 @@ class Connections:
     """One asyncpg pool of a Store and the wait for its connections."""
 
     def __init__(
-        self, pool: asyncpg.Pool[asyncpg.Record], acquire_timeout: float
+        self,
+        pool: asyncpg.Pool[asyncpg.Record],
+        acquire_timeout: float,
+        kind: str = "tenant",
     ) -> None:
         self.pool = pool
         self.acquire_timeout = acquire_timeout
         # Callers inside acquire(): waiting for a connection to free up or
         # to be opened.
         self.waiting = 0
+        # The pool's name in the metrics; its gauges read stats().
+        self.name = _telemetry.pool_name(kind)
+        _telemetry.watch_pool(self)
 
     async def acquire(self) -> Pooled:
+        """A pooled connection (see _acquire), its wait measured when
+        OpenTelemetry is on."""
+        instruments = _telemetry.instruments
+        if instruments is None:
+            return await self._acquire()
+        started = time.perf_counter()
+        attributes = {_telemetry.POOL_NAME: self.name}
+        try:
+            return await self._acquire()
+        except PoolExhausted:
+            instruments.timeouts.add(1, attributes)
+            raise
+        finally:
+            instruments.wait_time.record(time.perf_counter() - started, attributes)
+
+    async def _acquire(self) -> Pooled:
         """A pooled connection, waiting at most `acquire_timeout` seconds.
 
         Not `pool.acquire(timeout=…)`: asyncpg runs that through a task of

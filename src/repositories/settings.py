@@ -21,3 +21,5 @@ class UnitOfWorkSettings:
     # files.sync.
     max_sync_files: int
     max_sync_bytes: int
+    # Seconds after which a unit of work logs a warning when it ends.
+    slow_unit_of_work: float = 1.0

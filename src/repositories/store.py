@@ -149,7 +149,7 @@ class Store:
         self._auth_connections = (
             None
             if auth_pool is None
-            else Connections(auth_pool, settings.acquire_timeout)
+            else Connections(auth_pool, settings.acquire_timeout, "auth")
         )
         self.users = UsersRepository(self._auth_connections)
 
@@ -169,6 +169,7 @@ class Store:
         max_sync_bytes: int = validation.DEFAULT_MAX_SYNC_BYTES,
         cursor_key: bytes | None = None,
         allow_privileged_login_unsafe: bool = False,
+        slow_unit_of_work: float = 1.0,
         **pool_options: Any,
     ) -> _OpeningStore:
         """Open a pool on `dsn` and return the Store: awaitable
@@ -203,7 +204,8 @@ class Store:
         (server_settings are merged under the pinned ones). max_sync_files
         and max_sync_bytes bound one files.sync: its number of files and its
         paths and content in bytes of UTF-8 (the backend holds about four
-        times a tree while it syncs it).
+        times a tree while it syncs it). A unit of work that takes
+        slow_unit_of_work seconds or more logs a warning when it ends.
         """
         if not isinstance(dsn, str):
             raise InvalidInput("dsn", f"must be a str, not {type(dsn).__name__}")
@@ -223,6 +225,9 @@ class Store:
         validation.option(max_sync_files, "max_sync_files")
         validation.option(max_sync_bytes, "max_sync_bytes")
         checked_key = validation.cursor_key(cursor_key)
+        slow_after = validation.seconds(
+            slow_unit_of_work, "slow_unit_of_work", zero=True
+        )
         if not isinstance(allow_privileged_login_unsafe, bool):
             raise InvalidInput("allow_privileged_login_unsafe", "must be a bool")
         # Before any connection: a contract model that a regenerated row
@@ -271,6 +276,7 @@ class Store:
                 max_content_bytes=max_content_bytes,
                 max_sync_files=max_sync_files,
                 max_sync_bytes=max_sync_bytes,
+                slow_unit_of_work=slow_after,
             )
             return cls(pool, auth_pool=auth_pool, settings=settings)
 

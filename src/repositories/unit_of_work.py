@@ -15,7 +15,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from repositories import _generated as generated
-from repositories import validation
+from repositories import _telemetry, validation
 from repositories._generated import Executor
 from repositories._guard import Guard
 from repositories._pooled import ROLLBACK_AND_RESET, SESSION_RESET, Connections
@@ -155,6 +155,7 @@ class UnitOfWork:
         # (temporary objects, settings, prepared statements, codecs) on a
         # connection the next user gets.
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
+        self._watch: _telemetry.Watch | None = None
 
     async def run(
         self,
@@ -171,19 +172,57 @@ class UnitOfWork:
         Any other callable is refused with TypeError before anything runs,
         and a query that writes a file's content or an agent state with
         InvalidInput: the repositories write those, within their limits."""
-        self._guard.enter()
+        guard = self._guard
+        guard.enter()
         try:
             generated_query(query)
             not_a_repository_write(query)
-            assert self._conn is not None  # the guard refuses a closed one
-            with translated(getattr(query, "__name__", "query")):
-                return await query(self._conn, *args, **params)
+            conn = self._conn
+            assert conn is not None  # the guard refuses a closed one
+            name = getattr(query, "__name__", "query")
+            tracer = _telemetry.tracer
+            if tracer is None:
+                with translated(name):
+                    return await query(conn, *args, **params)
+            parent = None if guard.nested else guard.span
+            summary = _telemetry.query_name(name)
+            with (
+                _telemetry.call_span(tracer, parent, "uow.run", summary),
+                translated(name),
+            ):
+                return await query(conn, *args, **params)
         finally:
-            self._guard.leave()
+            guard.leave()
 
     async def __aenter__(self) -> UnitOfWork:
         if self._guard.is_open:
             raise UnitOfWorkMisuse("the unit of work is open already")
+        watch = _telemetry.Watch(self._settings.slow_unit_of_work)
+        try:
+            await self._open(watch)
+        except BaseException as exc:
+            watch.ended(exc)
+            raise
+        self._watch = watch
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        watch, self._watch = self._watch, None
+        try:
+            await self._close(exc_type)
+        except BaseException as error:
+            if watch is not None:
+                watch.ended(error)
+            raise
+        if watch is not None:
+            watch.ended(exc)
+
+    async def _open(self, watch: _telemetry.Watch) -> None:
         with translated("unit of work"):
             conn = await self._connections.acquire()
             try:
@@ -200,15 +239,10 @@ class UnitOfWork:
         self.agent_states = AgentStatesRepository(
             conn, self.user_id, self.projects, guard
         )
+        guard.span = watch.span
         guard.opened()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def _close(self, exc_type: type[BaseException] | None) -> None:
         conn = self._conn
         if conn is None:
             raise UnitOfWorkMisuse()

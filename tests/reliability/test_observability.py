@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -177,17 +179,18 @@ async def test_pool_gauges_and_the_wait_for_a_connection(
     app_url: str, user: User, recorded: Recorded
 ) -> None:
     async with opened_store(
-        app_url, min_size=1, max_size=2, acquire_timeout=HANG_GUARD_S
+        app_url, min_size=2, max_size=3, acquire_timeout=HANG_GUARD_S
     ) as store:
         async with store.unit_of_work(user.id):
+            # Two open, one of them lent out: each number tells its own.
+            assert store.stats().tenant.size == 2
             count = pool_points(recorded.points("db.client.connection.count"), store)
             by_state = {
                 p.attributes["db.client.connection.state"]: p.value for p in count
             }
-            stats = store.stats().tenant
-            assert by_state == {"used": 1, "idle": stats.idle}
+            assert by_state == {"used": 1, "idle": 1}
             (largest,) = pool_points(recorded.points("db.client.connection.max"), store)
-            assert largest.value == 2
+            assert largest.value == 3
             (waiting,) = pool_points(
                 recorded.points("db.client.connection.pending_requests"), store
             )
@@ -259,10 +262,13 @@ def test_the_threshold_is_checked_at_open() -> None:
 
 
 async def test_without_opentelemetry_nothing_is_recorded_and_all_works(
-    store: Store, user: User, recorded: Recorded
+    store: Store, user: User, recorded: Recorded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As when opentelemetry is not importable: the module's switch off."""
+    """As when opentelemetry is not importable: the module's switch off, and
+    enabling it then does nothing."""
     _telemetry.disable()
+    monkeypatch.setattr(_telemetry, "AVAILABLE", False)
+    _telemetry.enable(recorded.tracer_provider, recorded.meter_provider)
     async with store.unit_of_work(user.id) as uow:
         project = await uow.projects.create("untraced")
         assert await uow.run(
@@ -275,3 +281,17 @@ async def test_without_opentelemetry_nothing_is_recorded_and_all_works(
     assert recorded.points("db.client.connection.wait_time") == []
     assert recorded_errors(recorded) == {}
     assert store.stats().tenant.in_use == 0
+
+
+def test_the_package_imports_when_opentelemetry_cannot_be() -> None:
+    """A fresh interpreter where `import opentelemetry` fails: the package
+    imports with tracing and metrics off."""
+    probe = (
+        "import sys; sys.modules['opentelemetry'] = None\n"
+        "from repositories import Store, _telemetry\n"
+        "print(_telemetry.AVAILABLE, _telemetry.tracer, _telemetry.instruments)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "None", "None"]

@@ -207,15 +207,17 @@ class Expected:
     version: int | None
 
     @classmethod
-    def of(
+    async def read(
         cls,
         resource: str,
-        current: FileEntry | AgentState | None,
         conditions: Preconditions,
+        current_row: Callable[[], Awaitable[FileEntry | AgentState | None]],
     ) -> Expected:
-        """Evaluate the preconditions on the current row (412 if they fail)."""
+        """Evaluate the preconditions on the current row, read only when
+        there are preconditions (412 if they fail)."""
         if not conditions.given:
             return cls(resource, None)
+        current = await current_row()
         current_etag = None if current is None else etag(current)
         if not conditions.hold_for(current_etag):
             raise stale(resource, current_etag)
@@ -396,10 +398,9 @@ def create_app(
             ) from None
         try:
             async with store.unit_of_work(actor) as uow:
-                current = None
-                if conditions.given:
-                    current = await stat_or_none(uow, project_id, path)
-                expected = Expected.of("file", current, conditions)
+                expected = await Expected.read(
+                    "file", conditions, lambda: stat_or_none(uow, project_id, path)
+                )
                 write = await uow.files.put(
                     project_id, path, content, expected_version=expected.version
                 )
@@ -440,10 +441,9 @@ def create_app(
     ) -> Response:
         try:
             async with store.unit_of_work(actor) as uow:
-                current = None
-                if conditions.given:
-                    current = await stat_or_none(uow, project_id, path)
-                expected = Expected.of("file", current, conditions)
+                expected = await Expected.read(
+                    "file", conditions, lambda: stat_or_none(uow, project_id, path)
+                )
                 # The version compare-and-swap is atomic, and versions never
                 # repeat for a path: nothing written since the stat is deleted.
                 await uow.files.delete(
@@ -506,10 +506,9 @@ def create_app(
     ) -> AgentState:
         try:
             async with store.unit_of_work(actor) as uow:
-                current = None
-                if conditions.given:
-                    current = await state_or_none(uow, project_id)
-                expected = Expected.of("agent state", current, conditions)
+                expected = await Expected.read(
+                    "agent state", conditions, lambda: state_or_none(uow, project_id)
+                )
                 saved = await uow.agent_states.save(
                     project_id, state, expected_version=expected.version
                 )
@@ -531,10 +530,9 @@ def create_app(
     ) -> Response:
         try:
             async with store.unit_of_work(actor) as uow:
-                current = None
-                if conditions.given:
-                    current = await state_or_none(uow, project_id)
-                expected = Expected.of("agent state", current, conditions)
+                expected = await Expected.read(
+                    "agent state", conditions, lambda: state_or_none(uow, project_id)
+                )
                 # As for files: the version compare-and-swap is atomic.
                 await uow.agent_states.delete(
                     project_id, expected_version=expected.version

@@ -39,3 +39,15 @@ def client_of(app: FastAPI) -> httpx.AsyncClient:
 async def client(web: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with client_of(web) as opened:
         yield opened
+
+
+def one_connection_app(app_url: str, auth_url: str) -> FastAPI:
+    """The app over a pool of one connection that gives up waiting after
+    0.2 s: a test holding that connection makes every other call find none."""
+    return create_app(
+        Settings(
+            app_url,
+            auth_url,
+            store_options={"min_size": 1, "max_size": 1, "acquire_timeout": 0.2},
+        )
+    )

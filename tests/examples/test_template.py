@@ -23,7 +23,7 @@ from starlette.types import Message
 from examples.webapp.app import Settings, create_app
 from examples.webapp.limits import BodyLimits
 from repositories import Store
-from tests.examples.conftest import client_of
+from tests.examples.conftest import client_of, one_connection_app
 from tests.examples.test_webapp import assert_error, file_url, new_project, sign_up
 
 MiB = 1024 * 1024
@@ -177,13 +177,7 @@ async def test_healthz_answers_while_the_database_does(
 async def test_healthz_is_503_with_the_code_when_the_database_does_not_answer(
     app_url: str, auth_url: str
 ) -> None:
-    app = create_app(
-        Settings(
-            app_url,
-            auth_url,
-            store_options={"min_size": 1, "max_size": 1, "acquire_timeout": 0.2},
-        )
-    )
+    app = one_connection_app(app_url, auth_url)
     async with app.router.lifespan_context(app), client_of(app) as client:
         store = app.state.store
         assert isinstance(store, Store)

@@ -26,7 +26,7 @@ from repositories import (
     Store,
     UnitOfWork,
 )
-from tests.examples.conftest import client_of
+from tests.examples.conftest import client_of, one_connection_app
 
 Headers = dict[str, str]
 
@@ -768,13 +768,7 @@ async def test_a_yield_dependency_would_answer_before_its_commit(
 
 
 async def test_no_free_connection_is_503(app_url: str, auth_url: str) -> None:
-    app = create_app(
-        Settings(
-            app_url,
-            auth_url,
-            store_options={"min_size": 1, "max_size": 1, "acquire_timeout": 0.2},
-        )
-    )
+    app = one_connection_app(app_url, auth_url)
     async with app.router.lifespan_context(app), client_of(app) as client:
         user = await sign_up(client)
         store = app.state.store

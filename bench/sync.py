@@ -22,6 +22,7 @@ from bench.stacks.repo import RepoStack
 from bench.timing import seconds
 from repositories._generated import project_files as file_sql
 from repositories._generated import projects as project_sql
+from repositories._project_lock import lock_key
 
 COPY_TABLE = "bench_copy_floor"
 
@@ -67,7 +68,9 @@ async def raw_sync(
     digests = [digest(text) for text in tree.values()]
     hashes = [sha for _, sha in digests]
     async with raw.pool.acquire() as conn, conn.transaction():
-        assert await conn.fetchval(project_sql.LOCK_PROJECT, project, user)
+        key = lock_key(project)
+        args = (None, True, key, None, project, user)  # exclusive, no file read
+        assert await conn.fetchval(project_sql.LOCK_PROJECT_FOR_WRITES, *args)
         found = await conn.fetch(file_sql.CHANGED_PATHS, paths, hashes, project, user)
         stale = {record[0] for record in found}
         chosen = [i for i, path in enumerate(paths) if path in stale]

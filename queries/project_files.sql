@@ -1,26 +1,17 @@
 -- Files of a project, addressed by path. Writes return the row without its
 -- content: the caller already holds the content it sent, and it may be MiBs.
 --
--- Lock order: every write of a project's files or agent state first locks
--- the project row FOR NO KEY UPDATE, and only then a file row, so a unit of
--- work holding the project lock never waits for a file row another one
--- holds: writers of one project take turns and cannot deadlock. The lock is
--- a scalar sub-select in WHERE, which PostgreSQL runs once, as an InitPlan
--- of a one-time filter, before the statement reads any file row (EXPLAIN
--- shows "One-Time Filter: (InitPlan 1).col1" above the file scan). NO KEY
--- UPDATE conflicts with itself and FOR UPDATE (a sync, a project's
--- deletion) but not with FOR KEY SHARE, the lock of the foreign-key checks
--- that inserts of children make. A statement that waited for the lock
--- still reads with the snapshot it took before: a row another writer made
--- meanwhile is invisible to it, so a write that matched nothing looks again
--- (the repository's fallback) and runs once more when the row is there.
+-- Every write runs after its unit of work holds the project lock
+-- (LockProjectForWrites in projects.sql; docs/api.md, "Writers of one
+-- project", says which writes take it shared and which exclusive, and why
+-- no order of writes deadlocks). The statements here take no lock of
+-- their own beyond the rows they write.
 --
 -- Versions never repeat for a path (schema.sql, projects.file_version_floor):
 -- a file created at a path starts at the project's floor + 1, and every
 -- statement that takes a file off a path raises the floor to its version.
--- The floor is read by a FOR NO KEY UPDATE sub-select: a row lock that
--- waited returns the row's latest version, not the snapshot's, so a floor
--- the previous holder of the lock raised is seen.
+-- Only writes that hold the lock exclusively raise the floor, so a write
+-- holding it shared reads a floor nobody changes until it commits.
 
 -- name: GetFile :one
 SELECT * FROM project_files
@@ -31,27 +22,24 @@ SELECT version FROM project_files
 WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
 
 -- name: PutFile :one
--- One statement for all three outcomes. The project is locked, then the
--- existing row (FOR UPDATE reads its latest committed version): identical
--- content comes back as "unchanged" and nothing is written; otherwise the
--- upsert inserts or updates. No row means no such project for the actor,
--- or identical content at a path another writer made while this statement
--- waited for the project lock: the caller then looks again.
+-- One statement for all three outcomes. The existing row is locked first
+-- (FOR UPDATE reads its latest committed version): identical content comes
+-- back as "unchanged" and nothing is written; otherwise the upsert inserts
+-- or updates. No row means no such project for the actor, or identical
+-- content at a path another writer created after this statement's
+-- snapshot (the caller reads the row to tell which).
 -- updated_at comes from excluded, i.e. its default statement_timestamp():
 -- Citus takes only IMMUTABLE functions in DO UPDATE SET.
 WITH current_file AS (
     SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at
     FROM project_files f
-    WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
-      AND f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
+    WHERE f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
     FOR UPDATE OF f
 ), written AS (
     INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
-    SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256,
-        (SELECT l.file_version_floor + 1 FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
+    SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256, p.file_version_floor + 1
     FROM projects p
     WHERE p.id = @project_id AND p.owner_id = @owner_id
-      AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
       AND NOT EXISTS (SELECT 1 FROM current_file c WHERE c.sha256 = @sha256)
     ON CONFLICT (project_id, path) DO UPDATE
     SET content = excluded.content,
@@ -75,11 +63,9 @@ WHERE c.sha256 = @sha256;
 -- name: CreateFile :one
 -- expected_version 0: only when the path is free.
 INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
-SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256,
-    (SELECT l.file_version_floor + 1 FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
+SELECT p.id, p.owner_id, @path, @content, @size_bytes, @sha256, p.file_version_floor + 1
 FROM projects p
 WHERE p.id = @project_id AND p.owner_id = @owner_id
-  AND (SELECT true FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)
 ON CONFLICT (project_id, path) DO NOTHING
 RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at;
 
@@ -91,8 +77,7 @@ SET content = @content,
     sha256 = @sha256,
     version = version + 1,
     updated_at = statement_timestamp()
-WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
-  AND project_id = @project_id AND owner_id = @owner_id AND path = @path
+WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path
   AND version = @expected_version AND sha256 <> @sha256
 RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at;
 
@@ -119,17 +104,18 @@ ORDER BY path
 LIMIT @row_limit;
 
 -- name: MoveFile :one
--- Moves only onto a free path; a taken one matches nothing (Conflict).
+-- Moves only onto a free path; a taken one matches nothing (Conflict). The
+-- caller holds the project lock exclusively, so the check that the path is
+-- free cannot be overtaken.
 -- The file leaves @path, so the floor rises to its version, and it arrives
 -- at @new_path above the floor: greatest(version, floor) + 1 is both.
 WITH moved AS (
     UPDATE project_files f
     SET path = @new_path,
         version = greatest(f.version,
-            (SELECT l.file_version_floor FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id FOR NO KEY UPDATE)) + 1,
+            (SELECT l.file_version_floor FROM projects l WHERE l.id = @project_id AND l.owner_id = @owner_id)) + 1,
         updated_at = statement_timestamp()
-    WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
-      AND f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
+    WHERE f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
       AND NOT EXISTS (
         SELECT 1 FROM project_files taken
         WHERE taken.project_id = f.project_id AND taken.path = @new_path::text
@@ -146,13 +132,13 @@ SELECT project_id, owner_id, path, content, size_bytes, sha256, version, created
 FROM moved;
 
 -- name: DeleteFile :one
--- The floor rises to the deleted file's version.
+-- The floor rises to the deleted file's version (the caller holds the
+-- project lock exclusively).
 WITH removed AS (
-    DELETE FROM project_files
-    WHERE (SELECT true FROM projects p WHERE p.id = @project_id AND p.owner_id = @owner_id FOR NO KEY UPDATE)
-      AND project_id = @project_id AND owner_id = @owner_id AND path = @path
-      AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version)::bigint)
-    RETURNING version
+    DELETE FROM project_files f
+    WHERE f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
+      AND (sqlc.narg(expected_version)::bigint IS NULL OR f.version = sqlc.narg(expected_version)::bigint)
+    RETURNING f.version
 ), raised AS (
     UPDATE projects
     SET file_version_floor = greatest(projects.file_version_floor, removed.version)
@@ -175,7 +161,7 @@ WHERE f.sha256 IS DISTINCT FROM given.sha256;
 -- name: SyncFiles :one
 -- Second half, one statement: upsert the changed files, delete every file
 -- not in @keep_paths (when asked), count what happened. The caller holds the
--- project lock (LockProject), so nothing changed since ChangedPaths.
+-- project lock exclusively, so nothing changed since ChangedPaths.
 -- updated_at comes from excluded, i.e. its default statement_timestamp():
 -- Citus takes only IMMUTABLE functions in DO UPDATE SET.
 WITH given AS (
@@ -187,9 +173,8 @@ WITH given AS (
         unnest(@hashes::text[]) AS sha256
 ), written AS (
     -- Files new at a path start above the floor. The floor is read from
-    -- the statement's snapshot, taken under the project lock, and the
-    -- files this statement removes are at other paths (not in @keep_paths,
-    -- which holds every given path).
+    -- the statement's snapshot, and the files this statement removes are
+    -- at other paths (not in @keep_paths, which holds every given path).
     INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
     SELECT @project_id, @owner_id, given.path, given.content, given.size_bytes, given.sha256,
         project.file_version_floor + 1

@@ -23,13 +23,32 @@ SELECT EXISTS (
     SELECT 1 FROM projects WHERE id = @id AND owner_id = @owner_id
 ) AS found;
 
--- name: LockProject :one
--- The project lock every write of its files or agent state takes first
--- (the lock order: project_files.sql); a sync takes it in a statement of its
--- own, so that the statements after it read what the previous holder wrote.
-SELECT id FROM projects
-WHERE id = @id AND owner_id = @owner_id
-FOR NO KEY UPDATE;
+-- name: LockProjectForWrites :one
+-- The project lock, taken here and nowhere else, before a unit of work's
+-- first write of a project's files, agent state or row (docs/api.md,
+-- "Writers of one project", has the rules and why they cannot deadlock):
+-- a transaction-level advisory lock on @lock_key, the project's key,
+-- shared or @exclusive. A lock taken by a statement on the project row
+-- routes with it on a distributed cluster. No row: no such project for
+-- the actor, and no lock taken.
+-- With @path and @unless_sha256 (a put), the file at @path is read as
+-- well, and when it holds that content already no lock is taken (locked
+-- is false): a put of unchanged content writes nothing and waits for
+-- nobody. The lock functions sit in one-row sub-selects, each run only
+-- when its branch is taken.
+SELECT p.id AS project_id,
+    f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at,
+    (CASE
+        WHEN f.sha256 = sqlc.narg(unless_sha256)::text THEN false
+        WHEN @exclusive::boolean
+            THEN (SELECT true FROM pg_advisory_xact_lock(@lock_key::bigint))
+        ELSE (SELECT true FROM pg_advisory_xact_lock_shared(@lock_key::bigint))
+    END)::boolean AS locked
+FROM projects p
+LEFT JOIN project_files f
+    ON f.project_id = p.id AND f.owner_id = p.owner_id
+    AND f.path = sqlc.narg(path)::text
+WHERE p.id = @id AND p.owner_id = @owner_id;
 
 -- name: ListProjectsFirst :many
 -- @into

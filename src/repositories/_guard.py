@@ -37,15 +37,19 @@ class Guard:
         "_caller",
         "_calls",
         "_done",
+        "_held",
         "_locked",
         "_opener",
         "_pool",
         "_token",
         "_user",
+        "side_by_side",
         "span",
     )
 
-    def __init__(self, pool: object, user_id: UUID) -> None:
+    def __init__(
+        self, pool: object, user_id: UUID, *, side_by_side: bool = False
+    ) -> None:
         self._pool = pool  # the Store's pool stands for the Store
         self._user = user_id
         self._token: Token[tuple[Guard, ...]] | None = None
@@ -53,6 +57,11 @@ class Guard:
         self._calls = 0  # nested calls of the caller (a method calling another)
         self._done: asyncio.Event | None = None
         self._locked: set[UUID] = set()
+        # The project locks this unit of work holds: True when exclusive.
+        self._held: dict[UUID, bool] = {}
+        # Whether its writes of one row take the project lock shared
+        # (repositories._project_lock says when).
+        self.side_by_side = side_by_side
         self._opener: asyncio.Task[Any] | None = None
         # The unit of work's span, parent of its calls' (None: not traced).
         self.span: Span | None = None
@@ -78,6 +87,7 @@ class Guard:
     def closed(self) -> None:
         token, self._token = self._token, None
         self._locked.clear()
+        self._held.clear()
         if token is None:
             return
         try:
@@ -131,6 +141,19 @@ class Guard:
             ):
                 raise NestedUnitOfWork()
         self._locked.add(project_id)
+
+    def lock_needed(self, project_id: UUID, *, whole_project: bool) -> bool | None:
+        """The project lock a write must take first: True exclusive, False
+        shared, None when the unit of work holds what it needs already."""
+        exclusive = whole_project or not self.side_by_side
+        held = self._held.get(project_id)
+        if held is None or (exclusive and not held):
+            return exclusive
+        return None
+
+    def holds(self, project_id: UUID, *, exclusive: bool) -> None:
+        """The write took the project lock (a lock once exclusive stays so)."""
+        self._held[project_id] = exclusive or self._held.get(project_id, False)
 
 
 class Guarded(Protocol):

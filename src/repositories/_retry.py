@@ -44,18 +44,25 @@ def checked(attempts: object, base_delay: object, max_delay: object) -> None:
 
 
 async def retrying(
-    unit_of_work: Callable[[], UnitOfWork],
+    unit_of_work: Callable[[bool], UnitOfWork],
     work: Callable[[UnitOfWork], Awaitable[R]],
     attempts: int,
     base_delay: float,
     max_delay: float,
 ) -> R:
     """`work` in a new unit of work per attempt; the last error is raised
-    when every attempt was rolled back."""
+    when every attempt was rolled back.
+
+    The first attempt, when another may follow, writes side by side with
+    the project's other writers (`unit_of_work(True)`: the project lock
+    shared for writes of one row); they can deadlock each other, which
+    rolls one back. Every later attempt takes the lock exclusively at its
+    first write of a project, as a unit of work opened directly does, so
+    it cannot be rolled back for a deadlock within a project again."""
     attempt = 1
     while True:
         try:
-            async with unit_of_work() as uow:
+            async with unit_of_work(attempt == 1 and attempts > 1) as uow:
                 return await work(uow)
         except RETRYABLE:
             if attempt >= attempts:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -29,13 +28,8 @@ from repositories._generated import Executor
 from repositories._generated import agent_states as queries
 from repositories._generated import models as rows
 from repositories._guard import Guard, one_call_at_a_time
-from repositories.errors import (
-    InvalidInput,
-    NotFound,
-    once_more,
-    translated,
-    unmatched_write,
-)
+from repositories._project_lock import ProjectLock, written_or_current
+from repositories.errors import InvalidInput, NotFound, translated, unmatched_write
 from repositories.models import AgentState, RowModels, from_row
 from repositories.projects import ProjectsRepository
 
@@ -63,6 +57,7 @@ class AgentStatesRepository:
         self._actor = actor
         self._projects = projects
         self._guard = guard
+        self._lock = ProjectLock(conn, actor, guard)
 
     @one_call_at_a_time
     async def get(self, project_id: UUID) -> AgentState:
@@ -91,36 +86,42 @@ class AgentStatesRepository:
         checked = validation.state(state)
         text = validation.state_text(_state_json(checked))
         expected = validation.expected_version(expected_version)
-        self._guard.will_lock(project_id)
-        args: dict[str, Any] = {
-            "project_id": project_id,
-            "owner_id": self._actor,
-            "state": text,
-        }
-        write: Callable[[], Awaitable[rows.AgentState | None]]
-        if expected is None:
-            write = partial(queries.upsert_agent_state, self._conn, **args)
-        elif expected == 0:
-            write = partial(queries.create_agent_state, self._conn, **args)
-        else:
-            write = partial(
-                queries.swap_agent_state, self._conn, **args, expected_version=expected
-            )
+        await self._lock.hold(project_id, whole_project=False)
         with translated(RESOURCE):
-            # A swap at version n that waited for the project lock may not
-            # see the state the previous holder saved at n: once_more.
-            row, current = await once_more(
-                write, partial(self._current_version, project_id), expected
+            row, current = await written_or_current(
+                partial(self._write, project_id, text, expected),
+                partial(self._current_version, project_id),
+                lambda found: expected in (None, found),
             )
         if row is not None:
             return to_agent_state(row)
-        # Nothing was written: no such project, or another version is current.
+        # Nothing was written: another version is current, or none is.
         raise await unmatched_write(
             RESOURCE,
             expected=expected,
             found=current,
             parent=PROJECT,
             parent_exists=partial(self._projects.exists, project_id),
+        )
+
+    async def _write(
+        self, project_id: UUID, text: str, expected: int | None
+    ) -> rows.AgentState | None:
+        """The statement of a save; None when it matched no row."""
+        if expected is None:
+            return await queries.upsert_agent_state(
+                self._conn, project_id=project_id, owner_id=self._actor, state=text
+            )
+        if expected == 0:
+            return await queries.create_agent_state(
+                self._conn, project_id=project_id, owner_id=self._actor, state=text
+            )
+        return await queries.swap_agent_state(
+            self._conn,
+            state=text,
+            project_id=project_id,
+            owner_id=self._actor,
+            expected_version=expected,
         )
 
     async def _current_version(self, project_id: UUID) -> int | None:
@@ -136,20 +137,18 @@ class AgentStatesRepository:
         if its version is n."""
         project_id = validation.identifier(project_id, "project_id")
         expected = validation.expected_version(expected_version)
-        self._guard.will_lock(project_id)
-        delete = partial(
-            queries.delete_agent_state,
-            self._conn,
-            project_id=project_id,
-            owner_id=self._actor,
-            expected_version=expected,
-        )
+        await self._lock.hold(project_id, whole_project=True)
         with translated(RESOURCE):
-            deleted, found = await once_more(
-                delete, partial(self._current_version, project_id), expected
+            deleted = await queries.delete_agent_state(
+                self._conn,
+                project_id=project_id,
+                owner_id=self._actor,
+                expected_version=expected,
             )
-        if deleted is None:
-            raise await unmatched_write(RESOURCE, expected=expected, found=found)
+            if deleted is not None:
+                return
+            found = await self._current_version(project_id)
+        raise await unmatched_write(RESOURCE, expected=expected, found=found)
 
 
 # The state's JSON text, as jsonb prints it (the module's docstring says why).

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
-import asyncpg
 from pydantic import BaseModel
 
 from repositories import validation
 from repositories._generated import Executor
 from repositories._generated import models as rows
 from repositories._generated import project_files as queries
-from repositories._generated import projects as project_queries
+from repositories._generated.projects import LockProjectForWritesRow
 from repositories._guard import Guard, one_call_at_a_time
+from repositories._project_lock import ProjectLock, written_or_current
 from repositories.errors import (
     InvalidInput,
     NotFound,
     PathTaken,
-    once_more,
+    VersionConflict,
     translated,
     unmatched_write,
+    version_mismatch,
 )
 from repositories.models import (
     FileEntry,
@@ -78,6 +79,24 @@ def _file(row: BaseModel, content: str) -> ProjectFile:
     return from_row(ProjectFile, row, content=content)
 
 
+def _fits(sha256: str, expected: int | None, current: queries.GetFileEntryRow) -> bool:
+    """Whether a put that matched nothing would apply to the row as read."""
+    return current.sha256 != sha256 and expected in (None, current.version)
+
+
+def _unchanged_or_refused(
+    stored: queries.GetFileEntryRow | LockProjectForWritesRow,
+    text: str,
+    expected: int | None,
+) -> FileWrite:
+    """A put whose content the file holds already: unchanged when the
+    version fits `expected`, else VersionConflict; nothing is written."""
+    if expected in (None, stored.version):
+        return FileWrite(file=_file(stored, text), outcome="unchanged")
+    reason = version_mismatch(expected, stored.version)
+    raise VersionConflict(RESOURCE, reason, stored.version)
+
+
 def _path_after(last: FileEntry) -> list[str]:
     # What list reads back from a cursor: the next page starts after `last`.
     return [last.path]
@@ -99,15 +118,13 @@ class ProjectFilesRepository:
         self._settings = settings
         self._projects = projects
         self._guard = guard
+        self._lock = ProjectLock(conn, actor, guard)
 
     async def _current_version(self, project_id: UUID, path: str) -> int | None:
         with translated(RESOURCE):
             return await queries.get_file_version(
                 self._conn, project_id=project_id, owner_id=self._actor, path=path
             )
-
-    async def _exists(self, project_id: UUID, path: str) -> bool:
-        return await self._current_version(project_id, path) is not None
 
     @one_call_at_a_time
     async def put(
@@ -124,89 +141,83 @@ class ProjectFilesRepository:
         checked_path = validation.path(path)
         body = validation.content(content, self._settings.max_content_bytes)
         expected = validation.expected_version(expected_version)
-        self._guard.will_lock(project_id)
-        args: dict[str, Any] = {
-            "project_id": project_id,
-            "owner_id": self._actor,
-            "path": checked_path,
-            "content": body.text,
-            "size_bytes": body.size_bytes,
-            "sha256": body.sha256,
-        }
-        written = await self._write(args, body.text, expected)
+        stored = await self._lock.hold_unless_stored(
+            project_id, checked_path, body.sha256
+        )
+        if stored is not None:  # that content is there: nothing to write
+            return _unchanged_or_refused(stored, body.text, expected)
+        with translated(RESOURCE):
+            written, current = await written_or_current(
+                partial(self._write, project_id, checked_path, body, expected),
+                partial(self._entry, project_id, checked_path),
+                partial(_fits, body.sha256, expected),
+            )
         if written is not None:
             return written
-        current = await self._entry(project_id, checked_path)
-        # An update at version n that matched nothing, while the row is at
-        # version n with other content: the row postdates the statement's
-        # snapshot (it waited for the project lock). This unit of work holds
-        # the lock now, so the second run sees the row and nobody else can
-        # change it.
-        if (
-            expected
-            and current is not None
-            and current.version == expected
-            and current.sha256 != body.sha256
-        ):
-            written = await self._write(args, body.text, expected)
-            if written is not None:
-                return written
-            current = await self._entry(project_id, checked_path)
-        return await self._unwritten(project_id, current, body, expected)
+        if current is not None and current.sha256 == body.sha256:
+            return _unchanged_or_refused(current, body.text, expected)
+        raise await unmatched_write(
+            RESOURCE,
+            expected=expected,
+            found=None if current is None else current.version,
+            parent=PROJECT,
+            parent_exists=partial(self._projects.exists, project_id),
+        )
 
     async def _write(
-        self, args: dict[str, Any], text: str, expected: int | None
+        self,
+        project_id: UUID,
+        path: str,
+        body: validation.Content,
+        expected: int | None,
     ) -> FileWrite | None:
-        """One statement of a put; None when it matched no row. A put without
-        expected_version and a create (0) upsert, and see rows another writer
-        committed while they waited for the project lock; an update at
-        version n does not (the lock order: queries/project_files.sql)."""
-        with translated(RESOURCE):
-            if expected is None:
-                put = await queries.put_file(self._conn, **args)
-                if put is not None:
-                    outcome = cast(FileOutcome, put.outcome)
-                    return FileWrite(file=_file(put, text), outcome=outcome)
-            elif expected == 0:
-                created = await queries.create_file(self._conn, **args)
-                if created is not None:
-                    return FileWrite(file=_file(created, text), outcome="created")
-            else:
-                updated = await queries.update_file_at_version(
-                    self._conn, **args, expected_version=expected
-                )
-                if updated is not None:
-                    return FileWrite(file=_file(updated, text), outcome="updated")
-        return None
+        """The statement of a put; None when it matched no row."""
+        if expected is None:
+            put = await queries.put_file(
+                self._conn,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=path,
+                content=body.text,
+                size_bytes=body.size_bytes,
+                sha256=body.sha256,
+            )
+            if put is None:
+                return None
+            outcome = cast(FileOutcome, put.outcome)
+            return FileWrite(file=_file(put, body.text), outcome=outcome)
+        if expected == 0:
+            created = await queries.create_file(
+                self._conn,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=path,
+                content=body.text,
+                size_bytes=body.size_bytes,
+                sha256=body.sha256,
+            )
+            if created is None:
+                return None
+            return FileWrite(file=_file(created, body.text), outcome="created")
+        updated = await queries.update_file_at_version(
+            self._conn,
+            content=body.text,
+            size_bytes=body.size_bytes,
+            sha256=body.sha256,
+            project_id=project_id,
+            owner_id=self._actor,
+            path=path,
+            expected_version=expected,
+        )
+        if updated is None:
+            return None
+        return FileWrite(file=_file(updated, body.text), outcome="updated")
 
     async def _entry(
         self, project_id: UUID, path: str
     ) -> queries.GetFileEntryRow | None:
-        with translated(RESOURCE):
-            return await queries.get_file_entry(
-                self._conn, project_id=project_id, owner_id=self._actor, path=path
-            )
-
-    async def _unwritten(
-        self,
-        project_id: UUID,
-        current: queries.GetFileEntryRow | None,
-        body: validation.Content,
-        expected: int | None,
-    ) -> FileWrite:
-        """The write matched no row: unchanged content, a version conflict, or
-        no such project. Only this slow path pays for the extra query."""
-        version = current.version if current else None
-        same_content = current is not None and current.sha256 == body.sha256
-        if same_content and expected in (None, version):
-            assert current is not None
-            return FileWrite(file=_file(current, body.text), outcome="unchanged")
-        raise await unmatched_write(
-            RESOURCE,
-            expected=expected,
-            found=version,
-            parent=PROJECT,
-            parent_exists=partial(self._projects.exists, project_id),
+        return await queries.get_file_entry(
+            self._conn, project_id=project_id, owner_id=self._actor, path=path
         )
 
     @one_call_at_a_time
@@ -284,56 +295,23 @@ class ProjectFilesRepository:
         project_id = validation.identifier(project_id, "project_id")
         source = validation.path(path)
         target = validation.path(new_path, "new_path")
-        self._guard.will_lock(project_id)
-        row = await self._move(project_id, source, target)
-        if row is not None:
-            return _file(row, row.content)
-        source_version = await self._current_version(project_id, source)
-        target_version = await self._current_version(project_id, target)
-        if source_version is not None and target_version is None:
-            # The source is there and the target free, yet nothing moved: the
-            # source postdates the statement's snapshot (see put).
-            row = await self._move(project_id, source, target)
+        await self._lock.hold(project_id, whole_project=True)
+        with translated(RESOURCE):
+            row = await queries.move_file(
+                self._conn,
+                new_path=target,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=source,
+            )
             if row is not None:
                 return _file(row, row.content)
-            source_version = await self._current_version(project_id, source)
-            target_version = await self._current_version(project_id, target)
-        if source_version is None:
-            raise NotFound(RESOURCE)
-        # The source is there, so new_path refused the move: it is taken (or
-        # was, when the move ran). A source gone meanwhile is not found.
-        if target_version is None and not await self._exists(project_id, source):
-            raise NotFound(RESOURCE)
-        raise PathTaken(RESOURCE, "new_path is taken", target_version)
-
-    async def _move(
-        self, project_id: UUID, source: str, target: str
-    ) -> queries.MoveFileRow | None:
-        """One statement of a move; None when it moved nothing."""
-        # The NOT EXISTS guard refuses a taken target without an error; the
-        # savepoint keeps the unit of work usable when the target is taken
-        # after the statement's snapshot (by the previous holder of the
-        # project lock), which the unique index check then finds.
-        with translated(RESOURCE):
-            await self._conn.execute("SAVEPOINT move_file")
-            try:
-                row = await queries.move_file(
-                    self._conn,
-                    new_path=target,
-                    project_id=project_id,
-                    owner_id=self._actor,
-                    path=source,
-                )
-            except asyncpg.UniqueViolationError:
-                # Lost the race for the target: report it as the guard would.
-                await self._conn.execute("ROLLBACK TO SAVEPOINT move_file")
-                row = None
-            except BaseException:
-                await self._conn.execute("ROLLBACK TO SAVEPOINT move_file")
-                raise
-            else:
-                await self._conn.execute("RELEASE SAVEPOINT move_file")
-        return row
+            # The lock is held exclusively: what is read now is what the
+            # move saw. No source is NotFound; else the target was taken.
+            if await self._current_version(project_id, source) is None:
+                raise NotFound(RESOURCE)
+            taken = await self._current_version(project_id, target)
+        raise PathTaken(RESOURCE, "new_path is taken", taken)
 
     @one_call_at_a_time
     async def delete(
@@ -343,23 +321,19 @@ class ProjectFilesRepository:
         project_id = validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         expected = validation.expected_version(expected_version)
-        self._guard.will_lock(project_id)
-        delete = partial(
-            queries.delete_file,
-            self._conn,
-            project_id=project_id,
-            owner_id=self._actor,
-            path=checked_path,
-            expected_version=expected,
-        )
+        await self._lock.hold(project_id, whole_project=True)
         with translated(RESOURCE):
-            deleted, found = await once_more(
-                delete,
-                partial(self._current_version, project_id, checked_path),
-                expected,
+            deleted = await queries.delete_file(
+                self._conn,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=checked_path,
+                expected_version=expected,
             )
-        if deleted is None:
-            raise await unmatched_write(RESOURCE, expected=expected, found=found)
+            if deleted is not None:
+                return
+            found = await self._current_version(project_id, checked_path)
+        raise await unmatched_write(RESOURCE, expected=expected, found=found)
 
     @one_call_at_a_time
     async def sync(
@@ -382,14 +356,10 @@ class ProjectFilesRepository:
             max_bytes=self._settings.max_sync_bytes,
         )
         paths = [*bodies]
-        self._guard.will_lock(project_id)
+        # Exclusive: no other writer of the project is between the two
+        # statements, so the result is one caller's tree, never a mix.
+        await self._lock.hold(project_id, whole_project=True)
         with translated(RESOURCE):
-            # The project lock, in a statement of its own so that the next
-            # ones read what the previous holder wrote: writers of one
-            # project take turns (the lock order: queries/project_files.sql),
-            # so the result is one caller's tree, never a mix.
-            if not await self._lock(project_id):
-                raise NotFound(PROJECT)
             changed = await queries.changed_paths(
                 self._conn,
                 paths=paths,
@@ -414,9 +384,3 @@ class ProjectFilesRepository:
             unchanged=len(paths) - counts.created - counts.updated,
             deleted=counts.deleted,
         )
-
-    async def _lock(self, project_id: UUID) -> bool:
-        locked = await project_queries.lock_project(
-            self._conn, id=project_id, owner_id=self._actor
-        )
-        return locked is not None

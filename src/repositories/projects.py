@@ -9,6 +9,7 @@ from repositories import validation
 from repositories._generated import Executor
 from repositories._generated import projects as queries
 from repositories._guard import Guard, one_call_at_a_time
+from repositories._project_lock import ProjectLock
 from repositories.errors import NotFound, translated
 from repositories.models import UNSET, Page, Project, RowModels, Unset, from_row
 from repositories.settings import UnitOfWorkSettings
@@ -54,6 +55,7 @@ class ProjectsRepository:
         self._actor = actor
         self._cursors = settings.cursors
         self._guard = guard
+        self._lock = ProjectLock(conn, actor, guard)
 
     @one_call_at_a_time
     async def create(self, name: str, description: str | None = None) -> Project:
@@ -134,13 +136,13 @@ class ProjectsRepository:
         """Change a project's name, description or both; a field given as
         UNSET (the default) keeps its value."""
         project_id = validation.identifier(project_id, "project_id")
-        self._guard.will_lock(project_id)
         set_name = name is not UNSET
         set_description = description is not UNSET
         checked_name = validation.name(name) if name is not UNSET else ""
         checked_description = (
             validation.description(description) if description is not UNSET else None
         )
+        await self._lock.hold(project_id, whole_project=True)
         with translated(RESOURCE):
             row = await queries.update_project(
                 self._conn,
@@ -159,7 +161,7 @@ class ProjectsRepository:
     async def delete(self, project_id: UUID) -> None:
         """Delete a project, its files and its agent state."""
         project_id = validation.identifier(project_id, "project_id")
-        self._guard.will_lock(project_id)
+        await self._lock.hold(project_id, whole_project=True)
         with translated(RESOURCE):
             deleted = await queries.delete_project(
                 self._conn, id=project_id, owner_id=self._actor

@@ -306,7 +306,12 @@ class Store:
             raise InvalidInput("work", "must be a callable taking the unit of work")
         _retry.checked(attempts, base_delay, max_delay)
         return await _retry.retrying(
-            lambda: self.unit_of_work(user_id),
+            lambda side_by_side: UnitOfWork(
+                self._connections,
+                user_id,
+                self._settings,
+                side_by_side=side_by_side,
+            ),
             work,
             attempts,
             float(base_delay),

@@ -144,12 +144,16 @@ class UnitOfWork:
         connections: Connections,
         user_id: UUID,
         settings: UnitOfWorkSettings,
+        *,
+        side_by_side: bool = False,
     ) -> None:
         # What a unit of work needs from its Store, and nothing more.
+        # side_by_side: its writes of one row take the project lock shared,
+        # for a unit of work that can be run again (store.retrying).
         self._connections = connections
         self._settings = settings
         self.user_id = validation.identifier(user_id, "user_id")
-        self._guard = Guard(connections, self.user_id)
+        self._guard = Guard(connections, self.user_id, side_by_side=side_by_side)
         # Never lent out: route code reaches the database only through the
         # repositories and run(), so no caller can leave session state
         # (temporary objects, settings, prepared statements, codecs) on a

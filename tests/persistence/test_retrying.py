@@ -47,9 +47,10 @@ async def versions(store: Store, user: User, project_id: uuid.UUID) -> dict[str,
 async def test_both_units_of_work_of_a_deadlock_commit_once(
     store: Store, user: User
 ) -> None:
-    """Two units of work write projects A and B in opposite orders; the
-    server rolls one back (Contention) and store.retrying runs it again
-    once the other has committed. Each file is written once: version 1."""
+    """Two units of work write projects A and B in opposite orders, each
+    write taking its project exclusively (a sync); the server rolls one back
+    (Contention) and store.retrying runs it again once the other has
+    committed. Each file is written once: version 1."""
     a = await new_project(store, user, "A")
     b = await new_project(store, user, "B")
     first_locked = {name: asyncio.Event() for name in ("one", "two")}
@@ -58,11 +59,12 @@ async def test_both_units_of_work_of_a_deadlock_commit_once(
     def writer(name: str, first: uuid.UUID, then: uuid.UUID, other: str) -> Any:
         async def work(uow: UnitOfWork) -> str:
             attempts.append(name)
-            await uow.files.put(first, f"{name}.txt", name)
+            tree = {f"{name}.txt": name}
+            await uow.files.sync(first, tree, delete_missing=False)
             first_locked[name].set()
             # Only the first attempts meet: afterwards the events are set.
             await first_locked[other].wait()
-            await uow.files.put(then, f"{name}.txt", name)
+            await uow.files.sync(then, tree, delete_missing=False)
             return name
 
         return work
@@ -77,6 +79,42 @@ async def test_both_units_of_work_of_a_deadlock_commit_once(
     assert list(results) == ["one", "two"]
     assert len(attempts) == 3, attempts  # one of them ran twice
     assert set(attempts) == {"one", "two"}
+    expected = {"one.txt": 1, "two.txt": 1}
+    assert await versions(store, user, a.id) == expected
+    assert await versions(store, user, b.id) == expected
+
+
+async def test_puts_in_opposite_project_orders_commit_at_the_first_attempt(
+    store: Store, user: User
+) -> None:
+    """The same two units of work with puts of distinct paths: a first
+    attempt takes each project's lock shared, so neither waits for the
+    other and both commit at once."""
+    a = await new_project(store, user, "A")
+    b = await new_project(store, user, "B")
+    first_written = {name: asyncio.Event() for name in ("one", "two")}
+    attempts: list[str] = []
+
+    def writer(name: str, first: uuid.UUID, then: uuid.UUID, other: str) -> Any:
+        async def work(uow: UnitOfWork) -> str:
+            attempts.append(name)
+            await uow.files.put(first, f"{name}.txt", name)
+            first_written[name].set()
+            await first_written[other].wait()
+            await uow.files.put(then, f"{name}.txt", name)
+            return name
+
+        return work
+
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            store.retrying(user.id, writer("one", a.id, b.id, "two")),
+            store.retrying(user.id, writer("two", b.id, a.id, "one")),
+        ),
+        HANG_GUARD_S,
+    )
+    assert list(results) == ["one", "two"]
+    assert sorted(attempts) == ["one", "two"]  # no attempt was rolled back
     expected = {"one.txt": 1, "two.txt": 1}
     assert await versions(store, user, a.id) == expected
     assert await versions(store, user, b.id) == expected

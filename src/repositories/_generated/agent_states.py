@@ -4,11 +4,10 @@
 """One agent state per project. The INSERTs select the project row so that a
 project that is missing or not the actor's inserts nothing. The state comes
 as JSON text the repository wrote (see validation.state), cast to jsonb.
-Every write first locks the project row FOR NO KEY UPDATE, as the file
-writes do (the lock order: project_files.sql). Versions never repeat,
-as for files: a state created starts above the project's
-agent_state_version_floor, which a delete raises (project_files.sql says
-how the floor is read).
+Every write runs under the project lock, as the file writes do
+(project_files.sql). Versions never repeat, as for files: a state created
+starts above the project's agent_state_version_floor, which a delete
+raises under the exclusive lock.
 """
 
 from __future__ import annotations
@@ -69,11 +68,9 @@ async def get_agent_state_version(
 
 UPSERT_AGENT_STATE: Final = """-- name: UpsertAgentState :one
 INSERT INTO agent_states (project_id, owner_id, state, version)
-SELECT p.id, p.owner_id, ($1::text)::jsonb,
-    (SELECT l.agent_state_version_floor + 1 FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
+SELECT p.id, p.owner_id, ($1::text)::jsonb, p.agent_state_version_floor + 1
 FROM projects p
 WHERE p.id = $2 AND p.owner_id = $3
-  AND (SELECT true FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
 ON CONFLICT (project_id) DO UPDATE
 SET state = excluded.state,
     version = agent_states.version + 1,
@@ -96,11 +93,9 @@ async def upsert_agent_state(
 
 CREATE_AGENT_STATE: Final = """-- name: CreateAgentState :one
 INSERT INTO agent_states (project_id, owner_id, state, version)
-SELECT p.id, p.owner_id, ($1::text)::jsonb,
-    (SELECT l.agent_state_version_floor + 1 FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
+SELECT p.id, p.owner_id, ($1::text)::jsonb, p.agent_state_version_floor + 1
 FROM projects p
 WHERE p.id = $2 AND p.owner_id = $3
-  AND (SELECT true FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)
 ON CONFLICT (project_id) DO NOTHING
 RETURNING project_id, owner_id, state, version, created_at, updated_at"""
 
@@ -120,8 +115,7 @@ UPDATE agent_states
 SET state = ($1::text)::jsonb,
     version = version + 1,
     updated_at = statement_timestamp()
-WHERE (SELECT true FROM projects p WHERE p.id = $2 AND p.owner_id = $3 FOR NO KEY UPDATE)
-  AND project_id = $2 AND owner_id = $3 AND version = $4
+WHERE project_id = $2 AND owner_id = $3 AND version = $4
 RETURNING project_id, owner_id, state, version, created_at, updated_at"""
 
 
@@ -144,11 +138,10 @@ async def swap_agent_state(
 
 DELETE_AGENT_STATE: Final = """-- name: DeleteAgentState :one
 WITH removed AS (
-    DELETE FROM agent_states
-    WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
-      AND project_id = $1 AND owner_id = $2
-      AND ($3::bigint IS NULL OR version = $3::bigint)
-    RETURNING version
+    DELETE FROM agent_states s
+    WHERE s.project_id = $1 AND s.owner_id = $2
+      AND ($3::bigint IS NULL OR s.version = $3::bigint)
+    RETURNING s.version
 ), raised AS (
     UPDATE projects
     SET agent_state_version_floor = greatest(projects.agent_state_version_floor, removed.version)

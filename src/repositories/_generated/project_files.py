@@ -4,26 +4,17 @@
 """Files of a project, addressed by path. Writes return the row without its
 content: the caller already holds the content it sent, and it may be MiBs.
 
-Lock order: every write of a project's files or agent state first locks
-the project row FOR NO KEY UPDATE, and only then a file row, so a unit of
-work holding the project lock never waits for a file row another one
-holds: writers of one project take turns and cannot deadlock. The lock is
-a scalar sub-select in WHERE, which PostgreSQL runs once, as an InitPlan
-of a one-time filter, before the statement reads any file row (EXPLAIN
-shows "One-Time Filter: (InitPlan 1).col1" above the file scan). NO KEY
-UPDATE conflicts with itself and FOR UPDATE (a sync, a project's
-deletion) but not with FOR KEY SHARE, the lock of the foreign-key checks
-that inserts of children make. A statement that waited for the lock
-still reads with the snapshot it took before: a row another writer made
-meanwhile is invisible to it, so a write that matched nothing looks again
-(the repository's fallback) and runs once more when the row is there.
+Every write runs after its unit of work holds the project lock
+(LockProjectForWrites in projects.sql; docs/api.md, "Writers of one
+project", says which writes take it shared and which exclusive, and why
+no order of writes deadlocks). The statements here take no lock of
+their own beyond the rows they write.
 
 Versions never repeat for a path (schema.sql, projects.file_version_floor):
 a file created at a path starts at the project's floor + 1, and every
 statement that takes a file off a path raises the floor to its version.
-The floor is read by a FOR NO KEY UPDATE sub-select: a row lock that
-waited returns the row's latest version, not the snapshot's, so a floor
-the previous holder of the lock raised is seen.
+Only writes that hold the lock exclusively raise the floor, so a write
+holding it shared reads a floor nobody changes until it commits.
 """
 
 from __future__ import annotations
@@ -94,16 +85,13 @@ PUT_FILE: Final = """-- name: PutFile :one
 WITH current_file AS (
     SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at
     FROM project_files f
-    WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
-      AND f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
+    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
     FOR UPDATE OF f
 ), written AS (
     INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
-    SELECT p.id, p.owner_id, $3, $4, $5, $6,
-        (SELECT l.file_version_floor + 1 FROM projects l WHERE l.id = $1 AND l.owner_id = $2 FOR NO KEY UPDATE)
+    SELECT p.id, p.owner_id, $3, $4, $5, $6, p.file_version_floor + 1
     FROM projects p
     WHERE p.id = $1 AND p.owner_id = $2
-      AND (SELECT true FROM projects l WHERE l.id = $1 AND l.owner_id = $2 FOR NO KEY UPDATE)
       AND NOT EXISTS (SELECT 1 FROM current_file c WHERE c.sha256 = $6)
     ON CONFLICT (project_id, path) DO UPDATE
     SET content = excluded.content,
@@ -164,12 +152,12 @@ async def put_file(
     size_bytes: int,
     sha256: str,
 ) -> PutFileRow | None:
-    """One statement for all three outcomes. The project is locked, then the
-    existing row (FOR UPDATE reads its latest committed version): identical
-    content comes back as "unchanged" and nothing is written; otherwise the
-    upsert inserts or updates. No row means no such project for the actor,
-    or identical content at a path another writer made while this statement
-    waited for the project lock: the caller then looks again.
+    """One statement for all three outcomes. The existing row is locked first
+    (FOR UPDATE reads its latest committed version): identical content comes
+    back as "unchanged" and nothing is written; otherwise the upsert inserts
+    or updates. No row means no such project for the actor, or identical
+    content at a path another writer created after this statement's
+    snapshot (the caller reads the row to tell which).
     updated_at comes from excluded, i.e. its default statement_timestamp():
     Citus takes only IMMUTABLE functions in DO UPDATE SET.
     """
@@ -183,11 +171,9 @@ async def put_file(
 
 CREATE_FILE: Final = """-- name: CreateFile :one
 INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
-SELECT p.id, p.owner_id, $1, $2, $3, $4,
-    (SELECT l.file_version_floor + 1 FROM projects l WHERE l.id = $5 AND l.owner_id = $6 FOR NO KEY UPDATE)
+SELECT p.id, p.owner_id, $1, $2, $3, $4, p.file_version_floor + 1
 FROM projects p
 WHERE p.id = $5 AND p.owner_id = $6
-  AND (SELECT true FROM projects l WHERE l.id = $5 AND l.owner_id = $6 FOR NO KEY UPDATE)
 ON CONFLICT (project_id, path) DO NOTHING
 RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at"""
 
@@ -245,8 +231,7 @@ SET content = $1,
     sha256 = $3,
     version = version + 1,
     updated_at = statement_timestamp()
-WHERE (SELECT true FROM projects p WHERE p.id = $4 AND p.owner_id = $5 FOR NO KEY UPDATE)
-  AND project_id = $4 AND owner_id = $5 AND path = $6
+WHERE project_id = $4 AND owner_id = $5 AND path = $6
   AND version = $7 AND sha256 <> $3
 RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at"""
 
@@ -407,10 +392,9 @@ WITH moved AS (
     UPDATE project_files f
     SET path = $1,
         version = greatest(f.version,
-            (SELECT l.file_version_floor FROM projects l WHERE l.id = $2 AND l.owner_id = $3 FOR NO KEY UPDATE)) + 1,
+            (SELECT l.file_version_floor FROM projects l WHERE l.id = $2 AND l.owner_id = $3)) + 1,
         updated_at = statement_timestamp()
-    WHERE (SELECT true FROM projects p WHERE p.id = $2 AND p.owner_id = $3 FOR NO KEY UPDATE)
-      AND f.project_id = $2 AND f.owner_id = $3 AND f.path = $4
+    WHERE f.project_id = $2 AND f.owner_id = $3 AND f.path = $4
       AND NOT EXISTS (
         SELECT 1 FROM project_files taken
         WHERE taken.project_id = f.project_id AND taken.path = $1::text
@@ -444,7 +428,9 @@ class MoveFileRow(BaseModel):
 async def move_file(
     conn: Executor, *, new_path: str, project_id: UUID, owner_id: UUID, path: str
 ) -> MoveFileRow | None:
-    """Moves only onto a free path; a taken one matches nothing (Conflict).
+    """Moves only onto a free path; a taken one matches nothing (Conflict). The
+    caller holds the project lock exclusively, so the check that the path is
+    free cannot be overtaken.
     The file leaves @path, so the floor rises to its version, and it arrives
     at @new_path above the floor: greatest(version, floor) + 1 is both.
     """
@@ -456,11 +442,10 @@ async def move_file(
 
 DELETE_FILE: Final = """-- name: DeleteFile :one
 WITH removed AS (
-    DELETE FROM project_files
-    WHERE (SELECT true FROM projects p WHERE p.id = $1 AND p.owner_id = $2 FOR NO KEY UPDATE)
-      AND project_id = $1 AND owner_id = $2 AND path = $3
-      AND ($4::bigint IS NULL OR version = $4::bigint)
-    RETURNING version
+    DELETE FROM project_files f
+    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
+      AND ($4::bigint IS NULL OR f.version = $4::bigint)
+    RETURNING f.version
 ), raised AS (
     UPDATE projects
     SET file_version_floor = greatest(projects.file_version_floor, removed.version)
@@ -478,7 +463,9 @@ async def delete_file(
     path: str,
     expected_version: int | None = None,
 ) -> int | None:
-    """The floor rises to the deleted file's version."""
+    """The floor rises to the deleted file's version (the caller holds the
+    project lock exclusively).
+    """
     row = await conn.fetchrow(DELETE_FILE, project_id, owner_id, path, expected_version)
     if row is None:
         return None
@@ -521,9 +508,8 @@ WITH given AS (
         unnest($4::text[]) AS sha256
 ), written AS (
     -- Files new at a path start above the floor. The floor is read from
-    -- the statement's snapshot, taken under the project lock, and the
-    -- files this statement removes are at other paths (not in @keep_paths,
-    -- which holds every given path).
+    -- the statement's snapshot, and the files this statement removes are
+    -- at other paths (not in @keep_paths, which holds every given path).
     INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
     SELECT $5, $6, given.path, given.content, given.size_bytes, given.sha256,
         project.file_version_floor + 1
@@ -587,7 +573,7 @@ async def sync_files(
 ) -> SyncFilesRow:
     """Second half, one statement: upsert the changed files, delete every file
     not in @keep_paths (when asked), count what happened. The caller holds the
-    project lock (LockProject), so nothing changed since ChangedPaths.
+    project lock exclusively, so nothing changed since ChangedPaths.
     updated_at comes from excluded, i.e. its default statement_timestamp():
     Citus takes only IMMUTABLE functions in DO UPDATE SET.
     """

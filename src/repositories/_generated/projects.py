@@ -111,22 +111,80 @@ async def project_exists(conn: Executor, *, id: UUID, owner_id: UUID) -> bool:
     return value
 
 
-LOCK_PROJECT: Final = """-- name: LockProject :one
-SELECT id FROM projects
-WHERE id = $1 AND owner_id = $2
-FOR NO KEY UPDATE"""
+LOCK_PROJECT_FOR_WRITES: Final = """-- name: LockProjectForWrites :one
+SELECT p.id AS project_id,
+    f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at,
+    (CASE
+        WHEN f.sha256 = $1::text THEN false
+        WHEN $2::boolean
+            THEN (SELECT true FROM pg_advisory_xact_lock($3::bigint))
+        ELSE (SELECT true FROM pg_advisory_xact_lock_shared($3::bigint))
+    END)::boolean AS locked
+FROM projects p
+LEFT JOIN project_files f
+    ON f.project_id = p.id AND f.owner_id = p.owner_id
+    AND f.path = $4::text
+WHERE p.id = $5 AND p.owner_id = $6"""
 
 
-async def lock_project(conn: Executor, *, id: UUID, owner_id: UUID) -> UUID | None:
-    """The project lock every write of its files or agent state takes first
-    (the lock order: project_files.sql); a sync takes it in a statement of its
-    own, so that the statements after it read what the previous holder wrote.
+class LockProjectForWritesRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    path: str | None
+    size_bytes: int | None
+    sha256: str | None
+    version: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    locked: bool
+
+
+def _lock_project_for_writes_row(row: Record, model: type[ModelT]) -> ModelT:
+    return from_database(
+        model,
+        {
+            "project_id": row[0],
+            "path": row[1],
+            "size_bytes": row[2],
+            "sha256": row[3],
+            "version": row[4],
+            "created_at": row[5],
+            "updated_at": row[6],
+            "locked": row[7],
+        },
+    )
+
+
+async def lock_project_for_writes(
+    conn: Executor,
+    *,
+    unless_sha256: str | None = None,
+    exclusive: bool,
+    lock_key: int,
+    path: str | None = None,
+    id: UUID,
+    owner_id: UUID,
+) -> LockProjectForWritesRow | None:
+    """The project lock, taken here and nowhere else, before a unit of work's
+    first write of a project's files, agent state or row (docs/api.md,
+    "Writers of one project", has the rules and why they cannot deadlock):
+    a transaction-level advisory lock on @lock_key, the project's key,
+    shared or @exclusive. A lock taken by a statement on the project row
+    routes with it on a distributed cluster. No row: no such project for
+    the actor, and no lock taken.
+    With @path and @unless_sha256 (a put), the file at @path is read as
+    well, and when it holds that content already no lock is taken (locked
+    is false): a put of unchanged content writes nothing and waits for
+    nobody. The lock functions sit in one-row sub-selects, each run only
+    when its branch is taken.
     """
-    row = await conn.fetchrow(LOCK_PROJECT, id, owner_id)
+    row = await conn.fetchrow(
+        LOCK_PROJECT_FOR_WRITES, unless_sha256, exclusive, lock_key, path, id, owner_id
+    )
     if row is None:
         return None
-    value: UUID = row[0]
-    return value
+    return _lock_project_for_writes_row(row, LockProjectForWritesRow)
 
 
 LIST_PROJECTS_FIRST: Final = """-- name: ListProjectsFirst :many

@@ -1,0 +1,127 @@
+"""The project lock, taken in one place, and the one rule for a write that
+matched nothing. docs/api.md ("Writers of one project") has the argument
+for both; the code keeps to it:
+
+- Every write of a project's files, agent state or row first holds the
+  project's lock (LockProjectForWrites in queries/projects.sql), taken once
+  per unit of work and project, before the write's own statement, so the
+  write's snapshot is taken after the lock is held.
+- A unit of work that may be run again (store.retrying, on its attempts
+  before the last) takes it shared for writes of one row (put, a new or
+  compared-and-swapped agent state) and exclusive for the rest (delete,
+  move, sync, a project's update or deletion). Any other unit of work takes
+  it exclusive at its first write, so it never deadlocks within a project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from uuid import UUID
+
+from repositories._generated import Executor
+from repositories._generated import projects as queries
+from repositories._guard import Guard
+from repositories.errors import NotFound, translated
+
+T = TypeVar("T")  # what a write returns
+C = TypeVar("C")  # the row as read after a write that matched nothing
+PROJECT = "project"
+_SIGN_BIT = 1 << 63
+
+
+def lock_key(project_id: UUID) -> int:
+    """The project's advisory lock key: the first 64 bits of its id as a
+    signed bigint (version-4 ids are random there, so two projects share a
+    key with odds of 2**-64; sharing one only makes them take turns)."""
+    high = project_id.int >> 64
+    return high - (_SIGN_BIT << 1) if high & _SIGN_BIT else high
+
+
+class ProjectLock:
+    """Takes the project lock for one unit of work's writes."""
+
+    __slots__ = ("_actor", "_conn", "_guard")
+
+    def __init__(self, conn: Executor, actor: UUID, guard: Guard) -> None:
+        self._conn = conn
+        self._actor = actor
+        self._guard = guard
+
+    async def hold(self, project_id: UUID, *, whole_project: bool) -> None:
+        """Hold the lock a write needs: shared for a write of one row
+        (`whole_project` False) when the unit of work writes side by side,
+        else exclusive. NotFound when the project is missing or not the
+        actor's."""
+        exclusive = self._guard.lock_needed(project_id, whole_project=whole_project)
+        if exclusive is None:
+            return
+        taken = await self._take(project_id, exclusive=exclusive)
+        if taken is None:
+            raise NotFound(PROJECT)
+
+    async def hold_unless_stored(
+        self, project_id: UUID, path: str, sha256: str
+    ) -> queries.LockProjectForWritesRow | None:
+        """For a put: hold the lock, unless the file at `path` holds the
+        content of that `sha256` already; then no lock is taken and the
+        file's row comes back (nothing is to be written). None: the lock is
+        held (or was already) and the put goes on."""
+        exclusive = self._guard.lock_needed(project_id, whole_project=False)
+        if exclusive is None:
+            return None
+        taken = await self._take(
+            project_id, exclusive=exclusive, path=path, unless_sha256=sha256
+        )
+        if taken is None:
+            raise NotFound(PROJECT)
+        return None if taken.locked else taken
+
+    async def _take(
+        self,
+        project_id: UUID,
+        *,
+        exclusive: bool,
+        path: str | None = None,
+        unless_sha256: str | None = None,
+    ) -> queries.LockProjectForWritesRow | None:
+        self._guard.will_lock(project_id)
+        with translated(PROJECT):
+            taken = await queries.lock_project_for_writes(
+                self._conn,
+                unless_sha256=unless_sha256,
+                exclusive=exclusive,
+                lock_key=lock_key(project_id),
+                path=path,
+                id=project_id,
+                owner_id=self._actor,
+            )
+        if taken is not None and taken.locked:
+            self._guard.holds(project_id, exclusive=exclusive)
+        return taken
+
+
+async def written_or_current(
+    write: Callable[[], Awaitable[T | None]],
+    current: Callable[[], Awaitable[C | None]],
+    fits: Callable[[C], bool],
+) -> tuple[T | None, C | None]:
+    """Run a write; when it matched nothing, read the row it was about
+    (`current`) and, when the row fits the write after all, run it once
+    more. Returns what was written, or None and the row as read (None: no
+    row), from which the caller says why nothing was written.
+
+    The one case the second run is for: a write holding the lock shared
+    whose statement's snapshot predates a row another writer of the
+    project, holding it shared too, committed meanwhile. Under the
+    exclusive lock the first run always sees every committed row."""
+    written = await write()
+    if written is not None:
+        return written, None
+    found = await current()
+    if found is not None and fits(found):
+        written = await write()
+        if written is not None:
+            return written, None
+        found = await current()
+    return None, found

@@ -299,31 +299,51 @@ def state_too_large() -> InvalidInput:
 
 
 def _check_json(root: dict[str, Any]) -> None:
-    """Walk without recursion: deep nesting is an input error, not a crash."""
-    stack: list[tuple[object, int]] = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > STATE_MAX_DEPTH:
-            raise InvalidInput(
-                "state", f"must not nest deeper than {STATE_MAX_DEPTH} levels"
-            )
-        if isinstance(node, dict):
-            for key, child in node.items():
-                if not isinstance(key, str):
-                    raise InvalidInput("state", "object keys must be strings")
-                # Strings, ints and None need no visit: their characters
-                # are checked on the JSON text (state_text).
-                if not isinstance(child, (str, int, type(None))):
-                    stack.append((child, depth + 1))
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node)
-        elif isinstance(node, str):
-            pass  # its characters: state_text
-        elif isinstance(node, float):
-            if not math.isfinite(node):
-                raise InvalidInput("state", "NaN and Infinity are not JSON")
-        elif node is not None and not isinstance(node, int):
-            raise InvalidInput("state", f"{type(node).__name__} is not a JSON value")
+    """Every value of a state JSON can hold, at most STATE_MAX_DEPTH levels
+    deep. Recursion is bounded by that depth: deeper nesting is an input
+    error, not a crash."""
+    _check_value(root, 1)
+
+
+def _too_deep() -> InvalidInput:
+    return InvalidInput("state", f"must not nest deeper than {STATE_MAX_DEPTH} levels")
+
+
+def _check_value(node: object, depth: int) -> None:
+    # The hot path of a save: exact types are told by `type(…) is`, and
+    # subclasses fall through to isinstance. A container's children are one
+    # level deeper; strings, ints and None in an object need no visit
+    # (their characters are checked on the JSON text: state_text).
+    if depth > STATE_MAX_DEPTH:
+        raise _too_deep()
+    if isinstance(node, dict):
+        for key, child in node.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise InvalidInput("state", "object keys must be strings")
+            kind = type(child)
+            if kind is str or kind is int or kind is bool or child is None:
+                continue
+            if kind is float:
+                if depth >= STATE_MAX_DEPTH:
+                    raise _too_deep()
+                if not math.isfinite(child):
+                    raise InvalidInput("state", "NaN and Infinity are not JSON")
+                continue
+            if not isinstance(child, (str, int)):
+                _check_value(child, depth + 1)
+    elif isinstance(node, list):
+        if node and depth >= STATE_MAX_DEPTH:
+            raise _too_deep()
+        for child in node:
+            kind = type(child)
+            if kind is str or kind is int or kind is bool or child is None:
+                continue
+            _check_value(child, depth + 1)
+    elif isinstance(node, float):
+        if not math.isfinite(node):
+            raise InvalidInput("state", "NaN and Infinity are not JSON")
+    elif node is not None and not isinstance(node, (str, int)):
+        raise InvalidInput("state", f"{type(node).__name__} is not a JSON value")
 
 
 def limit(value: object) -> int:

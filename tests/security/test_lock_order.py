@@ -1,12 +1,14 @@
 """Writers of one project cannot deadlock each other.
 
-Every write to a project's files or agent state first locks the project row
-(FOR NO KEY UPDATE), and only then touches a child row; a unit of work that
-holds the project lock therefore never waits for a child row another unit
-of work holds. Once a sync held the project row (FOR UPDATE) while a put of
-a new path, its row already inserted, waited for that lock in its
-foreign-key check: the sync's next write of that path waited for the put,
-and PostgreSQL aborted one of them (40P01).
+A unit of work opened with store.unit_of_work takes the project lock
+exclusively at its first write of the project (docs/api.md, "Writers of one
+project"), and only then touches a row; a unit of work that holds the
+project lock therefore never waits for a row another unit of work holds.
+Once a sync held the project row (FOR UPDATE) while a put of a new path, its
+row already inserted, waited for that lock in its foreign-key check: the
+sync's next write of that path waited for the put, and PostgreSQL aborted
+one of them (40P01). Writers side by side (store.retrying) are in
+test_side_by_side.py.
 
 A deadlock the caller's own order makes (two units of work, each writing
 two projects in the opposite order) stays possible; it is `Contention`, the

@@ -4,12 +4,19 @@ LISTEN, no session-level advisory lock, no open cursor, no role.
 
 The state is planted on the unit of work's own connection (white-box: the
 public API lends none; a query added to queries/ and run with uow.run could
-do the same), then the next borrower of the only connection looks.
+do the same, so the planting unit of work runs one with uow.run first),
+then the next borrower of the only connection looks. A unit of work that
+ran only the repositories' own statements commits without the reset: no
+statement of the generated package can leave session state (read here).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import pkgutil
+import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +24,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+import repositories._generated as generated
 from repositories import RepositoryError, Store, UnitOfWork, User
+from repositories._generated import projects as project_queries
 from tests.support import Backend, connection_of, new_project
 
 HANG_GUARD_S = 30.0
@@ -88,6 +97,9 @@ async def single(app_url: str) -> AsyncIterator[tuple[Store, Borrowers]]:
 
 
 async def plant(uow: UnitOfWork) -> None:
+    # Standing for a query of queries/ that plants it, run the way route
+    # code runs one.
+    await uow.run(project_queries.project_exists, id=uuid.uuid4(), owner_id=uow.user_id)
     conn = connection_of(uow)
     for statement in PLANT:
         await conn.execute(statement)
@@ -253,3 +265,60 @@ async def test_the_pinned_settings_survive_the_reset(
         "statement_timeout": "0",
         "row_security": "on",
     }
+
+
+# What a statement could leave on its session past COMMIT: a setting made
+# without LOCAL, a LISTEN, a session-level advisory lock, a cursor WITH
+# HOLD, a prepared statement, a temporary object, a loaded library.
+SESSION_STATE = re.compile(
+    r"set_config\s*\("
+    r"|\A\s*SET\s+(?!LOCAL\b)"  # a SET statement (UPDATE's SET is not one)
+    r"|\bLISTEN\b"
+    r"|\bpg_(try_)?advisory_lock(_shared)?\s*\("
+    r"|\bWITH\s+HOLD\b"
+    r"|\bPREPARE\b"
+    r"|\bCREATE\s+(GLOBAL\s+|LOCAL\s+)?TEMP"
+    r"|\bLOAD\b",
+    re.IGNORECASE,
+)
+COMMENT_LINE = re.compile(r"^\s*--.*\n?", re.MULTILINE)
+
+
+def generated_statements() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for module in pkgutil.iter_modules(generated.__path__):
+        loaded = importlib.import_module(f"{generated.__name__}.{module.name}")
+        for name, value in vars(loaded).items():
+            if name.isupper() and isinstance(value, str) and "-- name:" in value:
+                found[f"{module.name}.{name}"] = value
+    return found
+
+
+def test_no_statement_of_the_generated_package_leaves_session_state() -> None:
+    statements = generated_statements()
+    assert len(statements) > 20  # the scan found the queries
+    leaving = {
+        name: found.group(0)
+        for name, sql in statements.items()
+        if (found := SESSION_STATE.search(COMMENT_LINE.sub("", sql)))
+    }
+    assert leaving == {}
+
+
+@pytest.mark.parametrize(
+    "planting",
+    [
+        "SELECT set_config('work_mem', '1MB', false)",
+        "SET work_mem = '1MB'",
+        "LISTEN planted",
+        "SELECT pg_advisory_lock(1)",
+        "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
+        "PREPARE p AS SELECT 1",
+        "CREATE TEMP TABLE t (a int)",
+    ],
+)
+def test_the_scan_finds_each_kind_of_session_state(planting: str) -> None:
+    assert SESSION_STATE.search(planting)
+    assert not SESSION_STATE.search("SET LOCAL work_mem = '1MB'")
+    assert not SESSION_STATE.search("UPDATE t\nSET a = 1")
+    assert not SESSION_STATE.search("SELECT pg_advisory_xact_lock(1)")

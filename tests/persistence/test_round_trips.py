@@ -1,4 +1,5 @@
-"""How many statements a unit of work sends: the figure README quotes.
+"""How many statements a unit of work sends: the figures README and
+docs/api.md quote.
 
 asyncpg's query logger sees every statement a connection runs; each is one
 round trip once the statement is in asyncpg's per-connection cache.
@@ -12,7 +13,10 @@ from typing import Any
 
 import pytest
 
+import uuid
+
 from repositories import Store, User
+from repositories._generated import projects as project_queries
 from repositories.unit_of_work import COMMIT_AND_RESET, begin_as
 from tests.support import new_user
 
@@ -55,6 +59,21 @@ async def test_single_operation_unit_of_work_is_three_statements(
     await flushed_log()
     assert len(statements) == 3, statements
     assert statements[0] == begin_as(user.id)
+    # Only the repositories' statements ran: COMMIT alone.
+    assert statements[-1] == "COMMIT"
+
+
+async def test_a_unit_of_work_that_ran_a_query_resets_with_its_commit(
+    logged_store: tuple[Store, list[str]],
+) -> None:
+    store, statements = logged_store
+    user: User = await new_user(store)
+    await flushed_log()
+    statements.clear()
+    async with store.unit_of_work(user.id) as uow:
+        await uow.run(project_queries.project_exists, id=uuid.uuid4(), owner_id=user.id)
+    await flushed_log()
+    assert len(statements) == 3, statements
     # The session reset travels with the COMMIT: no round trip of its own.
     assert statements[-1] == COMMIT_AND_RESET
 
@@ -69,29 +88,38 @@ async def test_sync_is_three_statements_whatever_the_tree_size(
         # The first array parameters on a connection make asyncpg introspect
         # their types once; measure a later sync.
         await uow.files.sync(project.id, {"warm.txt": "up"})
+    async with store.unit_of_work(user.id) as uow:
         await flushed_log()
         statements.clear()
         result = await uow.files.sync(
             project.id, {f"f/{i}.txt": str(i) for i in range(500)}
         )
         await flushed_log()
+        # The project lock, the changed paths, the write.
         assert len(statements) == 3, statements
+        statements.clear()
+        await uow.files.sync(project.id, {"again.txt": "2"})
+        await flushed_log()
+        assert len(statements) == 2, statements  # the lock is held already
     assert (result.created, result.deleted) == (500, 1)
 
 
-async def test_put_is_three_statements_whatever_the_outcome(
+async def test_put_is_one_statement_when_unchanged_and_two_otherwise(
     logged_store: tuple[Store, list[str]],
 ) -> None:
     store, statements = logged_store
     user = await new_user(store)
     async with store.unit_of_work(user.id) as uow:
         project = await uow.projects.create("put round trips")
-    outcomes = []
+    outcomes, counts = [], []
     for content in ("one", "two", "two"):  # created, updated, unchanged
         await flushed_log()
         statements.clear()
         async with store.unit_of_work(user.id) as uow:
             outcomes.append((await uow.files.put(project.id, "f.txt", content)).outcome)
         await flushed_log()
-        assert len(statements) == 3, statements
+        counts.append(len(statements))
     assert outcomes == ["created", "updated", "unchanged"]
+    # With begin and commit: the project lock (which reads the file too),
+    # then the write; unchanged content is told by the first and ends there.
+    assert counts == [4, 4, 3]

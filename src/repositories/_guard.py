@@ -175,7 +175,7 @@ def one_call_at_a_time(
         guard = self._guard
         guard.enter()
         try:
-            tracer = _telemetry.tracer
+            tracer = _telemetry.active_tracer()
             if tracer is None:  # the hot path without OpenTelemetry
                 return await method(self, *args, **kwargs)
             parent = None if guard.nested else guard.span

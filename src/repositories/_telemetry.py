@@ -150,6 +150,8 @@ class Instruments:
 
 tracer: Tracer | None = None
 instruments: Instruments | None = None
+# Whether enable() was given its tracer provider (else the global one).
+_own_provider = False
 # Every pool opened in this process, so one enabled later sees them too.
 _pools: weakref.WeakSet[WatchedPool] = weakref.WeakSet()
 
@@ -161,12 +163,27 @@ def enable(
     """Record spans and metrics through these providers (by default the
     global ones OpenTelemetry's setup installs). Done at import when the
     API is installed."""
-    global tracer, instruments
+    global tracer, instruments, _own_provider
     if not AVAILABLE:
         return
     tracer = otel_trace.get_tracer(SCOPE, tracer_provider=tracer_provider)
+    _own_provider = tracer_provider is not None
     instruments = Instruments(meter_provider)
     instruments.pools.update(_pools)
+
+
+def active_tracer() -> Tracer | None:
+    """The tracer to record a span with now, or None: tracing is off, or
+    it follows the global tracer provider and none is set up yet (the API
+    alone would hand out spans that record nothing, at a cost per call). A
+    provider set up later is followed from then on."""
+    if tracer is None:
+        return None
+    if _own_provider or not isinstance(
+        otel_trace.get_tracer_provider(), otel_trace.ProxyTracerProvider
+    ):
+        return tracer
+    return None
 
 
 def disable() -> None:
@@ -225,8 +242,9 @@ class Watch:
         self.started = time.perf_counter()
         self.threshold = slow_after
         self.span: Span | None = None
-        if tracer is not None:
-            self.span = tracer.start_span(
+        active = active_tracer()
+        if active is not None:
+            self.span = active.start_span(
                 "unit_of_work",
                 kind=otel_trace.SpanKind.INTERNAL,
                 attributes={**DB_SYSTEM, "db.operation.name": "unit_of_work"},

@@ -192,7 +192,7 @@ class UnitOfWork:
             conn = self._conn
             assert conn is not None  # the guard refuses a closed one
             name = getattr(query, "__name__", "query")
-            tracer = _telemetry.tracer
+            tracer = _telemetry.active_tracer()
             if tracer is None:
                 with translated(name):
                     return await query(conn, *args, **params)

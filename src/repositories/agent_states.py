@@ -29,13 +29,9 @@ from repositories._generated import Executor
 from repositories._generated import agent_states as queries
 from repositories._generated import models as rows
 from repositories._guard import Guard, one_call_at_a_time
-from repositories.errors import (
-    InvalidInput,
-    NotFound,
-    once_more,
-    translated,
-    unmatched_write,
-)
+from repositories._outcomes import once_more, unmatched_write
+from repositories._translate import translated
+from repositories.errors import InvalidInput, NotFound
 from repositories.models import AgentState, RowModels, from_row
 from repositories.projects import ProjectsRepository
 

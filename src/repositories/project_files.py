@@ -16,14 +16,9 @@ from repositories._generated import models as rows
 from repositories._generated import project_files as queries
 from repositories._generated import projects as project_queries
 from repositories._guard import Guard, one_call_at_a_time
-from repositories.errors import (
-    InvalidInput,
-    NotFound,
-    PathTaken,
-    once_more,
-    translated,
-    unmatched_write,
-)
+from repositories._outcomes import once_more, unmatched_write
+from repositories._translate import translated
+from repositories.errors import InvalidInput, NotFound, PathTaken
 from repositories.models import (
     FileEntry,
     FileOutcome,

@@ -20,8 +20,10 @@ from repositories import (
     users,
     validation,
 )
+from repositories._database import PINNED_SETTINGS
 from repositories._generated import settings as settings_queries
 from repositories._pooled import Connections, reset
+from repositories._translate import translated
 from repositories.cursors import CursorCodec
 from repositories.errors import (
     InvalidInput,
@@ -29,7 +31,6 @@ from repositories.errors import (
     RepositoryError,
     Unavailable,
     UnsafeLoginSettings,
-    translated,
 )
 from repositories.models import StoreStats, check_row_models
 from repositories.settings import UnitOfWorkSettings
@@ -51,25 +52,6 @@ def _opening_errors() -> Iterator[None]:
         raise InvalidInput(
             "dsn", "is not a valid PostgreSQL URL", detail=str(exc)
         ) from exc
-
-
-# Sent at every connection's start, where they take precedence over defaults
-# stored with ALTER ROLE/DATABASE … SET: a setting planted there cannot make
-# the application's sessions read-only, change what a name resolves to, or
-# change the isolation the repositories were written for.
-PINNED_SETTINGS = {
-    "search_path": "public, pg_temp",
-    "default_transaction_read_only": "off",
-    "default_transaction_isolation": "read committed",
-    "default_transaction_deferrable": "off",
-    # The Store's command_timeout bounds each statement (asyncpg then has
-    # the server cancel it); time limits stored on the login would cancel
-    # or end units of work behind its back, all of them if planted short.
-    "statement_timeout": "0",
-    "lock_timeout": "0",
-    "idle_in_transaction_session_timeout": "0",
-    "row_security": "on",
-}
 
 
 async def _create_pool(

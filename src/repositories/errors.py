@@ -1,5 +1,5 @@
-"""The error taxonomy of the contract: the classes routes catch, and
-nothing else leaves a repository.
+"""The error taxonomy of the contract: the classes routes catch. Nothing
+else leaves a repository.
 
 Every error carries a stable `code` (a class attribute, so `error.code` as
 well) that an HTTP layer maps onto a status, and a client-safe message:

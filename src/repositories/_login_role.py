@@ -18,8 +18,13 @@ from typing import Literal
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-TENANT_TABLES = ("projects", "project_files", "agent_states")
-TENANT_ROLE = "app_user"
+from repositories._database import (
+    AUTH_ROLE,
+    TENANT_ROLE,
+    TENANT_TABLES,
+    UNIT_OF_WORK_SETTINGS,
+)
+
 TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
 Purpose = Literal["tenant", "auth"]
 
@@ -108,30 +113,14 @@ async def problems(
     if purpose == "auth" and TENANT_ROLE in row["reachable"]:
         found.append(
             f"it can switch to {TENANT_ROLE} and act as any tenant (the auth "
-            "layer's login must be a member of app_auth only)"
+            f"layer's login must be a member of {AUTH_ROLE} only)"
         )
     return str(row["rolname"]), found
 
 
-# Settings that would change every unit of work when stored on the login or
-# the database (ALTER ROLE/DATABASE … SET), with the one value each may
-# have: time limits that cancel a statement or end a transaction or a
-# session (an idle pooled connection ended under the pool fails the next
-# unit of work on it), row-level security turned into errors, triggers and
-# foreign keys turned off. The Store pins those it can at connection start
-# (store.PINNED_SETTINGS), where they take precedence, so a stored value of
-# one of those is in force only where the pin cannot go (behind PgBouncer).
-# transaction_timeout is PostgreSQL 17's; a setting the server lacks is
-# simply not found.
-UNIT_OF_WORK_SETTINGS = {
-    "statement_timeout": "0",
-    "lock_timeout": "0",
-    "idle_in_transaction_session_timeout": "0",
-    "idle_session_timeout": "0",
-    "transaction_timeout": "0",
-    "row_security": "on",
-    "session_replication_role": "origin",
-}
+# Where a setting in force on a connection was stored (pg_settings.source),
+# as the statement that stores it there; the settings looked for:
+# UNIT_OF_WORK_SETTINGS.
 STORED_SOURCES = {
     "user": "ALTER ROLE … SET",
     "database": "ALTER DATABASE … SET",

@@ -1,6 +1,5 @@
-"""The project lock, taken in one place, and the one rule for a write that
-matched nothing. docs/api.md ("Writers of one project") has the argument
-for both; the code keeps to it:
+"""The project lock, taken in one place. docs/api.md ("Writers of one
+project") has the argument; the code keeps to it:
 
 - Every write of a project's files, agent state or row first holds the
   project's lock (LockProjectForWrites in queries/projects.sql), taken once
@@ -15,17 +14,14 @@ for both; the code keeps to it:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 from uuid import UUID
 
 from repositories._generated import Executor
 from repositories._generated import projects as queries
 from repositories._guard import Guard
-from repositories.errors import NotFound, translated
+from repositories._translate import translated
+from repositories.errors import NotFound
 
-T = TypeVar("T")  # what a write returns
-C = TypeVar("C")  # the row as read after a write that matched nothing
 PROJECT = "project"
 _SIGN_BIT = 1 << 63
 
@@ -48,17 +44,20 @@ class ProjectLock:
         self._actor = actor
         self._guard = guard
 
-    async def hold(self, project_id: UUID, *, whole_project: bool) -> None:
+    async def hold(
+        self, project_id: UUID, *, whole_project: bool, missing: str = PROJECT
+    ) -> None:
         """Hold the lock a write needs: shared for a write of one row
         (`whole_project` False) when the unit of work writes side by side,
-        else exclusive. NotFound when the project is missing or not the
-        actor's."""
+        else exclusive. NotFound(`missing`) when the project is missing or
+        not the actor's: a write that needs a row of it (a delete, a move)
+        names that row, as when the project is there and the row is not."""
         exclusive = self._guard.lock_needed(project_id, whole_project=whole_project)
         if exclusive is None:
             return
         taken = await self._take(project_id, exclusive=exclusive)
         if taken is None:
-            raise NotFound(PROJECT)
+            raise NotFound(missing)
 
     async def hold_unless_stored(
         self, project_id: UUID, path: str, sha256: str
@@ -99,29 +98,3 @@ class ProjectLock:
         if taken is not None and taken.locked:
             self._guard.holds(project_id, exclusive=exclusive)
         return taken
-
-
-async def written_or_current(
-    write: Callable[[], Awaitable[T | None]],
-    current: Callable[[], Awaitable[C | None]],
-    fits: Callable[[C], bool],
-) -> tuple[T | None, C | None]:
-    """Run a write; when it matched nothing, read the row it was about
-    (`current`) and, when the row fits the write after all, run it once
-    more. Returns what was written, or None and the row as read (None: no
-    row), from which the caller says why nothing was written.
-
-    The one case the second run is for: a write holding the lock shared
-    whose statement's snapshot predates a row another writer of the
-    project, holding it shared too, committed meanwhile. Under the
-    exclusive lock the first run always sees every committed row."""
-    written = await write()
-    if written is not None:
-        return written, None
-    found = await current()
-    if found is not None and fits(found):
-        written = await write()
-        if written is not None:
-            return written, None
-        found = await current()
-    return None, found

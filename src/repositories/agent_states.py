@@ -28,8 +28,10 @@ from repositories._generated import Executor
 from repositories._generated import agent_states as queries
 from repositories._generated import models as rows
 from repositories._guard import Guard, one_call_at_a_time
-from repositories._project_lock import ProjectLock, written_or_current
-from repositories.errors import InvalidInput, NotFound, translated, unmatched_write
+from repositories._outcomes import unmatched_write, written_or_current
+from repositories._project_lock import ProjectLock
+from repositories._translate import translated
+from repositories.errors import InvalidInput, NotFound
 from repositories.models import AgentState, RowModels, from_row
 from repositories.projects import ProjectsRepository
 
@@ -137,7 +139,7 @@ class AgentStatesRepository:
         if its version is n."""
         project_id = validation.identifier(project_id, "project_id")
         expected = validation.expected_version(expected_version)
-        await self._lock.hold(project_id, whole_project=True)
+        await self._lock.hold(project_id, whole_project=True, missing=RESOURCE)
         with translated(RESOURCE):
             deleted = await queries.delete_agent_state(
                 self._conn,

@@ -1,4 +1,5 @@
-"""The error taxonomy of the contract; nothing else leaves a repository.
+"""The error taxonomy of the contract: the classes routes catch. Nothing
+else leaves a repository.
 
 Every error carries a stable `code` (a class attribute, so `error.code` as
 well) that an HTTP layer maps onto a status, and a client-safe message:
@@ -8,27 +9,20 @@ diagnostic detail is kept apart in `error.detail` (None when there is
 none), added to the exception as a note so that a logged traceback shows
 it, and the database error itself is the `__cause__`.
 
-Two translations live here too, each in one place. `translated` maps
-asyncpg's exceptions onto the taxonomy. `unmatched_write` says why a write
-matched no row: writes filter on the actor, the path and the expected
-version in one statement, so a write that matched nothing says only that
-*something* did not hold. The repositories then read the row's current
-version (None: no row) and ask `unmatched_write` which error that is, so
-every method words it the same way: "expected version N, found M".
+What raises them lives elsewhere: `_translate` maps asyncpg's exceptions
+onto these classes, `_outcomes` tells which one a write that matched no row
+is, `validation` refuses input.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
-import asyncpg
+from repositories._database import TENANT_LOGIN, TENANT_ROLE
 
 # How much of an offending path an InvalidInput message quotes.
 _QUOTED_PATH_MAX_CHARS = 200
-W = TypeVar("W")  # what a write returns
 
 
 class RepositoryError(Exception):
@@ -101,17 +95,6 @@ class EmailTaken(Conflict):
     code: ClassVar[str] = "email_taken"
 
 
-def quoted_path(path: str) -> str:
-    """A path as an InvalidInput message quotes it: JSON string syntax
-    (control characters escaped), a lone surrogate as a backslash escape,
-    at most 200 characters of it."""
-    shown = path
-    if len(shown) > _QUOTED_PATH_MAX_CHARS:
-        shown = shown[:_QUOTED_PATH_MAX_CHARS] + "…"
-    text = json.dumps(shown, ensure_ascii=False)
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 class InvalidInput(RepositoryError):
     """Input that breaks the contract's rules; raised before any SQL is sent.
     Inside `uow.files.sync`, `path` is the offending key of `files`."""
@@ -126,11 +109,22 @@ class InvalidInput(RepositoryError):
         path: str | None = None,
         detail: str | None = None,
     ) -> None:
-        where = "" if path is None else f" at files[{quoted_path(path)}]"
+        where = "" if path is None else f" at files[{self._quoted(path)}]"
         super().__init__(f"invalid {field}{where}: {reason}", detail=detail)
         self.field = field
         self.reason = reason
         self.path = path
+
+    @staticmethod
+    def _quoted(path: str) -> str:
+        """A path as the message quotes it: JSON string syntax (control
+        characters escaped), a lone surrogate as a backslash escape, at most
+        200 characters of it."""
+        shown = path
+        if len(shown) > _QUOTED_PATH_MAX_CHARS:
+            shown = shown[:_QUOTED_PATH_MAX_CHARS] + "…"
+        text = json.dumps(shown, ensure_ascii=False)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Contention(RepositoryError):
@@ -260,9 +254,10 @@ class ConcurrentCalls(UnitOfWorkMisuse):
 
 
 class PrivilegedLogin(RepositoryError):
-    """`Store.open` refused the login role: row-level security cannot hold it
-    (a superuser, BYPASSRLS, the owner of a tenant table, or privileges on
-    tenant tables of its own). `problems` names each one."""
+    """`Store.open` refused the login role: row-level security cannot bind
+    it, or it can reach more than the pool it logs in for needs (what is
+    checked: `Store.open`). `problems` names each reason found, one sentence
+    apiece."""
 
     code: ClassVar[str] = "privileged_login"
 
@@ -272,8 +267,8 @@ class PrivilegedLogin(RepositoryError):
             "database login role",
             detail=f"refusing to serve requests as the login role {role!r}: "
             + "; ".join(problems)
-            + ". Log in as the application's login role (app_login, a member of "
-            "app_user with NOINHERIT; README, Production), or pass "
+            + f". Log in as the application's login role ({TENANT_LOGIN}, a member"
+            f" of {TENANT_ROLE} with NOINHERIT; README, Production), or pass "
             "allow_privileged_login_unsafe=True for a maintenance script",
         )
         self.role = role
@@ -298,207 +293,3 @@ class UnsafeLoginSettings(RepositoryError):
         )
         self.role = role
         self.settings = settings
-
-
-# asyncpg's exceptions mapped onto the taxonomy: `translated`.
-
-# The server's own time limits: a statement cancelled (statement_timeout,
-# or a cancel request), a lock not granted in time (lock_timeout), a session
-# ended for idling in a transaction or for a transaction's length. By
-# SQLSTATE: asyncpg 0.30 has no class for the last.
-_TIMED_OUT_SQLSTATES = frozenset({"57014", "55P03", "25P03", "25P04"})
-
-# Errors that mean "the database is not there for us right now".
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,  # class 08
-    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, terminated
-    asyncpg.InterfaceError,  # connection closed or lost under us
-    # The server closed the connection before the client saw the end of the
-    # stream: asyncpg's state machine refuses the next call this way.
-    asyncpg.exceptions.InternalClientError,
-    ConnectionError,
-    OSError,
-)
-
-# What asyncpg's decoders raise for a stored value Python cannot hold: a
-# timestamp before year 1 (OverflowError), an integer of more digits than
-# int() takes (ValueError), JSON nested deeper than the interpreter's
-# recursion limit (RecursionError). asyncpg raises them as they are, from
-# the fetch; checked after asyncpg's own errors, some of which are
-# ValueErrors too.
-_UNDECODABLE: tuple[type[BaseException], ...] = (
-    ValueError,
-    OverflowError,
-    RecursionError,
-)
-
-
-def translated(resource: str) -> Translated:
-    """`with translated(resource):` run database work; re-raise its failures
-    as RepositoryError subclasses.
-
-    Each is raised `from` the asyncpg exception, so a log of the traceback
-    keeps PostgreSQL's SQLSTATE, message and detail (`error.__cause__`)."""
-    return Translated(resource)
-
-
-class Translated:
-    """The context manager `translated` returns. A class, not a
-    @contextmanager generator: every repository call enters one, and a
-    generator costs several times as much to set up."""
-
-    __slots__ = ("_resource",)
-
-    def __init__(self, resource: str) -> None:
-        self._resource = resource
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc is None or isinstance(exc, RepositoryError):
-            return
-        resource = self._resource
-        # The messages are client-safe; what PostgreSQL or the driver said
-        # (constraint, SQLSTATE, host, port, role) goes to `detail`.
-        if isinstance(exc, asyncpg.UniqueViolationError):
-            raise Conflict(resource, "already exists", detail=_described(exc)) from exc
-        if isinstance(
-            exc, asyncpg.ForeignKeyViolationError | asyncpg.InsufficientPrivilegeError
-        ):
-            # A vanished parent, or a row-level-security WITH CHECK refusal:
-            # both mean the actor has no such resource.
-            raise NotFound(resource, detail=_described(exc)) from exc
-        if isinstance(exc, asyncpg.CheckViolationError):
-            raise InvalidInput(
-                resource, "refused by the database", detail=_described(exc)
-            ) from exc
-        if isinstance(exc, TimeoutError):
-            # asyncpg's command_timeout: it has sent the server a cancel
-            # request for the statement, which the transaction does not
-            # survive. (A wait for a connection is PoolExhausted, raised
-            # where the pool is asked; a commit's, Unavailable.)
-            raise Timeout(resource, detail=_described(exc)) from exc
-        if (
-            isinstance(exc, asyncpg.PostgresError)
-            and exc.sqlstate in _TIMED_OUT_SQLSTATES
-        ):
-            raise Timeout(resource, exc.sqlstate, detail=_described(exc)) from exc
-        if _refused_argument(exc):
-            raise InvalidInput(
-                resource,
-                "a query argument has the wrong type or value",
-                detail=_described(exc),
-            ) from exc
-        if isinstance(exc, _UNAVAILABLE):
-            raise Unavailable(detail=_described(exc)) from exc
-        if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
-            # Writers of one project cannot deadlock (they lock the project
-            # first); a unit of work that writes two projects in one order
-            # and another that writes them in the other still can.
-            raise Contention(resource, exc.sqlstate, detail=_described(exc)) from exc
-        if isinstance(exc, asyncpg.PostgresError):
-            raise RepositoryError("database error", detail=_described(exc)) from exc
-        if isinstance(exc, _UNDECODABLE):
-            raise Unreadable(
-                resource,
-                "a stored value cannot be decoded",
-                detail=_described(exc).partition("\n")[0],
-            ) from exc
-
-
-def _refused_argument(exc: BaseException) -> bool:
-    """Whether asyncpg refused to encode a query argument (a str for a
-    uuid, say) before the statement ran: a DataError the client raises
-    itself, without the severity every server error carries."""
-    if isinstance(exc, asyncpg.PostgresError):
-        return (
-            isinstance(exc, asyncpg.exceptions.DataError)
-            and getattr(exc, "severity", None) is None
-        )
-    return isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError)
-
-
-def _described(exc: BaseException) -> str:
-    """What the driver or the server said, for `detail`: the exception's
-    type, SQLSTATE, constraint, message and PostgreSQL's DETAIL."""
-    parts = [type(exc).__name__]
-    if isinstance(exc, asyncpg.PostgresError):
-        parts.append(f"SQLSTATE {exc.sqlstate}")
-        if exc.constraint_name:
-            parts.append(f"constraint {exc.constraint_name}")
-    text = f"{', '.join(parts)}: {exc}"
-    if isinstance(exc, asyncpg.PostgresError) and exc.detail:
-        text += f" ({exc.detail})"
-    return text
-
-
-# A write that matched no row: run it once more when its snapshot predates
-# the row (`once_more`), else say why, NotFound or VersionConflict
-# (`unmatched_write`).
-
-
-async def once_more(
-    write: Callable[[], Awaitable[W | None]],
-    current_version: Callable[[], Awaitable[int | None]],
-    expected: int | None,
-) -> tuple[W | None, int | None]:
-    """Run `write`; when it matched nothing while the row is there at the
-    version it expects (None: any), run it once more, and return what it
-    wrote, else None and the version the row holds (None: no row).
-
-    Every write first waits for the project lock (the lock order:
-    queries/project_files.sql), and a statement that waited still reads with
-    the snapshot it took before: a row the previous holder of the lock made
-    is invisible to it. The second run starts after the lock is held, so it
-    sees the row, and nobody else can change it meanwhile."""
-    written = await write()
-    if written is not None:
-        return written, None
-    found = await current_version()
-    if found is not None and expected in (None, found):
-        written = await write()
-        if written is not None:
-            return written, None
-        found = await current_version()
-    return None, found
-
-
-def version_mismatch(expected: int | None, found: int | None) -> str:
-    """The reason of a VersionConflict: "expected version 2, found 3";
-    version 0 is "none exists yet", None is "any version"."""
-    wanted = "any version" if expected is None else f"version {expected}"
-    held = "none" if found is None else str(found)
-    return f"expected {wanted}, found {held}"
-
-
-async def unmatched_write(
-    resource: str,
-    *,
-    expected: int | None,
-    found: int | None,
-    parent: str = "project",
-    parent_exists: Callable[[], Awaitable[bool]] | None = None,
-) -> VersionConflict | NotFound:
-    """The error for a write of `resource` that matched no row.
-
-    `expected` is the version the caller asked for, `found` the version the
-    row holds now (None: there is no row). A row that exists is a
-    VersionConflict. Without a row, a write that creates rows inside a parent
-    (it passes `parent_exists`) is NotFound(parent) when the parent is
-    missing or not the actor's, else a VersionConflict (the row it expected
-    is gone); a write that needs the row (delete) is NotFound(resource).
-    """
-    reason = version_mismatch(expected, found)
-    if found is not None:
-        return VersionConflict(resource, reason, found)
-    if parent_exists is None:
-        return NotFound(resource)
-    if not await parent_exists():
-        return NotFound(parent)
-    return VersionConflict(resource, reason, None)

@@ -15,16 +15,10 @@ from repositories._generated import models as rows
 from repositories._generated import project_files as queries
 from repositories._generated.projects import LockProjectForWritesRow
 from repositories._guard import Guard, one_call_at_a_time
-from repositories._project_lock import ProjectLock, written_or_current
-from repositories.errors import (
-    InvalidInput,
-    NotFound,
-    PathTaken,
-    VersionConflict,
-    translated,
-    unmatched_write,
-    version_mismatch,
-)
+from repositories._outcomes import unmatched_write, version_mismatch, written_or_current
+from repositories._project_lock import ProjectLock
+from repositories._translate import translated
+from repositories.errors import InvalidInput, NotFound, PathTaken, VersionConflict
 from repositories.models import (
     FileEntry,
     FileOutcome,
@@ -295,7 +289,7 @@ class ProjectFilesRepository:
         project_id = validation.identifier(project_id, "project_id")
         source = validation.path(path)
         target = validation.path(new_path, "new_path")
-        await self._lock.hold(project_id, whole_project=True)
+        await self._lock.hold(project_id, whole_project=True, missing=RESOURCE)
         with translated(RESOURCE):
             row = await queries.move_file(
                 self._conn,
@@ -321,7 +315,7 @@ class ProjectFilesRepository:
         project_id = validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         expected = validation.expected_version(expected_version)
-        await self._lock.hold(project_id, whole_project=True)
+        await self._lock.hold(project_id, whole_project=True, missing=RESOURCE)
         with translated(RESOURCE):
             deleted = await queries.delete_file(
                 self._conn,

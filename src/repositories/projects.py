@@ -10,7 +10,8 @@ from repositories._generated import Executor
 from repositories._generated import projects as queries
 from repositories._guard import Guard, one_call_at_a_time
 from repositories._project_lock import ProjectLock
-from repositories.errors import NotFound, translated
+from repositories._translate import translated
+from repositories.errors import NotFound
 from repositories.models import UNSET, Page, Project, RowModels, Unset, from_row
 from repositories.settings import UnitOfWorkSettings
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 from uuid import UUID
@@ -20,8 +22,10 @@ from repositories import (
     users,
     validation,
 )
+from repositories._database import PINNED_SETTINGS
 from repositories._generated import settings as settings_queries
 from repositories._pooled import Connections, reset
+from repositories._translate import translated
 from repositories.cursors import CursorCodec
 from repositories.errors import (
     InvalidInput,
@@ -29,7 +33,6 @@ from repositories.errors import (
     RepositoryError,
     Unavailable,
     UnsafeLoginSettings,
-    translated,
 )
 from repositories.models import StoreStats, check_row_models
 from repositories.settings import UnitOfWorkSettings
@@ -38,9 +41,102 @@ from repositories.users import UsersRepository
 
 R = TypeVar("R")
 
+AUTH_POOL_MAX_SIZE = 4
+# Arguments of asyncpg.create_pool that the Store sets itself, so a caller's
+# would take its place: the JSON codecs, and the session reset.
+STORE_POOL_OPTIONS = ("init", "reset")
+# Every repository's declaration of the row models it builds contract
+# models from.
+ROW_MODELS = (
+    projects.ROW_MODELS,
+    project_files.ROW_MODELS,
+    agent_states.ROW_MODELS,
+    users.ROW_MODELS,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """What Store.open was given, checked (`_checked_options`)."""
+
+    dsn: str
+    auth_dsn: str | None
+    min_size: int
+    max_size: int
+    acquire_timeout: float
+    command_timeout: float | None
+    statement_cache_size: int
+    max_content_bytes: int
+    max_sync_files: int
+    max_sync_bytes: int
+    cursor_key: bytes | None
+    allow_privileged_login_unsafe: bool
+    slow_unit_of_work: float
+    server_settings: dict[str, str]
+    pool_options: dict[str, Any]
+
+
+def _checked_options(
+    dsn: object,
+    *,
+    auth_dsn: object,
+    min_size: object,
+    max_size: object,
+    acquire_timeout: object,
+    command_timeout: object,
+    statement_cache_size: object,
+    max_content_bytes: object,
+    max_sync_files: object,
+    max_sync_bytes: object,
+    cursor_key: object,
+    allow_privileged_login_unsafe: object,
+    slow_unit_of_work: object,
+    pool_options: dict[str, Any],
+) -> _Options:
+    """Every argument of Store.open, each checked by its rule in
+    `validation` and named by its parameter: InvalidInput for the first
+    that makes no sense, before anything is opened."""
+    options = _Options(
+        dsn=validation.url(dsn, "dsn"),
+        auth_dsn=None if auth_dsn is None else validation.url(auth_dsn, "auth_dsn"),
+        min_size=validation.option(min_size, "min_size", least=0),
+        max_size=validation.option(max_size, "max_size"),
+        acquire_timeout=validation.seconds(acquire_timeout, "acquire_timeout"),
+        command_timeout=None
+        if command_timeout is None
+        else validation.seconds(command_timeout, "command_timeout"),
+        statement_cache_size=validation.option(
+            statement_cache_size, "statement_cache_size", least=0
+        ),
+        max_content_bytes=validation.option(max_content_bytes, "max_content_bytes"),
+        max_sync_files=validation.option(max_sync_files, "max_sync_files"),
+        max_sync_bytes=validation.option(max_sync_bytes, "max_sync_bytes"),
+        cursor_key=validation.cursor_key(cursor_key, "cursor_key"),
+        allow_privileged_login_unsafe=validation.flag(
+            allow_privileged_login_unsafe, "allow_privileged_login_unsafe"
+        ),
+        slow_unit_of_work=validation.seconds(
+            slow_unit_of_work, "slow_unit_of_work", zero=True
+        ),
+        server_settings=validation.server_settings(
+            pool_options.get("server_settings"), "server_settings"
+        ),
+        pool_options={
+            name: value
+            for name, value in pool_options.items()
+            if name != "server_settings"
+        },
+    )
+    if options.min_size > options.max_size:
+        raise InvalidInput("min_size", "must not be above max_size")
+    for name in STORE_POOL_OPTIONS:
+        if name in options.pool_options:
+            raise InvalidInput(name, "is the Store's own: it cannot be replaced")
+    return options
+
 
 @contextlib.contextmanager
-def _opening_errors() -> Iterator[None]:
+def _opening_errors(option: str) -> Iterator[None]:
     # asyncpg parses the DSN lazily and says ValueError for a malformed one;
     # its connect timeout is a TimeoutError: no server answered in time.
     try:
@@ -49,57 +145,53 @@ def _opening_errors() -> Iterator[None]:
         raise Unavailable(detail=f"connecting timed out: {exc!r}") from exc
     except ValueError as exc:
         raise InvalidInput(
-            "dsn", "is not a valid PostgreSQL URL", detail=str(exc)
+            option, "is not a valid PostgreSQL URL", detail=str(exc)
         ) from exc
 
 
-# Sent at every connection's start, where they take precedence over defaults
-# stored with ALTER ROLE/DATABASE … SET: a setting planted there cannot make
-# the application's sessions read-only, change what a name resolves to, or
-# change the isolation the repositories were written for.
-PINNED_SETTINGS = {
-    "search_path": "public, pg_temp",
-    "default_transaction_read_only": "off",
-    "default_transaction_isolation": "read committed",
-    "default_transaction_deferrable": "off",
-    # The Store's command_timeout bounds each statement (asyncpg then has
-    # the server cancel it); time limits stored on the login would cancel
-    # or end units of work behind its back, all of them if planted short.
-    "statement_timeout": "0",
-    "lock_timeout": "0",
-    "idle_in_transaction_session_timeout": "0",
-    "row_security": "on",
-}
-
-
-async def _create_pool(
-    dsn: str, purpose: _login_role.Purpose, allow_privileged: bool, **options: Any
+async def _checked_pool(
+    opened: contextlib.AsyncExitStack,
+    dsn: str,
+    *,
+    option: str,
+    purpose: _login_role.Purpose,
+    options: _Options,
+    min_size: int,
+    max_size: int,
 ) -> asyncpg.Pool[asyncpg.Record]:
-    """A pool on `dsn` whose login role has been checked for `purpose`."""
-    caller_settings = options.pop("server_settings", None) or {}
-    with translated("database"), _opening_errors():
-        pool = await asyncpg.create_pool(
+    """A pool on `dsn` (the argument `option`) whose login role has been
+    checked for `purpose`; `opened` closes it when a later step of the
+    opening fails."""
+    try:
+        # Not connected yet: asyncpg checks its own options here.
+        pool = asyncpg.create_pool(
             dsn,
             init=generated.init_connection,
             reset=reset,
-            server_settings={**caller_settings, **PINNED_SETTINGS},
-            **options,
+            server_settings={**options.server_settings, **PINNED_SETTINGS},
+            min_size=min_size,
+            max_size=max_size,
+            command_timeout=options.command_timeout,
+            statement_cache_size=options.statement_cache_size,
+            **options.pool_options,
         )
-    try:
-        with translated("database"), _opening_errors():
-            async with pool.acquire() as conn:
-                role, stored = await _login_role.stored_settings(conn)
-                found: list[str] = []
-                if not stored and not allow_privileged:
-                    role, found = await _login_role.problems(conn, purpose)
-    except BaseException:
-        await pool.close()
-        raise
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            "pool_options", "asyncpg.create_pool refused them", detail=str(exc)
+        ) from exc
+    with translated("database"), _opening_errors(option):
+        # A pool whose first connections fail closes what it opened itself.
+        await pool
+    opened.push_async_callback(pool.close)
+    found: list[str] = []
+    with translated("database"), _opening_errors(option):
+        async with pool.acquire() as conn:
+            role, stored = await _login_role.stored_settings(conn)
+            if not stored and not options.allow_privileged_login_unsafe:
+                role, found = await _login_role.problems(conn, purpose)
     if stored:
-        await pool.close()
         raise UnsafeLoginSettings(role, stored)
     if found:
-        await pool.close()
         raise PrivilegedLogin(role, found)
     return pool
 
@@ -118,15 +210,45 @@ async def _stored_cursor_key(pool: asyncpg.Pool[asyncpg.Record]) -> bytes:
     return key
 
 
-AUTH_POOL_MAX_SIZE = 4
-# Every repository's declaration of the row models it builds contract
-# models from.
-ROW_MODELS = (
-    projects.ROW_MODELS,
-    project_files.ROW_MODELS,
-    agent_states.ROW_MODELS,
-    users.ROW_MODELS,
-)
+async def _open_store(cls: type[Store], options: _Options) -> Store:
+    """A Store on pools whose login roles passed their checks. Whatever the
+    opening opened is closed again when a later step fails or is
+    cancelled."""
+    async with contextlib.AsyncExitStack() as opened:
+        pool = await _checked_pool(
+            opened,
+            options.dsn,
+            option="dsn",
+            purpose="tenant",
+            options=options,
+            min_size=options.min_size,
+            max_size=options.max_size,
+        )
+        auth_pool = None
+        if options.auth_dsn is not None:
+            # The auth layer's calls are single statements: a few
+            # connections, opened when first needed.
+            auth_pool = await _checked_pool(
+                opened,
+                options.auth_dsn,
+                option="auth_dsn",
+                purpose="auth",
+                options=options,
+                min_size=0,
+                max_size=min(options.max_size, AUTH_POOL_MAX_SIZE),
+            )
+        key = options.cursor_key or await _stored_cursor_key(pool)
+        settings = UnitOfWorkSettings(
+            acquire_timeout=options.acquire_timeout,
+            cursors=CursorCodec(key),
+            max_content_bytes=options.max_content_bytes,
+            max_sync_files=options.max_sync_files,
+            max_sync_bytes=options.max_sync_bytes,
+            slow_unit_of_work=options.slow_unit_of_work,
+        )
+        store = cls(pool, auth_pool=auth_pool, settings=settings)
+        opened.pop_all()  # the Store owns the pools now
+    return store
 
 
 class Store:
@@ -176,6 +298,10 @@ class Store:
         (`await Store.open(dsn)`) and an async context manager that closes it
         on exit (`async with Store.open(dsn) as store:`).
 
+        It opens one Store, as an asyncpg pool opens once: awaited again (or
+        entered after an await) it returns the same Store. An opening that
+        fails closes whatever it had opened, and a later await tries again.
+
         auth_dsn is the auth layer's login (app_auth_login): store.users runs
         on a small pool of its own there; without it store.users raises
         RepositoryError. The tenant login cannot become the auth layer's role
@@ -184,7 +310,9 @@ class Store:
         Every argument is checked at the call, before any connection:
         InvalidInput names the one that makes no sense (a size or limit
         below 1, min_size above max_size, a timeout that is not a positive
-        finite number, a cursor_key that is not bytes of at least 32).
+        finite number, a cursor_key that is not bytes of at least 32,
+        server_settings that are not str to str, an init or reset, which the
+        Store sets itself), and nothing is opened.
 
         statement_cache_size=0 makes it safe behind PgBouncer in transaction
         pooling mode. cursor_key signs listing cursors; by default the key the
@@ -207,80 +335,26 @@ class Store:
         times a tree while it syncs it). A unit of work that takes
         slow_unit_of_work seconds or more logs a warning when it ends.
         """
-        if not isinstance(dsn, str):
-            raise InvalidInput("dsn", f"must be a str, not {type(dsn).__name__}")
-        if auth_dsn is not None and not isinstance(auth_dsn, str):
-            raise InvalidInput(
-                "auth_dsn", f"must be a str or None, not {type(auth_dsn).__name__}"
-            )
-        validation.option(min_size, "min_size", least=0)
-        validation.option(max_size, "max_size")
-        if min_size > max_size:
-            raise InvalidInput("min_size", "must not be above max_size")
-        validation.seconds(acquire_timeout, "acquire_timeout")
-        if command_timeout is not None:
-            validation.seconds(command_timeout, "command_timeout")
-        validation.option(statement_cache_size, "statement_cache_size", least=0)
-        validation.option(max_content_bytes, "max_content_bytes")
-        validation.option(max_sync_files, "max_sync_files")
-        validation.option(max_sync_bytes, "max_sync_bytes")
-        checked_key = validation.cursor_key(cursor_key)
-        slow_after = validation.seconds(
-            slow_unit_of_work, "slow_unit_of_work", zero=True
+        options = _checked_options(
+            dsn,
+            auth_dsn=auth_dsn,
+            min_size=min_size,
+            max_size=max_size,
+            acquire_timeout=acquire_timeout,
+            command_timeout=command_timeout,
+            statement_cache_size=statement_cache_size,
+            max_content_bytes=max_content_bytes,
+            max_sync_files=max_sync_files,
+            max_sync_bytes=max_sync_bytes,
+            cursor_key=cursor_key,
+            allow_privileged_login_unsafe=allow_privileged_login_unsafe,
+            slow_unit_of_work=slow_unit_of_work,
+            pool_options=pool_options,
         )
-        if not isinstance(allow_privileged_login_unsafe, bool):
-            raise InvalidInput("allow_privileged_login_unsafe", "must be a bool")
         # Before any connection: a contract model that a regenerated row
         # model no longer fits fails here, naming both, not on a first call.
         check_row_models(ROW_MODELS)
-
-        async def create() -> Store:
-            pool = await _create_pool(
-                dsn,
-                "tenant",
-                allow_privileged_login_unsafe,
-                min_size=min_size,
-                max_size=max_size,
-                command_timeout=command_timeout,
-                statement_cache_size=statement_cache_size,
-                **pool_options,
-            )
-            auth_pool = None
-            if auth_dsn is not None:
-                try:
-                    # The auth layer's calls are single statements: a few
-                    # connections, opened when first needed.
-                    auth_pool = await _create_pool(
-                        auth_dsn,
-                        "auth",
-                        allow_privileged_login_unsafe,
-                        min_size=0,
-                        max_size=min(max_size, AUTH_POOL_MAX_SIZE),
-                        command_timeout=command_timeout,
-                        statement_cache_size=statement_cache_size,
-                        **pool_options,
-                    )
-                except BaseException:
-                    await pool.close()
-                    raise
-            try:
-                key = checked_key or await _stored_cursor_key(pool)
-            except BaseException:
-                await pool.close()
-                if auth_pool is not None:
-                    await auth_pool.close()
-                raise
-            settings = UnitOfWorkSettings(
-                acquire_timeout=float(acquire_timeout),
-                cursors=CursorCodec(key),
-                max_content_bytes=max_content_bytes,
-                max_sync_files=max_sync_files,
-                max_sync_bytes=max_sync_bytes,
-                slow_unit_of_work=slow_after,
-            )
-            return cls(pool, auth_pool=auth_pool, settings=settings)
-
-        return _OpeningStore(create)
+        return _OpeningStore(cls, options)
 
     def unit_of_work(self, user_id: UUID) -> UnitOfWork:
         """A unit of work acting as the user `user_id`: one transaction on one
@@ -355,18 +429,29 @@ class Store:
 
 class _OpeningStore:
     """Awaitable (`await Store.open(…)`) and an async context manager that
-    closes the Store on exit (`async with Store.open(…) as store`)."""
+    closes the Store on exit (`async with Store.open(…) as store`). It opens
+    one Store: awaited again, or entered after an await, it returns the same
+    one, as an asyncpg pool does; an opening that failed left nothing open,
+    and the next await tries again."""
 
-    def __init__(self, create: Callable[[], Coroutine[Any, Any, Store]]) -> None:
-        self._create = create
+    def __init__(self, cls: type[Store], options: _Options) -> None:
+        self._cls = cls
+        self._options = options
         self._store: Store | None = None
+        # Two tasks awaiting it at once open one Store between them.
+        self._opening = asyncio.Lock()
 
     def __await__(self) -> Generator[Any, None, Store]:
-        return self._create().__await__()
+        return self._opened().__await__()
+
+    async def _opened(self) -> Store:
+        async with self._opening:
+            if self._store is None:
+                self._store = await _open_store(self._cls, self._options)
+            return self._store
 
     async def __aenter__(self) -> Store:
-        self._store = await self._create()
-        return self._store
+        return await self._opened()
 
     async def __aexit__(
         self,

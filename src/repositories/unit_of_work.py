@@ -16,9 +16,11 @@ from asyncpg.pool import PoolConnectionProxy
 
 from repositories import _generated as generated
 from repositories import _telemetry, validation
+from repositories._database import ISOLATION, SEARCH_PATH, TENANT_ROLE
 from repositories._generated import Executor
 from repositories._guard import Guard
 from repositories._pooled import ROLLBACK_AND_RESET, SESSION_RESET, Connections
+from repositories._translate import translated
 from repositories.agent_states import AgentStatesRepository
 from repositories.errors import (
     ConcurrentCalls,
@@ -26,7 +28,6 @@ from repositories.errors import (
     RepositoryError,
     Unavailable,
     UnitOfWorkMisuse,
-    translated,
 )
 from repositories.project_files import ProjectFilesRepository
 from repositories.projects import ProjectsRepository
@@ -87,14 +88,9 @@ def not_a_repository_write(query: Callable[..., object]) -> None:
         )
 
 
-APP_ROLE = "app_user"
-# Temporary objects are searched last (and the application's roles cannot
-# create any: migrations revoke TEMPORARY), so nothing a session created can
-# stand in for a table of the schema.
-SEARCH_PATH = "public, pg_temp"
 # Spelled out rather than taken from the session's defaults, which an
 # ALTER ROLE … SET could have changed (and which PgBouncer cannot pin).
-TRANSACTION_MODE = "ISOLATION LEVEL READ COMMITTED READ WRITE"
+TRANSACTION_MODE = f"ISOLATION LEVEL {ISOLATION.upper()} READ WRITE"
 
 
 # The end of a unit of work that ran a query of the caller's choosing
@@ -129,7 +125,7 @@ def begin_as(user_id: UUID) -> str:
     """
     actor = validation.identifier(user_id, "user_id")
     return (
-        f"BEGIN {TRANSACTION_MODE}; SET LOCAL ROLE {APP_ROLE}; "
+        f"BEGIN {TRANSACTION_MODE}; SET LOCAL ROLE {TENANT_ROLE}; "
         f"SET LOCAL search_path = {SEARCH_PATH}; "
         f"SET LOCAL app.user_id = '{actor}'"
     )

@@ -10,17 +10,19 @@ from uuid import UUID
 import asyncpg
 
 from repositories import validation
+from repositories._database import AUTH_LOGIN
 from repositories._generated import models as rows
 from repositories._generated import users as queries
 from repositories._pooled import Connections
-from repositories.errors import EmailTaken, NotFound, RepositoryError, translated
+from repositories._translate import translated
+from repositories.errors import EmailTaken, NotFound, RepositoryError
 from repositories.models import RowModels, User, from_row
 
 RESOURCE = "user"
 NOT_CONFIGURED = "store.users is not configured: Store.open was given no auth_dsn"
 NOT_CONFIGURED_DETAIL = (
     "store.users needs the auth layer's login: "
-    "Store.open(dsn, auth_dsn=<URL of app_auth_login>) (README, Production)"
+    f"Store.open(dsn, auth_dsn=<URL of {AUTH_LOGIN}>) (README, Production)"
 )
 
 

@@ -221,6 +221,34 @@ def tree(
     return bodies
 
 
+def url(value: object, name: str) -> str:
+    """A database URL given to Store.open: a str (asyncpg parses it when
+    connecting, and a malformed one is InvalidInput then)."""
+    if not isinstance(value, str):
+        raise InvalidInput(name, f"must be a str, not {type(value).__name__}")
+    return value
+
+
+def flag(value: object, name: str) -> bool:
+    """A switch given to Store.open: a bool, not merely something truthy."""
+    if not isinstance(value, bool):
+        raise InvalidInput(name, "must be a bool")
+    return value
+
+
+def server_settings(value: object, name: str) -> dict[str, str]:
+    """Settings for every connection's start, given to Store.open: None (no
+    settings), or a mapping of str to str."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(setting, str) and isinstance(text, str)
+        for setting, text in value.items()
+    ):
+        raise InvalidInput(name, "must be a mapping of str to str")
+    return dict(value)
+
+
 def option(value: object, name: str, *, least: int = 1) -> int:
     """A count given to Store.open (or store.retrying): an int >= `least`."""
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -245,20 +273,16 @@ def seconds(value: object, name: str, *, zero: bool = False) -> float:
 CURSOR_KEY_MIN_BYTES = 32  # as the database's own key (cursor_signing_key)
 
 
-def cursor_key(value: object) -> bytes | None:
+def cursor_key(value: object, name: str = "cursor_key") -> bytes | None:
     """None (the database's key), or bytes of at least 32 bytes."""
     if value is None:
         return None
     if not isinstance(value, bytes):
-        raise InvalidInput(
-            "cursor_key", f"must be bytes or None, not {type(value).__name__}"
-        )
+        raise InvalidInput(name, f"must be bytes or None, not {type(value).__name__}")
     # The bytes it holds, whatever a subclass's __len__ or __bytes__ says.
     key = bytes(memoryview(value))
     if len(key) < CURSOR_KEY_MIN_BYTES:
-        raise InvalidInput(
-            "cursor_key", f"must be at least {CURSOR_KEY_MIN_BYTES} bytes long"
-        )
+        raise InvalidInput(name, f"must be at least {CURSOR_KEY_MIN_BYTES} bytes long")
     return key
 
 

@@ -19,7 +19,7 @@ from repositories import (
     Store,
     Unavailable,
 )
-from repositories.errors import translated
+from repositories._translate import translated
 
 HANG_GUARD_S = 30.0
 

@@ -8,12 +8,11 @@ round trip once the statement is in asyncpg's per-connection cache.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-
-import uuid
 
 from repositories import Store, User
 from repositories._generated import projects as project_queries

@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from devtools import embedded
-from repositories.store import PINNED_SETTINGS
+from repositories._database import PINNED_SETTINGS
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0

@@ -16,8 +16,8 @@
 // main.go wires the commands; each `migrate` subcommand is in its own file
 // (diff.go, new.go, hash.go, validate.go, apply.go, status.go, lint.go) with
 // its flags struct, whose flags flags.go reads with spf13/pflag (the
-// official CLI's flag package). `migrate diff`
-// splits the engine's changes into online-safe files in online.go and
+// official CLI's flag package). `migrate diff` splits the engine's
+// changes into online-safe files in online.go and
 // onlinefiles.go, and complete.go refuses files that do not reach the
 // desired state; drift.go is the check status and apply share, of the
 // database's revisions against the directory, and schemadrift.go status's

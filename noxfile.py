@@ -5,6 +5,7 @@ nox -s migrate      apply migrations/ to DATABASE_URL or the embedded server
 nox -s generate     sqlc codegen into src/repositories/_generated/ (-- NAME: migrate diff first)
 nox -s tests        the test suite against a real PostgreSQL
 nox -s lowest       the persistence and security suites at the lowest allowed deps
+nox -s latest       the same suites at the newest allowed deps
 nox -s online       generated migrations applied under a write load
 nox -s soak         restarts under load, PgBouncer (the long reliability runs)
 nox -s compat       the suites on PostgreSQL 15 and 18 (apt-get install postgresql-15)
@@ -76,6 +77,11 @@ def lowest_allowed() -> list[str]:
             raise ValueError(f"pyproject.toml: {requirement!r} has no lower bound")
         pins.append(f"{_name(requirement)}=={bound.group(1)}")
     return pins
+
+
+def allowed_ranges() -> list[str]:
+    """The runtime dependencies as pyproject.toml declares them, ranges and all."""
+    return [str(requirement) for requirement in _project()["dependencies"]]
 
 
 def devtool(session: nox.Session, tool: str, *args: str) -> None:
@@ -170,6 +176,11 @@ def lowest(session: nox.Session) -> None:
         "    print(name, version(name))",
         *floor,
     )
+    _persistence_and_security(session)
+
+
+def _persistence_and_security(session: nox.Session) -> None:
+    """The suites `lowest` and `latest` run (pytest arguments after --)."""
     devtool(
         session,
         "testdb",
@@ -178,6 +189,27 @@ def lowest(session: nox.Session) -> None:
         "tests/security",
         *session.posargs,
     )
+
+
+@nox.session(python=PYTHON)
+def latest(session: nox.Session) -> None:
+    """The persistence and security suites with asyncpg and pydantic at the
+    newest versions their ranges in pyproject.toml allow (the test tools at
+    their pins), as `lowest` runs them at the lower bounds: the upper end of
+    each range is tested too. --upgrade moves a reused virtualenv to the
+    newest release each time."""
+    ranges = allowed_ranges()
+    session.install(
+        "--upgrade", "-e", ".", *ranges, *(pinned(tool) for tool in SUITE_TOOLS)
+    )
+    session.run(
+        "python",
+        "-c",
+        "import sys; from importlib.metadata import version\n"
+        "for name in sys.argv[1:]: print(name, version(name))",
+        *(_name(requirement) for requirement in ranges),
+    )
+    _persistence_and_security(session)
 
 
 @nox.session(python=PYTHON)

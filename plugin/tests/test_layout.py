@@ -64,10 +64,20 @@ def test_code_ruff_refuses_is_a_fault_of_the_plugin() -> None:
 
 def test_a_block_placeholder_takes_its_indent_or_no_line() -> None:
     filled = source.fill(
-        "exec", name="f", arguments="conn: Executor", arguments_of_call="F", doc=""
+        "exec",
+        name="f",
+        arguments="conn: Executor",
+        arguments_of_call="F",
+        doc="",
+        returns="None",
     )
     assert filled == "async def f(conn: Executor) -> None:\n    await conn.execute(F)\n"
     documented = source.fill(
-        "exec", name="f", arguments="", arguments_of_call="F", doc='"""A\n\nB\n"""'
+        "exec",
+        name="f",
+        arguments="",
+        arguments_of_call="F",
+        doc='"""A\n\nB\n"""',
+        returns="None",
     )
     assert '    """A\n\n    B\n    """\n' in documented

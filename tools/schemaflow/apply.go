@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,30 +13,31 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/sqlclient"
+	"github.com/spf13/pflag"
 )
 
 // applyFlags are `migrate apply`'s flags.
 type applyFlags struct {
-	URL             string
-	Dir             string
-	DryRun          bool
-	Baseline        string // the version an existing database is taken to be at
-	RevisionsSchema string
-	LockTimeout     time.Duration
-	AllowDirty      bool
-	TxMode          string // file or none; a file's atlas:txmode directive wins
+	url             string
+	dir             string
+	dryRun          bool
+	baseline        string // the version an existing database is taken to be at
+	revisionsSchema string
+	lockTimeout     time.Duration
+	allowDirty      bool
+	txMode          string // file or none; a file's atlas:txmode directive wins
 }
 
-func (f *applyFlags) flagSet() *flag.FlagSet {
+func (f *applyFlags) flagSet() *pflag.FlagSet {
 	fs := newFlagSet("migrate apply")
-	fs.StringVar(&f.URL, "url", "", "the postgres:// `URL` of the database to migrate")
-	dirFlag(fs, &f.Dir)
-	fs.BoolVar(&f.DryRun, "dry-run", false, "print the pending files' statements, change nothing")
-	fs.StringVar(&f.Baseline, "baseline", "", "take a database without revisions to be at `VERSION`")
-	revisionsSchemaFlag(fs, &f.RevisionsSchema)
-	lockTimeoutFlag(fs, &f.LockTimeout, "how long to wait for another apply's lock, a `DURATION` such as 30s")
-	fs.BoolVar(&f.AllowDirty, "allow-dirty", false, "apply to a database that has tables but no revisions")
-	fs.StringVar(&f.TxMode, "tx-mode", "file", "the transaction `MODE`: file (one per migration file) or none; a file's atlas:txmode directive wins")
+	fs.StringVar(&f.url, "url", "", "the postgres:// `URL` of the database to migrate")
+	dirFlag(fs, &f.dir)
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the pending files' statements, change nothing")
+	fs.StringVar(&f.baseline, "baseline", "", "take a database without revisions to be at `VERSION`")
+	revisionsSchemaFlag(fs, &f.revisionsSchema)
+	lockTimeoutFlag(fs, &f.lockTimeout, "how long to wait for another apply's lock, a `DURATION` such as 30s")
+	fs.BoolVar(&f.allowDirty, "allow-dirty", false, "apply to a database that has tables but no revisions")
+	fs.StringVar(&f.txMode, "tx-mode", "file", "the transaction `MODE`: file (one per migration file) or none; a file's atlas:txmode directive wins")
 	return fs
 }
 
@@ -63,7 +63,7 @@ func (f *applyFlags) options(args []string) (*applyOptions, error) {
 	if err := maxArgs(args, 1); err != nil {
 		return nil, err
 	}
-	o := &applyOptions{dryRun: f.DryRun, txMode: f.TxMode, lockTimeout: f.LockTimeout}
+	o := &applyOptions{dryRun: f.dryRun, txMode: f.txMode, lockTimeout: f.lockTimeout}
 	if len(args) == 1 {
 		n, err := strconv.Atoi(args[0])
 		if err != nil || n < 1 {
@@ -75,10 +75,10 @@ func (f *applyFlags) options(args []string) (*applyOptions, error) {
 		return nil, usagef("--tx-mode %q: this command supports file (default) and none", o.txMode)
 	}
 	o.executor = []migrate.ExecutorOption{migrate.WithOperatorVersion(operatorVersion())}
-	if f.Baseline != "" {
-		o.executor = append(o.executor, migrate.WithBaselineVersion(f.Baseline))
+	if f.baseline != "" {
+		o.executor = append(o.executor, migrate.WithBaselineVersion(f.baseline))
 	}
-	if f.AllowDirty {
+	if f.allowDirty {
 		o.executor = append(o.executor, migrate.WithAllowDirty(true))
 	}
 	return o, nil
@@ -94,7 +94,7 @@ func operatorVersion() string {
 // database that has drifted from the directory is refused before anything
 // is written (drift.go).
 func (f *applyFlags) run(ctx context.Context, args []string, out io.Writer) error {
-	target := f.URL
+	target := f.url
 	if err := databaseFlag(target, "url", "target"); err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (f *applyFlags) run(ctx context.Context, args []string, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	dir, err := checkedDir(f.Dir, false)
+	dir, err := checkedDir(f.dir, false)
 	if err != nil {
 		return err
 	}
@@ -116,14 +116,14 @@ func (f *applyFlags) run(ctx context.Context, args []string, out io.Writer) erro
 		return fmt.Errorf("acquiring the migration lock on %s (another apply running?): %w", redact(target), err)
 	}
 	defer func() { _ = unlock() }()
-	rrw := &revisions{conn: client.DB, schema: f.RevisionsSchema}
+	rrw := &revisions{conn: client.DB, schema: f.revisionsSchema}
 	// What is recorded so far; a dry run writes nothing, not even the
 	// revisions table, and neither does a refusal.
 	history, err := rrw.orNone(ctx)
 	if err != nil {
 		return err
 	}
-	if err := checkDrift(ctx, history, dir, f.Dir, rrw.table()); err != nil {
+	if err := checkDrift(ctx, history, dir, f.dir, rrw.table()); err != nil {
 		return err
 	}
 	if !opts.dryRun {

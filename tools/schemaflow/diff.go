@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlclient"
+	"github.com/spf13/pflag"
 
 	"schemaflow/internal/pgident"
 	"schemaflow/internal/security"
@@ -24,18 +24,18 @@ import (
 
 // diffFlags are `migrate diff`'s flags.
 type diffFlags struct {
-	To          string // the desired state: a .sql file, or a folder of them
-	DevURL      string
-	Dir         string
-	LockTimeout time.Duration
+	to          string // the desired state: a .sql file, or a folder of them
+	devURL      string
+	dir         string
+	lockTimeout time.Duration
 }
 
-func (f *diffFlags) flagSet() *flag.FlagSet {
+func (f *diffFlags) flagSet() *pflag.FlagSet {
 	fs := newFlagSet("migrate diff")
-	fs.StringVar(&f.To, "to", "", "the file:// `URL` of the desired schema: a .sql file, or a folder of them")
-	devURLFlag(fs, &f.DevURL, "the postgres:// `URL` of an empty database the states are built next to")
-	dirFlag(fs, &f.Dir)
-	lockTimeoutFlag(fs, &f.LockTimeout, "how long to wait for another diff's lock on the dev database, a `DURATION` such as 30s")
+	fs.StringVar(&f.to, "to", "", "the file:// `URL` of the desired schema: a .sql file, or a folder of them")
+	devURLFlag(fs, &f.devURL, "the postgres:// `URL` of an empty database the states are built next to")
+	dirFlag(fs, &f.dir)
+	lockTimeoutFlag(fs, &f.lockTimeout, "how long to wait for another diff's lock on the dev database, a `DURATION` such as 30s")
 	return fs
 }
 
@@ -67,7 +67,7 @@ func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error
 			return err
 		}
 	}
-	to, devURL := f.To, f.DevURL
+	to, devURL := f.to, f.devURL
 	if err := required(to, "to"); err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	dir, err := checkedDir(f.Dir, true)
+	dir, err := checkedDir(f.dir, true)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (f *diffFlags) run(ctx context.Context, args []string, out io.Writer) error
 		return err
 	}
 	defer dev.Close()
-	unlock, err := dev.Lock(ctx, diffLock, f.LockTimeout)
+	unlock, err := dev.Lock(ctx, diffLock, f.lockTimeout)
 	if err != nil {
 		return fmt.Errorf("acquiring the diff lock on the dev database: %w", err)
 	}

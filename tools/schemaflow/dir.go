@@ -93,15 +93,25 @@ func validateDir(dir migrate.Dir) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &sumErr):
-		return fmt.Errorf("checksum mismatch: %s was %s since atlas.sum was written (line %d of atlas.sum). "+
-			"Committed migrations must not change; if this change is intended (a file not yet applied anywhere), re-hash: `nox -s migrate -- --hash` (runs `migrate hash`)",
-			sumErr.File, sumErr.Reason, sumErr.Line)
+		return &editedFileError{sumErr}
 	case errors.Is(err, migrate.ErrChecksumNotFound):
 		return errors.New("atlas.sum not found: the migration directory has files but no checksum; run `nox -s migrate -- --hash` (runs `migrate hash`)")
 	default:
 		return err
 	}
 }
+
+// editedFileError is a migration file that is not as atlas.sum recorded it
+// (edited, added or removed), with the way out.
+type editedFileError struct{ sum *migrate.ChecksumError }
+
+func (e *editedFileError) Error() string {
+	return fmt.Sprintf("checksum mismatch: %s was %s since atlas.sum was written (line %d of atlas.sum). "+
+		"Committed migrations must not change; if this change is intended (a file not yet applied anywhere), re-hash: `nox -s migrate -- --hash` (runs `migrate hash`)",
+		e.sum.File, e.sum.Reason, e.sum.Line)
+}
+
+func (e *editedFileError) Unwrap() error { return e.sum }
 
 // migrationName is what `diff` and `new` accept as NAME: it becomes part of
 // a file name, so it is kept to letters, digits, '_' and '-'.

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"ariga.io/atlas/sql/migrate"
@@ -87,8 +87,8 @@ func TestNewAndHashKeepTheSumInStep(t *testing.T) {
 	if err := os.WriteFile(path, []byte("CREATE TABLE t (a int);\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = validateDir(dir)
-	if err == nil || !strings.Contains(err.Error(), "edited") {
+	var edited *migrate.ChecksumError
+	if err := validateDir(dir); !errors.As(err, &edited) || edited.Reason != migrate.ReasonEdited {
 		t.Fatalf("an edited file passed validation: %v", err)
 	}
 	h := &hashFlags{}

@@ -1,80 +1,72 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
-// newFlagSet starts a command's flags; parseFlags reports its errors, so the
-// set itself prints nothing.
-func newFlagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+// helpFlag is the flag every command has for its help (-h too). It is a
+// flag of the set, not pflag's own shortcut, so that the rest of the line is
+// still checked: `--help --nope` is a mistake, as in the official CLI.
+const helpFlag = "help"
+
+// newFlagSet starts a command's flags. They are read by spf13/pflag, the
+// package the official Atlas CLI reads its flags with, so the two accept
+// the same command lines: flags before, between or after the positional
+// arguments (`migrate diff NAME --to …`, `migrate apply --url URL 2`), as
+// --name value or --name=value, booleans as --name or --name=true|false,
+// and `--` ends the flags. parseFlags reports the errors, so the set itself
+// prints nothing.
+func newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.BoolP(helpFlag, "h", false, "print this help")
+	_ = fs.MarkHidden(helpFlag) // defined just above: it cannot fail
 	return fs
 }
 
-// parseFlags reads a command line into fs's flags and returns the positional
-// arguments. As the official CLI accepts them, flags may come before, between
-// or after the positional arguments (`migrate diff NAME --to …`,
-// `migrate apply --url URL 2`), in the forms --name value and --name=value,
-// and booleans as --name or --name=true|false; `--` ends the flags. A token
-// with a single dash is a positional argument (as in `apply -1`, which the
-// command then refuses), except -h, which asks for help like --help. A flag
-// that takes a value may be given once.
-func parseFlags(fs *flag.FlagSet, argv []string) (args []string, help bool, err error) {
+// repeatedFlagError is a flag that takes a value given more than once: which
+// of two URLs was meant is not guessed.
+type repeatedFlagError struct{ name string }
+
+func (e *repeatedFlagError) Error() string {
+	return fmt.Sprintf("--%s given twice", e.name)
+}
+
+// parseFlags reads a command line into fs's flags and returns the
+// positional arguments, and whether help was asked for. Its errors are
+// pflag's own (*pflag.NotExistError, *pflag.ValueRequiredError,
+// *pflag.InvalidValueError, …) or a *repeatedFlagError.
+func parseFlags(fs *pflag.FlagSet, argv []string) (args []string, help bool, err error) {
 	given := map[string]bool{}
-	for i := 0; i < len(argv); i++ {
-		arg := argv[i]
-		switch {
-		case arg == "--":
-			return append(args, argv[i+1:]...), help, nil
-		case arg == "-h" || arg == "--help":
-			help = true
-			continue
-		case !strings.HasPrefix(arg, "--"):
-			args = append(args, arg)
-			continue
+	err = fs.ParseAll(argv, func(f *pflag.Flag, value string) error {
+		if given[f.Name] && f.NoOptDefVal == "" {
+			return &repeatedFlagError{f.Name}
 		}
-		name, value, hasValue := strings.Cut(arg[2:], "=")
-		f := fs.Lookup(name)
-		if f == nil {
-			return nil, false, fmt.Errorf("unknown flag --%s", name)
-		}
-		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			if !hasValue {
-				value = "true"
-			}
-			if err := fs.Set(name, value); err != nil {
-				return nil, false, fmt.Errorf("--%s takes true or false, got %q", name, value)
-			}
-			continue
-		}
-		if !hasValue {
-			if i+1 >= len(argv) {
-				return nil, false, fmt.Errorf("--%s needs a value", name)
-			}
-			i++
-			value = argv[i]
-		}
-		if given[name] {
-			return nil, false, fmt.Errorf("--%s given twice", name)
-		}
-		given[name] = true
-		if err := fs.Set(name, value); err != nil {
-			return nil, false, fmt.Errorf("--%s: %v", name, err)
-		}
+		given[f.Name] = true
+		return fs.Set(f.Name, value)
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	return args, help, nil
+	help, err = fs.GetBool(helpFlag)
+	return fs.Args(), help, err
 }
 
 // printHelp writes a command's usage line and its flags.
 func (c *command) printHelp(out io.Writer) {
 	fmt.Fprintf(out, "usage: %s\n\nflags:\n", c.usage)
-	c.flags.VisitAll(func(f *flag.Flag) {
-		valueName, usage := flag.UnquoteUsage(f)
+	c.flags.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		valueName, usage := pflag.UnquoteUsage(f)
 		left := "--" + f.Name
 		if valueName != "" {
 			left += " " + valueName
@@ -105,39 +97,38 @@ func required(value, flagName string) error {
 
 // The flags several commands share, with their defaults.
 
-func dirFlag(fs *flag.FlagSet, dir *string) {
+func dirFlag(fs *pflag.FlagSet, dir *string) {
 	fs.StringVar(dir, "dir", defaultDirURL, "the migration directory's file:// `URL`")
 }
 
-func devURLFlag(fs *flag.FlagSet, devURL *string, usage string) {
+func devURLFlag(fs *pflag.FlagSet, devURL *string, usage string) {
 	fs.StringVar(devURL, "dev-url", "", usage)
 }
 
-func revisionsSchemaFlag(fs *flag.FlagSet, schema *string) {
+func revisionsSchemaFlag(fs *pflag.FlagSet, schema *string) {
 	fs.StringVar(schema, "revisions-schema", revisionsSchema, "the `SCHEMA` of the revisions table")
 }
 
-func lockTimeoutFlag(fs *flag.FlagSet, timeout *time.Duration, usage string) {
-	*timeout = 10 * time.Second
-	fs.Var(durationValue{timeout}, "lock-timeout", usage)
+func lockTimeoutFlag(fs *pflag.FlagSet, timeout *time.Duration, usage string) {
+	fs.DurationVar(timeout, "lock-timeout", 10*time.Second, usage)
 }
 
-// durationValue is a time.Duration flag whose error says what is wrong with
-// the value (the flag package's own says only "parse error").
-type durationValue struct{ d *time.Duration }
+// notPositiveError is a count that must be 1 or more.
+type notPositiveError struct{ value string }
 
-func (v durationValue) String() string {
-	if v.d == nil {
-		return ""
-	}
-	return v.d.String()
+func (e *notPositiveError) Error() string {
+	return fmt.Sprintf("must be a positive number of files, got %q", e.value)
 }
 
-func (v durationValue) Set(s string) error {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*v.d = d
-	return nil
+// positiveIntFlag is a flag whose value is a count of 1 or more; 0, its
+// default, means not given.
+func positiveIntFlag(fs *pflag.FlagSet, n *int, name, usage string) {
+	fs.Func(name, usage, func(s string) error {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			return &notPositiveError{s}
+		}
+		*n = v
+		return nil
+	})
 }

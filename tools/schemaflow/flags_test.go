@@ -3,17 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
+	"errors"
 	"io"
-	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // parse reads argv into a command's flags struct, failing the test on error.
-func parse(t *testing.T, flags interface{ flagSet() *flag.FlagSet }, argv ...string) []string {
+func parse(t *testing.T, flags interface{ flagSet() *pflag.FlagSet }, argv ...string) []string {
 	t.Helper()
 	args, help, err := parseFlags(flags.flagSet(), argv)
 	if err != nil || help {
@@ -22,118 +24,118 @@ func parse(t *testing.T, flags interface{ flagSet() *flag.FlagSet }, argv ...str
 	return args
 }
 
-func TestFlagsComeBeforeBetweenOrAfterPositionalArguments(t *testing.T) {
-	for _, argv := range [][]string{
-		{"init", "--to", "file://s.sql", "--dev-url=postgres://x/dev"},
-		{"--to", "file://s.sql", "init", "--dev-url=postgres://x/dev"},
-		{"--to=file://s.sql", "--dev-url", "postgres://x/dev", "init"},
-	} {
-		f := &diffFlags{}
-		args := parse(t, f, argv...)
-		if !reflect.DeepEqual(args, []string{"init"}) {
-			t.Errorf("%q: args = %q, want [init]", argv, args)
-		}
-		if f.To != "file://s.sql" || f.DevURL != "postgres://x/dev" || f.Dir != defaultDirURL {
-			t.Errorf("%q: flags = %+v", argv, f)
-		}
-	}
-	f := &applyFlags{}
-	if args := parse(t, f, "--url", "postgres://x/db", "2", "--dry-run"); !reflect.DeepEqual(args, []string{"2"}) || !f.DryRun {
-		t.Errorf("apply --url X 2 --dry-run: args %q, flags %+v", args, f)
-	}
-}
-
-func TestDoubleDashEndsTheFlagsAndSingleDashIsAnArgument(t *testing.T) {
-	f := &newFlags{}
-	if args := parse(t, f, "--dir", "file://m", "--", "--dir", "x"); !reflect.DeepEqual(args, []string{"--dir", "x"}) || f.Dir != "file://m" {
-		t.Errorf("args %q, dir %q", args, f.Dir)
-	}
-	// A flag's value may look like a flag or like `--`.
-	s := &statusFlags{}
-	if args := parse(t, s, "--format", "--", "-1"); !reflect.DeepEqual(args, []string{"-1"}) || s.Format != "--" {
-		t.Errorf("args %q, format %q", args, s.Format)
-	}
-}
-
+// The argument lists tools/devtools/migrate.py, atlas_parity.py and the
+// migration tests pass, in their order (NAME before the flags in diff).
 func TestTheProjectsArgumentListsFillTheFlagsStructs(t *testing.T) {
-	// As tools/devtools/migrate.py and the migration tests call the engine.
 	const dir, url, dev = "file:///p/migrations", "postgres://app@db/x", "postgres://app@db/dev"
 	apply := &applyFlags{}
-	parse(t, apply, "--dir", dir, "--url", url, "--lock-timeout", "1s")
-	want := applyFlags{URL: url, Dir: dir, RevisionsSchema: revisionsSchema, LockTimeout: time.Second, TxMode: "file"}
+	if args := parse(t, apply, "--dir", dir, "--url", url, "--lock-timeout", "1s", "--dry-run", "2"); !slices.Equal(args, []string{"2"}) {
+		t.Errorf("apply: args %q", args)
+	}
+	want := applyFlags{url: url, dir: dir, dryRun: true, revisionsSchema: revisionsSchema, lockTimeout: time.Second, txMode: "file"}
 	if *apply != want {
 		t.Errorf("apply: %+v, want %+v", *apply, want)
 	}
+	apply = &applyFlags{}
+	parse(t, apply, "--url", url, "--dir", "file://migrations", "--baseline", "3", "--allow-dirty=true", "--tx-mode=none")
+	if apply.baseline != "3" || !apply.allowDirty || apply.txMode != "none" || apply.dir != "file://migrations" {
+		t.Errorf("apply: %+v", *apply)
+	}
 	status := &statusFlags{}
-	parse(t, status, "--dir", dir, "--url", url, "--format", "{{ .Status }} {{ .Current }}")
-	if *status != (statusFlags{URL: url, Dir: dir, Format: "{{ .Status }} {{ .Current }}", RevisionsSchema: revisionsSchema}) {
+	parse(t, status, "--dir", dir, "--url", url, "--format", "{{ .Status }} {{ .Current }}", "--dev-url", dev)
+	if *status != (statusFlags{url: url, dir: dir, format: "{{ .Status }} {{ .Current }}", revisionsSchema: revisionsSchema, devURL: dev}) {
 		t.Errorf("status: %+v", *status)
 	}
-	diff := &diffFlags{}
-	if args := parse(t, diff, "check", "--dir", dir, "--to", "file:///p/schema.sql", "--dev-url", dev); args[0] != "check" ||
-		*diff != (diffFlags{To: "file:///p/schema.sql", DevURL: dev, Dir: dir, LockTimeout: 10 * time.Second}) {
-		t.Errorf("diff: %q %+v", args, *diff)
+	for _, argv := range [][]string{
+		{"check", "--dir", dir, "--to", "file:///p/schema.sql", "--dev-url", dev},
+		{"--to=file:///p/schema.sql", "check", "--dev-url=" + dev, "--dir", dir},
+	} {
+		diff := &diffFlags{}
+		if args := parse(t, diff, argv...); !slices.Equal(args, []string{"check"}) ||
+			*diff != (diffFlags{to: "file:///p/schema.sql", devURL: dev, dir: dir, lockTimeout: 10 * time.Second}) {
+			t.Errorf("diff %q: %q %+v", argv, args, *diff)
+		}
 	}
 	validate := &validateFlags{}
 	parse(t, validate, "--dir", "file://migrations", "--dev-url", dev)
-	if *validate != (validateFlags{Dir: "file://migrations", DevURL: dev}) {
+	if *validate != (validateFlags{dir: "file://migrations", devURL: dev}) {
 		t.Errorf("validate: %+v", *validate)
 	}
 	lint := &lintFlags{}
-	parse(t, lint, "--dir", dir, "--dev-url", dev, "--latest", "1")
-	if *lint != (lintFlags{DevURL: dev, Latest: 1, Dir: dir}) {
+	parse(t, lint, "--dir", dir, "--dev-url", dev, "--latest", "13")
+	if *lint != (lintFlags{devURL: dev, latest: 13, dir: dir}) {
 		t.Errorf("lint: %+v", *lint)
 	}
 	hash := &hashFlags{}
-	parse(t, hash, "--dir", dir)
-	if hash.Dir != dir {
+	if parse(t, hash, "--dir", dir); hash.dir != dir {
 		t.Errorf("hash: %+v", *hash)
+	}
+	news := &newFlags{}
+	if args := parse(t, news, "first", "--dir", dir); !slices.Equal(args, []string{"first"}) || news.dir != dir {
+		t.Errorf("new: %q %+v", args, *news)
 	}
 }
 
 func TestDefaults(t *testing.T) {
 	apply := &applyFlags{}
 	parse(t, apply)
-	if *apply != (applyFlags{Dir: defaultDirURL, RevisionsSchema: revisionsSchema, LockTimeout: 10 * time.Second, TxMode: "file"}) {
+	if *apply != (applyFlags{dir: defaultDirURL, revisionsSchema: revisionsSchema, lockTimeout: 10 * time.Second, txMode: "file"}) {
 		t.Errorf("apply defaults: %+v", *apply)
 	}
 	status := &statusFlags{}
 	parse(t, status)
-	if status.Format != defaultStatusTemplate || status.Dir != defaultDirURL {
+	if status.format != defaultStatusTemplate || status.dir != defaultDirURL {
 		t.Errorf("status defaults: %+v", *status)
 	}
 }
 
-func TestBooleansAndDurations(t *testing.T) {
-	f := &applyFlags{}
-	parse(t, f, "--dry-run", "--allow-dirty=true", "--dry-run=false", "--lock-timeout=1500ms")
-	if f.DryRun || !f.AllowDirty || f.LockTimeout != 1500*time.Millisecond {
-		t.Errorf("flags = %+v", *f)
+func TestDoubleDashEndsTheFlags(t *testing.T) {
+	f := &newFlags{}
+	if args := parse(t, f, "--dir", "file://m", "--", "--dir", "x"); !slices.Equal(args, []string{"--dir", "x"}) || f.dir != "file://m" {
+		t.Errorf("args %q, dir %q", args, f.dir)
+	}
+	// A flag's value may look like a flag or like `--`.
+	s := &statusFlags{}
+	if args := parse(t, s, "--format", "--", "x", "--url", "--dir"); !slices.Equal(args, []string{"x"}) || s.format != "--" || s.url != "--dir" {
+		t.Errorf("args %q, flags %+v", args, *s)
 	}
 }
 
+// Each mistake is told by the type of its error, not by its message.
 func TestParseFlagsRefusesBadInput(t *testing.T) {
+	var (
+		notExist *pflag.NotExistError
+		noValue  *pflag.ValueRequiredError
+		invalid  *pflag.InvalidValueError
+		repeated *repeatedFlagError
+		positive *notPositiveError
+	)
 	for _, tc := range []struct {
 		argv []string
-		want string
+		as   any
 	}{
-		{[]string{"--nope", "x"}, "unknown flag --nope"},
-		{[]string{"-url", "x", "--nope"}, "unknown flag --nope"},
-		{[]string{"--help=yes"}, "unknown flag --help"},
-		{[]string{"--url"}, "--url needs a value"},
-		{[]string{"--dir", "a", "--dir", "b"}, "--dir given twice"},
-		{[]string{"--dir=a", "--dir", "a"}, "--dir given twice"},
-		{[]string{"--dry-run=maybe"}, `--dry-run takes true or false, got "maybe"`},
-		{[]string{"--lock-timeout", "soon"}, `--lock-timeout: time: invalid duration "soon"`},
+		{[]string{"--nope", "x"}, &notExist},
+		{[]string{"2", "-1"}, &notExist}, // a single dash is a shorthand, and there is none
+		{[]string{"--url"}, &noValue},
+		{[]string{"--dir", "a", "--dir", "b"}, &repeated},
+		{[]string{"--dir=a", "--dir", "a"}, &repeated},
+		{[]string{"--dry-run=maybe"}, &invalid},
+		{[]string{"--help=yes"}, &invalid},
+		{[]string{"--lock-timeout", "soon"}, &invalid},
 	} {
 		_, _, err := parseFlags((&applyFlags{}).flagSet(), tc.argv)
-		if err == nil || err.Error() != tc.want {
-			t.Errorf("parseFlags(%q) = %v, want %q", tc.argv, err, tc.want)
+		if !errors.As(err, tc.as) {
+			t.Errorf("parseFlags(%q) = %v (%T), want a %T", tc.argv, err, err, tc.as)
 		}
+	}
+	// Booleans may be given again: the last wins.
+	f := &applyFlags{}
+	if parse(t, f, "--dry-run", "--dry-run=false"); f.dryRun {
+		t.Errorf("--dry-run --dry-run=false: %+v", *f)
 	}
 	for _, latest := range []string{"0", "-2", "x"} {
 		_, _, err := parseFlags((&lintFlags{}).flagSet(), []string{"--latest", latest})
-		if err == nil || !strings.Contains(err.Error(), "--latest: must be a positive number of files") {
+		if !errors.As(err, &positive) || positive.value != latest {
 			t.Errorf("--latest %s: %v", latest, err)
 		}
 	}
@@ -146,8 +148,8 @@ func TestUsageErrorsExitTwoAndWriteNothing(t *testing.T) {
 		{"migrate"},
 		{"migrate", "explode"},
 		{"migrate", "apply"}, // --url missing
-		{"migrate", "apply", "--url", "postgres://x/db", "0"},  // N must be positive
-		{"migrate", "apply", "--url", "postgres://x/db", "-1"}, // a single dash is an argument
+		{"migrate", "apply", "--url", "postgres://x/db", "0"}, // N must be positive
+		{"migrate", "apply", "--url", "postgres://x/db", "-1"},
 		{"migrate", "apply", "--url", "postgres://x/db", "1", "2"},
 		{"migrate", "apply", "--url", "postgres://x/db", "--tx-mode", "all"},
 		{"migrate", "apply", "--url", "postgres://x/db", "--lock-timeout", "soon"},
@@ -178,21 +180,18 @@ func TestUsageErrorsExitTwoAndWriteNothing(t *testing.T) {
 	}
 }
 
-func TestUsageErrorMessages(t *testing.T) {
-	for _, tc := range []struct {
-		argv []string
-		want string
-	}{
-		{[]string{"migrate", "apply"}, "required flag --url not set"},
-		{[]string{"migrate", "lint", "--dev-url", "postgres://x/db"}, "required flag --latest not set"},
-		{[]string{"migrate", "apply", "--url", "postgres://x/db", "-1"}, `N must be a positive number of files to apply, got "-1"`},
-		{[]string{"migrate", "apply", "--nope"}, "migrate apply: unknown flag --nope (usage: migrate apply --url URL [N] [--dry-run] [--baseline VERSION] [--dir file://migrations])"},
-	} {
-		var errOut bytes.Buffer
-		run(context.Background(), tc.argv, io.Discard, &errOut)
-		if first := strings.SplitN(errOut.String(), "\n", 2)[0]; first != "schemaflow: "+tc.want {
-			t.Errorf("run(%q): %q, want %q", tc.argv, first, "schemaflow: "+tc.want)
-		}
+// A flag mistake names the command and its usage; the parser's error is
+// kept, by type, under the usage error.
+func TestAFlagMistakeNamesTheCommand(t *testing.T) {
+	err := dispatch(context.Background(), []string{"migrate", "apply", "--nope"}, io.Discard)
+	var usage usageError
+	var notExist *pflag.NotExistError
+	if !errors.As(err, &usage) || !errors.As(err, &notExist) {
+		t.Fatalf("err = %v (%T)", err, err)
+	}
+	want := "migrate apply: unknown flag: --nope (usage: migrate apply --url URL [N] [--dry-run] [--baseline VERSION] [--dir file://migrations])"
+	if err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
 	}
 }
 
@@ -213,6 +212,9 @@ func TestHelpPrintsTheUsageAndTheFlags(t *testing.T) {
 			if !strings.Contains(out.String(), w) {
 				t.Errorf("help lacks %q:\n%s", w, out.String())
 			}
+		}
+		if strings.Contains(out.String(), "--help") {
+			t.Errorf("help lists --help:\n%s", out.String())
 		}
 	}
 }

@@ -5,6 +5,7 @@ go 1.26.4
 require (
 	ariga.io/atlas v1.2.3
 	github.com/lib/pq v1.12.3
+	github.com/spf13/pflag v1.0.10
 )
 
 require (

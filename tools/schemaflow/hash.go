@@ -2,22 +2,22 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 
 	"ariga.io/atlas/sql/migrate"
+	"github.com/spf13/pflag"
 )
 
 // hashFlags are `migrate hash`'s flags.
 type hashFlags struct {
-	Dir string
+	dir string
 }
 
-func (f *hashFlags) flagSet() *flag.FlagSet {
+func (f *hashFlags) flagSet() *pflag.FlagSet {
 	fs := newFlagSet("migrate hash")
-	dirFlag(fs, &f.Dir)
+	dirFlag(fs, &f.dir)
 	return fs
 }
 
@@ -31,7 +31,7 @@ func (f *hashFlags) run(_ context.Context, args []string, out io.Writer) error {
 	if err := maxArgs(args, 0); err != nil {
 		return err
 	}
-	dir, err := openDir(f.Dir, false)
+	dir, err := openDir(f.dir, false)
 	if err != nil {
 		return err
 	}

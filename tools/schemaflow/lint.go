@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/sqlcheck"
 	"ariga.io/atlas/sql/sqlclient"
+	"github.com/spf13/pflag"
 
 	// Registers the engine's PostgreSQL analyzers: destructive changes,
 	// data-dependent changes, constraint drops, backward-incompatible changes.
@@ -27,23 +27,16 @@ import (
 
 // lintFlags are `migrate lint`'s flags.
 type lintFlags struct {
-	DevURL string
-	Latest int // how many of the last files to analyse
-	Dir    string
+	devURL string
+	latest int // how many of the last files to analyse
+	dir    string
 }
 
-func (f *lintFlags) flagSet() *flag.FlagSet {
+func (f *lintFlags) flagSet() *pflag.FlagSet {
 	fs := newFlagSet("migrate lint")
-	devURLFlag(fs, &f.DevURL, "the postgres:// `URL` of an empty database to run the files on")
-	fs.Func("latest", "analyse the last `N` files", func(s string) error {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return fmt.Errorf("must be a positive number of files, got %q", s)
-		}
-		f.Latest = n
-		return nil
-	})
-	dirFlag(fs, &f.Dir)
+	devURLFlag(fs, &f.devURL, "the postgres:// `URL` of an empty database to run the files on")
+	positiveIntFlag(fs, &f.latest, "latest", "analyse the last `N` files")
+	dirFlag(fs, &f.dir)
 	return fs
 }
 
@@ -60,15 +53,15 @@ func (f *lintFlags) run(ctx context.Context, args []string, out io.Writer) error
 	if err := maxArgs(args, 0); err != nil {
 		return err
 	}
-	devURL := f.DevURL
+	devURL := f.devURL
 	if err := databaseFlag(devURL, "dev-url", "dev database"); err != nil {
 		return err
 	}
-	if f.Latest == 0 {
+	if f.latest == 0 {
 		return usagef("required flag --latest not set")
 	}
-	latest := f.Latest
-	dir, err := checkedDir(f.Dir, false)
+	latest := f.latest
+	dir, err := checkedDir(f.dir, false)
 	if err != nil {
 		return err
 	}

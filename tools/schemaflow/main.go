@@ -15,8 +15,9 @@
 //
 // main.go wires the commands; each `migrate` subcommand is in its own file
 // (diff.go, new.go, hash.go, validate.go, apply.go, status.go, lint.go) with
-// its flags struct, flags.go reads the command line into it. `migrate diff`
-// splits the engine's changes into online-safe files in online.go and
+// its flags struct, whose flags flags.go reads with spf13/pflag (the
+// official CLI's flag package). `migrate diff` splits the engine's
+// changes into online-safe files in online.go and
 // onlinefiles.go, and complete.go refuses files that do not reach the
 // desired state; drift.go is the check status and apply share, of the
 // database's revisions against the directory, and schemadrift.go status's
@@ -33,13 +34,14 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/pflag"
 )
 
 // name is what the command calls itself in messages.
@@ -57,7 +59,7 @@ func main() {
 // function that runs it on the positional arguments.
 type command struct {
 	usage string
-	flags *flag.FlagSet
+	flags *pflag.FlagSet
 	run   func(ctx context.Context, args []string, out io.Writer) error
 }
 
@@ -77,12 +79,18 @@ var migrateCommands = []struct {
 }
 
 // usageError is a mistake in the command line: exit code 2 and a usage hint.
-type usageError struct{ msg string }
+// err is the flag parser's error it reports, if any.
+type usageError struct {
+	msg string
+	err error
+}
 
 func (e usageError) Error() string { return e.msg }
 
+func (e usageError) Unwrap() error { return e.err }
+
 func usagef(format string, args ...any) error {
-	return usageError{fmt.Sprintf(format, args...)}
+	return usageError{msg: fmt.Sprintf(format, args...)}
 }
 
 func rootUsage() string {
@@ -135,7 +143,8 @@ func dispatch(ctx context.Context, argv []string, out io.Writer) error {
 		cmd := c.new()
 		args, help, err := parseFlags(cmd.flags, argv[2:])
 		if err != nil {
-			return usagef("migrate %s: %v (usage: %s)", c.name, err, cmd.usage)
+			msg := fmt.Sprintf("migrate %s: %v (usage: %s)", c.name, err, cmd.usage)
+			return usageError{msg: msg, err: err}
 		}
 		if help {
 			cmd.printHelp(out)

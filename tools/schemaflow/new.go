@@ -2,22 +2,22 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 
 	"ariga.io/atlas/sql/migrate"
+	"github.com/spf13/pflag"
 )
 
 // newFlags are `migrate new`'s flags.
 type newFlags struct {
-	Dir string
+	dir string
 }
 
-func (f *newFlags) flagSet() *flag.FlagSet {
+func (f *newFlags) flagSet() *pflag.FlagSet {
 	fs := newFlagSet("migrate new")
-	dirFlag(fs, &f.Dir)
+	dirFlag(fs, &f.dir)
 	return fs
 }
 
@@ -38,7 +38,7 @@ func (f *newFlags) run(_ context.Context, args []string, out io.Writer) error {
 	if err := checkMigrationName(args[0]); err != nil {
 		return err
 	}
-	dir, err := checkedDir(f.Dir, true)
+	dir, err := checkedDir(f.dir, true)
 	if err != nil {
 		return err
 	}

@@ -3,30 +3,30 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/template"
 
 	"ariga.io/atlas/sql/migrate"
+	"github.com/spf13/pflag"
 )
 
 // statusFlags are `migrate status`'s flags.
 type statusFlags struct {
-	URL             string
-	Dir             string
-	Format          string // a text/template over statusReport
-	RevisionsSchema string
-	DevURL          string // optional: also compare the schema with the replayed files
+	url             string
+	dir             string
+	format          string // a text/template over statusReport
+	revisionsSchema string
+	devURL          string // optional: also compare the schema with the replayed files
 }
 
-func (f *statusFlags) flagSet() *flag.FlagSet {
+func (f *statusFlags) flagSet() *pflag.FlagSet {
 	fs := newFlagSet("migrate status")
-	fs.StringVar(&f.URL, "url", "", "the postgres:// `URL` of the database to report on")
-	dirFlag(fs, &f.Dir)
-	fs.StringVar(&f.Format, "format", defaultStatusTemplate, "the output's Go `TEMPLATE`, over the official CLI's fields (.Status, .Current, .Next, …)")
-	revisionsSchemaFlag(fs, &f.RevisionsSchema)
-	devURLFlag(fs, &f.DevURL, "also compare the database's schema with the applied files replayed on this empty database (a postgres:// `URL`; this build only)")
+	fs.StringVar(&f.url, "url", "", "the postgres:// `URL` of the database to report on")
+	dirFlag(fs, &f.dir)
+	fs.StringVar(&f.format, "format", defaultStatusTemplate, "the output's Go `TEMPLATE`, over the official CLI's fields (.Status, .Current, .Next, …)")
+	revisionsSchemaFlag(fs, &f.revisionsSchema)
+	devURLFlag(fs, &f.devURL, "also compare the database's schema with the applied files replayed on this empty database (a postgres:// `URL`; this build only)")
 	return fs
 }
 
@@ -63,20 +63,20 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 	if err := maxArgs(args, 0); err != nil {
 		return err
 	}
-	target := f.URL
+	target := f.url
 	if err := databaseFlag(target, "url", "target"); err != nil {
 		return err
 	}
-	if f.DevURL != "" {
-		if err := databaseFlag(f.DevURL, "dev-url", "dev database"); err != nil {
+	if f.devURL != "" {
+		if err := databaseFlag(f.devURL, "dev-url", "dev database"); err != nil {
 			return err
 		}
 	}
-	format, err := template.New("status").Parse(f.Format)
+	format, err := template.New("status").Parse(f.format)
 	if err != nil {
 		return usagef("--format: %v", err)
 	}
-	dir, err := checkedDir(f.Dir, false)
+	dir, err := checkedDir(f.dir, false)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 	}
 	defer client.Close()
 	// Status writes nothing, not even the revisions table.
-	rrw := &revisions{conn: client.DB, schema: f.RevisionsSchema}
+	rrw := &revisions{conn: client.DB, schema: f.revisionsSchema}
 	history, err := rrw.orNone(ctx)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 	if report.Applied, err = history.ReadRevisions(ctx); err != nil {
 		return err
 	}
-	path, err := dirPath(f.Dir)
+	path, err := dirPath(f.dir)
 	if err != nil {
 		return err
 	}
@@ -134,8 +134,8 @@ func (f *statusFlags) run(ctx context.Context, args []string, out io.Writer) err
 			report.Count, report.Total = last.Applied, last.Total
 		}
 	}
-	if drift == nil && f.DevURL != "" {
-		found, err := compareSchema(ctx, client, f.DevURL, dir, path, report.Applied, f.RevisionsSchema)
+	if drift == nil && f.devURL != "" {
+		found, err := compareSchema(ctx, client, f.devURL, dir, path, report.Applied, f.revisionsSchema)
 		if err != nil {
 			return err
 		}

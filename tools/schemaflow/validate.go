@@ -3,23 +3,23 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
 	"ariga.io/atlas/sql/migrate"
+	"github.com/spf13/pflag"
 )
 
 // validateFlags are `migrate validate`'s flags.
 type validateFlags struct {
-	Dir    string
-	DevURL string // optional: without it, only atlas.sum is checked
+	dir    string
+	devURL string // optional: without it, only atlas.sum is checked
 }
 
-func (f *validateFlags) flagSet() *flag.FlagSet {
+func (f *validateFlags) flagSet() *pflag.FlagSet {
 	fs := newFlagSet("migrate validate")
-	dirFlag(fs, &f.Dir)
-	devURLFlag(fs, &f.DevURL, "the postgres:// `URL` of an empty database to replay the files on")
+	dirFlag(fs, &f.dir)
+	devURLFlag(fs, &f.devURL, "the postgres:// `URL` of an empty database to replay the files on")
 	return fs
 }
 
@@ -34,7 +34,7 @@ func (f *validateFlags) run(ctx context.Context, args []string, out io.Writer) e
 	if err := maxArgs(args, 0); err != nil {
 		return err
 	}
-	dir, err := checkedDir(f.Dir, false)
+	dir, err := checkedDir(f.dir, false)
 	if err != nil {
 		return err
 	}
@@ -42,11 +42,11 @@ func (f *validateFlags) run(ctx context.Context, args []string, out io.Writer) e
 	if err != nil {
 		return err
 	}
-	if f.DevURL == "" {
+	if f.devURL == "" {
 		fmt.Fprintf(out, "%s: atlas.sum matches its %d files\n", dir.Path(), len(files))
 		return nil
 	}
-	dev, err := openDatabase(ctx, f.DevURL, "dev database")
+	dev, err := openDatabase(ctx, f.devURL, "dev database")
 	if err != nil {
 		return err
 	}

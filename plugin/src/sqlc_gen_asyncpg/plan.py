@@ -1,8 +1,9 @@
 """What the generator writes, decided before any code is rendered: a plan per
-module. The planner (planner.py) builds these from sqlc's request; the
-renderer (render.py) turns them into text and decides nothing. The imports of
-a query module are derived from its plan here, so they can never disagree
-with the code that uses them."""
+module. build_models.py and build_queries.py build these from sqlc's request;
+render.py turns them into text. What follows from a plan is decided here, by
+its methods, so that the renderer and the imports cannot disagree: the type a
+row becomes, what a function returns when no row comes (Query.row_required)
+and each module's imports."""
 
 from __future__ import annotations
 
@@ -118,8 +119,18 @@ class CopyTarget:
     columns: tuple[str, ...]
 
 
+def optional(annotation: str) -> str:
+    """`annotation | None`, unless it takes None already."""
+    if annotation == "None" or annotation.endswith("| None"):
+        return annotation
+    return f"{annotation} | None"
+
+
 @dataclass(frozen=True)
 class Query:
+    """One query's function(s): `function`, and `<function>_iter` and
+    `<function>_into` when asked for."""
+
     name: str
     cmd: str
     function: str
@@ -133,6 +144,46 @@ class Query:
     cursor_iterator: bool  # also write <function>_iter
     into: bool  # also write <function>_into, building the caller's model
     copy: CopyTarget | None
+
+    @property
+    def row_required(self) -> bool:
+        """The no-row rule. A :one or :batchone whose statement yields a row
+        whatever the data (`always_row`) returns its rows typed without
+        None: :one raises NoRowReturned should the row ever be missing, and
+        :batchone runs every argument set in one pipelined fetchmany. Any
+        other :one or :batchone returns None for a missing row."""
+        return self.cmd in {":one", ":batchone"} and self.always_row
+
+    def row_type(self, *, into: bool = False) -> str:
+        """The type one row becomes: the result's model (`ModelT`, the
+        caller's model, for the `_into` function), its one column's type,
+        or None for a statement that returns none."""
+        if isinstance(self.result, ModelResult):
+            return "ModelT" if into else self.result.model.name
+        if isinstance(self.result, ScalarResult):
+            return self.result.annotation
+        return "None"
+
+    def returns(self, *, into: bool = False, iterator: bool = False) -> str:
+        """The return annotation of the function (`iterator`: of
+        `<function>_iter`; `into`: of `<function>_into`)."""
+        row = self.row_type(into=into)
+        if iterator:
+            return f"AsyncIterator[{row}]"
+        match self.cmd:
+            case ":one":
+                return row if self.row_required else optional(row)
+            case ":many":
+                return f"list[{row}]"
+            case ":batchone":
+                return f"list[{row if self.row_required else optional(row)}]"
+            case ":batchmany":
+                return f"list[list[{row}]]"
+            case ":execrows" | ":copyfrom":
+                return "int"
+            case ":execresult":
+                return "str"
+        return "None"  # :exec, :batchexec
 
 
 @dataclass(frozen=True)
@@ -187,7 +238,7 @@ def _query_imports(query: Query, package: str, models_module: str) -> set[Import
         names |= {("typing", "NamedTuple"), ("collections.abc", "Iterable")}
     if query.cmd in {":execrows", ":copyfrom"}:
         names.add((package, "rows_affected"))
-    if query.cmd == ":one" and query.always_row:
+    if query.cmd == ":one" and query.row_required:
         names.add((package, "NoRowReturned"))
     if query.cursor_iterator:
         names.add(("collections.abc", "AsyncIterator"))

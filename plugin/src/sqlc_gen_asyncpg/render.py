@@ -2,9 +2,12 @@
 (templates/), filled with the plan's names and types, then laid out by
 `ruff format` (source.formatted).
 
-Decides nothing: every name, type and import comes from the plan. A query
-module reads like sqlc's Go output: for each query, in the order of its .sql
-file, its SQL, its Params/Row classes and its function(s) together.
+Every name, type and import comes from the plan, and so do the return types
+and what a function does when no row comes (plan.Query.returns and
+row_required); what is written here is the code text around them: the
+expressions that build a row, the arguments, the layout. A query module reads
+like sqlc's Go output: for each query, in the order of its .sql file, its SQL,
+its Params/Row classes and its function(s) together.
 """
 
 from __future__ import annotations
@@ -125,12 +128,6 @@ def _converter(converter: plan.Converter, adapters: dict[str, str]) -> str:
     return fill("converter", name=converter.name, values=values)
 
 
-def _optional(annotation: str) -> str:
-    if annotation == "None" or annotation.endswith("| None"):
-        return annotation
-    return f"{annotation} | None"
-
-
 def _arguments(query: plan.Query, into: bool, iterator: bool) -> str:
     args = ["conn: Executor"]
     if into:
@@ -147,23 +144,24 @@ def _arguments(query: plan.Query, into: bool, iterator: bool) -> str:
     return ", ".join(args)
 
 
-def _row(query: plan.Query, into: bool) -> tuple[str, str]:
-    """The type a row becomes and the expression making it of Record `row`."""
+def _row(query: plan.Query, into: bool) -> str:
+    """The expression making a row (of type query.row_type) of Record `row`;
+    "" for a statement that returns none."""
     result = query.result
     if isinstance(result, plan.ModelResult):
         model = "row_model" if into else result.model.name
-        return ("ModelT" if into else model), f"{result.converter}(row, {model})"
+        return f"{result.converter}(row, {model})"
     if isinstance(result, plan.ScalarResult) and result.adapter is not None:
-        return result.annotation, f"{result.adapter.name}.validate_python(row[0])"
+        return f"{result.adapter.name}.validate_python(row[0])"
     if isinstance(result, plan.ScalarResult):
-        return result.annotation, "row[0]"
-    return "None", ""
+        return "row[0]"
+    return ""
 
 
 def _function(query: plan.Query, *, into: bool = False, template: str = "") -> str:
     """`query`'s function from its command's template (or `template`); rows
     become the caller's `row_model` when `into`."""
-    row_type, value = _row(query, into)
+    row_type, value = query.row_type(into=into), _row(query, into)
     doc, check = docstring(query.doc), ""
     if into:
         assert isinstance(query.result, plan.ModelResult)
@@ -173,17 +171,16 @@ def _function(query: plan.Query, *, into: bool = False, template: str = "") -> s
             f"order and types) as {model}; the values are not validated again."
         )
         check = f"check_row_model(row_model, {model})"
-    if query.cmd == ":one" and query.always_row:
-        returns, no_row = row_type, f"raise NoRowReturned({query.name!r})"
-    else:
-        returns, no_row = _optional(row_type), "return None"
+    no_row = "return None"
+    if query.row_required:
+        no_row = f"raise NoRowReturned({query.name!r})"
     returned = f"return {value}"
     if value == "row[0]":  # mypy --strict refuses returning Any unannotated
         returned = f"value: {row_type} = {value}\nreturn value"
     copy = query.copy
     if not template:
         template = query.cmd[1:]
-        if query.cmd == ":batchone" and query.always_row:
+        if query.cmd == ":batchone" and query.row_required:
             template = "batchone_every_row"
     return fill(
         template,
@@ -194,9 +191,9 @@ def _function(query: plan.Query, *, into: bool = False, template: str = "") -> s
         doc=doc,
         check=check,
         row_type=row_type,
-        optional=_optional(row_type),
+        optional=plan.optional(row_type),
         value=value,
-        returns=returns,
+        returns=query.returns(into=into, iterator=template == "iter"),
         no_row=no_row,
         returned=returned,
         table=repr(copy.table) if copy else "",

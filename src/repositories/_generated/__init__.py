@@ -24,14 +24,6 @@ Executor: TypeAlias = (
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _JSONB_VERSION = b"\x01"  # jsonb's binary format: a version byte, then the text
-# BaseModel's slots, set through their descriptors: the cheapest way in.
-_new = object.__new__
-_set_dict = object.__setattr__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
-
 _EVERY_FIELD: dict[type[BaseModel], set[str]] = {}
 
 
@@ -42,23 +34,18 @@ class NoRowReturned(RuntimeError):
 
 def from_database(model: type[ModelT], values: dict[str, Any]) -> ModelT:
     """`model` holding `values` that asyncpg already decoded into their
-    Python types, without validating them a second time (what pydantic's
-    model_construct does, without its per-field default lookups). Every
-    field is in `values`; the model stays frozen.
+    Python types, without validating them a second time: pydantic's
+    model_construct, its public way to build a model from trusted data.
+    Every field is in `values`; the model stays frozen.
 
     The instances of one model share one set of field names as their
-    `model_fields_set`, as model_construct(_fields_set=…) shares the set it
-    is given: every field is set in each, and pydantic only ever adds field
+    `model_fields_set` (model_construct's `_fields_set`, which it keeps as
+    given): every field is set in each, and pydantic only ever adds field
     names to it, which it holds already. One set less per row."""
-    instance = _new(model)
-    _set_dict(instance, "__dict__", values)
     fields_set = _EVERY_FIELD.get(model)
     if fields_set is None:
         fields_set = _EVERY_FIELD[model] = set(model.model_fields)
-    _set_fields_set(instance, fields_set)
-    _set_extra(instance, None)
-    _set_private(instance, None)
-    return instance
+    return model.model_construct(fields_set, **values)
 
 
 _MATCHING_ROW_MODELS: set[tuple[type[BaseModel], type[BaseModel]]] = set()

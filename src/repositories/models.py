@@ -144,10 +144,11 @@ def from_row(model: type[M], row: BaseModel, **extra: object) -> M:
     from columns the schema constrains, already of the contract's types (a
     test compares every such model with its validated twin). Inputs from
     callers are validated in full, before any SQL."""
-    values = {**row.__dict__, **extra} if extra else row.__dict__
+    # dict(row): a model's (name, value) pairs, pydantic's public way in.
+    values = {**dict(row), **extra} if extra else dict(row)
     names, same = _fields(model, type(row))
     if same and not extra:  # the row's fields are the contract's
-        return from_database(model, values.copy())
+        return from_database(model, values)
     return from_database(model, {name: values[name] for name in names})
 
 

@@ -77,6 +77,9 @@ async def test_a_worker_added_and_shards_rebalanced_under_load(
         f" {len(shards.missing)} missing",
         flush=True,
     )
+    for call in ledger.calls:
+        if call.error is not None:
+            print(f"failed: {call.kind} {call.error}: {call.detail}", flush=True)
     assert done.state == "finished", done.details
     assert read.lost == []
     assert read.repeated == []

@@ -135,8 +135,10 @@ class InvalidInput(RepositoryError):
 
 class Contention(RepositoryError):
     """PostgreSQL rolled the unit of work back to let another one go on: a
-    deadlock (40P01) or a serialization failure (40001). Nothing of it
-    remains; running it again from the start is safe."""
+    deadlock (40P01) or a serialization failure (40001), or on Citus a
+    shard move that switched a shard to its new node under a statement
+    (CIINF, docs/scaling.md). Nothing of it remains; running it again from
+    the start is safe."""
 
     code: ClassVar[str] = "contention"
 
@@ -308,6 +310,13 @@ class UnsafeLoginSettings(RepositoryError):
 # SQLSTATE: asyncpg 0.30 has no class for the last.
 _TIMED_OUT_SQLSTATES = frozenset({"57014", "55P03", "25P03", "25P04"})
 
+# Citus's coordinator fails a statement whose intermediate results went to
+# a shard's old node when a shard move switched the shard to its new one
+# meanwhile (ERRCODE_CITUS_INTERMEDIATE_RESULT_NOT_FOUND, raised as an
+# error): the transaction is rolled back, and the same statement run again
+# is planned for the new node.
+_SHARD_MOVED_SQLSTATE = "CIINF"
+
 # Errors that mean "the database is not there for us right now".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,  # class 08
@@ -397,7 +406,12 @@ class Translated:
             ) from exc
         if isinstance(exc, _UNAVAILABLE):
             raise Unavailable(detail=_described(exc)) from exc
-        if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+        if isinstance(
+            exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError
+        ) or (
+            isinstance(exc, asyncpg.PostgresError)
+            and exc.sqlstate == _SHARD_MOVED_SQLSTATE
+        ):
             # Writers of one project cannot deadlock (they lock the project
             # first); a unit of work that writes two projects in one order
             # and another that writes them in the other still can.

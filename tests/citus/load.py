@@ -97,6 +97,7 @@ class Call:
     seconds: float
     error: str | None
     detail: str | None
+    attempts: int
 
 
 Key = tuple[uuid.UUID, str]  # (project, path); path "" is the agent state
@@ -171,9 +172,16 @@ class Worker:
     ) -> None:
         started = time.monotonic()
         error = detail = None
+        attempts = 0
+
+        async def attempt(uow: UnitOfWork) -> Any:
+            nonlocal attempts
+            attempts += 1
+            return await work(uow)
+
         try:
             result = await self.store.retrying(
-                self.writer.owner, work, attempts=5, base_delay=0.05, max_delay=1.0
+                self.writer.owner, attempt, attempts=5, base_delay=0.05, max_delay=1.0
             )
         except RepositoryError as exc:
             error, detail = exc.code, exc.detail
@@ -185,7 +193,15 @@ class Worker:
             for (key, value), version in zip(written, numbers, strict=True):
                 self.ledger.acknowledge(key, value, version)
         self.ledger.calls.append(
-            Call(kind, project, started, time.monotonic() - started, error, detail)
+            Call(
+                kind,
+                project,
+                started,
+                time.monotonic() - started,
+                error,
+                detail,
+                attempts,
+            )
         )
 
     async def once(self) -> None:
@@ -315,8 +331,10 @@ def summary(ledger: Ledger, since: float = 0.0) -> str:
     failed = Counter(c.error for c in calls if c.error is not None)
     longest = max(calls, key=lambda c: c.seconds)
     by_code = ", ".join(f"{code} {n}" for code, n in sorted(failed.items())) or "none"
+    rerun = sum(1 for c in calls if c.attempts > 1)
     return (
-        f"{len(calls)} calls, {sum(failed.values())} failed ({by_code}); "
+        f"{len(calls)} calls, {sum(failed.values())} failed ({by_code}), "
+        f"{rerun} run again by store.retrying; "
         f"longest call {longest.seconds:.2f} s ({longest.kind}"
         f"{', ' + longest.error if longest.error else ''})"
     )

@@ -238,10 +238,16 @@ def citus_growth(session: nox.Session) -> None:
     worker added and the shards rebalanced online, a worker stopped and
     brought back; prints the figures (docs/scaling.md, "Growing the
     cluster"). The build is found as by `nox -s citus`; non-blocking shard
-    moves of the tenant tables need PostgreSQL 16 or later."""
+    moves of the tenant tables need PostgreSQL 16 or later. `-- PATH ...`
+    runs only those tests. Not a default session: it needs a Citus build."""
     install(session)
+    # `-- tests/citus/test_node_loss.py` runs only that; -s shows the figures.
     session.run(
-        "pytest", "-m", "citus_growth", "-s", "tests/citus", *session.posargs,
+        "pytest",
+        "-m",
+        "citus_growth",
+        "-s",
+        *(session.posargs or ["tests/citus"]),
         env=TOOLS_ENV,
     )
 

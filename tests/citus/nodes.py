@@ -237,16 +237,22 @@ async def apply_errors(worker: cluster.ThrowawayCluster) -> int:
     return errors
 
 
-def apply_error_lines(worker: cluster.ThrowawayCluster) -> list[str]:
-    text = worker.log.read_text(errors="replace") if worker.log.exists() else ""
-    return [line for line in text.splitlines() if "logical replication" in line or "cannot replicate" in line]
+def error_lines(node: cluster.ThrowawayCluster) -> list[str]:
+    text = node.log.read_text(errors="replace") if node.log.exists() else ""
+    return [
+        line
+        for line in text.splitlines()
+        if ("ERROR:" in line or "FATAL:" in line) and "prepared transaction" not in line
+    ]
 
 
 async def rebalance(grown: Cluster, target: cluster.ThrowawayCluster, timeout: float) -> Rebalance:
     """citus_rebalance_start(), then citus_rebalance_status() until the job
-    ends. An apply error on the target ends the wait at once (the job
-    would retry it for ever): ApplyRefused with the target's log lines,
-    after citus_rebalance_stop()."""
+    ends. A move that failed once (the job would retry it with a backoff,
+    for ever) or an apply error on the target (the apply worker would
+    retry it every few seconds) ends the wait at once: ApplyRefused with
+    the job's details and the target's log lines, after
+    citus_rebalance_stop()."""
     conn = await asyncpg.connect(grown.url())
     started = time.monotonic()
     try:
@@ -258,9 +264,15 @@ async def rebalance(grown: Cluster, target: cluster.ThrowawayCluster, timeout: f
             assert status is not None
             if status["state"] not in ("scheduled", "running"):
                 break
-            if await apply_errors(target) or time.monotonic() - started > timeout:
+            tasks = json.loads(status["details"] or "{}").get("tasks", [])
+            retried = [t for t in tasks if t.get("retried") or t.get("message")]
+            if (
+                retried
+                or await apply_errors(target)
+                or time.monotonic() - started > timeout
+            ):
                 await conn.execute("SELECT citus_rebalance_stop()")
-                lines = apply_error_lines(target)
+                lines = error_lines(target) + error_lines(grown.coordinator)
                 raise ApplyRefused(
                     f"the rebalance did not finish ({status['state']}, "
                     f"{time.monotonic() - started:.0f} s): {status['details']}\n"
@@ -276,10 +288,3 @@ async def rebalance(grown: Cluster, target: cluster.ThrowawayCluster, timeout: f
     finally:
         await conn.close()
     return Rebalance(status["state"], time.monotonic() - started, moves, status["details"] or "")
-
-
-def describe(details: str) -> str:
-    try:
-        return json.dumps(json.loads(details).get("tasks", details))[:400]
-    except (ValueError, AttributeError):
-        return details[:400]

@@ -317,6 +317,13 @@ _TIMED_OUT_SQLSTATES = frozenset({"57014", "55P03", "25P03", "25P04"})
 # is planned for the new node.
 _SHARD_MOVED_SQLSTATE = "CIINF"
 
+# Citus's coordinator reports a worker connection that broke under a
+# transaction that wrote through it (the worker crashed or was stopped) as
+# an error without a SQLSTATE of its own (XX000), known by its message. As
+# any broken connection, a commit's outcome is then unknown: Unavailable.
+_NODE_LOST_SQLSTATE = "XX000"
+_NODE_LOST_MESSAGE = "failure on connection marked as essential"
+
 # Errors that mean "the database is not there for us right now".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,  # class 08
@@ -404,7 +411,7 @@ class Translated:
                 "a query argument has the wrong type or value",
                 detail=_described(exc),
             ) from exc
-        if isinstance(exc, _UNAVAILABLE):
+        if isinstance(exc, _UNAVAILABLE) or _node_lost(exc):
             raise Unavailable(detail=_described(exc)) from exc
         if isinstance(
             exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError
@@ -424,6 +431,15 @@ class Translated:
                 "a stored value cannot be decoded",
                 detail=_described(exc).partition("\n")[0],
             ) from exc
+
+
+def _node_lost(exc: BaseException) -> bool:
+    """Whether a Citus coordinator lost a worker under the transaction."""
+    return (
+        isinstance(exc, asyncpg.PostgresError)
+        and exc.sqlstate == _NODE_LOST_SQLSTATE
+        and str(exc).startswith(_NODE_LOST_MESSAGE)
+    )
 
 
 def _refused_argument(exc: BaseException) -> bool:

@@ -139,9 +139,6 @@ class Ledger:
             if c.error is not None and since <= c.started < until
         )
 
-    def longest(self) -> Call:
-        return max(self.calls, key=lambda c: c.seconds)
-
 
 def state_text(step: str) -> str:
     return f'{{"step": "{step}"}}'
@@ -256,9 +253,7 @@ async def running(store: Store, writers: Sequence[Writer]) -> AsyncIterator[Ledg
     """Every writer calling the repositories until the block ends."""
     ledger = Ledger()
     stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(Worker(store, w, ledger).run(stop)) for w in writers
-    ]
+    tasks = [asyncio.create_task(Worker(store, w, ledger).run(stop)) for w in writers]
     try:
         yield ledger
     finally:
@@ -267,14 +262,14 @@ async def running(store: Store, writers: Sequence[Writer]) -> AsyncIterator[Ledg
 
 
 async def wait_for(
-    condition: Callable[[], bool], what: str, timeout: float = 120.0
+    condition: Callable[[], bool], what: str, within_s: float = 120.0
 ) -> None:
     """Poll `condition` until it holds; AssertionError naming `what` after
-    `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+    `within_s` seconds."""
+    deadline = time.monotonic() + within_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+            raise AssertionError(f"not within {within_s:.0f} s: {what}")
         await asyncio.sleep(0.1)
 
 
@@ -316,13 +311,20 @@ async def read_back(owner_url: str, ledger: Ledger) -> ReadBack:
     for key, entry in ledger.written.items():
         held = stored.get(key)
         value = held[0] if held else None
-        if entry.acknowledged is not None and value != entry.acknowledged:
-            if value not in entry.uncertain:
-                lost.append(f"{key}: acknowledged {entry.acknowledged!r}, holds {value!r}")
-        if any(b <= a for a, b in zip(entry.versions, entry.versions[1:], strict=False)):
+        if (
+            entry.acknowledged is not None
+            and value != entry.acknowledged
+            and value not in entry.uncertain
+        ):
+            lost.append(f"{key}: acknowledged {entry.acknowledged!r}, holds {value!r}")
+        if any(
+            b <= a for a, b in zip(entry.versions, entry.versions[1:], strict=False)
+        ):
             repeated.append(f"{key}: acknowledged versions {entry.versions}")
         if held and entry.versions and held[1] < entry.versions[-1]:
-            repeated.append(f"{key}: holds version {held[1]} < acknowledged {entry.versions[-1]}")
+            repeated.append(
+                f"{key}: holds version {held[1]} < acknowledged {entry.versions[-1]}"
+            )
     return ReadBack(len(ledger.written), lost, repeated)
 
 

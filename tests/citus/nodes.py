@@ -18,7 +18,11 @@ import asyncpg
 
 from devtools import citus, citusdb, cluster
 
-TENANT_TABLES = {"projects": "id", "project_files": "project_id", "agent_states": "project_id"}
+TENANT_TABLES = {
+    "projects": "id",
+    "project_files": "project_id",
+    "agent_states": "project_id",
+}
 # Non-blocking shard moves replicate logically: every node may publish
 # (wal_level) and subscribe; the rebalancer's background tasks need
 # worker processes of their own.
@@ -189,7 +193,9 @@ async def audit(grown: Cluster) -> ShardAudit:
                 shard = by_id.get(int(number))
                 rows = await conn.fetchval(f"SELECT count(*) FROM {name}")
                 if shard is None or worker.port not in (shard["ports"] or []):
-                    orphaned.append(f"{name} on {worker.port}: {rows} rows, no placement there")
+                    orphaned.append(
+                        f"{name} on {worker.port}: {rows} rows, no placement there"
+                    )
                     continue
                 placed[table] += rows
                 outside = await conn.fetchval(
@@ -199,11 +205,15 @@ async def audit(grown: Cluster) -> ShardAudit:
                     shard["hi"],
                 )
                 if outside:
-                    wrong.append(f"{name} on {worker.port}: {outside} rows outside its range")
+                    wrong.append(
+                        f"{name} on {worker.port}: {outside} rows outside its range"
+                    )
             for shard in shards:
                 name = f"{shard['tbl']}_{shard['shardid']}"
                 if worker.port in (shard["ports"] or []) and name not in present:
-                    missing.append(f"{name}: placed on {worker.port}, no such table there")
+                    missing.append(
+                        f"{name}: placed on {worker.port}, no such table there"
+                    )
         finally:
             await conn.close()
     for shard in shards:
@@ -246,7 +256,9 @@ def error_lines(node: cluster.ThrowawayCluster) -> list[str]:
     ]
 
 
-async def rebalance(grown: Cluster, target: cluster.ThrowawayCluster, timeout: float) -> Rebalance:
+async def rebalance(
+    grown: Cluster, target: cluster.ThrowawayCluster, within_s: float
+) -> Rebalance:
     """citus_rebalance_start(), then citus_rebalance_status() until the job
     ends. A move that failed once (the job would retry it with a backoff,
     for ever) or an apply error on the target (the apply worker would
@@ -269,7 +281,7 @@ async def rebalance(grown: Cluster, target: cluster.ThrowawayCluster, timeout: f
             if (
                 retried
                 or await apply_errors(target)
-                or time.monotonic() - started > timeout
+                or time.monotonic() - started > within_s
             ):
                 await conn.execute("SELECT citus_rebalance_stop()")
                 lines = error_lines(target) + error_lines(grown.coordinator)
@@ -287,4 +299,6 @@ async def rebalance(grown: Cluster, target: cluster.ThrowawayCluster, timeout: f
         )
     finally:
         await conn.close()
-    return Rebalance(status["state"], time.monotonic() - started, moves, status["details"] or "")
+    return Rebalance(
+        status["state"], time.monotonic() - started, moves, status["details"] or ""
+    )

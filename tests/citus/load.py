@@ -328,8 +328,10 @@ async def read_back(owner_url: str, ledger: Ledger) -> ReadBack:
     return ReadBack(len(ledger.written), lost, repeated)
 
 
-def summary(ledger: Ledger, since: float = 0.0) -> str:
-    calls = [c for c in ledger.calls if c.started >= since]
+def summary(ledger: Ledger, since: float = 0.0, until: float = float("inf")) -> str:
+    """The calls that started in [since, until): how many, the failures by
+    code, how many store.retrying ran again, the longest."""
+    calls = [c for c in ledger.calls if since <= c.started < until]
     failed = Counter(c.error for c in calls if c.error is not None)
     longest = max(calls, key=lambda c: c.seconds)
     by_code = ", ".join(f"{code} {n}" for code, n in sorted(failed.items())) or "none"

@@ -97,7 +97,7 @@ async def test_a_worker_added_and_shards_rebalanced_under_load(
     print(
         f"\nrebalance: {done.state} in {done.seconds:.1f} s, {done.moves} shard-group moves;"
         f" placements before {before.spread()}, after {after.spread()}\n"
-        f"load during the rebalance: {load.summary(ledger, changed)}\n"
+        f"load during the rebalance: {load.summary(ledger, changed, finished)}\n"
         f"failed calls while it ran, by code: {dict(during) or 'none'}\n"
         f"read back: {read.keys} keys written, {len(read.lost)} acknowledged writes lost,"
         f" {len(read.repeated)} versions repeated; shards: {len(shards.orphaned)} orphaned,"

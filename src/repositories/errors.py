@@ -319,10 +319,16 @@ _SHARD_MOVED_SQLSTATE = "CIINF"
 
 # Citus's coordinator reports a worker connection that broke under a
 # transaction that wrote through it (the worker crashed or was stopped) as
-# an error without a SQLSTATE of its own (XX000), known by its message. As
-# any broken connection, a commit's outcome is then unknown: Unavailable.
+# an error without a SQLSTATE of its own (XX000), known by its message:
+# during the transaction, or at its commit ("could not commit transaction
+# for shard N on at least one active node", which a deferred constraint's
+# failure on a worker would raise too; the schema has none). As with any
+# broken connection, a commit's outcome is then unknown: Unavailable.
 _NODE_LOST_SQLSTATE = "XX000"
-_NODE_LOST_MESSAGE = "failure on connection marked as essential"
+_NODE_LOST_MESSAGES = (
+    "failure on connection marked as essential",
+    "could not commit transaction for shard",
+)
 
 # Errors that mean "the database is not there for us right now".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -438,7 +444,7 @@ def _node_lost(exc: BaseException) -> bool:
     return (
         isinstance(exc, asyncpg.PostgresError)
         and exc.sqlstate == _NODE_LOST_SQLSTATE
-        and str(exc).startswith(_NODE_LOST_MESSAGE)
+        and str(exc).startswith(_NODE_LOST_MESSAGES)
     )
 
 

@@ -10,6 +10,7 @@ nox -s online       generated migrations applied under a write load
 nox -s soak         restarts under load, PgBouncer (the long reliability runs)
 nox -s compat       the suites on PostgreSQL 15 and 18 (apt-get install postgresql-15)
 nox -s citus        the suites on a throwaway Citus cluster (a Citus build needed)
+nox -s citus_growth a worker added and one lost under load (a Citus build on PostgreSQL 16+)
 nox -s bench        benchmarks against raw asyncpg and SQLAlchemy
 nox -s lint         ruff, gofmt, go vet, squawk, migrate validate/lint (all, then a summary)
 nox -s typecheck    mypy --strict over everything, generated code included
@@ -260,6 +261,26 @@ def citus(session: nox.Session) -> None:
         env=TOOLS_ENV,
         interrupt_timeout=60.0,
         terminate_timeout=30.0,
+    )
+
+
+@nox.session(python=PYTHON)
+def citus_growth(session: nox.Session) -> None:
+    """Growing and hurting a Citus cluster under load (tests/citus): a
+    worker added and the shards rebalanced online, a worker stopped and
+    brought back; prints the figures (docs/scaling.md, "Growing the
+    cluster"). The build is found as by `nox -s citus`; non-blocking shard
+    moves of the tenant tables need PostgreSQL 16 or later. `-- PATH ...`
+    runs only those tests. Not a default session: it needs a Citus build."""
+    install(session)
+    # `-- tests/citus/test_node_loss.py` runs only that; -s shows the figures.
+    session.run(
+        "pytest",
+        "-m",
+        "citus_growth",
+        "-s",
+        *(session.posargs or ["tests/citus"]),
+        env=TOOLS_ENV,
     )
 
 

@@ -24,6 +24,26 @@ from repositories.errors import (
 # SQLSTATE: asyncpg 0.30 has no class for the last.
 _TIMED_OUT_SQLSTATES = frozenset({"57014", "55P03", "25P03", "25P04"})
 
+# Citus's coordinator fails a statement whose intermediate results went to
+# a shard's old node when a shard move switched the shard to its new one
+# meanwhile (ERRCODE_CITUS_INTERMEDIATE_RESULT_NOT_FOUND, raised as an
+# error): the transaction is rolled back, and the same statement run again
+# is planned for the new node.
+_SHARD_MOVED_SQLSTATE = "CIINF"
+
+# Citus's coordinator reports a worker connection that broke under a
+# transaction that wrote through it (the worker crashed or was stopped) as
+# an error without a SQLSTATE of its own (XX000), known by its message:
+# during the transaction, or at its commit ("could not commit transaction
+# for shard N on at least one active node", which a deferred constraint's
+# failure on a worker would raise too; the schema has none). As with any
+# broken connection, a commit's outcome is then unknown: Unavailable.
+_NODE_LOST_SQLSTATE = "XX000"
+_NODE_LOST_MESSAGES = (
+    "failure on connection marked as essential",
+    "could not commit transaction for shard",
+)
+
 # Errors that mean "the database is not there for us right now".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,  # class 08
@@ -111,12 +131,17 @@ class Translated:
                 "a query argument has the wrong type or value",
                 detail=_described(exc),
             ) from exc
-        if isinstance(exc, _UNAVAILABLE):
+        if isinstance(exc, _UNAVAILABLE) or _node_lost(exc):
             raise Unavailable(detail=_described(exc)) from exc
-        if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
-            # Writers of one project cannot deadlock (they lock the project
-            # first); a unit of work that writes two projects in one order
-            # and another that writes them in the other still can.
+        if isinstance(
+            exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError
+        ) or (
+            isinstance(exc, asyncpg.PostgresError)
+            and exc.sqlstate == _SHARD_MOVED_SQLSTATE
+        ):
+            # A deadlock: writers side by side (store.retrying's first
+            # attempt), or two units of work that write two projects in
+            # opposite orders (docs/api.md, "Writers of one project").
             raise Contention(resource, exc.sqlstate, detail=_described(exc)) from exc
         if isinstance(exc, asyncpg.PostgresError):
             raise RepositoryError("database error", detail=_described(exc)) from exc
@@ -126,6 +151,15 @@ class Translated:
                 "a stored value cannot be decoded",
                 detail=_described(exc).partition("\n")[0],
             ) from exc
+
+
+def _node_lost(exc: BaseException) -> bool:
+    """Whether a Citus coordinator lost a worker under the transaction."""
+    return (
+        isinstance(exc, asyncpg.PostgresError)
+        and exc.sqlstate == _NODE_LOST_SQLSTATE
+        and str(exc).startswith(_NODE_LOST_MESSAGES)
+    )
 
 
 def _refused_argument(exc: BaseException) -> bool:

@@ -129,8 +129,10 @@ class InvalidInput(RepositoryError):
 
 class Contention(RepositoryError):
     """PostgreSQL rolled the unit of work back to let another one go on: a
-    deadlock (40P01) or a serialization failure (40001). Nothing of it
-    remains; running it again from the start is safe."""
+    deadlock (40P01) or a serialization failure (40001), or on Citus a
+    shard move that switched a shard to its new node under a statement
+    (CIINF, docs/scaling.md). Nothing of it remains; running it again from
+    the start is safe."""
 
     code: ClassVar[str] = "contention"
 

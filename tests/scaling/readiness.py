@@ -237,6 +237,40 @@ async def sequence_uses(conn: Connection) -> list[str]:
     ]
 
 
+async def replica_identity_problems(conn: Connection) -> list[str]:
+    """Every distributed and reference table identifies its rows to
+    logical replication: Citus moves shards online by replicating the
+    source shard's changes, and PostgreSQL refuses to publish an UPDATE
+    or DELETE of a table without a replica identity (its primary key by
+    default, a unique index chosen with REPLICA IDENTITY USING INDEX, or
+    FULL)."""
+    rows = await conn.fetch(
+        """
+        SELECT t.relname AS table_name, t.relreplident AS identity
+        FROM pg_class t
+        JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE n.nspname = 'public' AND t.relname = ANY($1::text[])
+          AND CASE t.relreplident
+                WHEN 'f' THEN false
+                WHEN 'd' THEN NOT EXISTS (
+                    SELECT FROM pg_index i WHERE i.indrelid = t.oid AND i.indisprimary)
+                WHEN 'i' THEN NOT EXISTS (
+                    SELECT FROM pg_index i
+                    WHERE i.indrelid = t.oid AND i.indisreplident AND i.indisvalid)
+                ELSE true
+              END
+        ORDER BY 1
+        """,
+        sorted(TENANT_TABLES | REFERENCE_TABLES),
+    )
+    return [
+        f"table {r['table_name']} has no replica identity"
+        f" (relreplident {r['identity']!r} without its index): shard moves"
+        " cannot replicate its updates and deletes"
+        for r in rows
+    ]
+
+
 async def catalog_problems(conn: Connection) -> list[str]:
     """Every catalog rule at once."""
     return [
@@ -245,6 +279,7 @@ async def catalog_problems(conn: Connection) -> list[str]:
         *await unique_keys_without_distribution_column(conn),
         *await foreign_key_problems(conn),
         *await sequence_uses(conn),
+        *await replica_identity_problems(conn),
     ]
 
 

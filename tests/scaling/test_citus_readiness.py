@@ -125,6 +125,18 @@ CATALOG_FAULTS = [
         "table audit_events is neither",
         id="unclassified-table",
     ),
+    pytest.param(
+        "ALTER TABLE agent_states REPLICA IDENTITY NOTHING",
+        "table agent_states has no replica identity",
+        id="replica-identity-nothing",
+    ),
+    pytest.param(
+        "CREATE UNIQUE INDEX users_id_copy ON users (id); "
+        "ALTER TABLE users REPLICA IDENTITY USING INDEX users_id_copy; "
+        "DROP INDEX users_id_copy",
+        "table users has no replica identity",
+        id="replica-identity-index-dropped",
+    ),
 ]
 
 

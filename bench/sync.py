@@ -69,7 +69,7 @@ async def raw_sync(
     hashes = [sha for _, sha in digests]
     async with raw.pool.acquire() as conn, conn.transaction():
         key = lock_key(project)
-        args = (None, True, key, None, project, user)  # exclusive, no file read
+        args = (None, True, key, "", project, user)  # exclusive, no file read
         assert await conn.fetchval(project_sql.LOCK_PROJECT_FOR_WRITES, *args)
         found = await conn.fetch(file_sql.CHANGED_PATHS, paths, hashes, project, user)
         stale = {record[0] for record in found}

@@ -34,8 +34,11 @@ SELECT EXISTS (
 -- With @path and @unless_sha256 (a put), the file at @path is read as
 -- well, and when it holds that content already no lock is taken (locked
 -- is false): a put of unchanged content writes nothing and waits for
--- nobody. The lock functions sit in one-row sub-selects, each run only
--- when its branch is taken.
+-- nobody. Other writes pass the path '' (no file has it: schema.sql's path
+-- checks) rather than NULL, which would make the join's condition a
+-- constant that Citus on PostgreSQL 15 and 16 refuses in an outer join.
+-- The lock functions sit in one-row sub-selects, each run only when its
+-- branch is taken.
 SELECT p.id AS project_id,
     f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at,
     (CASE
@@ -47,7 +50,7 @@ SELECT p.id AS project_id,
 FROM projects p
 LEFT JOIN project_files f
     ON f.project_id = p.id AND f.owner_id = p.owner_id
-    AND f.path = sqlc.narg(path)::text
+    AND f.path = @path::text
 WHERE p.id = @id AND p.owner_id = @owner_id;
 
 -- name: ListProjectsFirst :many

@@ -81,7 +81,7 @@ class ProjectLock:
         project_id: UUID,
         *,
         exclusive: bool,
-        path: str | None = None,
+        path: str = "",  # no file's path: the lock statement reads no file
         unless_sha256: str | None = None,
     ) -> queries.LockProjectForWritesRow | None:
         self._guard.will_lock(project_id)

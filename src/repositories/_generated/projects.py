@@ -162,7 +162,7 @@ async def lock_project_for_writes(
     unless_sha256: str | None = None,
     exclusive: bool,
     lock_key: int,
-    path: str | None = None,
+    path: str,
     id: UUID,
     owner_id: UUID,
 ) -> LockProjectForWritesRow | None:
@@ -176,8 +176,11 @@ async def lock_project_for_writes(
     With @path and @unless_sha256 (a put), the file at @path is read as
     well, and when it holds that content already no lock is taken (locked
     is false): a put of unchanged content writes nothing and waits for
-    nobody. The lock functions sit in one-row sub-selects, each run only
-    when its branch is taken.
+    nobody. Other writes pass the path '' (no file has it: schema.sql's path
+    checks) rather than NULL, which would make the join's condition a
+    constant that Citus on PostgreSQL 15 and 16 refuses in an outer join.
+    The lock functions sit in one-row sub-selects, each run only when its
+    branch is taken.
     """
     row = await conn.fetchrow(
         LOCK_PROJECT_FOR_WRITES, unless_sha256, exclusive, lock_key, path, id, owner_id

@@ -17,7 +17,13 @@ from bench.requests import WORKLOADS
 from bench.stacks import STACKS
 from bench.summary import Summary
 
-COLOURS = {"a": "#9e9e9e", "b": "#e57373", "c": "#ffb74d", "d": "#1e88e5"}
+COLOURS = {
+    "a": "#9e9e9e",
+    "b": "#e57373",
+    "c": "#ffb74d",
+    "d": "#1e88e5",
+    "h": "#6d4c41",
+}
 
 
 def title(meta: dict[str, Any]) -> str:

@@ -44,8 +44,10 @@ def test_a_stale_summary_or_chart_is_named(tmp_path: Path) -> None:
     data["goals"][0]["ratio"]["median"] += 1.0
     changed = tmp_path / "summary.json"
     changed.write_text(json.dumps(data))
+    # The figures end with the goals' table, so they differ too.
     assert publish.problems(summary=changed) == [
-        "benchmarks.md: the summary block differs from summary.json"
+        "benchmarks.md: the summary block differs from summary.json",
+        "benchmarks.md: the figures differ from summary.json",
     ]
 
     data = json.loads(publish.SUMMARY.read_text())

@@ -11,7 +11,8 @@ nox -s soak         restarts under load, PgBouncer (the long reliability runs)
 nox -s compat       the suites on PostgreSQL 15 and 18 (apt-get install postgresql-15)
 nox -s citus        the suites on a throwaway Citus cluster (a Citus build needed)
 nox -s citus_growth a worker added and one lost under load (a Citus build on PostgreSQL 16+)
-nox -s bench        benchmarks against raw asyncpg and SQLAlchemy
+nox -s bench        benchmarks against raw asyncpg, SQL written by hand and
+                    SQLAlchemy; many writers of one project (-- publish)
 nox -s lint         ruff, gofmt, go vet, squawk, migrate validate/lint (all, then a summary)
 nox -s typecheck    mypy --strict over everything, generated code included
 nox -s db -- CMD    the embedded server: start | stop | status | url | app-url |
@@ -311,8 +312,11 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: raw asyncpg, SQLAlchemy ORM and Core, the repositories
-    (`-- --quick` for a one-minute run); writes bench/results/."""
+    """Benchmarks: raw asyncpg, SQLAlchemy ORM and Core, SQL written by hand,
+    the repositories; requests one at a time and many writers at once
+    (`-- --quick` for a shorter run); writes bench/results/, and a full run
+    publishes itself to docs/benchmarks.md (`-- publish` does that again from
+    the committed summary)."""
     install(session)
     session.install("-e", ".[bench]")
     session.run("python", "-m", "bench", *session.posargs, env=TOOLS_ENV)

@@ -17,7 +17,13 @@ from bench.requests import WORKLOADS
 from bench.stacks import STACKS
 from bench.summary import Summary
 
-COLOURS = {"a": "#9e9e9e", "b": "#e57373", "c": "#ffb74d", "d": "#1e88e5"}
+COLOURS = {
+    "a": "#9e9e9e",
+    "b": "#e57373",
+    "c": "#ffb74d",
+    "d": "#1e88e5",
+    "h": "#6d4c41",
+}
 
 
 def title(meta: dict[str, Any]) -> str:
@@ -30,11 +36,13 @@ def title(meta: dict[str, Any]) -> str:
 
 def draw(summary: Summary, title: str, path: Path, *, goals: bool = True) -> None:
     if goals:
-        fig, (left, right) = plt.subplots(
-            1, 2, figsize=(15, 6.5), gridspec_kw={"width_ratios": [3, 2]}
+        fig, (left, middle, right) = plt.subplots(
+            1, 3, figsize=(20, 6.5), gridspec_kw={"width_ratios": [3, 2, 2]}
         )
     else:
-        fig, left = plt.subplots(1, 1, figsize=(9, 6.5))
+        fig, (left, middle) = plt.subplots(
+            1, 2, figsize=(14, 6.5), gridspec_kw={"width_ratios": [3, 2]}
+        )
     stacks = [key for key in STACKS if key in summary.requests["get"]]
     width = 0.8 / len(stacks)
     for i, key in enumerate(stacks):
@@ -63,6 +71,8 @@ def draw(summary: Summary, title: str, path: Path, *, goals: bool = True) -> Non
     left.set_title("One request each: acquire, begin, work, commit, release")
     left.legend(fontsize=8)
 
+    _writers(summary, middle)
+
     if goals:
         judged = summary.goals
         names = [goal.name for goal in judged]
@@ -80,6 +90,31 @@ def draw(summary: Summary, title: str, path: Path, *, goals: bool = True) -> Non
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata={"Title": title})
     plt.close(fig)
+
+
+# (stack, layout) -> line style of the writers panel.
+WRITER_LINES = {
+    ("retrying", "one"): ("d", "-", "(d) store.retrying, one project"),
+    ("retrying", "spread"): ("d", ":", "(d) store.retrying, spread"),
+    ("hand", "one"): ("h", "-", "(h) hand-written, one project"),
+    ("hand", "spread"): ("h", ":", "(h) hand-written, spread"),
+}
+
+
+def _writers(summary: Summary, axes: Any) -> None:
+    """Puts per second against N writers: in one project and spread."""
+    cells = summary.writers["cells"]
+    counts = list(cells)
+    xs = range(len(counts))
+    for (stack, layout), (key, style, label) in WRITER_LINES.items():
+        rates = [cells[n][layout][stack]["ops_per_s"].median for n in counts]
+        axes.plot(xs, rates, style, marker="o", color=COLOURS[key], label=label)
+    axes.set_xticks(list(xs))
+    axes.set_xticklabels(counts)
+    axes.set_xlabel("writers (a path each, a unit of work per put)")
+    axes.set_ylabel("puts/s (median of the rounds)")
+    axes.set_title("Writers: one project or spread")
+    axes.legend(fontsize=8)
 
 
 def title_of(png: Path) -> str | None:

@@ -1,8 +1,11 @@
 """python -m bench [--quick]: run every workload, print the tables, write
-bench/results/ (JSON with every sample, summary JSON, PNG chart, Markdown).
+bench/results/ (JSON with every sample, summary JSON, PNG chart, Markdown);
+a full run also publishes itself to docs/benchmarks.md (bench/publish.py).
 python -m bench footprint: disk and WAL per row instead (bench/footprint.py).
 python -m bench stat: files.stat of a 4 MiB and a 1-byte file, and get of
-each, instead (bench/file_stat.py)."""
+each, instead (bench/file_stat.py).
+python -m bench publish [--check]: docs/benchmarks.md and its chart from the
+committed summary of the latest full run, again (bench/publish.py)."""
 
 from __future__ import annotations
 
@@ -19,16 +22,19 @@ from typing import Any
 import asyncpg
 
 from bench import (
+    around_sync,
     chart,
     concurrency,
     database,
     file_stat,
     footprint,
     machine,
+    mixed,
     publish,
     report,
     requests,
     sync,
+    writers,
 )
 from bench.config import FULL, QUICK, SMOKE, Sizes
 from bench.stacks import STACKS, Stack, open_stack
@@ -82,7 +88,7 @@ async def measure(url: str, sizes: Sizes) -> tuple[dict[str, Any], str]:
         version = await database.server_version(admin)
         for key in STACKS:
             stacks[key] = await open_stack(key, url, sizes.pool_size)
-        log("requests: a, b, c, d in turn, every round")
+        log("requests: a, b, c, d, h in turn, every round")
         request_samples = await requests.run(stacks, fixtures, sizes)
         log("concurrency: 32 tasks on a pool of 8, then on one connection")
         concurrency_samples = await concurrency.run(url, stacks, fixtures, sizes)
@@ -91,6 +97,18 @@ async def measure(url: str, sizes: Sizes) -> tuple[dict[str, Any], str]:
         assert isinstance(raw, RawStack)
         assert isinstance(repo, RepoStack)
         sync_results = await sync.run(admin, raw, repo, fixtures, sizes)
+        for stack in stacks.values():
+            await stack.close()
+        stacks.clear()
+        counts = ", ".join(str(n) for n in sizes.writer_counts)
+        log(f"writers: N = {counts}, one project and spread; a pool of N each")
+        writer_samples = await writers.run(url, admin, sizes)
+        log(f"writers around a sync of {sizes.around_sync_files:,} files")
+        around_samples = await around_sync.run(url, admin, sizes)
+        log(
+            f"mixed load: {sizes.mixed_projects} projects, {sizes.mixed_workers} workers"
+        )
+        mixed_samples = await mixed.run(url, admin, sizes)
     finally:
         for stack in stacks.values():
             await stack.close()
@@ -99,6 +117,9 @@ async def measure(url: str, sizes: Sizes) -> tuple[dict[str, Any], str]:
         "requests": request_samples,
         "concurrency": concurrency_samples,
         "sync": dataclasses.asdict(sync_results),
+        "writers": writer_samples,
+        "around_sync": around_samples,
+        "mixed": mixed_samples,
     }
     return raw_results, version
 
@@ -122,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return footprint.main(arguments[1:])
     if arguments[:1] == ["stat"]:
         return file_stat.main(arguments[1:])
+    if arguments[:1] == ["publish"]:
+        return publish.main(arguments[1:])
     sizes, args = parse(arguments)
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -136,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         results["requests"],
         results["concurrency"],
         sync.SyncResults(**results["sync"]),
+        {key: results[key] for key in ("writers", "around_sync", "mixed")},
     )
     meta = {
         "mode": sizes.mode,

@@ -23,6 +23,16 @@ class Sizes:
     tasks: int = 32
     pool_size: int = 8
     warmup_ops: int = 20
+    # Many writers (bench/writers.py, around_sync.py, mixed.py): rounds, and
+    # operations timed per stack and round (shared by the workers).
+    writer_rounds: int = 5
+    writer_ops: int = 800
+    writer_counts: tuple[int, ...] = (1, 4, 16, 64)
+    around_sync_files: int = 1_000
+    around_sync_writers: int = 8
+    mixed_projects: int = 50
+    mixed_workers: int = 16
+    mixed_files: int = 120  # files of each mixed-load project (a listing fills)
 
     @property
     def judges_goals(self) -> bool:
@@ -44,6 +54,8 @@ QUICK = Sizes(
     concurrency_ops=600,
     sync_repeats=3,
     loop_repeats=2,
+    writer_rounds=3,
+    writer_ops=400,
 )
 
 FULL = Sizes(
@@ -69,4 +81,12 @@ SMOKE = Sizes(
     sync_repeats=1,
     loop_repeats=1,
     warmup_ops=1,
+    writer_rounds=1,
+    writer_ops=12,
+    writer_counts=(1, 16),  # 16: the writers' goals are judged there
+    around_sync_files=40,
+    around_sync_writers=2,
+    mixed_projects=3,
+    mixed_workers=4,
+    mixed_files=100,  # one listing page exactly
 )

@@ -1,10 +1,12 @@
-"""The opening summary of docs/benchmarks.md and the chart next to it
-(docs/benchmarks.png), both from the summary of the latest full run, which is
-committed as bench/results/summary.json.
+"""The opening summary of docs/benchmarks.md, its section of figures (the
+machine and every table) and the chart next to them (docs/benchmarks.png),
+all from the summary of the latest full run, which is committed as
+bench/results/summary.json.
 
-    python -m bench.publish           write both
-    python -m bench.publish --check   exit 1 when either is out of step
+    python -m bench.publish           write all three
+    python -m bench.publish --check   exit 1 when any is out of step
 
+(`python -m bench publish [--check]`, `nox -s bench -- publish`, the same.)
 A full `nox -s bench` run publishes itself; a test runs the check.
 """
 
@@ -15,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import chart
+from bench import chart, report
+from bench.config import Sizes
 from bench.goals import Goal
 from bench.summary import Summary
 
@@ -30,6 +33,11 @@ BEGIN = (
     "bench/results/summary.json (the latest full run); do not edit -->"
 )
 END = "<!-- end of summary -->"
+FIGURES_BEGIN = (
+    "<!-- figures: written by `python -m bench.publish` from "
+    "bench/results/summary.json (the latest full run); do not edit -->"
+)
+FIGURES_END = "<!-- end of figures -->"
 
 
 def _figure(goal: Goal) -> str:
@@ -61,9 +69,10 @@ def summary_block(data: dict[str, Any]) -> str:
         f"{data['duration_s']:.0f} s, {machine['nproc']} CPUs, "
         f"PostgreSQL {machine['postgresql']}. "
         f"**{len(met)} of {len(goals)} goals met, {len(missed)} missed.** "
-        "A figure is the median of the per-round ratios (min-max); d/a, d/b "
-        "and d/c compare (d) the repositories with (a) raw asyncpg, (b) the "
-        "SQLAlchemy ORM and (c) SQLAlchemy Core `text()`.",
+        "A figure is the median of the per-round ratios (min-max); d/a, d/c "
+        "and d/h compare (d) the repositories with (a) raw asyncpg running "
+        "the generated statements, (c) SQLAlchemy Core `text()` and (h) "
+        "SQL written by hand with row-level security and no project lock.",
         "",
         f"**Met ({len(met)})**",
         "",
@@ -78,20 +87,71 @@ def summary_block(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _current_block(doc: str) -> str | None:
-    start = doc.find(BEGIN)
-    end = doc.find(END)
-    if start < 0 or end < start:
+def _machine(data: dict[str, Any]) -> list[str]:
+    machine = data["machine"]
+    load = (
+        f"1-minute load average {machine['load_average_at_start'][0]:.2f} at the "
+        f"start, {machine['load_average_at_end'][0]:.2f} at the end"
+        if machine.get("load_average_at_start") and machine.get("load_average_at_end")
+        else "not recorded"
+    )
+    return [
+        "| | |",
+        "|---|---|",
+        f"| CPU | {machine['cpu_model']}, `nproc` = {machine['nproc']} |",
+        f"| memory | {machine['memory_gib']} GiB |",
+        f"| PostgreSQL | {machine['postgresql']} |",
+        f"| Python | {machine['python']}; asyncpg {machine['asyncpg']}, "
+        f"SQLAlchemy {machine['sqlalchemy']}, pydantic {machine['pydantic']} |",
+        f"| load | {load} |",
+        f"| run | `{data['command']}` ({data['mode']}), {data['started_at']}, "
+        f"{data['duration_s']:.0f} s |",
+    ]
+
+
+def sizes_of(data: dict[str, Any]) -> Sizes:
+    fields = dict(data["sizes"])
+    fields["writer_counts"] = tuple(fields["writer_counts"])
+    return Sizes(**fields)
+
+
+def figures_block(data: dict[str, Any]) -> str:
+    """The block between FIGURES_BEGIN and FIGURES_END: the machine and
+    every table of the run `data` describes."""
+    if data.get("mode") != "full":
+        raise ValueError("only a full run's figures are published")
+    tables = report.render(Summary.from_dict(data), sizes_of(data))
+    lines = [
+        FIGURES_BEGIN,
+        "",
+        f"Full run of {data['started_at'][:10]}, on this machine:",
+        "",
+        *_machine(data),
+        "",
+        tables.rstrip("\n"),
+        "",
+        FIGURES_END,
+    ]
+    return "\n".join(lines)
+
+
+def _current_block(doc: str, begin: str = BEGIN, end: str = END) -> str | None:
+    start = doc.find(begin)
+    stop = doc.find(end)
+    if start < 0 or stop < start:
         return None
-    return doc[start : end + len(END)]
+    return doc[start : stop + len(end)]
 
 
 def problems(summary: Path = SUMMARY, doc: Path = DOC, png: Path = CHART) -> list[str]:
     """What is out of step with the summary (empty: nothing)."""
     data = json.loads(summary.read_text())
     found: list[str] = []
-    if _current_block(doc.read_text()) != summary_block(data):
+    text = doc.read_text()
+    if _current_block(text) != summary_block(data):
         found.append(f"{doc.name}: the summary block differs from {summary.name}")
+    if _current_block(text, FIGURES_BEGIN, FIGURES_END) != figures_block(data):
+        found.append(f"{doc.name}: the figures differ from {summary.name}")
     if not png.exists():
         found.append(f"{png.name} is missing")
     elif chart.title_of(png) != chart.title(data):
@@ -113,6 +173,13 @@ def publish(summary: Path = SUMMARY, doc: Path = DOC, png: Path = CHART) -> None
         text = f"{title}\n\n{block}\n{rest}"
     else:
         text = text.replace(current, block)
+    figures = figures_block(data)
+    current = _current_block(text, FIGURES_BEGIN, FIGURES_END)
+    if current is None:
+        # First publication: the figures go at the end of the page.
+        text = f"{text.rstrip()}\n\n## Latest figures\n\n{figures}\n"
+    else:
+        text = text.replace(current, figures)
     doc.write_text(text)
     chart.draw(Summary.from_dict(data), chart.title(data), png)
 
@@ -127,7 +194,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m bench.publish [--check]", file=sys.stderr)
         return 2
     publish()
-    print(f"wrote {DOC.name} (summary) and {CHART.name} from {SUMMARY.name}")
+    print(f"wrote {DOC.name} (summary, figures) and {CHART.name} from {SUMMARY.name}")
     return 0
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from bench import around_sync, mixed, writers
 from bench.config import Sizes
 from bench.requests import WORKLOADS
 from bench.stacks import STACKS
-from bench.summary import Summary
+from bench.summary import Summary, around_label, mixed_label
 from bench.sync import KINDS
 from bench.timing import Stat
 
@@ -27,7 +30,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def requests_table(summary: Summary) -> list[str]:
     stacks = [key for key in STACKS if key in summary.requests["get"]]
-    names = ("d/a", "d/b", "d/c", "a/b", "a/c")
+    names = ("d/a", "d/b", "d/c", "d/h", "a/b", "a/c")
     header = ["workload", *(f"({k}) {STACKS[k]}" for k in stacks), *names]
     rows = []
     for workload, label in WORKLOADS.items():
@@ -94,6 +97,85 @@ def sync_table(summary: Summary) -> list[str]:
     return lines
 
 
+def _ms(stat: Stat) -> str:
+    return f"{stat.median:,.1f} ({stat.min:,.1f}-{stat.max:,.1f})"
+
+
+def _cells_row(label: str, cell: dict[str, Stat]) -> list[str]:
+    return [label, _ops(cell["ops_per_s"]), _ms(cell["p50_ms"]), _ms(cell["p99_ms"])]
+
+
+CELL_HEADER = ["ops/s, median (min)", "p50 ms, median (min-max)", "p99 ms"]
+
+
+def writers_table(summary: Summary) -> list[str]:
+    part: dict[str, Any] = summary.writers
+    rows = []
+    for n, layouts in part["cells"].items():
+        pool = part["pool_sizes"][n]
+        for layout, label in writers.LAYOUTS.items():
+            for stack, name in writers.VARIANTS.items():
+                cell = layouts[layout][stack]
+                rows.append([f"{n} (pool {pool})", label, *_cells_row(name, cell)])
+    lines = _table(["writers", "projects", "stack", *CELL_HEADER], rows)
+    ratio_names = list(next(iter(part["ratios"].values())))
+    lines.append("")
+    lines += _table(
+        ["writers", *ratio_names],
+        [
+            [n, *(_ratio(row[name]) for name in ratio_names)]
+            for n, row in part["ratios"].items()
+        ],
+    )
+    return lines
+
+
+def around_sync_table(summary: Summary) -> list[str]:
+    part: dict[str, Any] = summary.around_sync
+    rows = []
+    for stack, name in around_sync.VARIANTS.items():
+        syncs = part["syncs"][stack]
+        rows.append(
+            [
+                *_cells_row(name, part["puts"][stack]),
+                f"{syncs['count'].median:,.0f}",
+                f"{syncs['median_ms'].median:,.0f}",
+            ]
+        )
+    header = ["stack", *CELL_HEADER, "syncs a round", "ms a sync"]
+    lines = _table(header, rows)
+    lines.append("")
+    lines += _table(
+        ["ratio", "median (min-max)"],
+        [[name, _ratio(stat)] for name, stat in part["ratios"].items()],
+    )
+    return lines
+
+
+def mixed_table(summary: Summary) -> list[str]:
+    part: dict[str, Any] = summary.mixed
+    kinds = list(mixed.WEIGHTS)
+    rows = []
+    for stack, name in mixed.VARIANTS.items():
+        row = _cells_row(name, part["cells"][stack])
+        for kind in kinds:
+            figures = part["kinds"][stack][kind]
+            row.append(
+                f"{figures['p50_ms'].median:,.1f} / {figures['p99_ms'].median:,.1f}"
+                if figures
+                else "-"
+            )
+        rows.append(row)
+    header = ["stack", *CELL_HEADER, *(f"{k}: p50 / p99 ms" for k in kinds)]
+    lines = _table(header, rows)
+    lines.append("")
+    lines += _table(
+        ["ratio", "median (min-max)"],
+        [[name, _ratio(stat)] for name, stat in part["ratios"].items()],
+    )
+    return lines
+
+
 def goals_table(summary: Summary) -> list[str]:
     rows = [
         [
@@ -125,6 +207,24 @@ def render(summary: Summary, sizes: Sizes) -> str:
         f"({sizes.loop_repeats} for the put loops)",
         "",
         *sync_table(summary),
+        "",
+        f"### Writers of one project and spread: {sizes.writer_ops} puts a round "
+        f"shared by the N writers, {sizes.writer_rounds} rounds; latency of "
+        "each put (a unit of work), p50 and p99 per round, median (min-max) of "
+        "the rounds; ratios per round",
+        "",
+        *writers_table(summary),
+        "",
+        f"### {around_label(summary.around_sync)}: {sizes.writer_ops} puts "
+        f"a round, {sizes.writer_rounds} rounds, the sync running throughout",
+        "",
+        *around_sync_table(summary),
+        "",
+        f"### {mixed_label(summary.mixed)}, {summary.mixed['workers']} workers: "
+        f"{sizes.writer_ops * 2} operations a round (put:get:list:save = "
+        f"3:5:1:1), {sizes.writer_rounds} rounds",
+        "",
+        *mixed_table(summary),
     ]
     if sizes.judges_goals:
         lines += ["", "### Goals", "", *goals_table(summary)]

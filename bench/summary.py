@@ -6,14 +6,32 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import concurrency, requests
-from bench.goals import Goal
+from bench.goals import Goal, request_goals, writer_goals
+from bench.latency import cell_stats, ratio
 from bench.sync import KINDS, SyncResults
 from bench.timing import Stat, paired
 
-TARGETS = {"d/b": 3.0, "d/c": 1.4, "d/a": 0.7}
 # d against each stack; a against b and c: the ceiling of d/b and d/c, since
 # (d) runs the same statements as (a) and does more besides.
-RATIOS = (("d", "a"), ("d", "b"), ("d", "c"), ("a", "b"), ("a", "c"))
+RATIOS = (("d", "a"), ("d", "b"), ("d", "c"), ("d", "h"), ("a", "b"), ("a", "c"))
+
+
+def stats_of(tree: Any) -> Any:
+    """A JSON tree with {min, median, max} leaves, the leaves as Stat."""
+    if isinstance(tree, dict):
+        if set(tree) == {"min", "median", "max"}:
+            return Stat(**tree)
+        return {key: stats_of(value) for key, value in tree.items()}
+    return tree
+
+
+def dicts_of(tree: Any) -> Any:
+    """The inverse of stats_of."""
+    if isinstance(tree, Stat):
+        return tree.as_dict()
+    if isinstance(tree, dict):
+        return {key: dicts_of(value) for key, value in tree.items()}
+    return tree
 
 
 @dataclass(frozen=True)
@@ -27,6 +45,11 @@ class Summary:
     sync_files: int
     payload_bytes: int
     peak_bytes: dict[str, int]
+    # The workloads of many writers: JSON trees whose leaves are Stat
+    # (bench/writers.py, around_sync.py, mixed.py; see many_writers).
+    writers: dict[str, Any]
+    around_sync: dict[str, Any]
+    mixed: dict[str, Any]
     goals: list[Goal]
 
     @classmethod
@@ -49,6 +72,9 @@ class Summary:
             sync_files=sync["files"],
             payload_bytes=sync["payload_bytes"],
             peak_bytes=sync["peak_python_bytes"],
+            writers=stats_of(data["writers"]),
+            around_sync=stats_of(data["around_sync"]),
+            mixed=stats_of(data["mixed"]),
             goals=[Goal.from_dict(goal) for goal in data.get("goals", [])],
         )
 
@@ -72,6 +98,9 @@ class Summary:
                 "ratios": {k: v.as_dict() for k, v in self.sync_ratios.items()},
                 "peak_python_bytes": self.peak_bytes,
             },
+            "writers": dicts_of(self.writers),
+            "around_sync": dicts_of(self.around_sync),
+            "mixed": dicts_of(self.mixed),
             "goals": [goal.as_dict() for goal in self.goals],
         }
 
@@ -123,13 +152,7 @@ def _goals(
     memory: Stat,
     concurrency_ratio: Stat,
 ) -> list[Goal]:
-    goals: list[Goal] = []
-    for workload, label in requests.WORKLOADS.items():
-        for key, target in TARGETS.items():
-            if key in ratios[workload]:
-                goals.append(
-                    Goal(f"{label}: {key}", True, target, ratios[workload][key])
-                )
+    goals = request_goals(requests.WORKLOADS, ratios)
     goals += [
         Goal("deep page / first page time (d)", False, 1.5, depth["d"]),
         Goal(
@@ -156,11 +179,89 @@ def _goals(
     return goals
 
 
+def _writers(samples: dict[str, Any]) -> dict[str, Any]:
+    """Per N: each cell's figures, and the ratios of the same rounds."""
+    cells: dict[str, Any] = {}
+    ratios: dict[str, dict[str, Stat]] = {}
+    for n, layouts in samples["cells"].items():
+        cells[n] = {
+            layout: {stack: cell_stats(cell) for stack, cell in row.items()}
+            for layout, row in layouts.items()
+        }
+        one, spread = layouts["one"], layouts["spread"]
+        ratios[n] = {
+            "one/spread (d)": ratio(one["retrying"], spread["retrying"], "ops_per_s"),
+            "one/spread (d, unit_of_work)": ratio(
+                one["plain"], spread["plain"], "ops_per_s"
+            ),
+            "one/spread (h)": ratio(one["hand"], spread["hand"], "ops_per_s"),
+            "d/h one": ratio(one["retrying"], one["hand"], "ops_per_s"),
+            "d/h spread": ratio(spread["retrying"], spread["hand"], "ops_per_s"),
+            "p99 d/h one": ratio(one["retrying"], one["hand"], "p99_ms"),
+            "p99 d/h spread": ratio(spread["retrying"], spread["hand"], "p99_ms"),
+        }
+    return {"pool_sizes": samples["pool_sizes"], "cells": cells, "ratios": ratios}
+
+
+def _around_sync(samples: dict[str, Any]) -> dict[str, Any]:
+    puts = samples["puts"]
+    d, h = puts["retrying"], puts["hand"]
+    return {
+        "pool_size": samples["pool_size"],
+        "files": samples["files"],
+        "writers": samples["writers"],
+        "puts": {stack: cell_stats(cell) for stack, cell in puts.items()},
+        "syncs": {
+            stack: {k: Stat.of(v) for k, v in row.items()}
+            for stack, row in samples["syncs"].items()
+        },
+        "ratios": {
+            "d/h": ratio(d, h, "ops_per_s"),
+            "p50 d/h": ratio(d, h, "p50_ms"),
+            "p99 d/h": ratio(d, h, "p99_ms"),
+        },
+    }
+
+
+def _mixed(samples: dict[str, Any]) -> dict[str, Any]:
+    cells = samples["cells"]
+    d, h = cells["retrying"], cells["hand"]
+    return {
+        "pool_size": samples["pool_size"],
+        "projects": samples["projects"],
+        "workers": samples["workers"],
+        "cells": {stack: cell_stats(cell) for stack, cell in cells.items()},
+        "kinds": {
+            stack: {
+                kind: {m: Stat.of(v) for m, v in figures.items() if v}
+                for kind, figures in row.items()
+            }
+            for stack, row in samples["kinds"].items()
+        },
+        "ratios": {
+            "d/h": ratio(d, h, "ops_per_s"),
+            "p50 d/h": ratio(d, h, "p50_ms"),
+            "p99 d/h": ratio(d, h, "p99_ms"),
+        },
+    }
+
+
+def around_label(around: dict[str, Any]) -> str:
+    return f"{around['writers']} writers around a {around['files']:,}-file sync"
+
+
+def mixed_label(mixed: dict[str, Any]) -> str:
+    return f"mixed load, {mixed['projects']} projects"
+
+
 def summarize(
     request_samples: requests.Samples,
     concurrency_samples: concurrency.Samples,
     sync_results: SyncResults,
+    many: dict[str, Any],
 ) -> Summary:
+    """`many`: the samples of bench.writers, around_sync and mixed, under
+    those names."""
     cells, ratios, depth = _request_parts(request_samples)
     conc = {
         stack: {
@@ -175,6 +276,16 @@ def summarize(
     payload = sync_results.payload_bytes
     memory = Stat.of([max(sync_results.peak_bytes.values()) / payload])
     goals = _goals(ratios, depth, sync_ratios, memory, conc["d"]["ratio"])
+    writers = _writers(many["writers"])
+    around = _around_sync(many["around_sync"])
+    mixed = _mixed(many["mixed"])
+    goals += writer_goals(
+        writers["ratios"],
+        around["ratios"],
+        around_label(around),
+        mixed["ratios"],
+        mixed_label(mixed),
+    )
     assert set(sync_seconds) == set(KINDS)
     return Summary(
         requests=cells,
@@ -186,5 +297,8 @@ def summarize(
         sync_files=sync_results.files,
         payload_bytes=payload,
         peak_bytes=sync_results.peak_bytes,
+        writers=writers,
+        around_sync=around,
+        mixed=mixed,
         goals=goals,
     )

@@ -1,4 +1,4 @@
-"""The four stacks, each doing one request per call: acquire a connection,
+"""The five stacks, each doing one request per call: acquire a connection,
 begin, work, commit, release. This module is the registry: their keys and
 names, and `open_stack`. What each offers the workloads is `base.Stack`."""
 
@@ -11,11 +11,12 @@ STACKS: dict[str, str] = {
     "b": "SQLAlchemy ORM",
     "c": "SQLAlchemy Core text()",
     "d": "repositories",
+    "h": "hand-written SQL, RLS",
 }
 
 
 async def open_stack(key: str, url: str, pool_size: int) -> Stack:
-    # Imported on demand: (a) and (d) run without SQLAlchemy loaded.
+    # Imported on demand: (a), (d) and (h) run without SQLAlchemy loaded.
     if key == "a":
         from bench.stacks.raw import RawStack
 
@@ -32,6 +33,10 @@ async def open_stack(key: str, url: str, pool_size: int) -> Stack:
         from bench.stacks.repo import RepoStack
 
         return await RepoStack.open(url, pool_size)
+    if key == "h":
+        from bench.stacks.hand import HandStack
+
+        return await HandStack.open(url, pool_size)
     raise ValueError(f"unknown stack {key!r}")
 
 

@@ -1,11 +1,13 @@
 """docs/benchmarks.md opens with the goals of the latest full run, met and
-missed, each with its figure, and shows the chart of that run, committed next
-to it (docs/benchmarks.png); both agree with bench/results/summary.json."""
+missed, each with its figure, shows the chart of that run, committed next
+to it (docs/benchmarks.png), and ends with that run's figures (the machine
+and every table); all agree with bench/results/summary.json."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from bench import chart, publish
 from bench.summary import Summary
@@ -42,8 +44,17 @@ def test_a_stale_summary_or_chart_is_named(tmp_path: Path) -> None:
     data["goals"][0]["ratio"]["median"] += 1.0
     changed = tmp_path / "summary.json"
     changed.write_text(json.dumps(data))
+    # The figures end with the goals' table, so they differ too.
     assert publish.problems(summary=changed) == [
-        "benchmarks.md: the summary block differs from summary.json"
+        "benchmarks.md: the summary block differs from summary.json",
+        "benchmarks.md: the figures differ from summary.json",
+    ]
+
+    data = json.loads(publish.SUMMARY.read_text())
+    data["mixed"]["cells"]["hand"]["ops_per_s"]["median"] += 1.0
+    changed.write_text(json.dumps(data))
+    assert publish.problems(summary=changed) == [
+        "benchmarks.md: the figures differ from summary.json"
     ]
 
     other_run = dict(json.loads(publish.SUMMARY.read_text()))
@@ -54,7 +65,12 @@ def test_a_stale_summary_or_chart_is_named(tmp_path: Path) -> None:
     assert found.startswith("benchmarks.png is not the chart of 'full run ")
 
 
-def test_publish_writes_both(tmp_path: Path) -> None:
+def data_of_summary() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(publish.SUMMARY.read_text())
+    return loaded
+
+
+def test_publish_writes_all_three(tmp_path: Path) -> None:
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\nThe rest of the page.\n")
     png = tmp_path / "benchmarks.png"
@@ -62,6 +78,7 @@ def test_publish_writes_both(tmp_path: Path) -> None:
     assert publish.problems(doc=doc, png=png) == []
     text = doc.read_text()
     assert text.startswith(f"# Benchmarks\n\n{publish.BEGIN}\n")
-    assert text.endswith("The rest of the page.\n")
+    rest = "The rest of the page.\n\n## Latest figures\n\n"
+    assert text.endswith(f"{rest}{publish.figures_block(data_of_summary())}\n")
     publish.publish(doc=doc, png=png)  # a second run changes nothing
     assert doc.read_text() == text

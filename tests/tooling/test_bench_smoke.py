@@ -12,7 +12,8 @@ from pathlib import Path
 
 from tests.support import run_bench
 
-STACKS = {"a", "b", "c", "d"}
+STACKS = {"a", "b", "c", "d", "h"}
+METRICS = {"ops_per_s", "p50_ms", "p99_ms"}
 
 
 def test_bench_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
@@ -22,6 +23,16 @@ def test_bench_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
     assert summary["mode"] == "smoke"
     for workload, per_stack in summary["requests_ops_per_s"].items():
         assert set(per_stack) == STACKS, workload
+    # The workloads of many writers ran every stack at every N and layout.
+    writers = summary["writers"]["cells"]
+    assert set(writers) == {"1", "16"}
+    for n, layouts in writers.items():
+        assert set(layouts) == {"one", "spread"}, n
+        for layout, cells in layouts.items():
+            assert set(cells) == {"retrying", "plain", "hand"}, (n, layout)
+            assert all(set(cell) == METRICS for cell in cells.values())
+    assert set(summary["around_sync"]["puts"]) == {"retrying", "hand"}
+    assert set(summary["mixed"]["cells"]) == {"retrying", "hand"}
     assert (tmp_path / "chart-smoke.png").stat().st_size > 0
     # At toy sizes the ratios mean nothing: no goal is judged anywhere.
     printed = result.stdout + result.stderr

@@ -41,6 +41,32 @@ def test_a_row_is_the_model_validation_would_build() -> None:
         built.id = 3  # frozen
 
 
+class ScalarRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    name: str | None
+    at: datetime
+
+
+SCALARS = {key: VALUES[key] for key in ("id", "name", "at")}
+
+
+def test_a_row_of_scalars_is_the_model_validation_builds() -> None:
+    built = runtime.from_database(ScalarRow, dict(SCALARS))
+    assert built == ScalarRow.model_validate(SCALARS)
+    assert built.model_fields_set == set(SCALARS)
+    with pytest.raises(ValidationError):
+        built.id = 3  # frozen
+
+
+def test_a_value_its_type_does_not_fit_is_kept_as_it_came() -> None:
+    # An aggregate sqlc types NOT NULL, over no rows: NULL, as before.
+    built = runtime.from_database(ScalarRow, {**SCALARS, "id": None})
+    assert built.id is None
+    assert built.model_fields_set == set(SCALARS)
+
+
 def test_the_rows_of_a_model_share_one_fields_set() -> None:
     first = runtime.from_database(Row, dict(VALUES))
     second = runtime.from_database(Row, dict(VALUES))

@@ -1,5 +1,5 @@
 """.ci/run, what CI runs, stays what README and docs/testing.md say it is:
-README's test command first, then online, soak, compat, lint and typecheck
+README's test command first, then online, soak, compat, latest, lint and typecheck
 (the order docs/testing.md lists), each run to its end whatever the others did,
 a session that fails or whose pytest passes nothing counted as failed, and
 only sessions that noxfile.py defines. The script runs here
@@ -20,7 +20,7 @@ import pytest
 from devtools import PROJECT_ROOT
 
 CI_RUN = PROJECT_ROOT / ".ci" / "run"
-ORDER = ["tests", "online", "soak", "compat", "lint", "typecheck"]
+ORDER = ["tests", "online", "soak", "compat", "latest", "lint", "typecheck"]
 NOX_COMMAND = re.compile(r"\bnox -s ([\w-]+)")
 PIN = re.compile(r'"((?:nox|uv)==[^"]+)"')
 
@@ -38,6 +38,7 @@ case "$session:$outcome" in
   online:pass) echo "==== 1 passed in 80.00s (0:01:20) ====";;
   soak:pass) echo "==== 2 passed, 9 deselected in 0.50s ===="; echo "==== 7 passed in 0.70s ====";;
   compat:pass) echo "3 passed in 0.20s"; echo "4 passed in 0.30s";;
+  latest:pass) echo "==== 6 passed in 0.60s ====";;
   *:fail) echo "==== 1 failed, 3 passed in 0.40s ===="; exit 1;;
   *:empty) echo "==== 2 passed in 0.10s ===="; echo "==== no tests ran in 0.01s ====";;
   *:silent) echo "nox > Session $session was successful.";;
@@ -168,13 +169,14 @@ def test_a_failed_session_does_not_stop_the_others(tmp_path: Path) -> None:
         "online": "ok",
         "soak": "FAILED",
         "compat": "ok",
+        "latest": "ok",
         "lint": "ok",
         "typecheck": "FAILED",
     }
 
 
 @pytest.mark.parametrize("outcome", ["empty", "silent"])
-@pytest.mark.parametrize("session", ["tests", "online", "soak", "compat"])
+@pytest.mark.parametrize("session", ["tests", "online", "soak", "compat", "latest"])
 def test_a_pytest_session_without_passed_tests_fails(
     tmp_path: Path, session: str, outcome: str
 ) -> None:

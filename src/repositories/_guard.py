@@ -38,7 +38,6 @@ class Guard:
         "_calls",
         "_done",
         "_held",
-        "_locked",
         "_opener",
         "_pool",
         "_token",
@@ -56,7 +55,6 @@ class Guard:
         self._caller: asyncio.Task[Any] | None = None
         self._calls = 0  # nested calls of the caller (a method calling another)
         self._done: asyncio.Event | None = None
-        self._locked: set[UUID] = set()
         # The project locks this unit of work holds: True when exclusive.
         self._held: dict[UUID, bool] = {}
         # Whether its writes of one row take the project lock shared
@@ -86,7 +84,6 @@ class Guard:
 
     def closed(self) -> None:
         token, self._token = self._token, None
-        self._locked.clear()
         self._held.clear()
         if token is None:
             return
@@ -127,20 +124,19 @@ class Guard:
     def will_lock(self, project_id: UUID) -> None:
         """Before a write that locks the project `project_id`: refused when
         an enclosing open unit of work of the same Store and user, opened in
-        this task (so suspended until this one ends), has written it and so
-        may hold its lock. Another task may wait for that lock: the unit of
-        work that holds it goes on and ends."""
+        this task (so suspended until this one ends), holds its lock.
+        Another task may wait for that lock: the unit of work that holds it
+        goes on and ends."""
         for other in _OPEN.get():
             if (
                 other is not self
-                and project_id in other._locked
+                and project_id in other._held
                 and other._pool is self._pool
                 and other._user == self._user
                 and other.is_open
                 and other._opener is self._opener
             ):
                 raise NestedUnitOfWork()
-        self._locked.add(project_id)
 
     def lock_needed(self, project_id: UUID, *, whole_project: bool) -> bool | None:
         """The project lock a write must take first: True exclusive, False

@@ -16,11 +16,19 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from repositories import Store
 
-from .helpers import SMALL_CONTENT_LIMIT
+from .helpers import SMALL_CONTENT_LIMIT, WORKERS
 
 # Hypothesis caches constants it finds in the source (at collection time, and
 # even with database=None) under ./.hypothesis; keep it out of the working tree.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "agent-persistence-hypothesis")
+
+
+@pytest.fixture
+async def wide_store(app_url: str) -> AsyncIterator[Store]:
+    """One connection per worker of the mixed loads: every unit of work
+    runs at once."""
+    async with Store.open(app_url, min_size=WORKERS, max_size=WORKERS) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")

@@ -192,3 +192,7 @@ def json_equal(sent: Any, got: Any) -> bool:
 def utf8_order(paths: list[str]) -> list[str]:
     """Byte-wise order of UTF-8, the order listings promise."""
     return sorted(paths, key=lambda path: path.encode("utf-8"))
+
+
+# Workers of the mixed loads of one project (test_lock_order, test_side_by_side).
+WORKERS = 12

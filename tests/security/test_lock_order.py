@@ -24,12 +24,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import asyncpg
-import pytest
 
 from repositories import (
     Conflict,
@@ -42,12 +41,12 @@ from repositories import (
     User,
 )
 from tests.persistence.helpers import list_all
+from tests.security.helpers import WORKERS
 from tests.support import Backend, new_project
 
 Admin: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 
 HANG_GUARD_S = 60.0
-WORKERS = 12
 UNITS_PER_WORKER = 40
 PATHS = [f"p{i}.txt" for i in range(6)] + ["d/a.txt", "d/b.txt"]
 
@@ -312,13 +311,6 @@ class Tally:
     saves: dict[str, int] = field(default_factory=dict)
     contents: set[str] = field(default_factory=set)
     unexpected: list[BaseException] = field(default_factory=list)
-
-
-@pytest.fixture
-async def wide_store(app_url: str) -> AsyncIterator[Store]:
-    """One connection per worker: every unit of work runs at once."""
-    async with Store.open(app_url, min_size=WORKERS, max_size=WORKERS) as opened:
-        yield opened
 
 
 async def one_unit_of_work(

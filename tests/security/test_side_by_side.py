@@ -28,7 +28,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 import pytest
@@ -46,6 +46,7 @@ from repositories import (
     User,
 )
 from tests.persistence.helpers import list_all
+from tests.security.helpers import WORKERS
 from tests.support import Backend, connection_of, new_project
 
 Admin: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
@@ -259,7 +260,6 @@ async def test_a_put_of_unchanged_content_takes_no_lock_and_writes_nothing(
 # a mixed load of side-by-side writers
 # --------------------------------------------------------------------------
 
-WORKERS = 12
 UNITS_PER_WORKER = 40
 PATHS = [f"p{i}.txt" for i in range(6)] + ["d/a.txt", "d/b.txt"]
 
@@ -272,13 +272,6 @@ class Tally:
     attempts: int = 0
     units: int = 0
     unexpected: list[BaseException] = field(default_factory=list)
-
-
-@pytest.fixture
-async def wide_store(app_url: str) -> Any:
-    """One connection per worker: every unit of work runs at once."""
-    async with Store.open(app_url, min_size=WORKERS, max_size=WORKERS) as opened:
-        yield opened
 
 
 async def one_unit_of_work(

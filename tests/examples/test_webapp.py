@@ -375,10 +375,22 @@ async def test_another_users_project_is_404_on_every_route(
         ("GET", f"/projects/{project_id}/files", {}),
         ("PUT", url, {"content": "hers"}),
         ("PUT", file_url(project_id, "src/new.py"), {"content": "hers"}),
+        (
+            "PUT",
+            url,
+            {
+                "content": b"\x00",
+                "headers": {"Content-Type": "application/octet-stream"},
+            },
+        ),
         ("GET", url, {}),
         ("GET", url, {"headers": {"If-None-Match": "*"}}),
+        ("GET", url, {"params": {"version": 1}}),
+        ("GET", f"/projects/{project_id}/history/src/a.py", {}),
         ("DELETE", url, {}),
         ("POST", f"/projects/{project_id}/sync", {"json": {"files": {}}}),
+        ("POST", f"/projects/{project_id}/checkpoints", {}),
+        ("GET", f"/projects/{project_id}/checkpoints", {}),
         (
             "POST",
             f"/projects/{project_id}/move",

@@ -17,10 +17,11 @@ import pytest
 from fastapi import FastAPI
 
 from examples.webapp.limits import BodyLimits
-from repositories import NotFound, Store
+from repositories import Store
 from tests.examples.test_webapp import (
     Headers,
     assert_error,
+    content_now,
     drive,
     file_url,
     new_project,
@@ -598,11 +599,7 @@ async def test_binary_writes_checkpoints_and_restores_commit_before_the_response
     seen: list[object] = []
 
     async def file_now() -> None:
-        async with web_store.unit_of_work(actor) as uow:
-            try:
-                seen.append((await uow.files.get(UUID(project), "a.bin")).content)
-            except NotFound:
-                seen.append(None)
+        seen.append(await content_now(web_store, user, project, "a.bin"))
 
     async def checkpoints_now() -> None:
         async with web_store.unit_of_work(actor) as uow:
@@ -626,45 +623,20 @@ async def test_binary_writes_checkpoints_and_restores_commit_before_the_response
         )
         assert status < 300, (method, path, status)
 
-    await run(
-        "PUT",
-        file_url(project, "a.bin"),
-        b"\x00one",
-        "application/octet-stream",
-        file_now,
-    )
-    assert seen[-1] == b"\x00one"
+    octets = "application/octet-stream"
+    await run("PUT", file_url(project, "a.bin"), b"\x00one", octets, file_now)
     await run(
         "POST",
-        f"/projects/{project}/checkpoints",
+        checkpoints_url(project),
         b'{"label": "one"}',
         "application/json",
         checkpoints_now,
     )
-    assert seen[-1] == ["one"]
-    await run(
-        "PUT",
-        file_url(project, "a.bin"),
-        b"\xfftwo",
-        "application/octet-stream",
-        file_now,
-    )
-    assert seen[-1] == b"\xfftwo"
+    await run("PUT", file_url(project, "a.bin"), b"\xfftwo", octets, file_now)
     async with web_store.unit_of_work(actor) as uow:
         (checkpoint,) = (await uow.checkpoints.list(UUID(project))).items
-    await run(
-        "POST",
-        f"/projects/{project}/checkpoints/{checkpoint.id}/restore",
-        b"",
-        "application/json",
-        file_now,
-    )
-    assert seen[-1] == b"\x00one"
-    await run(
-        "DELETE",
-        f"/projects/{project}/checkpoints/{checkpoint.id}",
-        b"",
-        "application/json",
-        checkpoints_now,
-    )
-    assert seen[-1] == []
+    at = f"{checkpoints_url(project)}/{checkpoint.id}"
+    await run("POST", f"{at}/restore", b"", "application/json", file_now)
+    await run("DELETE", at, b"", "application/json", checkpoints_now)
+    # What a fresh unit of work saw as each response's last byte went out.
+    assert seen == [b"\x00one", ["one"], b"\xfftwo", b"\x00one", []]

@@ -652,7 +652,7 @@ async def drive(
 
 async def content_now(
     store: Store, user: Headers, project: str, path: str
-) -> str | None:
+) -> str | bytes | None:
     """The file as a fresh unit of work sees it (None: not there)."""
     async with store.unit_of_work(UUID(user["X-User-Id"])) as uow:
         try:
@@ -758,7 +758,7 @@ async def test_a_yield_dependency_would_answer_before_its_commit(
     project = await new_project(client, user)
     app = yield_dependency_app(web_store)
 
-    seen: list[str | None] = []
+    seen: list[str | bytes | None] = []
 
     async def look() -> None:
         seen.append(await content_now(web_store, user, project, "late.txt"))

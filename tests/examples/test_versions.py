@@ -488,12 +488,17 @@ async def test_checkpoints_list_newest_first_and_delete(
     assert seen == ids[::-1]
 
     first, second, _ = ids
-    between = await client.get(
-        f"{checkpoints_url(project_id)}/{first}/diff",
-        params={"to": second},
-        headers=user,
-    )
+    later = file_url(project_id, "later.txt")
+    assert (await client.put(later, content="after", headers=user)).status_code == 201
+    diff_url = f"{checkpoints_url(project_id)}/{first}/diff"
+    between = await client.get(diff_url, params={"to": second}, headers=user)
     assert between.json() == {"added": [], "changed": ["a.txt"], "removed": []}
+    to_now = await client.get(diff_url, headers=user)
+    assert to_now.json() == {
+        "added": ["later.txt"],
+        "changed": ["a.txt"],
+        "removed": [],
+    }
 
     assert (
         await client.delete(f"{checkpoints_url(project_id)}/{second}", headers=user)

@@ -243,7 +243,7 @@ WITH source AS (
 SELECT m.project_id, m.path, m.size_bytes, m.sha256, m.version, m.created_at,
     m.updated_at, m.kind, c.content
 FROM moved m
-JOIN file_contents c ON c.project_id = m.project_id AND c.sha256 = m.sha256;
+JOIN file_contents c ON c.project_id = @project_id AND c.sha256 = m.sha256;
 
 -- name: DeleteFile :one
 -- The floor rises to the deleted file's version, which the history marks

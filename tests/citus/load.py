@@ -46,12 +46,25 @@ WITH owners AS (
     SELECT o.id, 'project ' || p
     FROM owners AS o, generate_series(1, $3::int) AS p
     RETURNING id, owner_id
-), files AS (
-    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-    SELECT o.id, o.owner_id, format('src/file_%s.py', f), c.content,
-           octet_length(c.content), encode(sha256(convert_to(c.content, 'UTF8')), 'hex')
+), seeded AS (
+    SELECT o.id, o.owner_id, format('src/file_%s.py', f) AS path, c.content,
+           octet_length(c.content) AS size_bytes, encode(sha256(c.content), 'hex') AS sha256
     FROM owned AS o, generate_series(1, $4::int) AS f,
-         LATERAL (SELECT repeat(format(E'value_%s = %s\\n', f, f), 20)) AS c (content)
+         LATERAL (SELECT convert_to(repeat(format(E'value_%s = %s\\n', f, f), 20), 'UTF8'))
+             AS c (content)
+), contents AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT id, owner_id, sha256, size_bytes, content FROM seeded
+), versions AS (
+    INSERT INTO file_versions
+        (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+    SELECT id, owner_id, path, 1, 0, 'text', size_bytes, sha256 FROM seeded
+), files AS (
+    INSERT INTO project_files (project_id, owner_id, path, size_bytes, sha256)
+    SELECT id, owner_id, path, size_bytes, sha256 FROM seeded
+), state_versions AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT id, owner_id, 1, 0, '{"step": 0}' FROM owned
 )
 INSERT INTO agent_states (project_id, owner_id, state)
 SELECT id, owner_id, '{"step": 0}' FROM owned
@@ -291,8 +304,10 @@ async def read_back(owner_url: str, ledger: Ledger) -> ReadBack:
     conn = await asyncpg.connect(owner_url)
     try:
         files = await conn.fetch(
-            "SELECT project_id, path, content, version FROM project_files"
-            " WHERE project_id = ANY($1::uuid[])",
+            "SELECT f.project_id, f.path, convert_from(c.content, 'UTF8') AS content,"
+            " f.version FROM project_files f JOIN file_contents c"
+            " ON c.project_id = f.project_id AND c.sha256 = f.sha256"
+            " WHERE f.project_id = ANY($1::uuid[])",
             projects,
         )
         states = await conn.fetch(

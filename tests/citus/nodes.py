@@ -17,11 +17,13 @@ from uuid import UUID
 import asyncpg
 
 from devtools import citus, citusdb, cluster
+from repositories._database import TENANT_TABLES as PACKAGE_TENANT_TABLES
 
+# Every tenant table of the package, with its distribution column: projects
+# by its id, the others (co-located with it) by their project_id.
 TENANT_TABLES = {
-    "projects": "id",
-    "project_files": "project_id",
-    "agent_states": "project_id",
+    table: "id" if table == "projects" else "project_id"
+    for table in PACKAGE_TENANT_TABLES
 }
 # Non-blocking shard moves replicate logically: every node may publish
 # (wal_level) and subscribe; the rebalancer's background tasks need
@@ -148,10 +150,10 @@ class ShardAudit:
         return [*self.orphaned, *self.wrong_shard, *self.missing, *counts]
 
 
-SHARD_TABLES = """
+SHARD_TABLES = f"""
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
-  AND c.relname ~ '^(projects|project_files|agent_states)_[0-9]+$'
+  AND c.relname ~ '^({"|".join(TENANT_TABLES)})_[0-9]+$'
 """
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from devtools import erd
+from repositories._database import TENANT_TABLES
 
 
 async def test_er_diagram_matches_the_migrated_schema(pg_admin_url: str) -> None:
@@ -40,7 +41,7 @@ async def test_er_diagram_shows_keys_actions_and_row_level_security(
         if line.startswith("| `")
     }
     secured = {table for table, rls in rows.items() if rls != "off"}
-    assert secured == {"agent_states", "project_files", "projects", "users"}
+    assert secured == {*TENANT_TABLES, "users"}
     assert rows["projects"] == (
         "enabled and forced; policies: projects_owner_isolation (ALL to app_user)"
     )

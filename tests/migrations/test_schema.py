@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 
 from devtools import PROJECT_ROOT, migrate, testdb
+from repositories._database import TENANT_TABLES
 
-TENANT_TABLES = ("projects", "project_files", "agent_states")
 AUTH_ONLY_TABLES = ("sessions", "accounts", "verifications")
 
 
@@ -30,10 +30,11 @@ async def test_checks_and_policies_hold(schema_db: str) -> None:
     )
 
 
-async def test_checks_script_catches_a_missing_policy(schema_db: str) -> None:
+@pytest.mark.parametrize("table", TENANT_TABLES)
+async def test_checks_script_catches_a_missing_policy(schema_db: str, table: str) -> None:
     conn = await asyncpg.connect(schema_db)
     try:
-        await conn.execute("ALTER TABLE project_files DISABLE ROW LEVEL SECURITY")
+        await conn.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
     finally:
         await conn.close()
     with pytest.raises(subprocess.CalledProcessError):

@@ -15,16 +15,19 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import asyncpg
 
+from repositories import _database
 from tests.scaling.sqlc_request import Statement
 
-# The plan (migrations/20261130104436_citus_distribution.sql): tenant tables hash-distributed by
-# project id and co-located; users replicated as a reference table; the other
-# auth tables and the application's settings (cursor_signing_key, read once
-# by Store.open through the coordinator) kept on the coordinator.
+# The plan (migrations/20261130104436_citus_distribution.sql, and
+# 20261207035358_history_and_checkpoints.sql for the history's tables):
+# tenant tables (the package's list of them) hash-distributed by project id
+# and co-located, projects by its id and every other by its project_id;
+# users replicated as a reference table; the other auth tables and the
+# application's settings (cursor_signing_key, read once by Store.open through
+# the coordinator) kept on the coordinator.
 DISTRIBUTION_COLUMNS: Final = {
-    "projects": "id",
-    "project_files": "project_id",
-    "agent_states": "project_id",
+    table: "id" if table == "projects" else "project_id"
+    for table in _database.TENANT_TABLES
 }
 TENANT_TABLES: Final = frozenset(DISTRIBUTION_COLUMNS)
 REFERENCE_TABLES: Final = frozenset({"users"})

@@ -33,6 +33,7 @@ from repositories import (
     UnitOfWork,
     User,
 )
+from repositories._database import TENANT_TABLES
 from tests.support import HandedOut, Session, connection_of, session_of
 
 from .helpers import attempt, snapshot
@@ -50,12 +51,12 @@ class Rollback(Exception):
 @dataclass(frozen=True)
 class Tenants:
     user: User
-    project: Project  # SEED files and an agent state
+    project: Project  # SEED files, an agent state and a checkpoint
     bare: Project  # no files, no agent state
     files_cursor: str  # page 1 of project's files
     projects_cursor: str  # page 1 of user's projects
     other: User
-    own: Project  # other's project: one file "mine.txt", an agent state
+    own: Project  # other's project: one file "mine.txt", an agent state, a checkpoint
 
 
 @pytest.fixture
@@ -65,6 +66,7 @@ async def tenants(store: Store, user: User, other_user: User) -> Tenants:
         for path, content in SEED.items():
             await uow.files.put(project.id, path, content)
         await uow.agent_states.save(project.id, {"secret": "s3cr3t"})
+        await uow.checkpoints.create(project.id, "secret")
         bare = await uow.projects.create("victim, bare")
         await uow.projects.create("victim, third")
         files_cursor = (await uow.files.list(project.id, limit=1)).next_cursor
@@ -74,6 +76,7 @@ async def tenants(store: Store, user: User, other_user: User) -> Tenants:
         own = await uow.projects.create("attacker")
         await uow.files.put(own.id, "mine.txt", "mine")
         await uow.agent_states.save(own.id, {"mine": True})
+        await uow.checkpoints.create(own.id, "mine")
     assert files_cursor is not None
     assert projects_cursor is not None
     return Tenants(user, project, bare, files_cursor, projects_cursor, other_user, own)
@@ -254,7 +257,7 @@ async def test_raw_reads_see_nothing_of_the_other_tenant(
     async with store.unit_of_work(other) as uow:
         conn = connection_of(uow)
         assert await conn.fetchval("SELECT current_user") == APP_ROLE
-        for table in ("projects", "project_files", "agent_states"):
+        for table in TENANT_TABLES:
             owners = await conn.fetch(f"SELECT DISTINCT owner_id FROM {table}")
             assert [row["owner_id"] for row in owners] == [other], table
             assert (
@@ -269,7 +272,9 @@ async def test_raw_reads_see_nothing_of_the_other_tenant(
             )
             == 0
         )
-        for table in ("project_files", "agent_states"):
+        for table in TENANT_TABLES:
+            if table == "projects":
+                continue
             found = await conn.fetchval(
                 f"SELECT count(*) FROM {table} WHERE project_id = $1",
                 tenants.project.id,
@@ -282,7 +287,8 @@ async def test_raw_reads_see_nothing_of_the_other_tenant(
         assert joined == 1
         assert (
             await conn.fetchval(
-                "SELECT count(*) FROM project_files WHERE content LIKE '%alpha%'"
+                "SELECT count(*) FROM file_contents"
+                " WHERE position('alpha'::bytea IN content) > 0"
             )
             == 0
         )
@@ -308,28 +314,49 @@ async def test_raw_updates_and_deletes_change_nothing_of_the_other_tenant(
 ) -> None:
     before = await snapshot(admin)
     pid = tenants.project.id
+    # An update of each tenant table, then deletes in an order the keys
+    # between them allow (a current row before its version, a version
+    # before its content).
+    updates = {
+        "projects": "UPDATE projects SET name = 'pwned'",
+        "project_files": "UPDATE project_files SET size_bytes = 0",
+        "agent_states": "UPDATE agent_states SET state = '{}'",
+        "file_contents": "UPDATE file_contents SET created_at = now()",
+        "file_versions": "UPDATE file_versions SET created_at = now()",
+        "agent_state_versions": "UPDATE agent_state_versions SET state = '{}'",
+        "checkpoints": "UPDATE checkpoints SET label = 'pwned'",
+    }
+    deletes = (
+        "agent_states",
+        "agent_state_versions",
+        "project_files",
+        "file_versions",
+        "file_contents",
+        "checkpoints",
+        "projects",
+    )
+    assert set(updates) == set(deletes) == set(TENANT_TABLES)
+
+    def aimed_at(table: str) -> str:
+        return "id = $1" if table == "projects" else "project_id = $1"
+
     aimed = [
-        ("UPDATE projects SET name = 'pwned' WHERE id = $1", (pid,)),
-        ("UPDATE project_files SET version = 99 WHERE project_id = $1", (pid,)),
-        ("UPDATE agent_states SET state = '{}' WHERE project_id = $1", (pid,)),
+        *((f"{updates[t]} WHERE {aimed_at(t)}", (pid,)) for t in TENANT_TABLES),
         ("UPDATE projects SET owner_id = $2 WHERE id = $1", (pid, tenants.other.id)),
-        ("DELETE FROM project_files WHERE project_id = $1", (pid,)),
-        ("DELETE FROM agent_states WHERE project_id = $1", (pid,)),
-        ("DELETE FROM projects WHERE id = $1", (pid,)),
+        *((f"DELETE FROM {t} WHERE {aimed_at(t)}", (pid,)) for t in deletes),
     ]
     # No predicate at all: only the actor's own rows (one of each) are reached.
     unaimed: list[tuple[str, tuple[Any, ...]]] = [
-        ("UPDATE projects SET name = 'pwned'", ()),
-        ("UPDATE project_files SET version = version + 1", ()),
-        ("UPDATE agent_states SET state = '{}'", ()),
-        ("DELETE FROM agent_states", ()),
-        ("DELETE FROM project_files", ()),
-        ("DELETE FROM projects", ()),
+        *((updates[t], ()) for t in TENANT_TABLES),
+        *((f"DELETE FROM {t}", ()) for t in deletes),
     ]
     statuses = await run_then_roll_back(store, tenants.other.id, aimed + unaimed)
-    assert (
-        statuses
-        == ["UPDATE 0"] * 4 + ["DELETE 0"] * 3 + ["UPDATE 1"] * 3 + ["DELETE 1"] * 3
+    tables = len(TENANT_TABLES)
+    assert statuses == (
+        ["UPDATE 0"] * (tables + 1)
+        + ["DELETE 0"] * tables
+        + ["UPDATE 1"] * tables
+        + ["DELETE 1"] * tables
     )
     assert await snapshot(admin) == before
     # Committed, the aimed statements change nothing either.
@@ -340,7 +367,26 @@ async def test_raw_updates_and_deletes_change_nothing_of_the_other_tenant(
 
 
 PLANTED_SHA = hashlib.sha256(b"x").hexdigest()
-FILE_COLUMNS = "(project_id, owner_id, path, content, size_bytes, sha256)"
+ALPHA_SHA = hashlib.sha256(b"alpha").hexdigest()
+# A whole file as a write stores it: its content, its version, the current
+# row, in one statement ($1 project, $2 owner, $3 the sha256 of b'x'), so
+# only the tenancy rules (row-level security, the composite keys) can refuse
+# it. Completed with a path and an optional ON CONFLICT clause.
+PLANT_FILE = (
+    "WITH content AS ("
+    " INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)"
+    " VALUES ($1, $2, $3, 1, 'x'::bytea) ON CONFLICT DO NOTHING"
+    "), version AS ("
+    " INSERT INTO file_versions"
+    " (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)"
+    " VALUES ($1, $2, '{path}', 99, 0, 'text', 1, $3)"
+    ") INSERT INTO project_files (project_id, owner_id, path, size_bytes, sha256, version)"
+    " VALUES ($1, $2, '{path}', 1, $3, 99)"
+)
+CONTENT_COLUMNS = "(project_id, owner_id, sha256, size_bytes, content)"
+VERSION_COLUMNS = (
+    "(project_id, owner_id, path, version, generation, kind, size_bytes, sha256)"
+)
 
 # (id, statement, its arguments from the fixture): each must fail.
 RawWrite = tuple[str, str, Callable[[Tenants], tuple[Any, ...]]]
@@ -352,13 +398,65 @@ RAW_WRITES: list[RawWrite] = [
     ),
     (
         "insert-file-as-user",
-        f"INSERT INTO project_files {FILE_COLUMNS} VALUES ($1, $2, 'planted.txt', 'x', 1, $3)",
+        PLANT_FILE.format(path="planted.txt"),
         lambda t: (t.project.id, t.user.id, PLANTED_SHA),
     ),
     (
         "insert-file-into-users-project-as-self",
-        f"INSERT INTO project_files {FILE_COLUMNS} VALUES ($1, $2, 'planted.txt', 'x', 1, $3)",
+        PLANT_FILE.format(path="planted.txt"),
         lambda t: (t.project.id, t.other.id, PLANTED_SHA),
+    ),
+    (
+        "insert-content-as-user",
+        f"INSERT INTO file_contents {CONTENT_COLUMNS} VALUES ($1, $2, $3, 1, 'x')",
+        lambda t: (t.project.id, t.user.id, PLANTED_SHA),
+    ),
+    (
+        "insert-content-into-users-project-as-self",
+        f"INSERT INTO file_contents {CONTENT_COLUMNS} VALUES ($1, $2, $3, 1, 'x')",
+        lambda t: (t.project.id, t.other.id, PLANTED_SHA),
+    ),
+    (
+        "overwrite-users-content",
+        f"INSERT INTO file_contents {CONTENT_COLUMNS} VALUES ($1, $2, $3, 1, 'x') "
+        "ON CONFLICT (project_id, sha256) DO UPDATE SET content = excluded.content",
+        lambda t: (t.project.id, t.other.id, ALPHA_SHA),
+    ),
+    (
+        "insert-version-of-users-content-as-user",
+        f"INSERT INTO file_versions {VERSION_COLUMNS}"
+        " VALUES ($1, $2, 'planted.txt', 99, 0, 'text', 5, $3)",
+        lambda t: (t.project.id, t.user.id, ALPHA_SHA),
+    ),
+    (
+        "insert-version-of-users-content-as-self",
+        f"INSERT INTO file_versions {VERSION_COLUMNS}"
+        " VALUES ($1, $2, 'planted.txt', 99, 0, 'text', 5, $3)",
+        lambda t: (t.project.id, t.other.id, ALPHA_SHA),
+    ),
+    (
+        "insert-state-version-as-user",
+        "INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)"
+        " VALUES ($1, $2, 1, 0, '{}')",
+        lambda t: (t.bare.id, t.user.id),
+    ),
+    (
+        "insert-state-version-into-users-project-as-self",
+        "INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)"
+        " VALUES ($1, $2, 1, 0, '{}')",
+        lambda t: (t.bare.id, t.other.id),
+    ),
+    (
+        "insert-checkpoint-as-user",
+        "INSERT INTO checkpoints (project_id, owner_id, label, generation)"
+        " VALUES ($1, $2, 'planted', 99)",
+        lambda t: (t.project.id, t.user.id),
+    ),
+    (
+        "insert-checkpoint-into-users-project-as-self",
+        "INSERT INTO checkpoints (project_id, owner_id, label, generation)"
+        " VALUES ($1, $2, 'planted', 99)",
+        lambda t: (t.project.id, t.other.id),
     ),
     (
         "insert-state-as-user",
@@ -372,8 +470,9 @@ RAW_WRITES: list[RawWrite] = [
     ),
     (
         "upsert-over-users-file",
-        f"INSERT INTO project_files {FILE_COLUMNS} VALUES ($1, $2, 'a.txt', 'x', 1, $3) "
-        "ON CONFLICT (project_id, path) DO UPDATE SET content = excluded.content",
+        PLANT_FILE.format(path="a.txt")
+        + " ON CONFLICT (project_id, path) DO UPDATE SET sha256 = excluded.sha256,"
+        " size_bytes = excluded.size_bytes, version = excluded.version",
         lambda t: (t.project.id, t.other.id, PLANTED_SHA),
     ),
     (
@@ -394,6 +493,19 @@ RAW_WRITES: list[RawWrite] = [
     (
         "move-own-state-onto-users-project",
         "UPDATE agent_states SET project_id = $1 WHERE project_id = $2",
+        lambda t: (t.bare.id, t.own.id),
+    ),
+    *(
+        (
+            f"move-own-{table}-into-users-project",
+            f"UPDATE {table} SET project_id = $1 WHERE project_id = $2",
+            lambda t: (t.bare.id, t.own.id),
+        )
+        for table in ("file_contents", "file_versions", "agent_state_versions")
+    ),
+    (
+        "move-own-checkpoints-into-users-project",
+        "UPDATE checkpoints SET project_id = $1 WHERE project_id = $2",
         lambda t: (t.bare.id, t.own.id),
     ),
     (
@@ -437,9 +549,11 @@ async def test_raw_writes_into_another_tenant_fail_in_the_database(
 
 async def visible_rows(conn: asyncpg.Connection[asyncpg.Record]) -> list[int]:
     return [
-        await conn.fetchval(f"SELECT count(*) FROM {table}")
-        for table in ("projects", "project_files", "agent_states")
+        await conn.fetchval(f"SELECT count(*) FROM {table}") for table in TENANT_TABLES
     ]
+
+
+NOTHING = [0] * len(TENANT_TABLES)
 
 
 async def test_app_user_without_an_actor_sees_nothing(
@@ -456,7 +570,7 @@ async def test_app_user_without_an_actor_sees_nothing(
         assert (
             await conn.fetchval("SELECT current_setting('app.user_id', true)") is None
         )
-        assert await visible_rows(conn) == [0, 0, 0]
+        assert await visible_rows(conn) == NOTHING
         await conn.execute("RESET ROLE")
     # Positive control: with the actor set, the same role sees the actor's rows.
     # Set as the unit of work sets it: SET LOCAL, which Citus forwards to the
@@ -464,12 +578,22 @@ async def test_app_user_without_an_actor_sees_nothing(
     async with conn.transaction():
         await conn.execute("SET LOCAL ROLE app_user")
         await conn.execute(f"SET LOCAL app.user_id = '{tenants.user.id}'")
-        assert await visible_rows(conn) == [3, len(SEED), 1]
+        # Three projects, the SEED files (each its content and its
+        # version), one agent state and its version, one checkpoint.
+        assert dict(zip(TENANT_TABLES, await visible_rows(conn), strict=True)) == {
+            "projects": 3,
+            "project_files": len(SEED),
+            "agent_states": 1,
+            "file_contents": len(set(SEED.values())),
+            "file_versions": len(SEED),
+            "agent_state_versions": 1,
+            "checkpoints": 1,
+        }
     # Once a transaction-local setting has ended it reads as '': still nothing.
     async with conn.transaction():
         await conn.execute("SET LOCAL ROLE app_user")
         assert await conn.fetchval("SELECT current_setting('app.user_id', true)") == ""
-        assert await visible_rows(conn) == [0, 0, 0]
+        assert await visible_rows(conn) == NOTHING
     # And nothing can be written.
     before = await snapshot(admin)
     with pytest.raises(asyncpg.PostgresError):

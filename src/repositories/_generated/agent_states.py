@@ -169,7 +169,7 @@ WITH written AS (
     INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
     SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
     FROM written w
-    JOIN projects p ON p.id = w.project_id AND p.owner_id = w.owner_id
+    JOIN projects p ON p.id = $2 AND p.owner_id = w.owner_id
 )
 SELECT project_id, owner_id, state, version, created_at, updated_at FROM written"""
 

@@ -652,7 +652,7 @@ WITH source AS (
 SELECT m.project_id, m.path, m.size_bytes, m.sha256, m.version, m.created_at,
     m.updated_at, m.kind, c.content
 FROM moved m
-JOIN file_contents c ON c.project_id = m.project_id AND c.sha256 = m.sha256"""
+JOIN file_contents c ON c.project_id = $1 AND c.sha256 = m.sha256"""
 
 
 class MoveFileRow(BaseModel):

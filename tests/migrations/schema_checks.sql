@@ -216,7 +216,7 @@ BEGIN
             -- file_contents: the name is the bytes' hash, the size their length
             ('sha256 of other content',
              $q$INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', encode(sha256(''::bytea), 'hex'), 1, 'x'::bytea)$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', encode(sha256('y'::bytea), 'hex'), 1, 'x'::bytea)$q$,
              'file_contents_sha256_matches_content'),
             ('sha256 uppercase',
              $q$INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
@@ -229,11 +229,11 @@ BEGIN
              'file_contents_sha256_matches_content'),
             ('size_bytes counts characters, not bytes',
              $q$INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', encode(sha256(convert_to('é', 'UTF8')), 'hex'), 1, convert_to('é', 'UTF8'))$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', encode(sha256(convert_to('ü', 'UTF8')), 'hex'), 1, convert_to('ü', 'UTF8'))$q$,
              'file_contents_size_matches_content'),
             ('size_bytes negative',
              $q$INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
-                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', encode(sha256(''::bytea), 'hex'), -1, ''::bytea)$q$,
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', encode(sha256('n'::bytea), 'hex'), -1, 'n'::bytea)$q$,
              'file_contents_size_matches_content'),
             ('content changed without size_bytes',
              $q$UPDATE file_contents SET content = convert_to('changed content', 'UTF8'),

@@ -150,7 +150,9 @@ def test_the_daily_loop_from_a_fresh_clone(clone: Clone) -> None:
 
     # 1. A nullable column: one file, with the timeout header, that every
     #    migration linter accepts as it comes out, and that applies.
-    clone.edit_schema("    sha256     text        NOT NULL,\n", LABELS_COLUMN)
+    clone.edit_schema(
+        "    kind       text        NOT NULL DEFAULT 'text',\n", LABELS_COLUMN
+    )
     passed(clone.devtool("migrate", "--diff", "add_labels"))
     (labels_file,) = new_files(clone, committed)
     assert labels_file.endswith("_add_labels.sql")

@@ -24,10 +24,20 @@ def test_footprint_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads((tmp_path / "footprint.json").read_text())
     rows = {r["table"]: r["rows"] for r in figures["relations"]}
+    files = figures["corpus"]["files"]
+    # Content is stored once per project: at most one row per file and per
+    # edit (the corpus repeats some files, e.g. empty __init__.py).
+    contents = rows.pop("file_contents")
+    assert 0 < contents <= files + 2
     assert rows == {
         "projects": 1 + 3,
-        "project_files": figures["corpus"]["files"],
+        "project_files": files,
         "agent_states": 1,
+        # A version per write: each file, then the two edits of one.
+        "file_versions": files + 2,
+        # The state saved with the files, then saved twice.
+        "agent_state_versions": 1 + 2,
+        "checkpoints": 0,
     }
     assert [w["operations"] for w in figures["wal"]] == [
         figures["corpus"]["files"],

@@ -7,19 +7,26 @@
 
 -- name: CreateCheckpoint :one
 -- Under the project lock held exclusively: every write so far is in the
--- generation it closes, every later one in the next.
+-- generation it closes, every later one in the next. The id comes from the
+-- caller: a volatile default would make Citus run the insert on the
+-- coordinator.
 WITH closed AS (
     UPDATE projects p
     SET generation = p.generation + 1
     WHERE p.id = @project_id AND p.owner_id = @owner_id
-    RETURNING p.id, p.owner_id, p.generation - 1 AS closed_generation
+    RETURNING p.id, p.generation - 1 AS closed_generation
+), created AS (
+    INSERT INTO checkpoints (project_id, owner_id, id, label, generation)
+    SELECT p.id, p.owner_id, @id::uuid, sqlc.narg(label), closed.closed_generation
+    FROM projects p
+    JOIN closed ON closed.id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
+    -- Never taken (a new random id); the clause makes Citus name the shard
+    -- in RETURNING as it should (without it: "missing FROM-clause entry").
+    ON CONFLICT (project_id, id) DO NOTHING
+    RETURNING id, project_id, label, created_at, generation
 )
-INSERT INTO checkpoints (project_id, owner_id, label, generation)
-SELECT p.id, p.owner_id, sqlc.narg(label), closed.closed_generation
-FROM projects p
-JOIN closed ON closed.id = p.id
-WHERE p.id = @project_id AND p.owner_id = @owner_id
-RETURNING id, project_id, label, created_at, generation;
+SELECT id, project_id, label, created_at, generation FROM created;
 
 -- name: GetCheckpoint :one
 SELECT id, project_id, label, created_at, generation

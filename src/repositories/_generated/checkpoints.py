@@ -30,15 +30,20 @@ CREATE_CHECKPOINT: Final = """-- name: CreateCheckpoint :one
 WITH closed AS (
     UPDATE projects p
     SET generation = p.generation + 1
-    WHERE p.id = $2 AND p.owner_id = $3
-    RETURNING p.id, p.owner_id, p.generation - 1 AS closed_generation
+    WHERE p.id = $1 AND p.owner_id = $2
+    RETURNING p.id, p.generation - 1 AS closed_generation
+), created AS (
+    INSERT INTO checkpoints (project_id, owner_id, id, label, generation)
+    SELECT p.id, p.owner_id, $3::uuid, $4, closed.closed_generation
+    FROM projects p
+    JOIN closed ON closed.id = p.id
+    WHERE p.id = $1 AND p.owner_id = $2
+    -- Never taken (a new random id); the clause makes Citus name the shard
+    -- in RETURNING as it should (without it: "missing FROM-clause entry").
+    ON CONFLICT (project_id, id) DO NOTHING
+    RETURNING id, project_id, label, created_at, generation
 )
-INSERT INTO checkpoints (project_id, owner_id, label, generation)
-SELECT p.id, p.owner_id, $1, closed.closed_generation
-FROM projects p
-JOIN closed ON closed.id = p.id
-WHERE p.id = $2 AND p.owner_id = $3
-RETURNING id, project_id, label, created_at, generation"""
+SELECT id, project_id, label, created_at, generation FROM created"""
 
 
 class CreateCheckpointRow(BaseModel):
@@ -65,12 +70,19 @@ def _create_checkpoint_row(row: Record, model: type[ModelT]) -> ModelT:
 
 
 async def create_checkpoint(
-    conn: Executor, *, label: str | None = None, project_id: UUID, owner_id: UUID
+    conn: Executor,
+    *,
+    project_id: UUID,
+    owner_id: UUID,
+    id: UUID,
+    label: str | None = None,
 ) -> CreateCheckpointRow | None:
     """Under the project lock held exclusively: every write so far is in the
-    generation it closes, every later one in the next.
+    generation it closes, every later one in the next. The id comes from the
+    caller: a volatile default would make Citus run the insert on the
+    coordinator.
     """
-    row = await conn.fetchrow(CREATE_CHECKPOINT, label, project_id, owner_id)
+    row = await conn.fetchrow(CREATE_CHECKPOINT, project_id, owner_id, id, label)
     if row is None:
         return None
     return _create_checkpoint_row(row, CreateCheckpointRow)

@@ -204,11 +204,7 @@ LIMIT @row_limit;
 -- The file leaves @path, so the floor rises to its version (which the
 -- history marks deleted), and it arrives at @new_path above the floor:
 -- greatest(version, floor) + 1 is both; the history gains that version.
-WITH source AS (
-    SELECT f.version
-    FROM project_files f
-    WHERE f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
-), project AS (
+WITH project AS (
     SELECT p.id, p.owner_id, p.file_version_floor, p.generation
     FROM projects p
     WHERE p.id = @project_id AND p.owner_id = @owner_id
@@ -231,10 +227,17 @@ WITH source AS (
     JOIN moved m ON m.project_id = p.id
     WHERE p.id = @project_id AND p.owner_id = @owner_id
 ), left_path AS (
+    -- The version the file had at @path: its path's highest. (Read here,
+    -- not in a WITH clause of its own: Citus runs the clauses one after
+    -- another, and would read @path's file after the move.)
     UPDATE file_versions v
     SET deleted_at = statement_timestamp(), deleted_generation = p.generation
-    FROM moved, source, project p
-    WHERE v.project_id = @project_id AND v.path = @path AND v.version = source.version
+    FROM moved, project p
+    WHERE v.project_id = @project_id AND v.path = @path
+      AND v.version = (
+        SELECT max(h.version) FROM file_versions h
+        WHERE h.project_id = @project_id AND h.path = @path
+      )
 ), raised AS (
     UPDATE projects
     SET file_version_floor = greatest(projects.file_version_floor, moved.version - 1)

@@ -613,23 +613,19 @@ async def list_files_into(
 
 
 MOVE_FILE: Final = """-- name: MoveFile :one
-WITH source AS (
-    SELECT f.version
-    FROM project_files f
-    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
-), project AS (
+WITH project AS (
     SELECT p.id, p.owner_id, p.file_version_floor, p.generation
     FROM projects p
     WHERE p.id = $1 AND p.owner_id = $2
 ), moved AS (
     UPDATE project_files f
-    SET path = $4,
+    SET path = $3,
         version = greatest(f.version, (SELECT file_version_floor FROM project)) + 1,
         updated_at = statement_timestamp()
-    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
+    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $4
       AND NOT EXISTS (
         SELECT 1 FROM project_files taken
-        WHERE taken.project_id = f.project_id AND taken.path = $4::text
+        WHERE taken.project_id = f.project_id AND taken.path = $3::text
       )
     RETURNING f.project_id, f.owner_id, f.path, f.size_bytes, f.sha256,
         f.version, f.created_at, f.updated_at, f.kind
@@ -640,10 +636,17 @@ WITH source AS (
     JOIN moved m ON m.project_id = p.id
     WHERE p.id = $1 AND p.owner_id = $2
 ), left_path AS (
+    -- The version the file had at @path: its path's highest. (Read here,
+    -- not in a WITH clause of its own: Citus runs the clauses one after
+    -- another, and would read @path's file after the move.)
     UPDATE file_versions v
     SET deleted_at = statement_timestamp(), deleted_generation = p.generation
-    FROM moved, source, project p
-    WHERE v.project_id = $1 AND v.path = $3 AND v.version = source.version
+    FROM moved, project p
+    WHERE v.project_id = $1 AND v.path = $4
+      AND v.version = (
+        SELECT max(h.version) FROM file_versions h
+        WHERE h.project_id = $1 AND h.path = $4
+      )
 ), raised AS (
     UPDATE projects
     SET file_version_floor = greatest(projects.file_version_floor, moved.version - 1)
@@ -671,7 +674,7 @@ class MoveFileRow(BaseModel):
 
 
 async def move_file(
-    conn: Executor, *, project_id: UUID, owner_id: UUID, path: str, new_path: str
+    conn: Executor, *, project_id: UUID, owner_id: UUID, new_path: str, path: str
 ) -> MoveFileRow | None:
     """Moves only onto a free path; a taken one matches nothing (Conflict). The
     caller holds the project lock exclusively, so the check that the path is
@@ -680,7 +683,7 @@ async def move_file(
     history marks deleted), and it arrives at @new_path above the floor:
     greatest(version, floor) + 1 is both; the history gains that version.
     """
-    row = await conn.fetchrow(MOVE_FILE, project_id, owner_id, path, new_path)
+    row = await conn.fetchrow(MOVE_FILE, project_id, owner_id, new_path, path)
     if row is None:
         return None
     return _get_file_row(row, MoveFileRow)

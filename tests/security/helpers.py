@@ -41,7 +41,8 @@ async def attempt(call: Awaitable[T]) -> T | InvalidInput:
         return refused
 
 
-# One row: the count and an md5 over every column of every row, per table.
+# One row: the count and an md5 over every column of every row, per table
+# (the current rows, the history and the contents it names, checkpoints).
 # Rows are aggregated as their composite text form, so a change to any column
 # (content, version, updated_at, owner_id, ...) changes the hash.
 _SNAPSHOT = """
@@ -57,7 +58,21 @@ SELECT
        FROM project_files p WHERE {owned}) AS files_md5,
     (SELECT count(*) FROM agent_states p WHERE {owned}) AS states_count,
     (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id), ''))
-       FROM agent_states p WHERE {owned}) AS states_md5
+       FROM agent_states p WHERE {owned}) AS states_md5,
+    (SELECT count(*) FROM file_contents p WHERE {owned}) AS contents_count,
+    (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.sha256), ''))
+       FROM file_contents p WHERE {owned}) AS contents_md5,
+    (SELECT count(*) FROM file_versions p WHERE {owned}) AS file_versions_count,
+    (SELECT md5(coalesce(string_agg(p::text, '|'
+                ORDER BY p.project_id, p.path, p.version), ''))
+       FROM file_versions p WHERE {owned}) AS file_versions_md5,
+    (SELECT count(*) FROM agent_state_versions p WHERE {owned})
+       AS state_versions_count,
+    (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.version), ''))
+       FROM agent_state_versions p WHERE {owned}) AS state_versions_md5,
+    (SELECT count(*) FROM checkpoints p WHERE {owned}) AS checkpoints_count,
+    (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.id), ''))
+       FROM checkpoints p WHERE {owned}) AS checkpoints_md5
 """
 _ALL = _SNAPSHOT.format(users="true", owned="true")
 _OF_OWNER = _SNAPSHOT.format(users="u.id = $1", owned="p.owner_id = $1")
@@ -66,8 +81,9 @@ _OF_OWNER = _SNAPSHOT.format(users="u.id = $1", owned="p.owner_id = $1")
 async def snapshot(
     admin: asyncpg.Connection[asyncpg.Record], owner: uuid.UUID | None = None
 ) -> Snapshot:
-    """Counts and hashes of users, projects, project_files and agent_states:
-    the whole database, or only the rows of `owner`. `admin` bypasses RLS."""
+    """Counts and hashes of users, projects, project_files, agent_states,
+    file_contents, file_versions, agent_state_versions and checkpoints: the
+    whole database, or only the rows of `owner`. `admin` bypasses RLS."""
     if owner is None:
         row = await admin.fetchrow(_ALL)
     else:
@@ -121,7 +137,10 @@ def is_valid_prefix(value: object) -> bool:
 
 
 def is_valid_content(value: object, max_bytes: int) -> bool:
-    """Text of at most `max_bytes` of UTF-8; PostgreSQL text cannot hold NUL."""
+    """Text of at most `max_bytes` of UTF-8 and no NUL (a text file), or at
+    most `max_bytes` of any bytes (a binary file)."""
+    if isinstance(value, bytes):
+        return len(value) <= max_bytes
     if not isinstance(value, str) or has_surrogate(value):
         return False
     return len(value.encode("utf-8")) <= max_bytes and "\x00" not in value

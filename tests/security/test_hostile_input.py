@@ -481,10 +481,32 @@ CONTENT_CASES = [
         "content",
         lambda w, u: u.files.put(w.project.id, "s.txt", "text \ud800"),
     ),
+    # bytes are a binary file's content; other bytes-like types are not.
     case(
-        "content-bytes-put",
+        "content-bytearray-put",
         "content",
-        lambda w, u: u.files.put(w.project.id, "b.txt", wrong(b"bytes")),
+        lambda w, u: u.files.put(w.project.id, "b.txt", wrong(bytearray(b"bytes"))),
+    ),
+    case(
+        "content-memoryview-sync",
+        "content|files",
+        lambda w, u: u.files.sync(
+            w.project.id, {"a.txt": "a", "b.bin": wrong(memoryview(b"bytes"))}
+        ),
+    ),
+    case(
+        "content-1025-bytes-binary-put",
+        "content",
+        lambda w, u: u.files.put(
+            w.project.id, "big.bin", b"\x00" * (SMALL_CONTENT_LIMIT + 1)
+        ),
+    ),
+    case(
+        "content-1025-bytes-binary-sync",
+        "content|files",
+        lambda w, u: u.files.sync(
+            w.project.id, {"a.txt": "a", "big.bin": b"\xff" * (SMALL_CONTENT_LIMIT + 1)}
+        ),
     ),
     case(
         "content-none-put",

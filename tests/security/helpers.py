@@ -41,8 +41,7 @@ async def attempt(call: Awaitable[T]) -> T | InvalidInput:
         return refused
 
 
-# One row: the count and an md5 over every column of every row, per table
-# (the current rows, the history and the contents it names, checkpoints).
+# One row: the count and an md5 over every column of every row, per table.
 # Rows are aggregated as their composite text form, so a change to any column
 # (content, version, updated_at, owner_id, ...) changes the hash.
 _SNAPSHOT = """
@@ -63,11 +62,9 @@ SELECT
     (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.sha256), ''))
        FROM file_contents p WHERE {owned}) AS contents_md5,
     (SELECT count(*) FROM file_versions p WHERE {owned}) AS file_versions_count,
-    (SELECT md5(coalesce(string_agg(p::text, '|'
-                ORDER BY p.project_id, p.path, p.version), ''))
+    (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.path, p.version), ''))
        FROM file_versions p WHERE {owned}) AS file_versions_md5,
-    (SELECT count(*) FROM agent_state_versions p WHERE {owned})
-       AS state_versions_count,
+    (SELECT count(*) FROM agent_state_versions p WHERE {owned}) AS state_versions_count,
     (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.version), ''))
        FROM agent_state_versions p WHERE {owned}) AS state_versions_md5,
     (SELECT count(*) FROM checkpoints p WHERE {owned}) AS checkpoints_count,
@@ -81,9 +78,10 @@ _OF_OWNER = _SNAPSHOT.format(users="u.id = $1", owned="p.owner_id = $1")
 async def snapshot(
     admin: asyncpg.Connection[asyncpg.Record], owner: uuid.UUID | None = None
 ) -> Snapshot:
-    """Counts and hashes of users, projects, project_files, agent_states,
-    file_contents, file_versions, agent_state_versions and checkpoints: the
-    whole database, or only the rows of `owner`. `admin` bypasses RLS."""
+    """Counts and hashes of users and of every tenant table (projects, the
+    current files and agent states, their history, contents and
+    checkpoints): the whole database, or only the rows of `owner`. `admin`
+    bypasses RLS."""
     if owner is None:
         row = await admin.fetchrow(_ALL)
     else:

@@ -208,6 +208,7 @@ CREATE TABLE file_versions (
     CONSTRAINT file_versions_content_fkey FOREIGN KEY (project_id, sha256)
         REFERENCES file_contents (project_id, sha256),
     CONSTRAINT file_versions_kind CHECK (kind IN ('text', 'binary')),
+    CONSTRAINT file_versions_size CHECK (size_bytes BETWEEN 0 AND 5242880),
     CONSTRAINT file_versions_version_positive CHECK (version >= 1),
     CONSTRAINT file_versions_deleted_together
         CHECK ((deleted_at IS NULL) = (deleted_generation IS NULL))

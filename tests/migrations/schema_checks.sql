@@ -251,6 +251,14 @@ BEGIN
              $q$INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
                 VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', 1, 0, 'image', 0, encode(sha256(''::bytea), 'hex'))$q$,
              'file_versions_kind'),
+            ('version of a file over 5 MiB',
+             $q$INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', 1, 0, 'text', 5242881, encode(sha256(''::bytea), 'hex'))$q$,
+             'file_versions_size'),
+            ('version of negative size',
+             $q$INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', 1, 0, 'text', -1, encode(sha256(''::bytea), 'hex'))$q$,
+             'file_versions_size'),
             ('file history version 0',
              $q$INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
                 VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', 'x', 0, 0, 'text', 0, encode(sha256(''::bytea), 'hex'))$q$,
@@ -358,11 +366,15 @@ $checks$;
 -- Foreign keys: the composite key ties each child's owner to its project's
 -- owner; a current row is a version of the history, and a version names
 -- content its own project stores. Each bad row is rejected by the key named.
+-- The keys from the current rows to their versions are checked at commit;
+-- here each is checked at its statement's end (SET CONSTRAINTS), and the
+-- block after this one shows them deferred and still checked.
 DO $keys$
 DECLARE
     test record;
     rejected_by text;
 BEGIN
+    SET CONSTRAINTS ALL IMMEDIATE;
     FOR test IN
         SELECT * FROM (VALUES
             ('file with an owner other than its project''s',
@@ -442,9 +454,47 @@ BEGIN
             END IF;
         END;
     END LOOP;
+    SET CONSTRAINTS ALL DEFERRED;
     RAISE NOTICE 'keys: all bad rows rejected by the expected key';
 END
 $keys$;
+
+-- Deferred, the keys to the versions still hold: a file or a state written
+-- before its version is accepted by the statement and refused when its
+-- check runs (at commit, or here when checking is made immediate).
+DO $deferred$
+DECLARE
+    test record;
+    rejected_by text;
+BEGIN
+    FOR test IN
+        SELECT * FROM (VALUES
+            ('file without its version',
+             $q$INSERT INTO project_files (project_id, owner_id, path, size_bytes, sha256)
+                VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a',
+                        'unversioned.txt', 0, encode(sha256(''::bytea), 'hex'))$q$,
+             'project_files_version_fkey'),
+            ('agent state without its version',
+             $q$INSERT INTO agent_states (project_id, owner_id, state)
+                VALUES ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-00000000000a', '{}')$q$,
+             'agent_states_version_fkey')
+        ) AS t(label, statement, expected)
+    LOOP
+        BEGIN
+            EXECUTE test.statement;
+            SET CONSTRAINTS ALL IMMEDIATE;
+            RAISE EXCEPTION 'key missing: "%" was accepted at commit (expected %)', test.label, test.expected;
+        EXCEPTION WHEN foreign_key_violation THEN
+            GET STACKED DIAGNOSTICS rejected_by = CONSTRAINT_NAME;
+            IF rejected_by <> test.expected THEN
+                RAISE EXCEPTION '"%" was rejected by % instead of %', test.label, rejected_by, test.expected;
+            END IF;
+        END;
+        SET CONSTRAINTS ALL DEFERRED;
+    END LOOP;
+    RAISE NOTICE 'keys: a current row without its version is refused when its deferred key is checked';
+END
+$deferred$;
 
 -- ---------------------------------------------------------------------------
 -- Row-level security, acting as app_user

@@ -61,10 +61,9 @@ SELECT
     (SELECT count(*) FROM file_contents p WHERE {owned}) AS contents_count,
     (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.sha256), ''))
        FROM file_contents p WHERE {owned}) AS contents_md5,
-    (SELECT count(*) FROM file_versions p WHERE {owned}) AS versions_count,
-    (SELECT md5(coalesce(string_agg(p::text, '|'
-                ORDER BY p.project_id, p.path, p.version), ''))
-       FROM file_versions p WHERE {owned}) AS versions_md5,
+    (SELECT count(*) FROM file_versions p WHERE {owned}) AS file_versions_count,
+    (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.path, p.version), ''))
+       FROM file_versions p WHERE {owned}) AS file_versions_md5,
     (SELECT count(*) FROM agent_state_versions p WHERE {owned}) AS state_versions_count,
     (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.version), ''))
        FROM agent_state_versions p WHERE {owned}) AS state_versions_md5,
@@ -79,8 +78,10 @@ _OF_OWNER = _SNAPSHOT.format(users="u.id = $1", owned="p.owner_id = $1")
 async def snapshot(
     admin: asyncpg.Connection[asyncpg.Record], owner: uuid.UUID | None = None
 ) -> Snapshot:
-    """Counts and hashes of users and of every tenant table: the whole
-    database, or only the rows of `owner`. `admin` bypasses RLS."""
+    """Counts and hashes of users and of every tenant table (projects, the
+    current files and agent states, their history, contents and
+    checkpoints): the whole database, or only the rows of `owner`. `admin`
+    bypasses RLS."""
     if owner is None:
         row = await admin.fetchrow(_ALL)
     else:
@@ -134,7 +135,10 @@ def is_valid_prefix(value: object) -> bool:
 
 
 def is_valid_content(value: object, max_bytes: int) -> bool:
-    """Text of at most `max_bytes` of UTF-8; PostgreSQL text cannot hold NUL."""
+    """Text of at most `max_bytes` of UTF-8 and no NUL (a text file), or at
+    most `max_bytes` of any bytes (a binary file)."""
+    if isinstance(value, bytes):
+        return len(value) <= max_bytes
     if not isinstance(value, str) or has_surrogate(value):
         return False
     return len(value.encode("utf-8")) <= max_bytes and "\x00" not in value

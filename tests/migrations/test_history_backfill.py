@@ -47,7 +47,9 @@ def files_before_history() -> int:
     return next(i for i, name in enumerate(names) if name.endswith(f"_{HISTORY}.sql"))
 
 
-async def seed(conn: asyncpg.Connection[asyncpg.Record]) -> tuple[UUID, dict[str, UUID]]:
+async def seed(
+    conn: asyncpg.Connection[asyncpg.Record],
+) -> tuple[UUID, dict[str, UUID]]:
     """Rows as the schema before the history migration held them: content
     inline in project_files."""
     user: UUID = await conn.fetchval(
@@ -136,36 +138,37 @@ async def test_the_backfill_gives_every_row_its_history(empty_db: str) -> None:
         await conn.close()
 
     # Through the repositories, as the application reads them.
-    async with Store.open(
-        await database.app_login_url(empty_db),
-        auth_dsn=await database.auth_login_url(empty_db),
-    ) as store:
-        async with store.unit_of_work(user) as uow:
-            for name, files in FILES.items():
-                for path, text in files.items():
-                    stored = await uow.files.get(projects[name], path)
-                    assert stored.content == text, (name, path)
-                    assert stored.version == FILE_VERSION
-                    assert stored.kind == "text"
-                    history = await uow.files.history(projects[name], path)
-                    assert [(v.version, v.deleted_at) for v in history.items] == [
-                        (FILE_VERSION, None)
-                    ], (name, path)
-                    assert history.next_cursor is None
-                    old = await uow.files.get(projects[name], path, version=FILE_VERSION)
-                    assert old.content == text
-                listed = await uow.files.list(projects[name])
-                assert sorted(f.path for f in listed.items) == sorted(files)
-            for name, state in STATES.items():
-                saved = await uow.agent_states.get(projects[name])
-                assert saved.state == state
-                assert saved.version == STATE_VERSION
-            # The backfilled history takes the next write: a put adds the
-            # following version, the state's save the following one.
-            busy = projects["busy"]
-            put = await uow.files.put(busy, "README.md", "changed")
-            assert put.file.version == FILE_VERSION + 1
-            history = await uow.files.history(busy, "README.md")
-            assert [v.version for v in history.items] == [FILE_VERSION + 1, FILE_VERSION]
-            saved = await uow.agent_states.save(busy, {"step": 4})
-            assert saved.version == STATE_VERSION + 1
+    app_url = await database.app_login_url(empty_db)
+    auth_url = await database.auth_login_url(empty_db)
+    async with (
+        Store.open(app_url, auth_dsn=auth_url) as store,
+        store.unit_of_work(user) as uow,
+    ):
+        for name, files in FILES.items():
+            for path, text in files.items():
+                stored = await uow.files.get(projects[name], path)
+                assert stored.content == text, (name, path)
+                assert stored.version == FILE_VERSION
+                assert stored.kind == "text"
+                history = await uow.files.history(projects[name], path)
+                assert [(v.version, v.deleted_at) for v in history.items] == [
+                    (FILE_VERSION, None)
+                ], (name, path)
+                assert history.next_cursor is None
+                old = await uow.files.get(projects[name], path, version=FILE_VERSION)
+                assert old.content == text
+            listed = await uow.files.list(projects[name])
+            assert sorted(f.path for f in listed.items) == sorted(files)
+        for name, state in STATES.items():
+            saved = await uow.agent_states.get(projects[name])
+            assert saved.state == state
+            assert saved.version == STATE_VERSION
+        # The backfilled history takes the next write: a put adds the
+        # following version, the state's save the following one.
+        busy = projects["busy"]
+        put = await uow.files.put(busy, "README.md", "changed")
+        assert put.file.version == FILE_VERSION + 1
+        history = await uow.files.history(busy, "README.md")
+        assert [v.version for v in history.items] == [FILE_VERSION + 1, FILE_VERSION]
+        saved = await uow.agent_states.save(busy, {"step": 4})
+        assert saved.version == STATE_VERSION + 1

@@ -64,8 +64,8 @@ NEW_CHECK_AND_UNIQUE = (
     "    CONSTRAINT verifications_identifier_value_key UNIQUE (identifier, value)\n);",
 )
 NEW_FOREIGN_KEY = (
-    "        REFERENCES file_versions (project_id, path, version),\n    -- Path rules",
-    "        REFERENCES file_versions (project_id, path, version),\n"
+    "        DEFERRABLE INITIALLY DEFERRED,\n    -- Path rules",
+    "        DEFERRABLE INITIALLY DEFERRED,\n"
     "    CONSTRAINT project_files_owner_fkey FOREIGN KEY (owner_id)\n"
     "        REFERENCES users (id) ON DELETE CASCADE,\n"
     "    -- Path rules",

@@ -31,7 +31,9 @@ async def test_checks_and_policies_hold(schema_db: str) -> None:
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
-async def test_checks_script_catches_a_missing_policy(schema_db: str, table: str) -> None:
+async def test_checks_script_catches_a_missing_policy(
+    schema_db: str, table: str
+) -> None:
     conn = await asyncpg.connect(schema_db)
     try:
         await conn.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")

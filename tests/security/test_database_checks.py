@@ -1,5 +1,5 @@
 """The database refuses what the API refuses, also to raw SQL as the tables'
-owner: a sha256 that is not the content's, content over the API's default
+owner: a sha256 or size that is not the content's, content over the API's default
 5 MiB, a description over the API's length, an agent state over the bound its text form can reach from a state
 the API accepts. Each refusal names its constraint.
 """
@@ -59,68 +59,76 @@ class _Accepted(Exception):
     pass
 
 
-INSERT_FILE = (
-    "INSERT INTO project_files (project_id, owner_id, path, content, size_bytes,"
-    " sha256) VALUES ($1, $2, $3, $4, $5, $6)"
+INSERT_CONTENT = (
+    "INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)"
+    " VALUES ($1, $2, $3, $4, $5)"
 )
 
 
-async def test_a_sha256_that_is_not_the_contents_is_refused(
+async def test_a_sha256_or_size_that_is_not_the_contents_is_refused(
     store: Store, user: User, superuser: Owner
 ) -> None:
     project = await new_project(store, user)
-    content = "héllo\n"
-    data = content.encode()
+    data = b"h\xc3\xa9llo\n\x00\xff"
     right = hashlib.sha256(data).hexdigest()
     wrong = hashlib.sha256(b"something else").hexdigest()
-    args = (project.id, user.id, "a.txt", content, len(data))
-    assert await refusal(superuser, INSERT_FILE, *args, right) is None
+    owner = (project.id, user.id)
     assert (
-        await refusal(superuser, INSERT_FILE, *args, wrong)
-        == "project_files_sha256_matches_content"
+        await refusal(superuser, INSERT_CONTENT, *owner, right, len(data), data) is None
     )
-    await superuser.execute(INSERT_FILE, *args, right)
+    assert (
+        await refusal(superuser, INSERT_CONTENT, *owner, wrong, len(data), data)
+        == "file_contents_sha256_matches_content"
+    )
+    assert (
+        await refusal(superuser, INSERT_CONTENT, *owner, right, len(data) + 1, data)
+        == "file_contents_size_matches_content"
+    )
+    await superuser.execute(INSERT_CONTENT, *owner, right, len(data), data)
     assert (
         await refusal(
             superuser,
-            "UPDATE project_files SET content = 'changed', size_bytes = 7"
+            "UPDATE file_contents SET content = 'changed'::bytea, size_bytes = 7"
             " WHERE project_id = $1",
             project.id,
         )
-        == "project_files_sha256_matches_content"
+        == "file_contents_sha256_matches_content"
     )
 
 
 async def test_content_over_the_apis_default_limit_is_refused(
     store: Store, user: User, superuser: Owner
 ) -> None:
-    """A file of 5 MiB is stored; one byte more is refused, on insert and on
+    """Content of 5 MiB is stored; one byte more is refused, on insert and on
     update, whoever writes it."""
     project = await new_project(store, user)
 
-    def file_args(path: str, size: int) -> tuple[object, ...]:
-        content = "x" * size
-        digest = hashlib.sha256(content.encode()).hexdigest()
-        return (project.id, user.id, path, content, size, digest)
+    def content_args(size: int) -> tuple[object, ...]:
+        content = b"x" * size
+        digest = hashlib.sha256(content).hexdigest()
+        return (project.id, user.id, digest, size, content)
 
-    largest = file_args("largest.txt", CONTENT_MAX_BYTES)
-    over = file_args("over.txt", CONTENT_MAX_BYTES + 1)
-    assert await refusal(superuser, INSERT_FILE, *largest) is None
-    assert await refusal(superuser, INSERT_FILE, *over) == "project_files_content_size"
-    await superuser.execute(INSERT_FILE, *file_args("grown.txt", 1))
-    _, _, _, content, size, digest = over
+    largest = content_args(CONTENT_MAX_BYTES)
+    over = content_args(CONTENT_MAX_BYTES + 1)
+    assert await refusal(superuser, INSERT_CONTENT, *largest) is None
+    assert (
+        await refusal(superuser, INSERT_CONTENT, *over) == "file_contents_content_size"
+    )
+    small = content_args(1)
+    await superuser.execute(INSERT_CONTENT, *small)
+    _, _, digest, size, content = over
     assert (
         await refusal(
             superuser,
-            "UPDATE project_files SET content = $3, size_bytes = $4, sha256 = $5"
-            " WHERE project_id = $1 AND path = $2",
+            "UPDATE file_contents SET content = $3, size_bytes = $4, sha256 = $5"
+            " WHERE project_id = $1 AND sha256 = $2",
             project.id,
-            "grown.txt",
+            small[2],
             content,
             size,
             digest,
         )
-        == "project_files_content_size"
+        == "file_contents_content_size"
     )
 
 

@@ -482,9 +482,9 @@ CONTENT_CASES = [
         lambda w, u: u.files.put(w.project.id, "s.txt", "text \ud800"),
     ),
     case(
-        "content-bytes-put",
+        "content-list-of-bytes-put",
         "content",
-        lambda w, u: u.files.put(w.project.id, "b.txt", wrong(b"bytes")),
+        lambda w, u: u.files.put(w.project.id, "b.txt", wrong([b"bytes"])),
     ),
     case(
         "content-none-put",

@@ -389,6 +389,38 @@ async def test_restore_to_a_checkpoint_after_files_were_deleted_and_recreated(
     assert versions == sorted(set(versions), reverse=True)
 
 
+async def test_files_deleted_moved_or_synced_away_before_a_checkpoint_are_not_in_it(
+    store: Store, user: User
+) -> None:
+    project = await new_project(store, user)
+    async with store.unit_of_work(user.id) as uow:
+        await uow.files.sync(
+            project.id, {"deleted": "d", "moved": b"m", "synced": "s", "kept": "k"}
+        )
+        await uow.files.delete(project.id, "deleted")
+        await uow.files.move(project.id, "moved", "target")
+        await uow.files.sync(
+            project.id, {"kept": "k", "target": b"m"}, delete_missing=True
+        )
+        checkpoint = await uow.checkpoints.create(project.id)
+        for path in ("deleted", "moved", "synced"):
+            await uow.files.put(project.id, path, "back")
+        diff = await uow.checkpoints.diff(project.id, checkpoint.id)
+        result = await uow.checkpoints.restore(project.id, checkpoint.id)
+    assert (diff.added, diff.changed, diff.removed) == (
+        ["deleted", "moved", "synced"],
+        [],
+        [],
+    )
+    assert (result.created, result.updated, result.unchanged, result.deleted) == (
+        0,
+        0,
+        2,
+        3,
+    )
+    assert await tree_of(store, user, project.id) == {"kept": "k", "target": b"m"}
+
+
 async def test_restore_of_an_empty_checkpoint_deletes_every_file(
     store: Store, user: User
 ) -> None:

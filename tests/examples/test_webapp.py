@@ -27,6 +27,7 @@ from repositories import (
     UnitOfWork,
 )
 from tests.examples.conftest import client_of, one_connection_app
+from tests.support import text_of
 
 Headers = dict[str, str]
 
@@ -644,7 +645,7 @@ async def content_now(
     """The file as a fresh unit of work sees it (None: not there)."""
     async with store.unit_of_work(UUID(user["X-User-Id"])) as uow:
         try:
-            return (await uow.files.get(UUID(project), path)).content
+            return text_of(await uow.files.get(UUID(project), path))
         except NotFound:
             return None
 

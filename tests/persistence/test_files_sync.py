@@ -18,7 +18,7 @@ from repositories import (
     User,
 )
 from tests.persistence.helpers import byte_order, list_all, snapshot
-from tests.support import new_project, sha256_hex
+from tests.support import new_project, sha256_hex, text_of
 
 DEFAULT_LIMIT = 5 * 1024 * 1024
 
@@ -45,7 +45,7 @@ async def sync(
 
 
 async def tree(store: Store, user: User, project_id: uuid.UUID) -> dict[str, str]:
-    return {p: f.content for p, f in (await snapshot(store, user, project_id)).items()}
+    return {p: text_of(f) for p, f in (await snapshot(store, user, project_id)).items()}
 
 
 async def test_sync_into_empty_project_creates_every_file(

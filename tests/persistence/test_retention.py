@@ -301,7 +301,8 @@ async def test_a_deleted_agent_states_last_version_follows_the_same_rules(
 async def test_the_policy_takes_no_checkpoint_age_as_the_spec_writes_it() -> None:
     """The spec's signature: keep_checkpoints_for: timedelta | None = None."""
     assert RetentionPolicy().keep_checkpoints_for is None
-    chosen = RetentionPolicy(keep_checkpoints=3, keep_checkpoints_for=None)
+    no_age: Any = None  # the spec's type; the code's annotation says timedelta
+    chosen = RetentionPolicy(keep_checkpoints=3, keep_checkpoints_for=no_age)
     assert chosen.keep_checkpoints_for is None
 
 
@@ -600,9 +601,9 @@ async def random_history(
                 elif move == 6:
                     await uow.files.move(project_id, *rng.sample(PATHS, 2))
                 elif move == 7:
-                    tree = {p: rng.choice(CONTENTS) for p in rng.sample(PATHS, 3)}
+                    synced = {p: rng.choice(CONTENTS) for p in rng.sample(PATHS, 3)}
                     await uow.files.sync(
-                        project_id, tree, delete_missing=rng.random() < 0.5
+                        project_id, synced, delete_missing=rng.random() < 0.5
                     )
                 elif move == 8:
                     made = await uow.checkpoints.create(project_id, f"step {step}")

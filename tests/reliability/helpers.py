@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from repositories import Store, User
+from tests.support import text_of
 
 # Hang guard for anything that must not block forever; never a speed claim.
 HANG_GUARD_S = 30.0
@@ -55,7 +56,7 @@ async def tree_via_repositories(
             raise AssertionError("listing did not end")
         tree: dict[str, str] = {}
         for path in paths:
-            tree[path] = (await uow.files.get(project_id, path)).content
+            tree[path] = text_of(await uow.files.get(project_id, path))
     assert len(tree) == len(paths), "a path was listed twice"
     return tree
 

@@ -42,7 +42,7 @@ from repositories import (
 )
 from tests.persistence.helpers import list_all
 from tests.security.helpers import WORKERS
-from tests.support import Backend, new_project
+from tests.support import Backend, new_project, text_of
 
 Admin: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 
@@ -392,7 +392,7 @@ async def test_mixed_writers_of_one_project_never_deadlock(
                 assert state.version == saves
             for entry in await list_all(uow, project.id):
                 stored = await uow.files.get(project.id, entry.path)
-                data = stored.content.encode()
+                data = text_of(stored).encode()
                 assert stored.sha256 == hashlib.sha256(data).hexdigest()
                 assert stored.size_bytes == len(data)
                 assert stored.content in tally.contents

@@ -80,14 +80,23 @@ async def rows_of_project(database_url: str, project_id: uuid.UUID) -> dict[str,
 
 async def files_as_superuser(
     database_url: str, project_id: uuid.UUID
-) -> dict[str, tuple[str, int]]:
-    """path -> (content, version), read past row-level security."""
+) -> dict[str, tuple[str | bytes, int]]:
+    """path -> (content, version), read past row-level security: a text
+    file's content as str, a binary one's as bytes."""
     async with superuser(database_url) as conn:
         rows = await conn.fetch(
-            "SELECT path, content, version FROM project_files WHERE project_id = $1",
+            "SELECT f.path, f.kind, c.content, f.version FROM project_files f"
+            " JOIN file_contents c ON c.project_id = f.project_id"
+            " AND c.sha256 = f.sha256 WHERE f.project_id = $1",
             project_id,
         )
-    return {row["path"]: (row["content"], row["version"]) for row in rows}
+    return {
+        row["path"]: (
+            row["content"].decode() if row["kind"] == "text" else row["content"],
+            row["version"],
+        )
+        for row in rows
+    }
 
 
 async def agent_state_as_superuser(

@@ -89,7 +89,7 @@ async def seeded_project(store: Store, owner: User, *, with_state: bool) -> Proj
 
 async def snapshot(
     database_url: str, project_id: uuid.UUID
-) -> tuple[dict[str, tuple[str, int]], tuple[str, int] | None]:
+) -> tuple[dict[str, tuple[str | bytes, int]], tuple[str, int] | None]:
     return (
         await files_as_superuser(database_url, project_id),
         await agent_state_as_superuser(database_url, project_id),

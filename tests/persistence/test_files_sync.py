@@ -18,7 +18,7 @@ from repositories import (
     User,
 )
 from tests.persistence.helpers import byte_order, list_all, snapshot
-from tests.support import new_project, sha256_hex, text_of
+from tests.support import new_project, sha256_hex
 
 DEFAULT_LIMIT = 5 * 1024 * 1024
 
@@ -44,8 +44,10 @@ async def sync(
         return await uow.files.sync(project_id, files, delete_missing=delete_missing)
 
 
-async def tree(store: Store, user: User, project_id: uuid.UUID) -> dict[str, str]:
-    return {p: text_of(f) for p, f in (await snapshot(store, user, project_id)).items()}
+async def tree(
+    store: Store, user: User, project_id: uuid.UUID
+) -> dict[str, str | bytes]:
+    return {p: f.content for p, f in (await snapshot(store, user, project_id)).items()}
 
 
 async def test_sync_into_empty_project_creates_every_file(

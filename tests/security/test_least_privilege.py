@@ -120,6 +120,7 @@ async def test_the_probe_role_alone_is_accepted(probe: Probe) -> None:
             # Inheritance is fixed when the membership is granted (PostgreSQL 16+).
             "REVOKE app_user FROM {role}; ALTER ROLE {role} INHERIT;"
             " GRANT app_user TO {role}",
+            # Every one of app_user's tables, history and contents included.
             "privileges on the tenant tables agent_state_versions, agent_states,"
             " checkpoints, file_contents, file_versions, project_files, projects",
         ),

@@ -148,6 +148,7 @@ async def test_content_is_hashed_as_the_text_it_holds(
         )
     assert put.file.sha256 == hashlib.sha256(data).hexdigest()
     assert put.file.size_bytes == len(data)
+    # The bytes stored (under the hash of what they are) are the text's UTF-8.
     rows = await superuser.fetch(
         "SELECT f.path, f.kind, c.content, f.size_bytes, f.sha256"
         " FROM project_files f JOIN file_contents c"

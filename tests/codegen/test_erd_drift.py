@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from devtools import erd
-from repositories._database import TENANT_TABLES
 
 
 async def test_er_diagram_matches_the_migrated_schema(pg_admin_url: str) -> None:
@@ -41,7 +40,19 @@ async def test_er_diagram_shows_keys_actions_and_row_level_security(
         if line.startswith("| `")
     }
     secured = {table for table, rls in rows.items() if rls != "off"}
-    assert secured == {*TENANT_TABLES, "users"}
+    assert secured == {
+        "agent_state_versions",
+        "agent_states",
+        "checkpoints",
+        "file_contents",
+        "file_versions",
+        "project_files",
+        "projects",
+        "users",
+    }
+    assert rows["checkpoints"] == (
+        "enabled and forced; policies: checkpoints_owner_isolation (ALL to app_user)"
+    )
     assert rows["projects"] == (
         "enabled and forced; policies: projects_owner_isolation (ALL to app_user)"
     )

@@ -1,14 +1,25 @@
-"""Helpers the persistence test modules share: reading whole trees back and
-comparing NotFound errors for foreign and missing ids."""
+"""Helpers the persistence test modules share: reading whole trees, file
+histories and checkpoint listings back, comparing NotFound errors for
+foreign and missing ids, and fingerprints of a project's rows."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable
 
+import asyncpg
 import pytest
 
-from repositories import FileEntry, NotFound, ProjectFile, Store, UnitOfWork, User
+from repositories import (
+    Checkpoint,
+    FileEntry,
+    FileVersion,
+    NotFound,
+    ProjectFile,
+    Store,
+    UnitOfWork,
+    User,
+)
 
 
 def byte_order(paths: list[str] | set[str]) -> list[str]:
@@ -69,3 +80,72 @@ def assert_indistinguishable(
         missing.resource, missing_id
     )
     assert without_id(str(foreign), foreign_id) == without_id(str(missing), missing_id)
+
+
+# ---------------------------------------------------------------------------
+# file history, checkpoints and the rows behind them
+# ---------------------------------------------------------------------------
+
+
+async def history_all(
+    uow: UnitOfWork, project_id: uuid.UUID, path: str, *, limit: int = 100
+) -> list[FileVersion]:
+    """Every version of a path, newest first, following cursors to the end."""
+    versions: list[FileVersion] = []
+    cursor: str | None = None
+    for _ in range(10_000):
+        page = await uow.files.history(project_id, path, limit=limit, cursor=cursor)
+        assert len(page.items) <= limit
+        versions.extend(page.items)
+        if page.next_cursor is None:
+            return versions
+        cursor = page.next_cursor
+    pytest.fail("history never ended")
+
+
+async def checkpoints_all(
+    uow: UnitOfWork, project_id: uuid.UUID, *, limit: int = 100
+) -> list[Checkpoint]:
+    """Every checkpoint of a project, newest first, following cursors."""
+    found: list[Checkpoint] = []
+    cursor: str | None = None
+    for _ in range(10_000):
+        page = await uow.checkpoints.list(project_id, limit=limit, cursor=cursor)
+        assert len(page.items) <= limit
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+    pytest.fail("checkpoint listing never ended")
+
+
+def content_bytes(content: str | bytes) -> bytes:
+    """What a file's sha256 and size_bytes are of: UTF-8 for text."""
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+# Tables holding a project's files, their history and checkpoints, each with
+# the project's id in `project_id`.
+PROJECT_TABLES = (
+    "project_files",
+    "file_versions",
+    "file_contents",
+    "agent_states",
+    "agent_state_versions",
+    "checkpoints",
+)
+
+
+async def project_rows(
+    admin: asyncpg.Connection[asyncpg.Record], project_id: uuid.UUID
+) -> dict[str, str]:
+    """Per table of PROJECT_TABLES, an md5 over the project's rows (every
+    column, as text): any change to them changes it. `admin` bypasses RLS."""
+    found: dict[str, str] = {}
+    for table in PROJECT_TABLES:
+        found[table] = await admin.fetchval(
+            f"SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|'"
+            f" ORDER BY t::text), '')) FROM {table} t WHERE project_id = $1",
+            project_id,
+        )
+    return found

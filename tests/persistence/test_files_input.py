@@ -436,6 +436,21 @@ async def test_path_that_is_not_a_str_is_invalid_input(
             {"new_path", "path"},
         ),
     ]
+    if not isinstance(value, bytes):  # bytes are a binary file's content
+        calls += [
+            (
+                bind_id(lambda uow, v: uow.files.put(pid, "new.txt", v), value),
+                {"content"},
+            ),
+            (
+                bind_id(lambda uow, v: uow.files.put(pid, "existing.txt", v), value),
+                {"content"},
+            ),
+            (
+                bind_id(lambda uow, v: uow.files.sync(pid, {"a": "a", "b": v}), value),
+                {"content", "files"},
+            ),
+        ]
     if not isinstance(value, list):  # a list is not hashable, so no mapping key
         calls.append(
             (

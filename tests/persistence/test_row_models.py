@@ -58,6 +58,14 @@ async def test_every_contract_model_read_from_rows(store: Store, user: User) -> 
         )
         assert_as_validated(state)
         assert_as_validated(await uow.agent_states.get(project.id))
+        # A version read back, and what diff, restore and prune return.
+        assert_as_validated(
+            await uow.files.get(project.id, "blob.bin", version=binary.file.version)
+        )
+        await uow.files.put(project.id, "after.txt", "x")
+        assert_as_validated(await uow.checkpoints.diff(project.id, checkpoint.id))
+        assert_as_validated(await uow.checkpoints.restore(project.id, checkpoint.id))
+        assert_as_validated(await uow.retention.prune(project.id))
 
 
 def test_a_wrong_value_is_caught() -> None:

@@ -8,7 +8,8 @@ writes the same project.
 - Two writes of one row each, of different rows, go side by side: the
   second commits while the first is still open.
 - When either writes the whole project (delete, move, sync, the agent
-  state's deletion, the project's update), or both write the same row (the
+  state's deletion, the project's update, a checkpoint, a restore, a
+  prune), or both write the same row (the
   agent state), the second waits on a lock until the first commits, and
   then acts on what it wrote.
 
@@ -28,6 +29,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeAlias
 
 import asyncpg
@@ -41,6 +43,7 @@ from repositories import (
     Project,
     ProjectFile,
     RepositoryError,
+    RetentionPolicy,
     Store,
     UnitOfWork,
     User,
@@ -62,6 +65,21 @@ class Kind:
     write: Write
     whole_project: bool = False
     agent_state: bool = False
+
+
+# Every version and checkpoint a policy can let go.
+PRUNE_ALL = RetentionPolicy(
+    keep_versions=0,
+    keep_for=timedelta(0),
+    keep_checkpoints=1,
+    keep_checkpoints_for=timedelta(0),
+)
+
+
+async def restore_the_seed(uow: UnitOfWork, project: Project) -> object:
+    """Restore the checkpoint `seeded` made (the oldest)."""
+    checkpoints = (await uow.checkpoints.list(project.id, limit=1000)).items
+    return await uow.checkpoints.restore(project.id, checkpoints[-1].id)
 
 
 KINDS: dict[str, Kind] = {
@@ -107,6 +125,19 @@ KINDS: dict[str, Kind] = {
         lambda uow, p, who: uow.projects.update(p.id, description=who),
         whole_project=True,
     ),
+    "checkpoint": Kind(
+        lambda uow, p, who: uow.checkpoints.create(p.id, who),
+        whole_project=True,
+    ),
+    "restore": Kind(
+        lambda uow, p, who: restore_the_seed(uow, p),
+        whole_project=True,
+        agent_state=True,
+    ),
+    "prune": Kind(
+        lambda uow, p, who: uow.retention.prune(p.id, PRUNE_ALL),
+        whole_project=True,
+    ),
 }
 PAIRS = list(itertools.product(KINDS, repeat=2))
 
@@ -142,12 +173,13 @@ class Acknowledged:
 
 async def seeded(store: Store, user: User) -> Project:
     """A project whose files "first.txt" and "second.txt" and whose agent
-    state are at version 1."""
+    state are at version 1, and a checkpoint of that."""
     project = await new_project(store, user)
     async with store.unit_of_work(user.id) as uow:
         for who in ("first", "second"):
             await uow.files.put(project.id, f"{who}.txt", "seed")
         await uow.agent_states.save(project.id, {"by": "seed"})
+        await uow.checkpoints.create(project.id, "seed")
     return project
 
 

@@ -18,6 +18,7 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -29,11 +30,12 @@ from repositories import (
     NotFound,
     Project,
     RepositoryError,
+    RetentionPolicy,
     Store,
     UnitOfWork,
     User,
 )
-from repositories._database import TENANT_TABLES
+from repositories import _database as repositories_database
 from tests.support import HandedOut, Session, connection_of, session_of
 
 from .helpers import attempt, snapshot
@@ -41,7 +43,25 @@ from .helpers import attempt, snapshot
 Admin: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 Pooled: TypeAlias = Callable[[], Awaitable[Session]]
 APP_ROLE = "app_user"
+# Every table holding tenants' rows; projects first.
+TENANT_TABLES = (
+    "projects",
+    "project_files",
+    "agent_states",
+    "file_contents",
+    "file_versions",
+    "agent_state_versions",
+    "checkpoints",
+)
 SEED = {"a.txt": "alpha", "dir/b.txt": "beta", "dir/sub/c.txt": "gamma"}
+BINARY_SECRET = b"\x00binary secret\xff"
+# Removes whatever any policy could: no version, checkpoint or age is kept.
+PRUNE_ALL = RetentionPolicy(
+    keep_versions=0,
+    keep_for=timedelta(0),
+    keep_checkpoints=0,
+    keep_checkpoints_for=timedelta(0),
+)
 
 
 class Rollback(Exception):
@@ -51,12 +71,17 @@ class Rollback(Exception):
 @dataclass(frozen=True)
 class Tenants:
     user: User
-    project: Project  # SEED files, an agent state and a checkpoint
+    project: Project  # SEED files and an agent state
     bare: Project  # no files, no agent state
     files_cursor: str  # page 1 of project's files
     projects_cursor: str  # page 1 of user's projects
+    history_cursor: str  # page 1 of the history of project's "a.txt"
+    checkpoint: uuid.UUID  # project's first checkpoint
+    later_checkpoint: uuid.UUID  # project's second checkpoint
+    checkpoints_cursor: str  # page 1 of project's checkpoints
     other: User
-    own: Project  # other's project: one file "mine.txt", an agent state, a checkpoint
+    own: Project  # other's project: "mine.txt", an agent state, a checkpoint
+    own_checkpoint: uuid.UUID
 
 
 @pytest.fixture
@@ -66,20 +91,46 @@ async def tenants(store: Store, user: User, other_user: User) -> Tenants:
         for path, content in SEED.items():
             await uow.files.put(project.id, path, content)
         await uow.agent_states.save(project.id, {"secret": "s3cr3t"})
-        await uow.checkpoints.create(project.id, "secret")
+        checkpoint = await uow.checkpoints.create(project.id, "victim's")
+        # a.txt gets a history: alpha (1), binary (2), alpha again (3).
+        await uow.files.put(project.id, "a.txt", BINARY_SECRET)
+        await uow.files.put(project.id, "a.txt", SEED["a.txt"])
+        await uow.agent_states.save(project.id, {"secret": "s3cr3t, later"})
+        later_checkpoint = await uow.checkpoints.create(project.id)
         bare = await uow.projects.create("victim, bare")
         await uow.projects.create("victim, third")
         files_cursor = (await uow.files.list(project.id, limit=1)).next_cursor
         projects_cursor = (await uow.projects.list(limit=1)).next_cursor
+        history_cursor = (
+            await uow.files.history(project.id, "a.txt", limit=1)
+        ).next_cursor
+        checkpoints_cursor = (
+            await uow.checkpoints.list(project.id, limit=1)
+        ).next_cursor
         project = await uow.projects.get(project.id)
     async with store.unit_of_work(other_user.id) as uow:
         own = await uow.projects.create("attacker")
         await uow.files.put(own.id, "mine.txt", "mine")
         await uow.agent_states.save(own.id, {"mine": True})
-        await uow.checkpoints.create(own.id, "mine")
+        own_checkpoint = await uow.checkpoints.create(own.id, "mine")
     assert files_cursor is not None
     assert projects_cursor is not None
-    return Tenants(user, project, bare, files_cursor, projects_cursor, other_user, own)
+    assert history_cursor is not None
+    assert checkpoints_cursor is not None
+    return Tenants(
+        user,
+        project,
+        bare,
+        files_cursor,
+        projects_cursor,
+        history_cursor,
+        checkpoint.id,
+        later_checkpoint.id,
+        checkpoints_cursor,
+        other_user,
+        own,
+        own_checkpoint.id,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -94,6 +145,14 @@ def files_cursor_for(t: Tenants, project_id: uuid.UUID) -> str | None:
     """user's real cursor when probing user's project; none for a random id
     (a cursor is bound to its project, so it would be InvalidInput there)."""
     return t.files_cursor if project_id == t.project.id else None
+
+
+def history_cursor_for(t: Tenants, project_id: uuid.UUID) -> str | None:
+    return t.history_cursor if project_id == t.project.id else None
+
+
+def checkpoints_cursor_for(t: Tenants, project_id: uuid.UUID) -> str | None:
+    return t.checkpoints_cursor if project_id == t.project.id else None
 
 
 PROBES: list[tuple[str, Probe]] = [
@@ -160,6 +219,69 @@ PROBES: list[tuple[str, Probe]] = [
         lambda u, pid, t: u.agent_states.save(pid, {"pwned": 1}, expected_version=1),
     ),
     ("agent_states.delete", lambda u, pid, t: u.agent_states.delete(pid)),
+    ("files.put-bytes", lambda u, pid, t: u.files.put(pid, "a.txt", b"\x00pwned")),
+    (
+        "files.put-same-content-as-bytes",
+        lambda u, pid, t: u.files.put(pid, "a.txt", b"alpha"),
+    ),
+    (
+        "files.sync-bytes",
+        lambda u, pid, t: u.files.sync(pid, {"a.txt": BINARY_SECRET}),
+    ),
+    ("files.history", lambda u, pid, t: u.files.history(pid, "a.txt")),
+    ("files.history-missing-path", lambda u, pid, t: u.files.history(pid, "no.txt")),
+    (
+        "files.history-with-users-cursor",
+        lambda u, pid, t: u.files.history(
+            pid, "a.txt", limit=1, cursor=history_cursor_for(t, pid)
+        ),
+    ),
+    ("files.get-version-1", lambda u, pid, t: u.files.get(pid, "a.txt", version=1)),
+    (
+        "files.get-binary-version",
+        lambda u, pid, t: u.files.get(pid, "a.txt", version=2),
+    ),
+    (
+        "files.get-missing-version",
+        lambda u, pid, t: u.files.get(pid, "a.txt", version=99),
+    ),
+    ("checkpoints.create", lambda u, pid, t: u.checkpoints.create(pid)),
+    (
+        "checkpoints.create-labelled",
+        lambda u, pid, t: u.checkpoints.create(pid, "planted"),
+    ),
+    ("checkpoints.list", lambda u, pid, t: u.checkpoints.list(pid)),
+    (
+        "checkpoints.list-with-users-cursor",
+        lambda u, pid, t: u.checkpoints.list(
+            pid, limit=1, cursor=checkpoints_cursor_for(t, pid)
+        ),
+    ),
+    ("checkpoints.get", lambda u, pid, t: u.checkpoints.get(pid, t.checkpoint)),
+    (
+        "checkpoints.get-own-checkpoint",
+        lambda u, pid, t: u.checkpoints.get(pid, t.own_checkpoint),
+    ),
+    (
+        "checkpoints.delete",
+        lambda u, pid, t: u.checkpoints.delete(pid, t.checkpoint),
+    ),
+    (
+        "checkpoints.restore",
+        lambda u, pid, t: u.checkpoints.restore(pid, t.checkpoint),
+    ),
+    (
+        "checkpoints.restore-own-checkpoint",
+        lambda u, pid, t: u.checkpoints.restore(pid, t.own_checkpoint),
+    ),
+    ("checkpoints.diff", lambda u, pid, t: u.checkpoints.diff(pid, t.checkpoint)),
+    (
+        "checkpoints.diff-two",
+        lambda u, pid, t: u.checkpoints.diff(pid, t.checkpoint, t.later_checkpoint),
+    ),
+    ("retention.prune", lambda u, pid, t: u.retention.prune(pid)),
+    ("retention.prune-all", lambda u, pid, t: u.retention.prune(pid, PRUNE_ALL)),
+    ("retention.reclaim", lambda u, pid, t: u.retention.reclaim(pid)),
 ]
 
 
@@ -197,6 +319,40 @@ async def test_other_users_resource_is_indistinguishable_from_a_missing_one(
     # The owner still sees everything as it was.
     async with store.unit_of_work(tenants.user.id) as uow:
         assert await uow.projects.get(victim.id) == victim
+
+
+# (uow of other_user, other's own project, other's own checkpoint, the
+# checkpoint id probed) -> the call
+CheckpointProbe = Callable[
+    [UnitOfWork, uuid.UUID, uuid.UUID, uuid.UUID], Awaitable[object]
+]
+CHECKPOINT_PROBES: list[tuple[str, CheckpointProbe]] = [
+    ("get", lambda u, pid, own, cid: u.checkpoints.get(pid, cid)),
+    ("delete", lambda u, pid, own, cid: u.checkpoints.delete(pid, cid)),
+    ("restore", lambda u, pid, own, cid: u.checkpoints.restore(pid, cid)),
+    ("diff-to-now", lambda u, pid, own, cid: u.checkpoints.diff(pid, cid)),
+    ("diff-from-own", lambda u, pid, own, cid: u.checkpoints.diff(pid, own, cid)),
+    ("diff-to-own", lambda u, pid, own, cid: u.checkpoints.diff(pid, cid, own)),
+]
+
+
+@pytest.mark.parametrize(
+    "probe", [pytest.param(p, id=name) for name, p in CHECKPOINT_PROBES]
+)
+async def test_another_users_checkpoint_through_ones_own_project_is_not_found(
+    store: Store, admin: Admin, tenants: Tenants, probe: CheckpointProbe
+) -> None:
+    """The victim's checkpoint id, named with the attacker's own project (a
+    restore would copy the victim's tree in): the same NotFound as a random
+    checkpoint id, and nothing changes, the attacker's project included."""
+    before = await snapshot(admin)
+    own, own_checkpoint = tenants.own.id, tenants.own_checkpoint
+    async with store.unit_of_work(tenants.other.id) as uow:
+        foreign = await not_found(probe(uow, own, own_checkpoint, tenants.checkpoint))
+        missing = await not_found(probe(uow, own, own_checkpoint, uuid.uuid4()))
+        assert_same_not_found(foreign, missing)
+        assert [e.path for e in (await uow.files.list(own)).items] == ["mine.txt"]
+    assert await snapshot(admin) == before
 
 
 async def test_other_user_lists_none_of_the_users_projects(
@@ -272,9 +428,7 @@ async def test_raw_reads_see_nothing_of_the_other_tenant(
             )
             == 0
         )
-        for table in TENANT_TABLES:
-            if table == "projects":
-                continue
+        for table in TENANT_TABLES[1:]:
             found = await conn.fetchval(
                 f"SELECT count(*) FROM {table} WHERE project_id = $1",
                 tenants.project.id,
@@ -285,13 +439,20 @@ async def test_raw_reads_see_nothing_of_the_other_tenant(
             "SELECT count(*) FROM project_files f JOIN projects p ON p.id = f.project_id"
         )
         assert joined == 1
-        assert (
-            await conn.fetchval(
-                "SELECT count(*) FROM file_contents"
-                " WHERE position('alpha'::bytea IN content) > 0"
+        for secret in (b"alpha", BINARY_SECRET):
+            assert (
+                await conn.fetchval(
+                    "SELECT count(*) FROM file_contents"
+                    " WHERE position($1::bytea IN content) > 0",
+                    secret,
+                )
+                == 0
             )
-            == 0
-        )
+        # The checkpoint's tree joined by generation: still only one's own.
+        assert await conn.fetchval(
+            "SELECT count(*) FROM checkpoints c JOIN file_versions v"
+            " ON v.project_id = c.project_id AND v.generation <= c.generation"
+        ) == await conn.fetchval("SELECT count(*) FROM file_versions")
 
 
 async def run_then_roll_back(
@@ -314,49 +475,50 @@ async def test_raw_updates_and_deletes_change_nothing_of_the_other_tenant(
 ) -> None:
     before = await snapshot(admin)
     pid = tenants.project.id
-    # An update of each tenant table, then deletes in an order the keys
-    # between them allow (a current row before its version, a version
-    # before its content).
-    updates = {
-        "projects": "UPDATE projects SET name = 'pwned'",
-        "project_files": "UPDATE project_files SET size_bytes = 0",
-        "agent_states": "UPDATE agent_states SET state = '{}'",
-        "file_contents": "UPDATE file_contents SET created_at = now()",
-        "file_versions": "UPDATE file_versions SET created_at = now()",
-        "agent_state_versions": "UPDATE agent_state_versions SET state = '{}'",
-        "checkpoints": "UPDATE checkpoints SET label = 'pwned'",
-    }
-    deletes = (
-        "agent_states",
-        "agent_state_versions",
-        "project_files",
-        "file_versions",
-        "file_contents",
-        "checkpoints",
-        "projects",
-    )
-    assert set(updates) == set(deletes) == set(TENANT_TABLES)
-
-    def aimed_at(table: str) -> str:
-        return "id = $1" if table == "projects" else "project_id = $1"
-
     aimed = [
-        *((f"{updates[t]} WHERE {aimed_at(t)}", (pid,)) for t in TENANT_TABLES),
+        ("UPDATE projects SET name = 'pwned' WHERE id = $1", (pid,)),
+        ("UPDATE project_files SET version = 99 WHERE project_id = $1", (pid,)),
+        ("UPDATE agent_states SET state = '{}' WHERE project_id = $1", (pid,)),
         ("UPDATE projects SET owner_id = $2 WHERE id = $1", (pid, tenants.other.id)),
-        *((f"DELETE FROM {t} WHERE {aimed_at(t)}", (pid,)) for t in deletes),
+        ("DELETE FROM project_files WHERE project_id = $1", (pid,)),
+        ("DELETE FROM agent_states WHERE project_id = $1", (pid,)),
+        ("DELETE FROM projects WHERE id = $1", (pid,)),
     ]
+    aimed_at_history = [
+        ("UPDATE file_contents SET content = '' WHERE project_id = $1", (pid,)),
+        ("UPDATE file_versions SET deleted_at = now() WHERE project_id = $1", (pid,)),
+        ("UPDATE agent_state_versions SET state = '{}' WHERE project_id = $1", (pid,)),
+        ("UPDATE checkpoints SET label = 'pwned' WHERE project_id = $1", (pid,)),
+        ("DELETE FROM checkpoints WHERE project_id = $1", (pid,)),
+        ("DELETE FROM file_versions WHERE project_id = $1", (pid,)),
+        ("DELETE FROM file_contents WHERE project_id = $1", (pid,)),
+        ("DELETE FROM agent_state_versions WHERE project_id = $1", (pid,)),
+    ]
+    aimed += aimed_at_history
     # No predicate at all: only the actor's own rows (one of each) are reached.
     unaimed: list[tuple[str, tuple[Any, ...]]] = [
-        *((updates[t], ()) for t in TENANT_TABLES),
-        *((f"DELETE FROM {t}", ()) for t in deletes),
+        ("UPDATE projects SET name = 'pwned'", ()),
+        # (A version the history holds: the row's foreign key names it.)
+        ("UPDATE project_files SET updated_at = now()", ()),
+        ("UPDATE agent_states SET state = '{}'", ()),
+        ("UPDATE file_contents SET created_at = now()", ()),
+        ("UPDATE file_versions SET created_at = now()", ()),
+        ("UPDATE agent_state_versions SET created_at = now()", ()),
+        ("UPDATE checkpoints SET label = 'pwned'", ()),
+        ("DELETE FROM checkpoints", ()),
+        ("DELETE FROM agent_states", ()),
+        ("DELETE FROM project_files", ()),
+        ("DELETE FROM projects", ()),
     ]
     statuses = await run_then_roll_back(store, tenants.other.id, aimed + unaimed)
-    tables = len(TENANT_TABLES)
-    assert statuses == (
-        ["UPDATE 0"] * (tables + 1)
-        + ["DELETE 0"] * tables
-        + ["UPDATE 1"] * tables
-        + ["DELETE 1"] * tables
+    assert (
+        statuses
+        == ["UPDATE 0"] * 4
+        + ["DELETE 0"] * 3
+        + ["UPDATE 0"] * 4
+        + ["DELETE 0"] * 4
+        + ["UPDATE 1"] * 7
+        + ["DELETE 1"] * 4
     )
     assert await snapshot(admin) == before
     # Committed, the aimed statements change nothing either.
@@ -367,22 +529,8 @@ async def test_raw_updates_and_deletes_change_nothing_of_the_other_tenant(
 
 
 PLANTED_SHA = hashlib.sha256(b"x").hexdigest()
-ALPHA_SHA = hashlib.sha256(b"alpha").hexdigest()
-# A whole file as a write stores it: its content, its version, the current
-# row, in one statement ($1 project, $2 owner, $3 the sha256 of b'x'), so
-# only the tenancy rules (row-level security, the composite keys) can refuse
-# it. Completed with a path and an optional ON CONFLICT clause.
-PLANT_FILE = (
-    "WITH content AS ("
-    " INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)"
-    " VALUES ($1, $2, $3, 1, 'x'::bytea) ON CONFLICT DO NOTHING"
-    "), version AS ("
-    " INSERT INTO file_versions"
-    " (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)"
-    " VALUES ($1, $2, '{path}', 99, 0, 'text', 1, $3)"
-    ") INSERT INTO project_files (project_id, owner_id, path, size_bytes, sha256, version)"
-    " VALUES ($1, $2, '{path}', 1, $3, 99)"
-)
+MINE_SHA = hashlib.sha256(b"mine").hexdigest()  # other's own content
+FILE_COLUMNS = "(project_id, owner_id, path, size_bytes, sha256, version, kind)"
 CONTENT_COLUMNS = "(project_id, owner_id, sha256, size_bytes, content)"
 VERSION_COLUMNS = (
     "(project_id, owner_id, path, version, generation, kind, size_bytes, sha256)"
@@ -398,65 +546,15 @@ RAW_WRITES: list[RawWrite] = [
     ),
     (
         "insert-file-as-user",
-        PLANT_FILE.format(path="planted.txt"),
+        f"INSERT INTO project_files {FILE_COLUMNS}"
+        " VALUES ($1, $2, 'a.txt', 1, $3, 1, 'text')",
         lambda t: (t.project.id, t.user.id, PLANTED_SHA),
     ),
     (
         "insert-file-into-users-project-as-self",
-        PLANT_FILE.format(path="planted.txt"),
+        f"INSERT INTO project_files {FILE_COLUMNS}"
+        " VALUES ($1, $2, 'a.txt', 1, $3, 1, 'text')",
         lambda t: (t.project.id, t.other.id, PLANTED_SHA),
-    ),
-    (
-        "insert-content-as-user",
-        f"INSERT INTO file_contents {CONTENT_COLUMNS} VALUES ($1, $2, $3, 1, 'x')",
-        lambda t: (t.project.id, t.user.id, PLANTED_SHA),
-    ),
-    (
-        "insert-content-into-users-project-as-self",
-        f"INSERT INTO file_contents {CONTENT_COLUMNS} VALUES ($1, $2, $3, 1, 'x')",
-        lambda t: (t.project.id, t.other.id, PLANTED_SHA),
-    ),
-    (
-        "overwrite-users-content",
-        f"INSERT INTO file_contents {CONTENT_COLUMNS} VALUES ($1, $2, $3, 1, 'x') "
-        "ON CONFLICT (project_id, sha256) DO UPDATE SET content = excluded.content",
-        lambda t: (t.project.id, t.other.id, ALPHA_SHA),
-    ),
-    (
-        "insert-version-of-users-content-as-user",
-        f"INSERT INTO file_versions {VERSION_COLUMNS}"
-        " VALUES ($1, $2, 'planted.txt', 99, 0, 'text', 5, $3)",
-        lambda t: (t.project.id, t.user.id, ALPHA_SHA),
-    ),
-    (
-        "insert-version-of-users-content-as-self",
-        f"INSERT INTO file_versions {VERSION_COLUMNS}"
-        " VALUES ($1, $2, 'planted.txt', 99, 0, 'text', 5, $3)",
-        lambda t: (t.project.id, t.other.id, ALPHA_SHA),
-    ),
-    (
-        "insert-state-version-as-user",
-        "INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)"
-        " VALUES ($1, $2, 1, 0, '{}')",
-        lambda t: (t.bare.id, t.user.id),
-    ),
-    (
-        "insert-state-version-into-users-project-as-self",
-        "INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)"
-        " VALUES ($1, $2, 1, 0, '{}')",
-        lambda t: (t.bare.id, t.other.id),
-    ),
-    (
-        "insert-checkpoint-as-user",
-        "INSERT INTO checkpoints (project_id, owner_id, label, generation)"
-        " VALUES ($1, $2, 'planted', 99)",
-        lambda t: (t.project.id, t.user.id),
-    ),
-    (
-        "insert-checkpoint-into-users-project-as-self",
-        "INSERT INTO checkpoints (project_id, owner_id, label, generation)"
-        " VALUES ($1, $2, 'planted', 99)",
-        lambda t: (t.project.id, t.other.id),
     ),
     (
         "insert-state-as-user",
@@ -470,9 +568,9 @@ RAW_WRITES: list[RawWrite] = [
     ),
     (
         "upsert-over-users-file",
-        PLANT_FILE.format(path="a.txt")
-        + " ON CONFLICT (project_id, path) DO UPDATE SET sha256 = excluded.sha256,"
-        " size_bytes = excluded.size_bytes, version = excluded.version",
+        f"INSERT INTO project_files {FILE_COLUMNS}"
+        " VALUES ($1, $2, 'a.txt', 1, $3, 1, 'text')"
+        " ON CONFLICT (project_id, path) DO UPDATE SET sha256 = excluded.sha256",
         lambda t: (t.project.id, t.other.id, PLANTED_SHA),
     ),
     (
@@ -495,19 +593,6 @@ RAW_WRITES: list[RawWrite] = [
         "UPDATE agent_states SET project_id = $1 WHERE project_id = $2",
         lambda t: (t.bare.id, t.own.id),
     ),
-    *(
-        (
-            f"move-own-{table}-into-users-project",
-            f"UPDATE {table} SET project_id = $1 WHERE project_id = $2",
-            lambda t: (t.bare.id, t.own.id),
-        )
-        for table in ("file_contents", "file_versions", "agent_state_versions")
-    ),
-    (
-        "move-own-checkpoints-into-users-project",
-        "UPDATE checkpoints SET project_id = $1 WHERE project_id = $2",
-        lambda t: (t.bare.id, t.own.id),
-    ),
     (
         "rename-user",
         "UPDATE users SET name = 'pwned' WHERE id = $1",
@@ -522,6 +607,131 @@ RAW_WRITES: list[RawWrite] = [
         lambda t: (t.user.id,),
     ),
 ]
+
+
+# Rows of the history tables planted into the victim's project, as the
+# victim (row-level security refuses) or as oneself (the composite foreign
+# key to the project refuses): (id, statement, the victim's arguments, the
+# same statement's arguments for one's own project, which it must take, so
+# that the refusal is not a mistake in the statement).
+Plant = tuple[
+    str,
+    str,
+    Callable[[Tenants], tuple[Any, ...]],
+    Callable[[Tenants], tuple[Any, ...]],
+]
+INSERT_CONTENT = (
+    f"INSERT INTO file_contents {CONTENT_COLUMNS} VALUES ($1, $2, $3, 1, 'x')"
+)
+INSERT_VERSION = (
+    f"INSERT INTO file_versions {VERSION_COLUMNS}"
+    " VALUES ($1, $2, 'planted.txt', 1, 0, 'text', $4, $3)"
+)
+INSERT_STATE_VERSION = (
+    "INSERT INTO agent_state_versions (project_id, owner_id, version, generation,"
+    " state) VALUES ($1, $2, 999, 0, '{}')"
+)
+INSERT_CHECKPOINT = (
+    "INSERT INTO checkpoints (project_id, owner_id, label, generation)"
+    " VALUES ($1, $2, 'planted', 999)"
+)
+PLANTS: list[Plant] = [
+    (
+        "content-as-user",
+        INSERT_CONTENT,
+        lambda t: (t.project.id, t.user.id, PLANTED_SHA),
+        lambda t: (t.own.id, t.other.id, PLANTED_SHA),
+    ),
+    (
+        "content-as-self",
+        INSERT_CONTENT,
+        lambda t: (t.project.id, t.other.id, PLANTED_SHA),
+        lambda t: (t.own.id, t.other.id, PLANTED_SHA),
+    ),
+    (
+        # alpha: content the victim's project holds, so only ownership refuses.
+        "version-as-user",
+        INSERT_VERSION,
+        lambda t: (t.project.id, t.user.id, hashlib.sha256(b"alpha").hexdigest(), 5),
+        lambda t: (t.own.id, t.other.id, MINE_SHA, 4),
+    ),
+    (
+        "version-as-self",
+        INSERT_VERSION,
+        lambda t: (t.project.id, t.other.id, hashlib.sha256(b"alpha").hexdigest(), 5),
+        lambda t: (t.own.id, t.other.id, MINE_SHA, 4),
+    ),
+    (
+        # One's own version naming the victim's content: no such content here.
+        "own-version-naming-users-content",
+        INSERT_VERSION,
+        lambda t: (t.own.id, t.other.id, hashlib.sha256(b"alpha").hexdigest(), 5),
+        lambda t: (t.own.id, t.other.id, MINE_SHA, 4),
+    ),
+    (
+        "state-version-as-user",
+        INSERT_STATE_VERSION,
+        lambda t: (t.project.id, t.user.id),
+        lambda t: (t.own.id, t.other.id),
+    ),
+    (
+        "state-version-as-self",
+        INSERT_STATE_VERSION,
+        lambda t: (t.project.id, t.other.id),
+        lambda t: (t.own.id, t.other.id),
+    ),
+    (
+        "checkpoint-as-user",
+        INSERT_CHECKPOINT,
+        lambda t: (t.project.id, t.user.id),
+        lambda t: (t.own.id, t.other.id),
+    ),
+    (
+        "checkpoint-as-self",
+        INSERT_CHECKPOINT,
+        lambda t: (t.project.id, t.other.id),
+        lambda t: (t.own.id, t.other.id),
+    ),
+    (
+        "move-own-checkpoint-into-users-project",
+        "UPDATE checkpoints SET project_id = $1, generation = 999"
+        " WHERE project_id = $2",
+        lambda t: (t.project.id, t.own.id),
+        lambda t: (t.own.id, t.own.id),
+    ),
+    (
+        "move-own-content-into-users-project",
+        "UPDATE file_contents SET project_id = $1 WHERE project_id = $2",
+        lambda t: (t.project.id, t.own.id),
+        lambda t: (t.own.id, t.own.id),
+    ),
+]
+# What refuses a planted row: row-level security's WITH CHECK, or the
+# composite foreign key that makes a row's owner its project's.
+REFUSALS = (asyncpg.InsufficientPrivilegeError, asyncpg.ForeignKeyViolationError)
+
+
+@pytest.mark.parametrize(
+    ("statement", "victims", "owns"),
+    [pytest.param(sql, victims, owns, id=name) for name, sql, victims, owns in PLANTS],
+)
+async def test_history_rows_planted_into_another_tenant_are_refused(
+    store: Store,
+    admin: Admin,
+    tenants: Tenants,
+    statement: str,
+    victims: Callable[[Tenants], tuple[Any, ...]],
+    owns: Callable[[Tenants], tuple[Any, ...]],
+) -> None:
+    before = await snapshot(admin)
+    # The control: aimed at one's own project, the statement runs.
+    assert await run_then_roll_back(
+        store, tenants.other.id, [(statement, owns(tenants))]
+    ) in (["INSERT 0 1"], ["UPDATE 1"])
+    with pytest.raises(REFUSALS):
+        async with store.unit_of_work(tenants.other.id) as uow:
+            await connection_of(uow).execute(statement, *victims(tenants))
+    assert await snapshot(admin) == before
 
 
 @pytest.mark.parametrize(
@@ -542,6 +752,22 @@ async def test_raw_writes_into_another_tenant_fail_in_the_database(
     assert await snapshot(admin) == before
 
 
+async def test_the_catalogue_names_every_table_row_level_security_guards(
+    admin: Admin,
+) -> None:
+    """TENANT_TABLES is every table with an owner_id and row-level security
+    forced, so a new one cannot be left out of the checks above."""
+    rows = await admin.fetch(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+        " AND c.relrowsecurity AND c.relforcerowsecurity"
+        " AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid"
+        "   AND a.attname = 'owner_id' AND NOT a.attisdropped)"
+    )
+    assert {row["relname"] for row in rows} == set(TENANT_TABLES)
+    assert set(repositories_database.TENANT_TABLES) == set(TENANT_TABLES)
+
+
 # ---------------------------------------------------------------------------
 # 3. no actor: nothing visible
 # ---------------------------------------------------------------------------
@@ -551,9 +777,6 @@ async def visible_rows(conn: asyncpg.Connection[asyncpg.Record]) -> list[int]:
     return [
         await conn.fetchval(f"SELECT count(*) FROM {table}") for table in TENANT_TABLES
     ]
-
-
-NOTHING = [0] * len(TENANT_TABLES)
 
 
 async def test_app_user_without_an_actor_sees_nothing(
@@ -570,7 +793,7 @@ async def test_app_user_without_an_actor_sees_nothing(
         assert (
             await conn.fetchval("SELECT current_setting('app.user_id', true)") is None
         )
-        assert await visible_rows(conn) == NOTHING
+        assert await visible_rows(conn) == [0] * len(TENANT_TABLES)
         await conn.execute("RESET ROLE")
     # Positive control: with the actor set, the same role sees the actor's rows.
     # Set as the unit of work sets it: SET LOCAL, which Citus forwards to the
@@ -578,22 +801,14 @@ async def test_app_user_without_an_actor_sees_nothing(
     async with conn.transaction():
         await conn.execute("SET LOCAL ROLE app_user")
         await conn.execute(f"SET LOCAL app.user_id = '{tenants.user.id}'")
-        # Three projects, the SEED files (each its content and its
-        # version), one agent state and its version, one checkpoint.
-        assert dict(zip(TENANT_TABLES, await visible_rows(conn), strict=True)) == {
-            "projects": 3,
-            "project_files": len(SEED),
-            "agent_states": 1,
-            "file_contents": len(set(SEED.values())),
-            "file_versions": len(SEED),
-            "agent_state_versions": 1,
-            "checkpoints": 1,
-        }
+        # Projects, files, agent states, contents (SEED's and BINARY_SECRET),
+        # versions (a.txt has three), agent-state versions, checkpoints.
+        assert await visible_rows(conn) == [3, len(SEED), 1, 4, 5, 2, 2]
     # Once a transaction-local setting has ended it reads as '': still nothing.
     async with conn.transaction():
         await conn.execute("SET LOCAL ROLE app_user")
         assert await conn.fetchval("SELECT current_setting('app.user_id', true)") == ""
-        assert await visible_rows(conn) == NOTHING
+        assert await visible_rows(conn) == [0] * len(TENANT_TABLES)
     # And nothing can be written.
     before = await snapshot(admin)
     with pytest.raises(asyncpg.PostgresError):

@@ -1,5 +1,5 @@
 -- The contract step of the history migration: a file's content now lives
--- in file_contents (the backfill two files back copied every row's), and
+-- in file_contents (the backfill copied every row's), and
 -- every current row has its version (validated by the previous file), so
 -- the inline column and the checks that read it go. Dropping a column
 -- rewrites nothing: the lock is held for a catalog change only.

@@ -121,6 +121,9 @@ CREATE TABLE projects (
     -- for the project's agent state. Internal: no API model carries them.
     file_version_floor        bigint NOT NULL DEFAULT 0,
     agent_state_version_floor bigint NOT NULL DEFAULT 0,
+    -- Counts the project's checkpoints: each closes the generation it finds
+    -- and opens the next. Internal, as the floors are.
+    generation                bigint NOT NULL DEFAULT 0,
     CONSTRAINT projects_pkey PRIMARY KEY (id),
     -- Target of the children's composite foreign keys: it makes the
     -- denormalised owner_id on every child provably equal to the project's.
@@ -145,16 +148,111 @@ COMMENT ON TABLE projects IS
 CREATE INDEX projects_owner_id_created_at_id_idx
     ON projects (owner_id, created_at DESC, id DESC);
 
+-- History. Every write of a file or of the agent state adds a version row
+-- here, in the statement that writes it, so the history cannot miss a
+-- write. Content is stored once per project, named by its hash, however
+-- many versions and paths hold it; projects never share a content row (the
+-- key starts with the project), so no tenant can learn of another's bytes.
+--
+-- Checkpoints without copying: projects.generation counts checkpoints; a
+-- version records the generation it was written in (and the one it was
+-- deleted in); a checkpoint keeps the generation it closed. The tree at a
+-- checkpoint is, for each path, its highest version written at or before
+-- that generation, unless deleted at or before it. A checkpoint bumps the
+-- generation under the project lock held exclusively, and every write reads
+-- it under the lock, so no write falls on both sides of a checkpoint.
+
+CREATE TABLE file_contents (
+    project_id uuid        NOT NULL,
+    owner_id   uuid        NOT NULL,
+    sha256     text        NOT NULL,
+    size_bytes bigint      NOT NULL,
+    content    bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT statement_timestamp(),
+    CONSTRAINT file_contents_pkey PRIMARY KEY (project_id, sha256),
+    CONSTRAINT file_contents_project_fkey FOREIGN KEY (project_id, owner_id)
+        REFERENCES projects (id, owner_id) ON DELETE CASCADE,
+    -- The database checks what it can of what the API promises: the name
+    -- is the bytes' hash, the size their length, within the largest file.
+    CONSTRAINT file_contents_sha256_matches_content
+        CHECK (sha256 = encode(sha256(content), 'hex')),
+    CONSTRAINT file_contents_size_matches_content
+        CHECK (size_bytes = octet_length(content)),
+    CONSTRAINT file_contents_content_size CHECK (size_bytes <= 5242880)
+);
+COMMENT ON TABLE file_contents IS
+    'File contents of a project, stored once per project under their SHA-256 whatever the number of versions and paths holding them.';
+COMMENT ON COLUMN file_contents.owner_id IS
+    'Copy of projects.owner_id (enforced by the composite foreign key) so row-level security needs no join.';
+
+CREATE TABLE file_versions (
+    project_id         uuid        NOT NULL,
+    owner_id           uuid        NOT NULL,
+    path               text        COLLATE "C" NOT NULL,
+    version            bigint      NOT NULL,
+    generation         bigint      NOT NULL,
+    kind               text        NOT NULL,
+    size_bytes         bigint      NOT NULL,
+    sha256             text        NOT NULL,
+    created_at         timestamptz NOT NULL DEFAULT statement_timestamp(),
+    -- Set on the path's current version when a delete, a move, a sync or a
+    -- restore takes the file off the path.
+    deleted_at         timestamptz NULL,
+    deleted_generation bigint      NULL,
+    -- Also the order of a path's history, and the tree at a checkpoint.
+    CONSTRAINT file_versions_pkey PRIMARY KEY (project_id, path, version),
+    CONSTRAINT file_versions_project_fkey FOREIGN KEY (project_id, owner_id)
+        REFERENCES projects (id, owner_id) ON DELETE CASCADE,
+    -- No version without its content: reclaiming content a version still
+    -- names fails rather than leave the version unreadable.
+    CONSTRAINT file_versions_content_fkey FOREIGN KEY (project_id, sha256)
+        REFERENCES file_contents (project_id, sha256),
+    CONSTRAINT file_versions_kind CHECK (kind IN ('text', 'binary')),
+    CONSTRAINT file_versions_version_positive CHECK (version >= 1),
+    CONSTRAINT file_versions_deleted_together
+        CHECK ((deleted_at IS NULL) = (deleted_generation IS NULL))
+);
+COMMENT ON TABLE file_versions IS
+    'Every version of every path of a project, the current ones included, until retention prunes it.';
+COMMENT ON COLUMN file_versions.generation IS
+    'The project''s generation when the version was written: a checkpoint at generation G holds it if it is its path''s highest version at or before G.';
+
+-- Reclaiming content asks whether any version still names it.
+CREATE INDEX file_versions_project_id_sha256_idx ON file_versions (project_id, sha256);
+
+CREATE TABLE agent_state_versions (
+    project_id         uuid        NOT NULL,
+    owner_id           uuid        NOT NULL,
+    version            bigint      NOT NULL,
+    generation         bigint      NOT NULL,
+    state              jsonb       NOT NULL,
+    created_at         timestamptz NOT NULL DEFAULT statement_timestamp(),
+    deleted_at         timestamptz NULL,
+    deleted_generation bigint      NULL,
+    CONSTRAINT agent_state_versions_pkey PRIMARY KEY (project_id, version),
+    CONSTRAINT agent_state_versions_project_fkey FOREIGN KEY (project_id, owner_id)
+        REFERENCES projects (id, owner_id) ON DELETE CASCADE,
+    CONSTRAINT agent_state_versions_state_is_object
+        CHECK (jsonb_typeof(state) = 'object'),
+    CONSTRAINT agent_state_versions_version_positive CHECK (version >= 1),
+    CONSTRAINT agent_state_versions_deleted_together
+        CHECK ((deleted_at IS NULL) = (deleted_generation IS NULL))
+);
+COMMENT ON TABLE agent_state_versions IS
+    'Every saved agent state of a project, the current one included, until retention prunes it.';
+
 CREATE TABLE project_files (
     project_id uuid        NOT NULL,
     owner_id   uuid        NOT NULL,
     path       text        COLLATE "C" NOT NULL,
-    content    text        NOT NULL,
     size_bytes bigint      NOT NULL,
     sha256     text        NOT NULL,
     version    bigint      NOT NULL DEFAULT 1,
     created_at timestamptz NOT NULL DEFAULT statement_timestamp(),
     updated_at timestamptz NOT NULL DEFAULT statement_timestamp(),
+    -- 'text' (the API gives a str back) or 'binary' (bytes). Both are
+    -- stored as bytes in file_contents; the kind says how to hand them back.
+    kind       text        NOT NULL DEFAULT 'text',
     -- The primary key doubles as the listing index: byte-wise path order
     -- within a project, and prefix scans (path LIKE 'dir/%') under "C".
     CONSTRAINT project_files_pkey PRIMARY KEY (project_id, path),
@@ -163,6 +261,12 @@ CREATE TABLE project_files (
     -- A project changing hands must move its children in the same statement.
     CONSTRAINT project_files_project_fkey FOREIGN KEY (project_id, owner_id)
         REFERENCES projects (id, owner_id) ON DELETE CASCADE,
+    -- A current file is a version in the history, and that version's
+    -- content is stored (file_versions_content_fkey), so a checkpoint can
+    -- name it and it reads back. (No key from here to file_contents: it
+    -- would need an index on sha256 for reclaiming content to check it.)
+    CONSTRAINT project_files_version_fkey FOREIGN KEY (project_id, path, version)
+        REFERENCES file_versions (project_id, path, version),
     -- Path rules of the contract, so raw SQL cannot store what the API refuses.
     CONSTRAINT project_files_path_length
         CHECK (octet_length(path) BETWEEN 1 AND 1024),
@@ -172,26 +276,20 @@ CREATE TABLE project_files (
         CHECK (path ~ '^[^/]+(/[^/]+)*$' AND path !~ '(^|/)\.\.?(/|$)'),
     CONSTRAINT project_files_path_chars
         CHECK (path !~ '[\\\u0001-\u001f\u007f-\u009f]'),
-    -- size_bytes and sha256 are stored so listings need not read content.
-    CONSTRAINT project_files_size_bytes_matches_content
-        CHECK (size_bytes >= 0 AND size_bytes = octet_length(content)),
     -- The API's default max_content_bytes (5 MiB): the largest file any
-    -- writer can store. size_bytes is the content's length (above), so the
-    -- bound reads no content.
+    -- writer can store. Listings read size_bytes and sha256 from here, so
+    -- they read no content; file_contents checks both against the bytes.
     CONSTRAINT project_files_content_size CHECK (size_bytes <= 5242880),
     CONSTRAINT project_files_sha256_hex CHECK (sha256 ~ '^[0-9a-f]{64}$'),
-    -- The hash is the content's, so sync's comparison by hash cannot be
-    -- fooled by a row written around the API.
-    CONSTRAINT project_files_sha256_matches_content
-        CHECK (sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex')),
+    CONSTRAINT project_files_kind CHECK (kind IN ('text', 'binary')),
     CONSTRAINT project_files_version_positive CHECK (version >= 1)
 );
 COMMENT ON TABLE project_files IS
-    'Text files of a project addressed by relative POSIX path; version counts writes for optimistic concurrency.';
+    'The current files of a project addressed by relative POSIX path; version counts writes for optimistic concurrency.';
 COMMENT ON COLUMN project_files.owner_id IS
     'Copy of projects.owner_id (enforced by the composite foreign key) so row-level security needs no join.';
 COMMENT ON COLUMN project_files.sha256 IS
-    'Lowercase hex SHA-256 of the UTF-8 content; lets sync detect unchanged files without comparing content.';
+    'Lowercase hex SHA-256 of the content''s bytes (UTF-8 for text); names the content in file_contents and lets sync detect unchanged files.';
 
 CREATE TABLE agent_states (
     project_id uuid        NOT NULL,
@@ -205,6 +303,9 @@ CREATE TABLE agent_states (
     -- No ON UPDATE action, as for project_files_project_fkey.
     CONSTRAINT agent_states_project_fkey FOREIGN KEY (project_id, owner_id)
         REFERENCES projects (id, owner_id) ON DELETE CASCADE,
+    -- The state's version in the history.
+    CONSTRAINT agent_states_version_fkey FOREIGN KEY (project_id, version)
+        REFERENCES agent_state_versions (project_id, version),
     CONSTRAINT agent_states_state_is_object CHECK (jsonb_typeof(state) = 'object'),
     -- The API allows 1 MiB of compact JSON with numbers written out in full
     -- (as jsonb prints them). jsonb's text form is that text with a space
@@ -219,6 +320,27 @@ COMMENT ON TABLE agent_states IS
     'The agent''s working memory for a project; version enables compare-and-swap saves.';
 COMMENT ON COLUMN agent_states.owner_id IS
     'Copy of projects.owner_id (enforced by the composite foreign key) so row-level security needs no join.';
+
+CREATE TABLE checkpoints (
+    project_id uuid        NOT NULL,
+    owner_id   uuid        NOT NULL,
+    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    label      text        NULL,
+    generation bigint      NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT statement_timestamp(),
+    CONSTRAINT checkpoints_pkey PRIMARY KEY (project_id, id),
+    -- One checkpoint closes each generation; also the listing's order.
+    CONSTRAINT checkpoints_project_id_generation_key UNIQUE (project_id, generation),
+    CONSTRAINT checkpoints_project_fkey FOREIGN KEY (project_id, owner_id)
+        REFERENCES projects (id, owner_id) ON DELETE CASCADE,
+    -- As a project's name: one trimmed line.
+    CONSTRAINT checkpoints_label_length CHECK (char_length(label) BETWEEN 1 AND 200),
+    CONSTRAINT checkpoints_label_trimmed CHECK (label = btrim(label)),
+    CONSTRAINT checkpoints_label_no_control_chars
+        CHECK (label !~ '[\u0001-\u001f\u007f-\u009f]')
+);
+COMMENT ON TABLE checkpoints IS
+    'Named states of a project (every file and the agent state) it can be restored to; a row, whatever the project''s size.';
 
 -- ---------------------------------------------------------------------------
 -- The application's own settings
@@ -280,7 +402,8 @@ $$;
 -- Least privilege: row access on tenant tables, the actor's own users row,
 -- and nothing at all on secrets (sessions, accounts, verifications).
 GRANT USAGE ON SCHEMA public TO app_user;
-GRANT SELECT, INSERT, UPDATE, DELETE ON projects, project_files, agent_states TO app_user;
+GRANT SELECT, INSERT, UPDATE, DELETE ON projects, project_files, agent_states,
+    file_contents, file_versions, agent_state_versions, checkpoints TO app_user;
 GRANT SELECT ON users TO app_user;
 GRANT USAGE ON SCHEMA public TO app_auth;
 GRANT SELECT, INSERT ON users TO app_auth;
@@ -357,6 +480,14 @@ ALTER TABLE project_files ENABLE ROW LEVEL SECURITY;
 ALTER TABLE project_files FORCE ROW LEVEL SECURITY;
 ALTER TABLE agent_states ENABLE ROW LEVEL SECURITY;
 ALTER TABLE agent_states FORCE ROW LEVEL SECURITY;
+ALTER TABLE file_contents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE file_contents FORCE ROW LEVEL SECURITY;
+ALTER TABLE file_versions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE file_versions FORCE ROW LEVEL SECURITY;
+ALTER TABLE agent_state_versions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE agent_state_versions FORCE ROW LEVEL SECURITY;
+ALTER TABLE checkpoints ENABLE ROW LEVEL SECURITY;
+ALTER TABLE checkpoints FORCE ROW LEVEL SECURITY;
 
 -- NULLIF: once a transaction-local setting has ended, it reads
 -- as '' rather than NULL; both mean "no actor", and owner_id = NULL is never
@@ -374,6 +505,26 @@ CREATE POLICY project_files_owner_isolation ON project_files
     WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);
 
 CREATE POLICY agent_states_owner_isolation ON agent_states
+    FOR ALL TO app_user
+    USING (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid)
+    WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);
+
+CREATE POLICY file_contents_owner_isolation ON file_contents
+    FOR ALL TO app_user
+    USING (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid)
+    WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);
+
+CREATE POLICY file_versions_owner_isolation ON file_versions
+    FOR ALL TO app_user
+    USING (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid)
+    WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);
+
+CREATE POLICY agent_state_versions_owner_isolation ON agent_state_versions
+    FOR ALL TO app_user
+    USING (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid)
+    WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);
+
+CREATE POLICY checkpoints_owner_isolation ON checkpoints
     FOR ALL TO app_user
     USING (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid)
     WITH CHECK (owner_id = NULLIF(current_setting('app.user_id', true), '')::uuid);

@@ -5,6 +5,9 @@
 -- (project_files.sql). Versions never repeat, as for files: a state created
 -- starts above the project's agent_state_version_floor, which a delete
 -- raises under the exclusive lock.
+-- History, as for files: every write adds the version row in the same
+-- statement, stamped with the project's generation, and a delete marks the
+-- deleted version.
 
 -- name: GetAgentState :one
 SELECT * FROM agent_states
@@ -20,42 +23,76 @@ WHERE project_id = @project_id AND owner_id = @owner_id;
 -- Last writer wins; every save counts as a version.
 -- updated_at comes from excluded, i.e. its default statement_timestamp():
 -- Citus takes only IMMUTABLE functions in DO UPDATE SET.
-INSERT INTO agent_states (project_id, owner_id, state, version)
-SELECT p.id, p.owner_id, (@state::text)::jsonb, p.agent_state_version_floor + 1
-FROM projects p
-WHERE p.id = @project_id AND p.owner_id = @owner_id
-ON CONFLICT (project_id) DO UPDATE
-SET state = excluded.state,
-    version = agent_states.version + 1,
-    updated_at = excluded.updated_at
-RETURNING *;
+WITH project AS (
+    SELECT p.id, p.owner_id, p.agent_state_version_floor, p.generation
+    FROM projects p
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
+), written AS (
+    INSERT INTO agent_states (project_id, owner_id, state, version)
+    SELECT p.id, p.owner_id, (@state::text)::jsonb, p.agent_state_version_floor + 1
+    FROM project p
+    ON CONFLICT (project_id) DO UPDATE
+    SET state = excluded.state,
+        version = agent_states.version + 1,
+        updated_at = excluded.updated_at
+    RETURNING project_id, owner_id, state, version, created_at, updated_at
+), versioned AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
+    FROM written w CROSS JOIN project p
+)
+SELECT project_id, owner_id, state, version, created_at, updated_at FROM written;
 
 -- name: CreateAgentState :one
 -- expected_version 0: only when none exists yet.
-INSERT INTO agent_states (project_id, owner_id, state, version)
-SELECT p.id, p.owner_id, (@state::text)::jsonb, p.agent_state_version_floor + 1
-FROM projects p
-WHERE p.id = @project_id AND p.owner_id = @owner_id
-ON CONFLICT (project_id) DO NOTHING
-RETURNING *;
+WITH project AS (
+    SELECT p.id, p.owner_id, p.agent_state_version_floor, p.generation
+    FROM projects p
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
+), written AS (
+    INSERT INTO agent_states (project_id, owner_id, state, version)
+    SELECT p.id, p.owner_id, (@state::text)::jsonb, p.agent_state_version_floor + 1
+    FROM project p
+    ON CONFLICT (project_id) DO NOTHING
+    RETURNING project_id, owner_id, state, version, created_at, updated_at
+), versioned AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
+    FROM written w CROSS JOIN project p
+)
+SELECT project_id, owner_id, state, version, created_at, updated_at FROM written;
 
 -- name: SwapAgentState :one
 -- Compare-and-swap: applies only at the expected version.
-UPDATE agent_states
-SET state = (@state::text)::jsonb,
-    version = version + 1,
-    updated_at = statement_timestamp()
-WHERE project_id = @project_id AND owner_id = @owner_id AND version = @expected_version
-RETURNING *;
+WITH written AS (
+    UPDATE agent_states s
+    SET state = (@state::text)::jsonb,
+        version = s.version + 1,
+        updated_at = statement_timestamp()
+    WHERE s.project_id = @project_id AND s.owner_id = @owner_id AND s.version = @expected_version
+    RETURNING s.project_id, s.owner_id, s.state, s.version, s.created_at, s.updated_at
+), versioned AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
+    FROM written w
+    JOIN projects p ON p.id = w.project_id AND p.owner_id = w.owner_id
+)
+SELECT project_id, owner_id, state, version, created_at, updated_at FROM written;
 
 -- name: DeleteAgentState :one
 -- Only at the expected version, when one is given; the floor rises to the
--- deleted state's version.
+-- deleted state's version, which the history marks deleted.
 WITH removed AS (
     DELETE FROM agent_states s
     WHERE s.project_id = @project_id AND s.owner_id = @owner_id
       AND (sqlc.narg(expected_version)::bigint IS NULL OR s.version = sqlc.narg(expected_version)::bigint)
     RETURNING s.version
+), marked AS (
+    UPDATE agent_state_versions v
+    SET deleted_at = statement_timestamp(), deleted_generation = p.generation
+    FROM removed, projects p
+    WHERE v.project_id = @project_id AND v.version = removed.version
+      AND p.id = @project_id AND p.owner_id = @owner_id
 ), raised AS (
     UPDATE projects
     SET agent_state_version_floor = greatest(projects.agent_state_version_floor, removed.version)

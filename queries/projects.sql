@@ -31,8 +31,9 @@ SELECT EXISTS (
 -- shared or @exclusive. A lock taken by a statement on the project row
 -- routes with it on a distributed cluster. No row: no such project for
 -- the actor, and no lock taken.
--- With @path and @unless_sha256 (a put), the file at @path is read as
--- well, and when it holds that content already no lock is taken (locked
+-- With @path, @unless_sha256 and @unless_kind (a put), the file at @path
+-- is read as well, and when it holds that content already, of that kind,
+-- no lock is taken (locked
 -- is false): a put of unchanged content writes nothing and waits for
 -- nobody. Other writes pass the path '' (no file has it: schema.sql's path
 -- checks) rather than NULL, which would make the join's condition a
@@ -40,9 +41,10 @@ SELECT EXISTS (
 -- The lock functions sit in one-row sub-selects, each run only when its
 -- branch is taken.
 SELECT p.id AS project_id,
-    f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at,
+    f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at, f.kind,
     (CASE
-        WHEN f.sha256 = sqlc.narg(unless_sha256)::text THEN false
+        WHEN f.sha256 = sqlc.narg(unless_sha256)::text
+            AND f.kind = sqlc.narg(unless_kind)::text THEN false
         WHEN @exclusive::boolean
             THEN (SELECT true FROM pg_advisory_xact_lock(@lock_key::bigint))
         ELSE (SELECT true FROM pg_advisory_xact_lock_shared(@lock_key::bigint))

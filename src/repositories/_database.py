@@ -14,7 +14,15 @@ AUTH_ROLE = "app_auth"
 AUTH_LOGIN = "app_auth_login"
 
 # The tables holding tenants' rows, which row-level security guards.
-TENANT_TABLES = ("projects", "project_files", "agent_states")
+TENANT_TABLES = (
+    "projects",
+    "project_files",
+    "agent_states",
+    "file_contents",
+    "file_versions",
+    "agent_state_versions",
+    "checkpoints",
+)
 
 # Temporary objects are searched last (and the application's roles cannot
 # create any: migrations revoke TEMPORARY), so nothing a session created can

@@ -8,7 +8,8 @@ project") has the argument; the code keeps to it:
 - A unit of work that may be run again (store.retrying, on its attempts
   before the last) takes it shared for writes of one row (put, a new or
   compared-and-swapped agent state) and exclusive for the rest (delete,
-  move, sync, a project's update or deletion). Any other unit of work takes
+  move, sync, a project's update or deletion, a checkpoint's creation or
+  restore, retention). Any other unit of work takes
   it exclusive at its first write, so it never deadlocks within a project.
 """
 
@@ -60,17 +61,22 @@ class ProjectLock:
             raise NotFound(missing)
 
     async def hold_unless_stored(
-        self, project_id: UUID, path: str, sha256: str
+        self, project_id: UUID, path: str, sha256: str, kind: str
     ) -> queries.LockProjectForWritesRow | None:
         """For a put: hold the lock, unless the file at `path` holds the
-        content of that `sha256` already; then no lock is taken and the
+        content of that `sha256`, of that `kind`, already; then no lock is
+        taken and the
         file's row comes back (nothing is to be written). None: the lock is
         held (or was already) and the put goes on."""
         exclusive = self._guard.lock_needed(project_id, whole_project=False)
         if exclusive is None:
             return None
         taken = await self._take(
-            project_id, exclusive=exclusive, path=path, unless_sha256=sha256
+            project_id,
+            exclusive=exclusive,
+            path=path,
+            unless_sha256=sha256,
+            unless_kind=kind,
         )
         if taken is None:
             raise NotFound(PROJECT)
@@ -83,12 +89,14 @@ class ProjectLock:
         exclusive: bool,
         path: str = "",  # no file's path: the lock statement reads no file
         unless_sha256: str | None = None,
+        unless_kind: str | None = None,
     ) -> queries.LockProjectForWritesRow | None:
         self._guard.will_lock(project_id)
         with translated(PROJECT):
             taken = await queries.lock_project_for_writes(
                 self._conn,
                 unless_sha256=unless_sha256,
+                unless_kind=unless_kind,
                 exclusive=exclusive,
                 lock_key=lock_key(project_id),
                 path=path,

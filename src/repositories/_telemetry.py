@@ -55,6 +55,8 @@ REPOSITORY_NAMES = {
     "ProjectsRepository": "projects",
     "ProjectFilesRepository": "files",
     "AgentStatesRepository": "agent_states",
+    "CheckpointsRepository": "checkpoints",
+    "RetentionRepository": "retention",
 }
 _POOL_NUMBERS = itertools.count(1)
 

@@ -40,11 +40,22 @@ PROJECT = "project"
 # state: any JSON value in the row, a JSON object in the contract (the
 # schema's CHECK makes it one), so its type is not compared.
 ROW_MODELS = RowModels(
-    picked_from=((AgentState, rows.AgentState, frozenset({"state"})),)
+    picked_from=(
+        (AgentState, rows.AgentState, frozenset({"state"})),
+        (AgentState, queries.UpsertAgentStateRow, frozenset({"state"})),
+        (AgentState, queries.CreateAgentStateRow, frozenset({"state"})),
+        (AgentState, queries.SwapAgentStateRow, frozenset({"state"})),
+    )
+)
+# What a save's statement returns: the state as stored, whichever statement.
+_Saved = (
+    queries.UpsertAgentStateRow
+    | queries.CreateAgentStateRow
+    | queries.SwapAgentStateRow
 )
 
 
-def to_agent_state(row: rows.AgentState) -> AgentState:
+def to_agent_state(row: rows.AgentState | _Saved) -> AgentState:
     return from_row(AgentState, row)
 
 
@@ -96,7 +107,7 @@ class AgentStatesRepository:
                 lambda found: expected in (None, found),
             )
         if row is not None:
-            return to_agent_state(row)
+            return row
         # Nothing was written: another version is current, or none is.
         raise await unmatched_write(
             RESOURCE,
@@ -108,23 +119,26 @@ class AgentStatesRepository:
 
     async def _write(
         self, project_id: UUID, text: str, expected: int | None
-    ) -> rows.AgentState | None:
+    ) -> AgentState | None:
         """The statement of a save; None when it matched no row."""
+        row: _Saved | None
         if expected is None:
-            return await queries.upsert_agent_state(
+            row = await queries.upsert_agent_state(
                 self._conn, project_id=project_id, owner_id=self._actor, state=text
             )
-        if expected == 0:
-            return await queries.create_agent_state(
+        elif expected == 0:
+            row = await queries.create_agent_state(
                 self._conn, project_id=project_id, owner_id=self._actor, state=text
             )
-        return await queries.swap_agent_state(
-            self._conn,
-            state=text,
-            project_id=project_id,
-            owner_id=self._actor,
-            expected_version=expected,
-        )
+        else:
+            row = await queries.swap_agent_state(
+                self._conn,
+                state=text,
+                project_id=project_id,
+                owner_id=self._actor,
+                expected_version=expected,
+            )
+        return None if row is None else to_agent_state(row)
 
     async def _current_version(self, project_id: UUID) -> int | None:
         return await queries.get_agent_state_version(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Generic, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from repositories._generated import check_row_model, from_database
 
@@ -65,12 +65,15 @@ class FileEntry(_Frozen):
     version: int
     created_at: datetime
     updated_at: datetime
+    # "text" (content is a str) or "binary" (bytes).
+    kind: str
 
 
 class ProjectFile(FileEntry):
-    """A file with its content."""
+    """A file with its content: a str for a text file, bytes for a binary
+    one."""
 
-    content: str
+    content: str | bytes
 
 
 FileOutcome = Literal["created", "updated", "unchanged"]
@@ -90,6 +93,84 @@ class SyncResult(_Frozen):
     updated: int
     unchanged: int
     deleted: int
+
+
+class FileVersion(_Frozen):
+    """One version of a path, as `uow.files.history` lists it; `deleted_at`
+    is set on the version a delete, move, sync or restore took off the
+    path."""
+
+    project_id: UUID
+    path: str
+    version: int
+    kind: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+class Checkpoint(_Frozen):
+    """A named state of a project (every file and the agent state) that
+    `uow.checkpoints.restore` brings back."""
+
+    id: UUID
+    project_id: UUID
+    label: str | None
+    created_at: datetime
+
+
+AgentStateOutcome = Literal["restored", "unchanged", "deleted"]
+
+
+class RestoreResult(_Frozen):
+    """What `uow.checkpoints.restore` did: the files' counts as a sync
+    gives them, and what became of the agent state."""
+
+    created: int
+    updated: int
+    unchanged: int
+    deleted: int
+    agent_state: AgentStateOutcome
+
+
+class CheckpointDiff(_Frozen):
+    """The paths that differ between two states of a project, each list in
+    byte-wise order."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+
+class RetentionPolicy(_Frozen):
+    """What `uow.retention.prune` keeps. A version (of a file or of the
+    agent state) goes only when it is beyond the newest `keep_versions` of
+    its path, older than `keep_for`, not current, and no checkpoint needs
+    it. Checkpoints go only when `keep_checkpoints` is set: those beyond the
+    newest `keep_checkpoints` and older than `keep_checkpoints_for`."""
+
+    keep_versions: int = Field(default=20, ge=0)
+    keep_for: timedelta = Field(default=timedelta(days=30))
+    keep_checkpoints: int | None = Field(default=None, ge=0)
+    keep_checkpoints_for: timedelta = Field(default=timedelta(0))
+
+    @field_validator("keep_for", "keep_checkpoints_for")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
+
+
+class PruneResult(_Frozen):
+    """What `uow.retention.prune` (or `reclaim`) removed."""
+
+    versions_removed: int
+    agent_state_versions_removed: int
+    checkpoints_removed: int
+    contents_reclaimed: int
+    bytes_reclaimed: int
 
 
 class AgentState(_Frozen):

@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from repositories import validation
 from repositories._generated import Executor
-from repositories._generated import models as rows
 from repositories._generated import project_files as queries
 from repositories._generated.projects import LockProjectForWritesRow
 from repositories._guard import Guard, one_call_at_a_time
@@ -22,6 +21,7 @@ from repositories.errors import InvalidInput, NotFound, PathTaken, VersionConfli
 from repositories.models import (
     FileEntry,
     FileOutcome,
+    FileVersion,
     FileWrite,
     Page,
     ProjectFile,
@@ -36,6 +36,9 @@ RESOURCE = "file"
 PROJECT = "project"
 _HIGHEST_CODE_POINT = 0x10FFFF
 _FILE_PAGE = Page[FileEntry]  # looked up once: subscripting costs each time
+_VERSION_PAGE = Page[FileVersion]
+# Above every version: the first page of a history starts below it.
+_NO_VERSION_ABOVE = 2**63 - 1
 
 
 def prefix_end(prefix: str) -> str | None:
@@ -52,41 +55,64 @@ def prefix_end(prefix: str) -> str | None:
 
 
 # Writes return rows without content: the caller's content is the stored one.
+# Content comes from the database as bytes, and as a str for a text file.
 ROW_MODELS = RowModels(
     filled_directly=(
         (FileEntry, queries.ListFilesRow),
         (FileEntry, queries.GetFileEntryRow),
+        (FileVersion, queries.ListFileHistoryRow),
     ),
     picked_from=(
         (ProjectFile, queries.PutFileRow, frozenset({"content"})),
         (ProjectFile, queries.CreateFileRow, frozenset({"content"})),
         (ProjectFile, queries.UpdateFileAtVersionRow, frozenset({"content"})),
         (ProjectFile, queries.GetFileEntryRow, frozenset({"content"})),
-        (ProjectFile, rows.ProjectFile, frozenset()),
-        (ProjectFile, queries.MoveFileRow, frozenset()),
+        (ProjectFile, queries.GetFileRow, frozenset({"content"})),
+        (ProjectFile, queries.MoveFileRow, frozenset({"content"})),
+        # A version's time is its creation: it is never updated.
+        (
+            ProjectFile,
+            queries.GetFileAtVersionRow,
+            frozenset({"content", "updated_at"}),
+        ),
     ),
 )
 
 
-def _file(row: BaseModel, content: str) -> ProjectFile:
+def _file(row: BaseModel, content: str | bytes) -> ProjectFile:
     # Writes return rows without content: the caller's content is the stored one.
     return from_row(ProjectFile, row, content=content)
 
 
-def _fits(sha256: str, expected: int | None, current: queries.GetFileEntryRow) -> bool:
+def _stored_content(kind: str, data: bytes) -> str | bytes:
+    """Stored bytes as the API hands them back: a text file's as its str."""
+    return data.decode("utf-8") if kind == "text" else data
+
+
+def _fits(
+    body: validation.Content, expected: int | None, current: queries.GetFileEntryRow
+) -> bool:
     """Whether a put that matched nothing would apply to the row as read."""
-    return current.sha256 != sha256 and expected in (None, current.version)
+    changes = current.sha256 != body.sha256 or current.kind != body.kind
+    return changes and expected in (None, current.version)
+
+
+def _holds(
+    stored: queries.GetFileEntryRow | LockProjectForWritesRow,
+    body: validation.Content,
+) -> bool:
+    return stored.sha256 == body.sha256 and stored.kind == body.kind
 
 
 def _unchanged_or_refused(
     stored: queries.GetFileEntryRow | LockProjectForWritesRow,
-    text: str,
+    content: str | bytes,
     expected: int | None,
 ) -> FileWrite:
     """A put whose content the file holds already: unchanged when the
     version fits `expected`, else VersionConflict; nothing is written."""
     if expected in (None, stored.version):
-        return FileWrite(file=_file(stored, text), outcome="unchanged")
+        return FileWrite(file=_file(stored, content), outcome="unchanged")
     reason = version_mismatch(expected, stored.version)
     raise VersionConflict(RESOURCE, reason, stored.version)
 
@@ -94,6 +120,16 @@ def _unchanged_or_refused(
 def _path_after(last: FileEntry) -> list[str]:
     # What list reads back from a cursor: the next page starts after `last`.
     return [last.path]
+
+
+def _version_after(last: FileVersion) -> list[str]:
+    # What history reads back from a cursor: the next page is below `last`.
+    return [str(last.version)]
+
+
+def _cursor_version(text: str) -> int:
+    # A signed cursor holds what _version_after wrote.
+    return int(text)
 
 
 class ProjectFilesRepository:
@@ -125,31 +161,32 @@ class ProjectFilesRepository:
         self,
         project_id: UUID,
         path: str,
-        content: str,
+        content: str | bytes,
         *,
         expected_version: int | None = None,
     ) -> FileWrite:
         """Write `content` at `path`: create the file, update it, or leave it
-        unchanged when it holds that content already."""
+        unchanged when it holds that content already. A str is a text file,
+        bytes a binary one; the previous content stays in the history."""
         project_id = validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         body = validation.content(content, self._settings.max_content_bytes)
         expected = validation.expected_version(expected_version)
         stored = await self._lock.hold_unless_stored(
-            project_id, checked_path, body.sha256
+            project_id, checked_path, body.sha256, body.kind
         )
         if stored is not None:  # that content is there: nothing to write
-            return _unchanged_or_refused(stored, body.text, expected)
+            return _unchanged_or_refused(stored, body.value, expected)
         with translated(RESOURCE):
             written, current = await written_or_current(
                 partial(self._write, project_id, checked_path, body, expected),
                 partial(self._entry, project_id, checked_path),
-                partial(_fits, body.sha256, expected),
+                partial(_fits, body, expected),
             )
         if written is not None:
             return written
-        if current is not None and current.sha256 == body.sha256:
-            return _unchanged_or_refused(current, body.text, expected)
+        if current is not None and _holds(current, body):
+            return _unchanged_or_refused(current, body.value, expected)
         raise await unmatched_write(
             RESOURCE,
             expected=expected,
@@ -172,30 +209,33 @@ class ProjectFilesRepository:
                 project_id=project_id,
                 owner_id=self._actor,
                 path=path,
-                content=body.text,
+                kind=body.kind,
+                content=body.data,
                 size_bytes=body.size_bytes,
                 sha256=body.sha256,
             )
             if put is None:
                 return None
             outcome = cast(FileOutcome, put.outcome)
-            return FileWrite(file=_file(put, body.text), outcome=outcome)
+            return FileWrite(file=_file(put, body.value), outcome=outcome)
         if expected == 0:
             created = await queries.create_file(
                 self._conn,
                 project_id=project_id,
                 owner_id=self._actor,
                 path=path,
-                content=body.text,
+                kind=body.kind,
+                content=body.data,
                 size_bytes=body.size_bytes,
                 sha256=body.sha256,
             )
             if created is None:
                 return None
-            return FileWrite(file=_file(created, body.text), outcome="created")
+            return FileWrite(file=_file(created, body.value), outcome="created")
         updated = await queries.update_file_at_version(
             self._conn,
-            content=body.text,
+            kind=body.kind,
+            content=body.data,
             size_bytes=body.size_bytes,
             sha256=body.sha256,
             project_id=project_id,
@@ -205,7 +245,7 @@ class ProjectFilesRepository:
         )
         if updated is None:
             return None
-        return FileWrite(file=_file(updated, body.text), outcome="updated")
+        return FileWrite(file=_file(updated, body.value), outcome="updated")
 
     async def _entry(
         self, project_id: UUID, path: str
@@ -215,10 +255,17 @@ class ProjectFilesRepository:
         )
 
     @one_call_at_a_time
-    async def get(self, project_id: UUID, path: str) -> ProjectFile:
-        """The file at `path`, with its content."""
+    async def get(
+        self, project_id: UUID, path: str, *, version: int | None = None
+    ) -> ProjectFile:
+        """The file at `path`, with its content (a str for a text file,
+        bytes for a binary one); with `version`, that version of the path
+        from its history."""
         project_id = validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
+        if version is not None:
+            wanted = validation.version(version)
+            return await self._get_version(project_id, checked_path, wanted)
         with translated(RESOURCE):
             row = await queries.get_file(
                 self._conn,
@@ -228,7 +275,65 @@ class ProjectFilesRepository:
             )
         if row is None:
             raise NotFound(RESOURCE)
-        return _file(row, row.content)
+        return _file(row, _stored_content(row.kind, row.content))
+
+    async def _get_version(
+        self, project_id: UUID, path: str, version: int
+    ) -> ProjectFile:
+        with translated(RESOURCE):
+            row = await queries.get_file_at_version(
+                self._conn,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=path,
+                version=version,
+            )
+        if row is None:
+            raise NotFound(RESOURCE)
+        content = _stored_content(row.kind, row.content)
+        return from_row(ProjectFile, row, content=content, updated_at=row.created_at)
+
+    @one_call_at_a_time
+    async def history(
+        self,
+        project_id: UUID,
+        path: str,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FileVersion]:
+        """One page of the versions of `path`, newest first, deleted ones
+        included (`deleted_at` set); an empty page for a path that never
+        held a file."""
+        project_id = validation.identifier(project_id, "project_id")
+        checked_path = validation.path(path)
+        checked_limit = validation.limit(limit)
+        below = _NO_VERSION_ABOVE
+        if cursor is not None:
+            (after,) = self._settings.cursors.decode(
+                cursor, "file version", f"{project_id}/{checked_path}"
+            )
+            below = _cursor_version(after)
+        with translated(RESOURCE):
+            found = await queries.list_file_history_into(
+                self._conn,
+                FileVersion,
+                project_id=project_id,
+                owner_id=self._actor,
+                path=checked_path,
+                before_version=below,
+                row_limit=checked_limit + 1,
+            )
+        if not found and not await self._projects.exists(project_id):
+            raise NotFound(PROJECT)
+        return self._settings.cursors.page(
+            _VERSION_PAGE,
+            found,
+            checked_limit,
+            "file version",
+            f"{project_id}/{checked_path}",
+            _version_after,
+        )
 
     @one_call_at_a_time
     async def stat(self, project_id: UUID, path: str) -> FileEntry:
@@ -299,7 +404,7 @@ class ProjectFilesRepository:
                 path=source,
             )
             if row is not None:
-                return _file(row, row.content)
+                return _file(row, _stored_content(row.kind, row.content))
             # The lock is held exclusively: what is read now is what the
             # move saw. No source is NotFound; else the target was taken.
             if await self._current_version(project_id, source) is None:
@@ -331,7 +436,11 @@ class ProjectFilesRepository:
 
     @one_call_at_a_time
     async def sync(
-        self, project_id: UUID, files: Mapping[str, str], *, delete_missing: bool = True
+        self,
+        project_id: UUID,
+        files: Mapping[str, str | bytes],
+        *,
+        delete_missing: bool = True,
     ) -> SyncResult:
         """Make the project's tree equal to `files`, atomically.
 
@@ -358,15 +467,17 @@ class ProjectFilesRepository:
                 self._conn,
                 paths=paths,
                 hashes=[body.sha256 for body in bodies.values()],
+                kinds=[body.kind for body in bodies.values()],
                 project_id=project_id,
                 owner_id=self._actor,
             )
             counts = await queries.sync_files(
                 self._conn,
                 paths=changed,
-                contents=[bodies[path].text for path in changed],
+                contents=[bodies[path].data for path in changed],
                 sizes=[bodies[path].size_bytes for path in changed],
                 hashes=[bodies[path].sha256 for path in changed],
+                kinds=[bodies[path].kind for path in changed],
                 project_id=project_id,
                 owner_id=self._actor,
                 delete_missing=delete_missing,

@@ -17,6 +17,7 @@ from repositories import (
     _login_role,
     _retry,
     agent_states,
+    checkpoints,
     project_files,
     projects,
     users,
@@ -51,6 +52,7 @@ ROW_MODELS = (
     projects.ROW_MODELS,
     project_files.ROW_MODELS,
     agent_states.ROW_MODELS,
+    checkpoints.ROW_MODELS,
     users.ROW_MODELS,
 )
 

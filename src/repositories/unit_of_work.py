@@ -22,6 +22,7 @@ from repositories._guard import Guard
 from repositories._pooled import ROLLBACK_AND_RESET, SESSION_RESET, Connections
 from repositories._translate import translated
 from repositories.agent_states import AgentStatesRepository
+from repositories.checkpoints import CheckpointsRepository
 from repositories.errors import (
     ConcurrentCalls,
     InvalidInput,
@@ -31,6 +32,7 @@ from repositories.errors import (
 )
 from repositories.project_files import ProjectFilesRepository
 from repositories.projects import ProjectsRepository
+from repositories.retention import RetentionRepository
 from repositories.settings import UnitOfWorkSettings
 
 P = ParamSpec("P")
@@ -139,6 +141,8 @@ class UnitOfWork:
     projects: ProjectsRepository
     files: ProjectFilesRepository
     agent_states: AgentStatesRepository
+    checkpoints: CheckpointsRepository
+    retention: RetentionRepository
 
     def __init__(
         self,
@@ -248,6 +252,10 @@ class UnitOfWork:
         self.agent_states = AgentStatesRepository(
             conn, self.user_id, self.projects, guard
         )
+        self.checkpoints = CheckpointsRepository(
+            conn, self.user_id, self._settings, self.projects, guard
+        )
+        self.retention = RetentionRepository(conn, self.user_id, guard)
         guard.span = watch.span
         guard.opened()
 

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from asyncpg.pgproto.pgproto import UUID as _DRIVER_UUID
@@ -143,24 +143,42 @@ def path(value: object, field: str = "path") -> str:
     return text
 
 
+FileKind = Literal["text", "binary"]
+
+
 @dataclass(frozen=True)
 class Content:
-    """Content with its size and hash, computed once."""
+    """Content with its bytes, kind, size and hash, computed once. `value`
+    is what the caller gave (a str for a text file, bytes for a binary one),
+    the content the API hands back."""
 
-    text: str
+    value: str | bytes
+    data: bytes
+    kind: FileKind
     size_bytes: int
     sha256: str
 
 
 def content(value: object, max_bytes: int) -> Content:
-    text, encoded = _content_bytes(value, max_bytes)
-    return Content(text, len(encoded), hashlib.sha256(encoded).hexdigest())
+    given, data, kind = _content_bytes(value, max_bytes)
+    return Content(given, data, kind, len(data), hashlib.sha256(data).hexdigest())
 
 
-def _content_bytes(value: object, max_bytes: int) -> tuple[str, bytes]:
-    """The content and its UTF-8, checked: everything but the hash."""
+def _content_bytes(
+    value: object, max_bytes: int
+) -> tuple[str | bytes, bytes, FileKind]:
+    """The content, its bytes and kind, checked: everything but the hash.
+    A str is a text file (its UTF-8, no NUL); bytes a binary one (any
+    bytes)."""
+    if isinstance(value, bytes):
+        data = value if type(value) is bytes else bytes(value)
+        if len(data) > max_bytes:
+            raise InvalidInput("content", f"must be at most {max_bytes} bytes")
+        return data, data, "binary"
     if not isinstance(value, str):
-        raise InvalidInput("content", f"must be a str, not {type(value).__name__}")
+        raise InvalidInput(
+            "content", f"must be a str or bytes, not {type(value).__name__}"
+        )
     text = _exact(value)
     try:
         encoded = text.encode("utf-8")
@@ -172,7 +190,7 @@ def _content_bytes(value: object, max_bytes: int) -> tuple[str, bytes]:
         raise InvalidInput("content", f"must be at most {max_bytes} bytes of UTF-8")
     if b"\x00" in encoded:
         raise InvalidInput("content", "must not contain NUL characters")
-    return text, encoded
+    return text, encoded, "text"
 
 
 def tree(
@@ -180,7 +198,7 @@ def tree(
 ) -> dict[str, Content]:
     """A sync's tree: a mapping of path to content, every path and content
     checked as for a put, at most `max_files` files and `max_bytes` bytes
-    of UTF-8 in all, paths and content alike (both travel in the statement,
+    in all (UTF-8 for paths and text), paths and content alike (both travel in the statement,
     and a tree of empty files with long paths costs the server as much as
     content does). The count is checked first, before any entry; the total
     after every entry, and a tree over it is hashed no further."""
@@ -201,7 +219,7 @@ def tree(
             )
         try:
             checked_path = path(raw_path)
-            text, encoded = _content_bytes(raw_content, max_content_bytes)
+            given, encoded, kind = _content_bytes(raw_content, max_content_bytes)
         except InvalidInput as refused:
             # Which of the tree's files: the key as given, when a str.
             if not isinstance(raw_path, str):
@@ -210,11 +228,11 @@ def tree(
         total += len(checked_path.encode()) + len(encoded)
         if total <= max_bytes:
             digest = hashlib.sha256(encoded).hexdigest()
-            bodies[checked_path] = Content(text, len(encoded), digest)
+            bodies[checked_path] = Content(given, encoded, kind, len(encoded), digest)
     if total > max_bytes:
         raise InvalidInput(
             "max_sync_bytes",
-            f"a sync takes at most {max_bytes} bytes of UTF-8 paths and content"
+            f"a sync takes at most {max_bytes} bytes of paths and content"
             " in all;"
             f" {total} given",
         )
@@ -390,3 +408,21 @@ def expected_version(value: object) -> int | None:
             "expected_version", f"must be None or an int from 0 to {VERSION_MAX}"
         )
     return exact
+
+
+def version(value: object) -> int:
+    """A version to read: an int from 1 that a PostgreSQL bigint holds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("version", "must be an int")
+    exact = int.__index__(value)
+    if not 1 <= exact <= VERSION_MAX:
+        raise InvalidInput("version", f"must be an int from 1 to {VERSION_MAX}")
+    return exact
+
+
+def label(value: object) -> str | None:
+    """A checkpoint's label: None, or a name's rules (trimmed; 1 to 200
+    characters; no control characters)."""
+    if value is None:
+        return None
+    return name(value, "label")

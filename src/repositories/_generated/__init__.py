@@ -5,7 +5,7 @@
 
 Install the JSON codecs on every connection:
 `asyncpg.create_pool(dsn, init=repositories._generated.init_connection)`.
-Modules: models, agent_states, project_files, projects, settings, users.
+Modules: models, agent_states, checkpoints, project_files, projects, retention, settings, users.
 """
 
 from __future__ import annotations

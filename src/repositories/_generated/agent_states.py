@@ -8,14 +8,19 @@ Every write runs under the project lock, as the file writes do
 (project_files.sql). Versions never repeat, as for files: a state created
 starts above the project's agent_state_version_floor, which a delete
 raises under the exclusive lock.
+History, as for files: every write adds the version row in the same
+statement, stamped with the project's generation, and a delete marks the
+deleted version.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 from uuid import UUID
 
 from asyncpg import Record
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from repositories._generated import Executor, ModelT, from_database
 from repositories._generated.models import AgentState
@@ -67,56 +72,117 @@ async def get_agent_state_version(
 
 
 UPSERT_AGENT_STATE: Final = """-- name: UpsertAgentState :one
-INSERT INTO agent_states (project_id, owner_id, state, version)
-SELECT p.id, p.owner_id, ($1::text)::jsonb, p.agent_state_version_floor + 1
-FROM projects p
-WHERE p.id = $2 AND p.owner_id = $3
-ON CONFLICT (project_id) DO UPDATE
-SET state = excluded.state,
-    version = agent_states.version + 1,
-    updated_at = excluded.updated_at
-RETURNING project_id, owner_id, state, version, created_at, updated_at"""
+WITH project AS (
+    SELECT p.id, p.owner_id, p.agent_state_version_floor, p.generation
+    FROM projects p
+    WHERE p.id = $1 AND p.owner_id = $2
+), written AS (
+    INSERT INTO agent_states (project_id, owner_id, state, version)
+    SELECT p.id, p.owner_id, ($3::text)::jsonb, p.agent_state_version_floor + 1
+    FROM project p
+    ON CONFLICT (project_id) DO UPDATE
+    SET state = excluded.state,
+        version = agent_states.version + 1,
+        updated_at = excluded.updated_at
+    RETURNING project_id, owner_id, state, version, created_at, updated_at
+), versioned AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
+    FROM written w CROSS JOIN project p
+)
+SELECT project_id, owner_id, state, version, created_at, updated_at FROM written"""
+
+
+class UpsertAgentStateRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    owner_id: UUID
+    state: JsonValue
+    version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 async def upsert_agent_state(
-    conn: Executor, *, state: str, project_id: UUID, owner_id: UUID
-) -> AgentState | None:
+    conn: Executor, *, project_id: UUID, owner_id: UUID, state: str
+) -> UpsertAgentStateRow | None:
     """Last writer wins; every save counts as a version.
     updated_at comes from excluded, i.e. its default statement_timestamp():
     Citus takes only IMMUTABLE functions in DO UPDATE SET.
     """
-    row = await conn.fetchrow(UPSERT_AGENT_STATE, state, project_id, owner_id)
+    row = await conn.fetchrow(UPSERT_AGENT_STATE, project_id, owner_id, state)
     if row is None:
         return None
-    return _agent_state(row, AgentState)
+    return _agent_state(row, UpsertAgentStateRow)
 
 
 CREATE_AGENT_STATE: Final = """-- name: CreateAgentState :one
-INSERT INTO agent_states (project_id, owner_id, state, version)
-SELECT p.id, p.owner_id, ($1::text)::jsonb, p.agent_state_version_floor + 1
-FROM projects p
-WHERE p.id = $2 AND p.owner_id = $3
-ON CONFLICT (project_id) DO NOTHING
-RETURNING project_id, owner_id, state, version, created_at, updated_at"""
+WITH project AS (
+    SELECT p.id, p.owner_id, p.agent_state_version_floor, p.generation
+    FROM projects p
+    WHERE p.id = $1 AND p.owner_id = $2
+), written AS (
+    INSERT INTO agent_states (project_id, owner_id, state, version)
+    SELECT p.id, p.owner_id, ($3::text)::jsonb, p.agent_state_version_floor + 1
+    FROM project p
+    ON CONFLICT (project_id) DO NOTHING
+    RETURNING project_id, owner_id, state, version, created_at, updated_at
+), versioned AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
+    FROM written w CROSS JOIN project p
+)
+SELECT project_id, owner_id, state, version, created_at, updated_at FROM written"""
+
+
+class CreateAgentStateRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    owner_id: UUID
+    state: JsonValue
+    version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 async def create_agent_state(
-    conn: Executor, *, state: str, project_id: UUID, owner_id: UUID
-) -> AgentState | None:
+    conn: Executor, *, project_id: UUID, owner_id: UUID, state: str
+) -> CreateAgentStateRow | None:
     """expected_version 0: only when none exists yet."""
-    row = await conn.fetchrow(CREATE_AGENT_STATE, state, project_id, owner_id)
+    row = await conn.fetchrow(CREATE_AGENT_STATE, project_id, owner_id, state)
     if row is None:
         return None
-    return _agent_state(row, AgentState)
+    return _agent_state(row, CreateAgentStateRow)
 
 
 SWAP_AGENT_STATE: Final = """-- name: SwapAgentState :one
-UPDATE agent_states
-SET state = ($1::text)::jsonb,
-    version = version + 1,
-    updated_at = statement_timestamp()
-WHERE project_id = $2 AND owner_id = $3 AND version = $4
-RETURNING project_id, owner_id, state, version, created_at, updated_at"""
+WITH written AS (
+    UPDATE agent_states s
+    SET state = ($1::text)::jsonb,
+        version = s.version + 1,
+        updated_at = statement_timestamp()
+    WHERE s.project_id = $2 AND s.owner_id = $3 AND s.version = $4
+    RETURNING s.project_id, s.owner_id, s.state, s.version, s.created_at, s.updated_at
+), versioned AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
+    FROM written w
+    JOIN projects p ON p.id = w.project_id AND p.owner_id = w.owner_id
+)
+SELECT project_id, owner_id, state, version, created_at, updated_at FROM written"""
+
+
+class SwapAgentStateRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    owner_id: UUID
+    state: JsonValue
+    version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 async def swap_agent_state(
@@ -126,14 +192,14 @@ async def swap_agent_state(
     project_id: UUID,
     owner_id: UUID,
     expected_version: int,
-) -> AgentState | None:
+) -> SwapAgentStateRow | None:
     """Compare-and-swap: applies only at the expected version."""
     row = await conn.fetchrow(
         SWAP_AGENT_STATE, state, project_id, owner_id, expected_version
     )
     if row is None:
         return None
-    return _agent_state(row, AgentState)
+    return _agent_state(row, SwapAgentStateRow)
 
 
 DELETE_AGENT_STATE: Final = """-- name: DeleteAgentState :one
@@ -142,6 +208,12 @@ WITH removed AS (
     WHERE s.project_id = $1 AND s.owner_id = $2
       AND ($3::bigint IS NULL OR s.version = $3::bigint)
     RETURNING s.version
+), marked AS (
+    UPDATE agent_state_versions v
+    SET deleted_at = statement_timestamp(), deleted_generation = p.generation
+    FROM removed, projects p
+    WHERE v.project_id = $1 AND v.version = removed.version
+      AND p.id = $1 AND p.owner_id = $2
 ), raised AS (
     UPDATE projects
     SET agent_state_version_floor = greatest(projects.agent_state_version_floor, removed.version)
@@ -159,7 +231,7 @@ async def delete_agent_state(
     expected_version: int | None = None,
 ) -> int | None:
     """Only at the expected version, when one is given; the floor rises to the
-    deleted state's version.
+    deleted state's version, which the history marks deleted.
     """
     row = await conn.fetchrow(
         DELETE_AGENT_STATE, project_id, owner_id, expected_version

@@ -86,22 +86,69 @@ class Project(BaseModel):
     updated_at: datetime
     file_version_floor: int
     agent_state_version_floor: int
+    generation: int
 
 
-class ProjectFile(BaseModel):
-    """Text files of a project addressed by relative POSIX path; version counts writes for optimistic concurrency."""
+class FileContent(BaseModel):
+    """File contents of a project, stored once per project under their SHA-256 whatever the number of versions and paths holding them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    owner_id: UUID
+    sha256: str
+    size_bytes: int
+    content: bytes
+    created_at: datetime
+
+
+class FileVersion(BaseModel):
+    """Every version of every path of a project, the current ones included, until retention prunes it."""
 
     model_config = ConfigDict(frozen=True)
 
     project_id: UUID
     owner_id: UUID
     path: str
-    content: str
+    version: int
+    generation: int
+    kind: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+    deleted_at: datetime | None
+    deleted_generation: int | None
+
+
+class AgentStateVersion(BaseModel):
+    """Every saved agent state of a project, the current one included, until retention prunes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    owner_id: UUID
+    version: int
+    generation: int
+    state: JsonValue
+    created_at: datetime
+    deleted_at: datetime | None
+    deleted_generation: int | None
+
+
+class ProjectFile(BaseModel):
+    """The current files of a project addressed by relative POSIX path; version counts writes for optimistic concurrency."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    owner_id: UUID
+    path: str
     size_bytes: int
     sha256: str
     version: int
     created_at: datetime
     updated_at: datetime
+    kind: str
 
 
 class AgentState(BaseModel):
@@ -115,6 +162,19 @@ class AgentState(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class Checkpoint(BaseModel):
+    """Named states of a project (every file and the agent state) it can be restored to; a row, whatever the project's size."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    owner_id: UUID
+    id: UUID
+    label: str | None
+    generation: int
+    created_at: datetime
 
 
 class CursorSigningKey(BaseModel):

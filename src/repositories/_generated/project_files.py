@@ -15,6 +15,13 @@ a file created at a path starts at the project's floor + 1, and every
 statement that takes a file off a path raises the floor to its version.
 Only writes that hold the lock exclusively raise the floor, so a write
 holding it shared reads a floor nobody changes until it commits.
+
+History (schema.sql, file_versions): each statement that writes a file
+also stores its content (once per project: ON CONFLICT DO NOTHING) and
+adds the version row, stamped with the project's generation read under
+the same lock; a statement that takes a file off its path marks that
+version deleted. Content is bytes; `kind` says whether the API hands it
+back as text.
 """
 
 from __future__ import annotations
@@ -33,37 +40,106 @@ from repositories._generated import (
     check_row_model,
     from_database,
 )
-from repositories._generated.models import ProjectFile
 
 GET_FILE: Final = """-- name: GetFile :one
-SELECT project_id, owner_id, path, content, size_bytes, sha256, version, created_at, updated_at FROM project_files
-WHERE project_id = $1 AND owner_id = $2 AND path = $3"""
+SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at,
+    f.updated_at, f.kind, c.content
+FROM project_files f
+JOIN file_contents c ON c.project_id = f.project_id AND c.sha256 = f.sha256
+WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3"""
 
 
-def _project_file(row: Record, model: type[ModelT]) -> ModelT:
+class GetFileRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    path: str
+    size_bytes: int
+    sha256: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    kind: str
+    content: bytes
+
+
+def _get_file_row(row: Record, model: type[ModelT]) -> ModelT:
     return from_database(
         model,
         {
             "project_id": row[0],
-            "owner_id": row[1],
-            "path": row[2],
-            "content": row[3],
-            "size_bytes": row[4],
-            "sha256": row[5],
-            "version": row[6],
-            "created_at": row[7],
-            "updated_at": row[8],
+            "path": row[1],
+            "size_bytes": row[2],
+            "sha256": row[3],
+            "version": row[4],
+            "created_at": row[5],
+            "updated_at": row[6],
+            "kind": row[7],
+            "content": row[8],
         },
     )
 
 
 async def get_file(
     conn: Executor, *, project_id: UUID, owner_id: UUID, path: str
-) -> ProjectFile | None:
+) -> GetFileRow | None:
+    """The current file with its content."""
     row = await conn.fetchrow(GET_FILE, project_id, owner_id, path)
     if row is None:
         return None
-    return _project_file(row, ProjectFile)
+    return _get_file_row(row, GetFileRow)
+
+
+GET_FILE_AT_VERSION: Final = """-- name: GetFileAtVersion :one
+SELECT v.project_id, v.path, v.size_bytes, v.sha256, v.version, v.created_at,
+    v.kind, v.deleted_at, c.content
+FROM file_versions v
+JOIN file_contents c ON c.project_id = v.project_id AND c.sha256 = v.sha256
+WHERE v.project_id = $1 AND v.owner_id = $2 AND v.path = $3
+  AND v.version = $4"""
+
+
+class GetFileAtVersionRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    path: str
+    size_bytes: int
+    sha256: str
+    version: int
+    created_at: datetime
+    kind: str
+    deleted_at: datetime | None
+    content: bytes
+
+
+def _get_file_at_version_row(row: Record, model: type[ModelT]) -> ModelT:
+    return from_database(
+        model,
+        {
+            "project_id": row[0],
+            "path": row[1],
+            "size_bytes": row[2],
+            "sha256": row[3],
+            "version": row[4],
+            "created_at": row[5],
+            "kind": row[6],
+            "deleted_at": row[7],
+            "content": row[8],
+        },
+    )
+
+
+async def get_file_at_version(
+    conn: Executor, *, project_id: UUID, owner_id: UUID, path: str, version: int
+) -> GetFileAtVersionRow | None:
+    """One version from the history, with its content; a deleted version is
+    still a version of the path (deleted_at says so).
+    """
+    row = await conn.fetchrow(GET_FILE_AT_VERSION, project_id, owner_id, path, version)
+    if row is None:
+        return None
+    return _get_file_at_version_row(row, GetFileAtVersionRow)
 
 
 GET_FILE_VERSION: Final = """-- name: GetFileVersion :one
@@ -81,36 +157,128 @@ async def get_file_version(
     return value
 
 
+LIST_FILE_HISTORY: Final = """-- name: ListFileHistory :many
+SELECT project_id, path, version, kind, size_bytes, sha256, created_at, deleted_at
+FROM file_versions
+WHERE project_id = $1 AND owner_id = $2 AND path = $3
+  AND version < $4
+ORDER BY version DESC
+LIMIT $5"""
+
+
+class ListFileHistoryRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    project_id: UUID
+    path: str
+    version: int
+    kind: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+def _list_file_history_row(row: Record, model: type[ModelT]) -> ModelT:
+    return from_database(
+        model,
+        {
+            "project_id": row[0],
+            "path": row[1],
+            "version": row[2],
+            "kind": row[3],
+            "size_bytes": row[4],
+            "sha256": row[5],
+            "created_at": row[6],
+            "deleted_at": row[7],
+        },
+    )
+
+
+async def list_file_history(
+    conn: Executor,
+    *,
+    project_id: UUID,
+    owner_id: UUID,
+    path: str,
+    before_version: int,
+    row_limit: int,
+) -> list[ListFileHistoryRow]:
+    """A path's versions, newest first; a keyset page below @before_version."""
+    rows = await conn.fetch(
+        LIST_FILE_HISTORY, project_id, owner_id, path, before_version, row_limit
+    )
+    return [_list_file_history_row(row, ListFileHistoryRow) for row in rows]
+
+
+async def list_file_history_into(
+    conn: Executor,
+    row_model: type[ModelT],
+    *,
+    project_id: UUID,
+    owner_id: UUID,
+    path: str,
+    before_version: int,
+    row_limit: int,
+) -> list[ModelT]:
+    """Each row built as `row_model`, which must have the same fields (names,
+    order and types) as ListFileHistoryRow; the values are not validated again.
+    """
+    check_row_model(row_model, ListFileHistoryRow)
+    rows = await conn.fetch(
+        LIST_FILE_HISTORY, project_id, owner_id, path, before_version, row_limit
+    )
+    return [_list_file_history_row(row, row_model) for row in rows]
+
+
 PUT_FILE: Final = """-- name: PutFile :one
 WITH current_file AS (
-    SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at
+    SELECT f.project_id, f.path, f.size_bytes, f.sha256, f.version, f.created_at,
+        f.updated_at, f.kind
     FROM project_files f
     WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
     FOR UPDATE OF f
-), written AS (
-    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
-    SELECT p.id, p.owner_id, $3, $4, $5, $6, p.file_version_floor + 1
+), project AS (
+    SELECT p.id, p.owner_id, p.file_version_floor, p.generation
     FROM projects p
     WHERE p.id = $1 AND p.owner_id = $2
-      AND NOT EXISTS (SELECT 1 FROM current_file c WHERE c.sha256 = $6)
+), stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT p.id, p.owner_id, $4, $5, $6::bytea
+    FROM project p
+    WHERE NOT EXISTS (
+        SELECT 1 FROM current_file c WHERE c.sha256 = $4 AND c.kind = $7::text
+    )
+    ON CONFLICT (project_id, sha256) DO NOTHING
+), written AS (
+    INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
+    SELECT p.id, p.owner_id, $3, $7::text, $5, $4, p.file_version_floor + 1
+    FROM project p
+    WHERE NOT EXISTS (
+        SELECT 1 FROM current_file c WHERE c.sha256 = $4 AND c.kind = $7::text
+    )
     ON CONFLICT (project_id, path) DO UPDATE
-    SET content = excluded.content,
+    SET kind = excluded.kind,
         size_bytes = excluded.size_bytes,
         sha256 = excluded.sha256,
         version = project_files.version + 1,
         updated_at = excluded.updated_at
-    WHERE project_files.sha256 <> excluded.sha256
-    RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at,
-        CASE WHEN xmax = 0 THEN 'created' ELSE 'updated' END AS outcome
+    WHERE project_files.sha256 <> excluded.sha256 OR project_files.kind <> excluded.kind
+    RETURNING project_id, owner_id, path, size_bytes, sha256, version, created_at,
+        updated_at, kind, CASE WHEN xmax = 0 THEN 'created' ELSE 'updated' END AS outcome
+), versioned AS (
+    INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM written w CROSS JOIN project p
 )
 SELECT w.project_id, w.path, w.size_bytes, w.sha256, w.version, w.created_at, w.updated_at,
-    w.outcome::text AS outcome
+    w.kind, w.outcome::text AS outcome
 FROM written w
 UNION ALL
 SELECT c.project_id, c.path, c.size_bytes, c.sha256, c.version, c.created_at, c.updated_at,
-    'unchanged'::text AS outcome
+    c.kind, 'unchanged'::text AS outcome
 FROM current_file c
-WHERE c.sha256 = $6"""
+WHERE c.sha256 = $4 AND c.kind = $7::text"""
 
 
 class PutFileRow(BaseModel):
@@ -123,6 +291,7 @@ class PutFileRow(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    kind: str
     outcome: str
 
 
@@ -137,7 +306,8 @@ def _put_file_row(row: Record, model: type[ModelT]) -> ModelT:
             "version": row[4],
             "created_at": row[5],
             "updated_at": row[6],
-            "outcome": row[7],
+            "kind": row[7],
+            "outcome": row[8],
         },
     )
 
@@ -148,21 +318,24 @@ async def put_file(
     project_id: UUID,
     owner_id: UUID,
     path: str,
-    content: str,
-    size_bytes: int,
     sha256: str,
+    size_bytes: int,
+    content: bytes,
+    kind: str,
 ) -> PutFileRow | None:
     """One statement for all three outcomes. The existing row is locked first
-    (FOR UPDATE reads its latest committed version): identical content comes
-    back as "unchanged" and nothing is written; otherwise the upsert inserts
-    or updates. No row means no such project for the actor, or identical
-    content at a path another writer created after this statement's
-    snapshot (the caller reads the row to tell which).
+    (FOR UPDATE reads its latest committed version): identical content of
+    the same kind comes back as "unchanged" and nothing is written;
+    otherwise the content is stored (unless the project holds it), the
+    upsert inserts or updates, and the version is added to the history. No
+    row means no such project for the actor, or identical content at a path
+    another writer created after this statement's snapshot (the caller
+    reads the row to tell which).
     updated_at comes from excluded, i.e. its default statement_timestamp():
     Citus takes only IMMUTABLE functions in DO UPDATE SET.
     """
     row = await conn.fetchrow(
-        PUT_FILE, project_id, owner_id, path, content, size_bytes, sha256
+        PUT_FILE, project_id, owner_id, path, sha256, size_bytes, content, kind
     )
     if row is None:
         return None
@@ -170,12 +343,32 @@ async def put_file(
 
 
 CREATE_FILE: Final = """-- name: CreateFile :one
-INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
-SELECT p.id, p.owner_id, $1, $2, $3, $4, p.file_version_floor + 1
-FROM projects p
-WHERE p.id = $5 AND p.owner_id = $6
-ON CONFLICT (project_id, path) DO NOTHING
-RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at"""
+WITH project AS (
+    SELECT p.id, p.owner_id, p.file_version_floor, p.generation
+    FROM projects p
+    WHERE p.id = $1 AND p.owner_id = $2
+      AND NOT EXISTS (
+        SELECT 1 FROM project_files f
+        WHERE f.project_id = $1 AND f.path = $3::text
+      )
+), stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT p.id, p.owner_id, $4, $5, $6::bytea
+    FROM project p
+    ON CONFLICT (project_id, sha256) DO NOTHING
+), written AS (
+    INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
+    SELECT p.id, p.owner_id, $3, $7::text, $5, $4, p.file_version_floor + 1
+    FROM project p
+    ON CONFLICT (project_id, path) DO NOTHING
+    RETURNING project_id, owner_id, path, size_bytes, sha256, version, created_at, updated_at, kind
+), versioned AS (
+    INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM written w CROSS JOIN project p
+)
+SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at, kind
+FROM written"""
 
 
 class CreateFileRow(BaseModel):
@@ -188,6 +381,7 @@ class CreateFileRow(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    kind: str
 
 
 def _create_file_row(row: Record, model: type[ModelT]) -> ModelT:
@@ -201,6 +395,7 @@ def _create_file_row(row: Record, model: type[ModelT]) -> ModelT:
             "version": row[4],
             "created_at": row[5],
             "updated_at": row[6],
+            "kind": row[7],
         },
     )
 
@@ -208,16 +403,17 @@ def _create_file_row(row: Record, model: type[ModelT]) -> ModelT:
 async def create_file(
     conn: Executor,
     *,
-    path: str,
-    content: str,
-    size_bytes: int,
-    sha256: str,
     project_id: UUID,
     owner_id: UUID,
+    path: str,
+    sha256: str,
+    size_bytes: int,
+    content: bytes,
+    kind: str,
 ) -> CreateFileRow | None:
     """expected_version 0: only when the path is free."""
     row = await conn.fetchrow(
-        CREATE_FILE, path, content, size_bytes, sha256, project_id, owner_id
+        CREATE_FILE, project_id, owner_id, path, sha256, size_bytes, content, kind
     )
     if row is None:
         return None
@@ -225,15 +421,39 @@ async def create_file(
 
 
 UPDATE_FILE_AT_VERSION: Final = """-- name: UpdateFileAtVersion :one
-UPDATE project_files
-SET content = $1,
-    size_bytes = $2,
-    sha256 = $3,
-    version = version + 1,
-    updated_at = statement_timestamp()
-WHERE project_id = $4 AND owner_id = $5 AND path = $6
-  AND version = $7 AND sha256 <> $3
-RETURNING project_id, path, size_bytes, sha256, version, created_at, updated_at"""
+WITH project AS (
+    SELECT p.id, p.owner_id, p.generation
+    FROM projects p
+    WHERE p.id = $1 AND p.owner_id = $2
+      AND EXISTS (
+        SELECT 1 FROM project_files f
+        WHERE f.project_id = $1 AND f.path = $3::text
+          AND f.version = $4
+          AND (f.sha256 <> $5 OR f.kind <> $6::text)
+      )
+), stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT p.id, p.owner_id, $5, $7, $8::bytea
+    FROM project p
+    ON CONFLICT (project_id, sha256) DO NOTHING
+), written AS (
+    UPDATE project_files
+    SET kind = $6::text,
+        size_bytes = $7,
+        sha256 = $5,
+        version = version + 1,
+        updated_at = statement_timestamp()
+    WHERE project_id = $1 AND owner_id = $2 AND path = $3
+      AND version = $4
+      AND (sha256 <> $5 OR kind <> $6::text)
+    RETURNING project_id, owner_id, path, size_bytes, sha256, version, created_at, updated_at, kind
+), versioned AS (
+    INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM written w CROSS JOIN project p
+)
+SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at, kind
+FROM written"""
 
 
 class UpdateFileAtVersionRow(BaseModel):
@@ -246,29 +466,34 @@ class UpdateFileAtVersionRow(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    kind: str
 
 
 async def update_file_at_version(
     conn: Executor,
     *,
-    content: str,
-    size_bytes: int,
-    sha256: str,
     project_id: UUID,
     owner_id: UUID,
     path: str,
     expected_version: int,
+    sha256: str,
+    kind: str,
+    size_bytes: int,
+    content: bytes,
 ) -> UpdateFileAtVersionRow | None:
-    """expected_version n: applies only at version n and only if content changes."""
+    """expected_version n: applies only at version n and only if the content or
+    its kind changes.
+    """
     row = await conn.fetchrow(
         UPDATE_FILE_AT_VERSION,
-        content,
-        size_bytes,
-        sha256,
         project_id,
         owner_id,
         path,
         expected_version,
+        sha256,
+        kind,
+        size_bytes,
+        content,
     )
     if row is None:
         return None
@@ -276,7 +501,7 @@ async def update_file_at_version(
 
 
 GET_FILE_ENTRY: Final = """-- name: GetFileEntry :one
-SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
+SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 FROM project_files
 WHERE project_id = $1 AND owner_id = $2 AND path = $3"""
 
@@ -291,14 +516,14 @@ class GetFileEntryRow(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    kind: str
 
 
 async def get_file_entry(
     conn: Executor, *, project_id: UUID, owner_id: UUID, path: str
 ) -> GetFileEntryRow | None:
     """A file's metadata without its content (files.stat, and put's look at the
-    current row): the content column is not read, so a large file is neither
-    detoasted nor sent, whatever its size.
+    current row): no content is read, whatever the file's size.
     """
     row = await conn.fetchrow(GET_FILE_ENTRY, project_id, owner_id, path)
     if row is None:
@@ -325,7 +550,7 @@ async def get_file_entry_into(
 
 
 LIST_FILES: Final = """-- name: ListFiles :many
-SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at
+SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 FROM project_files
 WHERE project_id = $1 AND owner_id = $2
   AND path > $3::text
@@ -345,6 +570,7 @@ class ListFilesRow(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    kind: str
 
 
 async def list_files(
@@ -388,56 +614,75 @@ async def list_files_into(
 
 
 MOVE_FILE: Final = """-- name: MoveFile :one
-WITH moved AS (
+WITH source AS (
+    SELECT f.version
+    FROM project_files f
+    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
+), project AS (
+    SELECT p.id, p.owner_id, p.file_version_floor, p.generation
+    FROM projects p
+    WHERE p.id = $1 AND p.owner_id = $2
+), moved AS (
     UPDATE project_files f
-    SET path = $1,
-        version = greatest(f.version,
-            (SELECT l.file_version_floor FROM projects l WHERE l.id = $2 AND l.owner_id = $3)) + 1,
+    SET path = $4,
+        version = greatest(f.version, (SELECT file_version_floor FROM project)) + 1,
         updated_at = statement_timestamp()
-    WHERE f.project_id = $2 AND f.owner_id = $3 AND f.path = $4
+    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
       AND NOT EXISTS (
         SELECT 1 FROM project_files taken
-        WHERE taken.project_id = f.project_id AND taken.path = $1::text
+        WHERE taken.project_id = f.project_id AND taken.path = $4::text
       )
-    RETURNING f.project_id, f.owner_id, f.path, f.content, f.size_bytes, f.sha256,
-        f.version, f.created_at, f.updated_at
+    RETURNING f.project_id, f.owner_id, f.path, f.size_bytes, f.sha256,
+        f.version, f.created_at, f.updated_at, f.kind
+), versioned AS (
+    INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+    SELECT m.project_id, m.owner_id, m.path, m.version, p.generation, m.kind, m.size_bytes, m.sha256
+    FROM moved m CROSS JOIN project p
+), left_path AS (
+    UPDATE file_versions v
+    SET deleted_at = statement_timestamp(), deleted_generation = p.generation
+    FROM moved, source, project p
+    WHERE v.project_id = $1 AND v.path = $3 AND v.version = source.version
 ), raised AS (
     UPDATE projects
     SET file_version_floor = greatest(projects.file_version_floor, moved.version - 1)
     FROM moved
-    WHERE projects.id = $2 AND projects.owner_id = $3
+    WHERE projects.id = $1 AND projects.owner_id = $2
 )
-SELECT project_id, owner_id, path, content, size_bytes, sha256, version, created_at, updated_at
-FROM moved"""
+SELECT m.project_id, m.path, m.size_bytes, m.sha256, m.version, m.created_at,
+    m.updated_at, m.kind, c.content
+FROM moved m
+JOIN file_contents c ON c.project_id = m.project_id AND c.sha256 = m.sha256"""
 
 
 class MoveFileRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     project_id: UUID
-    owner_id: UUID
     path: str
-    content: str
     size_bytes: int
     sha256: str
     version: int
     created_at: datetime
     updated_at: datetime
+    kind: str
+    content: bytes
 
 
 async def move_file(
-    conn: Executor, *, new_path: str, project_id: UUID, owner_id: UUID, path: str
+    conn: Executor, *, project_id: UUID, owner_id: UUID, path: str, new_path: str
 ) -> MoveFileRow | None:
     """Moves only onto a free path; a taken one matches nothing (Conflict). The
     caller holds the project lock exclusively, so the check that the path is
     free cannot be overtaken.
-    The file leaves @path, so the floor rises to its version, and it arrives
-    at @new_path above the floor: greatest(version, floor) + 1 is both.
+    The file leaves @path, so the floor rises to its version (which the
+    history marks deleted), and it arrives at @new_path above the floor:
+    greatest(version, floor) + 1 is both; the history gains that version.
     """
-    row = await conn.fetchrow(MOVE_FILE, new_path, project_id, owner_id, path)
+    row = await conn.fetchrow(MOVE_FILE, project_id, owner_id, path, new_path)
     if row is None:
         return None
-    return _project_file(row, MoveFileRow)
+    return _get_file_row(row, MoveFileRow)
 
 
 DELETE_FILE: Final = """-- name: DeleteFile :one
@@ -446,6 +691,12 @@ WITH removed AS (
     WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
       AND ($4::bigint IS NULL OR f.version = $4::bigint)
     RETURNING f.version
+), marked AS (
+    UPDATE file_versions v
+    SET deleted_at = statement_timestamp(), deleted_generation = p.generation
+    FROM removed, projects p
+    WHERE v.project_id = $1 AND v.path = $3 AND v.version = removed.version
+      AND p.id = $1 AND p.owner_id = $2
 ), raised AS (
     UPDATE projects
     SET file_version_floor = greatest(projects.file_version_floor, removed.version)
@@ -463,8 +714,8 @@ async def delete_file(
     path: str,
     expected_version: int | None = None,
 ) -> int | None:
-    """The floor rises to the deleted file's version (the caller holds the
-    project lock exclusively).
+    """The floor rises to the deleted file's version, which the history marks
+    deleted (the caller holds the project lock exclusively).
     """
     row = await conn.fetchrow(DELETE_FILE, project_id, owner_id, path, expected_version)
     if row is None:
@@ -476,11 +727,12 @@ async def delete_file(
 CHANGED_PATHS: Final = """-- name: ChangedPaths :many
 SELECT given.path::text AS path
 FROM (
-    SELECT unnest($1::text[]) AS path, unnest($2::text[]) AS sha256
+    SELECT unnest($1::text[]) AS path, unnest($2::text[]) AS sha256,
+        unnest($3::text[]) AS kind
 ) AS given
 LEFT JOIN project_files f
-    ON f.project_id = $3 AND f.owner_id = $4 AND f.path = given.path
-WHERE f.sha256 IS DISTINCT FROM given.sha256"""
+    ON f.project_id = $4 AND f.owner_id = $5 AND f.path = given.path
+WHERE f.sha256 IS DISTINCT FROM given.sha256 OR f.kind IS DISTINCT FROM given.kind"""
 
 
 async def changed_paths(
@@ -488,13 +740,14 @@ async def changed_paths(
     *,
     paths: list[str],
     hashes: list[str],
+    kinds: list[str],
     project_id: UUID,
     owner_id: UUID,
 ) -> list[str]:
-    """First half of a sync: which of the given paths are new or differ by hash,
-    so that unchanged contents never travel to the server.
+    """First half of a sync: which of the given paths are new or differ by hash
+    or kind, so that unchanged contents never travel to the server.
     """
-    rows = await conn.fetch(CHANGED_PATHS, paths, hashes, project_id, owner_id)
+    rows = await conn.fetch(CHANGED_PATHS, paths, hashes, kinds, project_id, owner_id)
     return [row[0] for row in rows]
 
 
@@ -503,40 +756,56 @@ WITH given AS (
     -- Set-returning functions side by side in a select list advance together.
     SELECT
         unnest($1::text[]) AS path,
-        unnest($2::text[]) AS content,
+        unnest($2::bytea[]) AS content,
         unnest($3::bigint[]) AS size_bytes,
-        unnest($4::text[]) AS sha256
+        unnest($4::text[]) AS sha256,
+        unnest($5::text[]) AS kind
+), project AS (
+    SELECT p.id, p.owner_id, p.file_version_floor, p.generation
+    FROM projects p
+    WHERE p.id = $6 AND p.owner_id = $7
+), stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT DISTINCT ON (given.sha256) p.id, p.owner_id, given.sha256, given.size_bytes, given.content
+    FROM given CROSS JOIN project p
+    ORDER BY given.sha256
+    ON CONFLICT (project_id, sha256) DO NOTHING
 ), written AS (
     -- Files new at a path start above the floor. The floor is read from
     -- the statement's snapshot, and the files this statement removes are
     -- at other paths (not in @keep_paths, which holds every given path).
-    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256, version)
-    SELECT $5, $6, given.path, given.content, given.size_bytes, given.sha256,
-        project.file_version_floor + 1
-    FROM given
-    CROSS JOIN (
-        SELECT file_version_floor FROM projects
-        WHERE id = $5 AND owner_id = $6
-    ) AS project
+    INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
+    SELECT p.id, p.owner_id, given.path, given.kind, given.size_bytes, given.sha256,
+        p.file_version_floor + 1
+    FROM given CROSS JOIN project p
     ON CONFLICT (project_id, path) DO UPDATE
-    SET content = excluded.content,
+    SET kind = excluded.kind,
         size_bytes = excluded.size_bytes,
         sha256 = excluded.sha256,
         version = project_files.version + 1,
         updated_at = excluded.updated_at
-    WHERE project_files.sha256 <> excluded.sha256
-    RETURNING (xmax = 0) AS inserted
+    WHERE project_files.sha256 <> excluded.sha256 OR project_files.kind <> excluded.kind
+    RETURNING project_id, owner_id, path, version, kind, size_bytes, sha256, (xmax = 0) AS inserted
+), versioned AS (
+    INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM written w CROSS JOIN project p
 ), removed AS (
     DELETE FROM project_files f
-    WHERE f.project_id = $5 AND f.owner_id = $6
-      AND $7::boolean
-      AND f.path <> ALL ($8::text[])
-    RETURNING f.version
+    WHERE f.project_id = $6 AND f.owner_id = $7
+      AND $8::boolean
+      AND f.path <> ALL ($9::text[])
+    RETURNING f.path, f.version
+), marked AS (
+    UPDATE file_versions v
+    SET deleted_at = statement_timestamp(), deleted_generation = p.generation
+    FROM removed, project p
+    WHERE v.project_id = $6 AND v.path = removed.path AND v.version = removed.version
 ), raised AS (
     UPDATE projects
     SET file_version_floor = greatest(projects.file_version_floor, gone.version)
     FROM (SELECT max(version) AS version FROM removed) AS gone
-    WHERE projects.id = $5 AND projects.owner_id = $6
+    WHERE projects.id = $6 AND projects.owner_id = $7
       AND gone.version IS NOT NULL
 )
 SELECT
@@ -563,17 +832,19 @@ async def sync_files(
     conn: Executor,
     *,
     paths: list[str],
-    contents: list[str],
+    contents: list[bytes],
     sizes: list[int],
     hashes: list[str],
+    kinds: list[str],
     project_id: UUID,
     owner_id: UUID,
     delete_missing: bool,
     keep_paths: list[str],
 ) -> SyncFilesRow:
-    """Second half, one statement: upsert the changed files, delete every file
-    not in @keep_paths (when asked), count what happened. The caller holds the
-    project lock exclusively, so nothing changed since ChangedPaths.
+    """Second half, one statement: store the new contents, upsert the changed
+    files and add their versions, delete every file not in @keep_paths (when
+    asked) and mark those versions deleted, count what happened. The caller
+    holds the project lock exclusively, so nothing changed since ChangedPaths.
     updated_at comes from excluded, i.e. its default statement_timestamp():
     Citus takes only IMMUTABLE functions in DO UPDATE SET.
     """
@@ -583,6 +854,7 @@ async def sync_files(
         contents,
         sizes,
         hashes,
+        kinds,
         project_id,
         owner_id,
         delete_missing,

@@ -113,18 +113,19 @@ async def project_exists(conn: Executor, *, id: UUID, owner_id: UUID) -> bool:
 
 LOCK_PROJECT_FOR_WRITES: Final = """-- name: LockProjectForWrites :one
 SELECT p.id AS project_id,
-    f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at,
+    f.path, f.size_bytes, f.sha256, f.version, f.created_at, f.updated_at, f.kind,
     (CASE
-        WHEN f.sha256 = $1::text THEN false
-        WHEN $2::boolean
-            THEN (SELECT true FROM pg_advisory_xact_lock($3::bigint))
-        ELSE (SELECT true FROM pg_advisory_xact_lock_shared($3::bigint))
+        WHEN f.sha256 = $1::text
+            AND f.kind = $2::text THEN false
+        WHEN $3::boolean
+            THEN (SELECT true FROM pg_advisory_xact_lock($4::bigint))
+        ELSE (SELECT true FROM pg_advisory_xact_lock_shared($4::bigint))
     END)::boolean AS locked
 FROM projects p
 LEFT JOIN project_files f
     ON f.project_id = p.id AND f.owner_id = p.owner_id
-    AND f.path = $4::text
-WHERE p.id = $5 AND p.owner_id = $6"""
+    AND f.path = $5::text
+WHERE p.id = $6 AND p.owner_id = $7"""
 
 
 class LockProjectForWritesRow(BaseModel):
@@ -137,6 +138,7 @@ class LockProjectForWritesRow(BaseModel):
     version: int | None
     created_at: datetime | None
     updated_at: datetime | None
+    kind: str | None
     locked: bool
 
 
@@ -151,7 +153,8 @@ def _lock_project_for_writes_row(row: Record, model: type[ModelT]) -> ModelT:
             "version": row[4],
             "created_at": row[5],
             "updated_at": row[6],
-            "locked": row[7],
+            "kind": row[7],
+            "locked": row[8],
         },
     )
 
@@ -160,6 +163,7 @@ async def lock_project_for_writes(
     conn: Executor,
     *,
     unless_sha256: str | None = None,
+    unless_kind: str | None = None,
     exclusive: bool,
     lock_key: int,
     path: str,
@@ -173,8 +177,9 @@ async def lock_project_for_writes(
     shared or @exclusive. A lock taken by a statement on the project row
     routes with it on a distributed cluster. No row: no such project for
     the actor, and no lock taken.
-    With @path and @unless_sha256 (a put), the file at @path is read as
-    well, and when it holds that content already no lock is taken (locked
+    With @path, @unless_sha256 and @unless_kind (a put), the file at @path
+    is read as well, and when it holds that content already, of that kind,
+    no lock is taken (locked
     is false): a put of unchanged content writes nothing and waits for
     nobody. Other writes pass the path '' (no file has it: schema.sql's path
     checks) rather than NULL, which would make the join's condition a
@@ -183,7 +188,14 @@ async def lock_project_for_writes(
     branch is taken.
     """
     row = await conn.fetchrow(
-        LOCK_PROJECT_FOR_WRITES, unless_sha256, exclusive, lock_key, path, id, owner_id
+        LOCK_PROJECT_FOR_WRITES,
+        unless_sha256,
+        unless_kind,
+        exclusive,
+        lock_key,
+        path,
+        id,
+        owner_id,
     )
     if row is None:
         return None

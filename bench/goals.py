@@ -145,31 +145,29 @@ def history_goals(part: dict[str, Any]) -> list[Goal]:
     text = part["storage"]["text"]
     ratios = part["writes"]["ratios"]
     files = checkpoint["files"]
+    changed = text["changed_per_checkpoint"] / text["files"]
     return [
         Goal(
-            f"checkpoint: {files['large']:,}-file / {files['small']:,}-file "
-            "project, time",
+            f"checkpoint: {files['large']:,}-file / {files['small']:,}-file project",
             False,
             CHECKPOINT_LARGE_OVER_SMALL,
             checkpoint["large/small"],
         ),
         Goal(
-            f"restore, {restore['changed']:,} of {restore['files']:,} files "
-            "changed / the same files.sync",
+            f"restore {restore['changed']:,} of {restore['files']:,} files / same sync",
             False,
             RESTORE_OVER_SYNC,
             restore["restore/sync"],
         ),
         Goal(
-            f"{text['checkpoints']} checkpoints of {text['files']:,} source "
-            f"files, {text['changed_per_checkpoint']:,} changed each: "
-            "stored / distinct content bytes",
+            f"{text['checkpoints']} checkpoints, {changed:.0%} changed: "
+            "bytes / contents'",
             False,
             STORED_OVER_DISTINCT,
             text["stored/distinct"],
         ),
         Goal(
-            "put, new content, history kept: d/h",
+            "put, history kept: d/h",
             True,
             PUT_OVER_HAND_WITH_HISTORY,
             ratios["put d/h"],

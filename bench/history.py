@@ -77,7 +77,7 @@ TABLES = (
     "agent_state_versions",
     "agent_states",
 )
-SYNC_BATCH = 2_000  # files per sync call while seeding a project
+SYNC_BATCH = 1_000  # files per sync call while seeding a project
 BLOB_PATH = "assets/blob.bin"
 TEXT_PATH = "src/app/writer.py"
 
@@ -264,8 +264,11 @@ async def checkpoints(
 async def restores(
     store: Store, admin: asyncpg.Connection[Any], sizes: Sizes
 ) -> dict[str, Any]:
-    """Seconds of each restore and each equivalent sync, a value per round."""
-    tree = source_tree(sizes.history_files, sizes.source_bytes)
+    """Seconds of each restore and each equivalent sync, a value per round.
+    Files of `sync_avg_bytes` (2 KiB), as the sync workload's: the whole
+    tree must fit in one sync (max_sync_bytes, 32 MiB by default), which
+    10,000 files of 4 KiB do not."""
+    tree = source_tree(sizes.history_files, sizes.sync_avg_bytes)
     paths = list(tree)
     changed = changed_count(len(tree), sizes.sync_changed_fraction)
     user = await database.new_user(admin, "restore")

@@ -88,7 +88,9 @@ FROM "public"."agent_states" s;
 -- Modify "project_files" table: the kind of each file (every file so far is
 -- text), its content from now on in file_contents, its version in the
 -- history.
-ALTER TABLE "public"."project_files" ADD COLUMN "kind" text NOT NULL DEFAULT 'text', ALTER COLUMN "content" DROP NOT NULL, ADD CONSTRAINT "project_files_kind" CHECK (kind = ANY (ARRAY['text'::text, 'binary'::text])) NOT VALID, ADD CONSTRAINT "project_files_version_fkey" FOREIGN KEY ("project_id", "path", "version") REFERENCES "public"."file_versions" ("project_id", "path", "version") ON UPDATE NO ACTION ON DELETE NO ACTION NOT VALID;
+-- schemaflow:allow-destructive new rows keep their content in file_contents; the column goes two files on (20261207035400_drop_inline_content.sql)
+ALTER TABLE "public"."project_files" ALTER COLUMN "content" DROP NOT NULL;
+ALTER TABLE "public"."project_files" ADD COLUMN "kind" text NOT NULL DEFAULT 'text', ADD CONSTRAINT "project_files_kind" CHECK (kind = ANY (ARRAY['text'::text, 'binary'::text])) NOT VALID, ADD CONSTRAINT "project_files_version_fkey" FOREIGN KEY ("project_id", "path", "version") REFERENCES "public"."file_versions" ("project_id", "path", "version") ON UPDATE NO ACTION ON DELETE NO ACTION NOT VALID;
 ALTER TABLE "public"."agent_states" ADD CONSTRAINT "agent_states_version_fkey" FOREIGN KEY ("project_id", "version") REFERENCES "public"."agent_state_versions" ("project_id", "version") ON UPDATE NO ACTION ON DELETE NO ACTION NOT VALID;
 COMMENT ON TABLE "public"."project_files" IS 'The current files of a project addressed by relative POSIX path; version counts writes for optimistic concurrency.';
 COMMENT ON COLUMN "public"."project_files"."sha256" IS 'Lowercase hex SHA-256 of the content''s bytes (UTF-8 for text); names the content in file_contents and lets sync detect unchanged files.';

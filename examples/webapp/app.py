@@ -16,6 +16,9 @@ response instead; the explicit `async with` needs no such knowledge.)
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -25,7 +28,7 @@ from uuid import UUID
 
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from examples.webapp import errors
 from examples.webapp.errors import Problem, repository_error_response, stale
@@ -34,12 +37,16 @@ from examples.webapp.limits import BodyLimitMiddleware, BodyLimits
 from repositories import (
     UNSET,
     AgentState,
+    Checkpoint,
+    CheckpointDiff,
     FileEntry,
+    FileVersion,
     NotFound,
     Page,
     Project,
     ProjectFile,
     RepositoryError,
+    RestoreResult,
     Store,
     SyncResult,
     UnitOfWork,
@@ -48,6 +55,23 @@ from repositories import (
 )
 
 TEXT = "text/plain; charset=utf-8"
+BINARY = "application/octet-stream"
+
+
+def media_type_of(content: str | bytes) -> str:
+    """How a file's content is sent: a text file as UTF-8 text, a binary
+    one as the bytes it is."""
+    return BINARY if isinstance(content, bytes) else TEXT
+
+
+def is_binary(content_type: str | None) -> bool:
+    """Whether a PUT's body is a binary file: `application/octet-stream`
+    only. Any other type (text/*, JSON, none) is UTF-8 text, as before
+    binary files existed, so a client that never sent the header keeps its
+    behaviour."""
+    if content_type is None:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == BINARY
 
 
 @dataclass(frozen=True)
@@ -105,14 +129,54 @@ class ProjectChange(_Body):
         return name
 
 
+def quoted(path: str) -> str:
+    """A path as an error message quotes it, the way the repositories' do:
+    JSON string syntax, a lone surrogate as a backslash escape, at most 200
+    characters."""
+    shown = path if len(path) <= 200 else path[:200] + "…"
+    text = json.dumps(shown, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class Sync(_Body):
+    """`files` are text; `binary_files` are binary files, each content in
+    base64 (JSON has no bytes). A path in both is refused."""
+
     files: dict[str, str]
+    binary_files: dict[str, str] = Field(default_factory=dict)
     delete_missing: bool = True
+
+    def tree(self) -> dict[str, str | bytes]:
+        """Every file of the request, text and binary (422 for a path in
+        both, or a binary content that is not base64)."""
+        tree: dict[str, str | bytes] = dict(self.files)
+        for path, encoded in self.binary_files.items():
+            if path in tree:
+                raise Problem(
+                    422,
+                    "invalid_input",
+                    f"invalid binary_files[{quoted(path)}]: the path is in files too",
+                )
+            try:
+                # validate=True: a character outside the alphabet is an
+                # error, not silently dropped (b64decode's default).
+                tree[path] = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                raise Problem(
+                    422,
+                    "invalid_input",
+                    f"invalid binary_files[{quoted(path)}]: not base64",
+                ) from None
+        return tree
 
 
 class Move(_Body):
     path: str
     new_path: str
+
+
+class NewCheckpoint(_Body):
+    label: str | None = None
 
 
 class FileWritten(BaseModel):
@@ -390,12 +454,20 @@ def create_app(
         actor: Actor,
         conditions: Conditions,
     ) -> FileWritten:
-        try:
-            content = (await request.body()).decode("utf-8")
-        except UnicodeDecodeError:
-            raise Problem(
-                422, "invalid_input", "invalid content: not UTF-8 text"
-            ) from None
+        body = await request.body()
+        content: str | bytes
+        if is_binary(request.headers.get("content-type")):
+            content = body  # a binary file: the bytes as sent, any of them
+        else:
+            try:
+                content = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Problem(
+                    422,
+                    "invalid_input",
+                    "invalid content: not UTF-8 text"
+                    f" (send Content-Type: {BINARY} for a binary file)",
+                ) from None
         try:
             async with store.unit_of_work(actor) as uow:
                 expected = await Expected.read(
@@ -418,18 +490,51 @@ def create_app(
         path: str,
         store: StoreDep,
         actor: Actor,
+        version: int | None = None,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
+        """The file now, or with `?version=N` that version from its history
+        (404 if the path never had it, it was a deletion, or it was
+        pruned). Its ETag is the version either way: a version's content
+        never changes."""
         cached = Condition.parse(if_none_match)
         async with store.unit_of_work(actor) as uow:
-            if cached is not None:
-                # The metadata alone tells whether the client's copy is
-                # current; a 4 MiB content is then never read.
-                entry = await uow.files.stat(project_id, path)
-                if cached.matches_weakly(etag(entry)):
-                    return Response(status_code=304, headers={"ETag": etag(entry)})
-            file = await uow.files.get(project_id, path)
-        return Response(file.content, media_type=TEXT, headers={"ETag": etag(file)})
+            if version is not None:
+                file = await uow.files.get(project_id, path, version=version)
+                if cached is not None and cached.matches_weakly(etag(file)):
+                    return Response(status_code=304, headers={"ETag": etag(file)})
+            else:
+                if cached is not None:
+                    # The metadata alone tells whether the client's copy is
+                    # current; a 4 MiB content is then never read.
+                    entry = await uow.files.stat(project_id, path)
+                    if cached.matches_weakly(etag(entry)):
+                        return Response(status_code=304, headers={"ETag": etag(entry)})
+                file = await uow.files.get(project_id, path)
+        return Response(
+            file.content,
+            media_type=media_type_of(file.content),
+            headers={"ETag": etag(file)},
+        )
+
+    @app.get("/projects/{project_id}/history/{path:path}")
+    async def file_history(
+        project_id: UUID,
+        path: str,
+        request: Request,
+        response: Response,
+        store: StoreDep,
+        actor: Actor,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FileVersion]:
+        """The path's versions, newest first, without content; a deleted
+        one has `deleted_at`. Under its own prefix, not `/files/{path}/…`:
+        a path may end in any name, `history` included."""
+        async with store.unit_of_work(actor) as uow:
+            page = await uow.files.history(project_id, path, limit=limit, cursor=cursor)
+        with_next_link(request, response, page)
+        return page
 
     @app.delete("/projects/{project_id}/files/{path:path}", status_code=204)
     async def delete_file(
@@ -459,9 +564,10 @@ def create_app(
     async def sync_files(
         project_id: UUID, body: Sync, store: StoreDep, actor: Actor
     ) -> SyncResult:
+        tree = body.tree()
         async with store.unit_of_work(actor) as uow:
             result = await uow.files.sync(
-                project_id, body.files, delete_missing=body.delete_missing
+                project_id, tree, delete_missing=body.delete_missing
             )
         return result
 
@@ -473,6 +579,83 @@ def create_app(
             moved = await uow.files.move(project_id, body.path, body.new_path)
         response.headers["ETag"] = etag(moved)
         return entry_of(moved)
+
+    # --- checkpoints ----------------------------------------------------------
+
+    @app.post("/projects/{project_id}/checkpoints", status_code=201)
+    async def create_checkpoint(
+        project_id: UUID,
+        response: Response,
+        store: StoreDep,
+        actor: Actor,
+        body: NewCheckpoint | None = None,
+    ) -> Checkpoint:
+        """The state of every file and of the agent state now, named (the
+        body, `{"label"}`, may be left out)."""
+        async with store.unit_of_work(actor) as uow:
+            checkpoint = await uow.checkpoints.create(
+                project_id, None if body is None else body.label
+            )
+        response.headers["Location"] = (
+            f"/projects/{project_id}/checkpoints/{checkpoint.id}"
+        )
+        return checkpoint
+
+    @app.get("/projects/{project_id}/checkpoints")
+    async def list_checkpoints(
+        project_id: UUID,
+        request: Request,
+        response: Response,
+        store: StoreDep,
+        actor: Actor,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Checkpoint]:
+        async with store.unit_of_work(actor) as uow:
+            page = await uow.checkpoints.list(project_id, limit=limit, cursor=cursor)
+        with_next_link(request, response, page)
+        return page
+
+    @app.get("/projects/{project_id}/checkpoints/{checkpoint_id}")
+    async def get_checkpoint(
+        project_id: UUID, checkpoint_id: UUID, store: StoreDep, actor: Actor
+    ) -> Checkpoint:
+        async with store.unit_of_work(actor) as uow:
+            checkpoint = await uow.checkpoints.get(project_id, checkpoint_id)
+        return checkpoint
+
+    @app.delete("/projects/{project_id}/checkpoints/{checkpoint_id}", status_code=204)
+    async def delete_checkpoint(
+        project_id: UUID, checkpoint_id: UUID, store: StoreDep, actor: Actor
+    ) -> Response:
+        async with store.unit_of_work(actor) as uow:
+            await uow.checkpoints.delete(project_id, checkpoint_id)
+        return Response(status_code=204)
+
+    @app.post("/projects/{project_id}/checkpoints/{checkpoint_id}/restore")
+    async def restore_checkpoint(
+        project_id: UUID, checkpoint_id: UUID, store: StoreDep, actor: Actor
+    ) -> RestoreResult:
+        """The tree and the agent state made what they were at the
+        checkpoint, in one write. Every path it changes gets a new version,
+        so an ETag from before the restore is stale for it (412)."""
+        async with store.unit_of_work(actor) as uow:
+            result = await uow.checkpoints.restore(project_id, checkpoint_id)
+        return result
+
+    @app.get("/projects/{project_id}/checkpoints/{checkpoint_id}/diff")
+    async def diff_checkpoint(
+        project_id: UUID,
+        checkpoint_id: UUID,
+        store: StoreDep,
+        actor: Actor,
+        to: UUID | None = None,
+    ) -> CheckpointDiff:
+        """The paths added, changed and removed from the checkpoint to the
+        checkpoint `to`, or to the project now without it."""
+        async with store.unit_of_work(actor) as uow:
+            diff = await uow.checkpoints.diff(project_id, checkpoint_id, to)
+        return diff
 
     # --- agent state ----------------------------------------------------------
 

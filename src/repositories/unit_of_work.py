@@ -18,6 +18,8 @@ from repositories import _generated as generated
 from repositories import _telemetry, validation
 from repositories._database import ISOLATION, SEARCH_PATH, TENANT_ROLE
 from repositories._generated import Executor
+from repositories._generated import checkpoints as checkpoint_queries
+from repositories._generated import retention as retention_queries
 from repositories._guard import Guard
 from repositories._pooled import ROLLBACK_AND_RESET, SESSION_RESET, Connections
 from repositories._translate import translated
@@ -78,6 +80,24 @@ def _writes_content_or_state(query: Callable[..., object]) -> bool:
     return bool(REPOSITORY_ONLY_PARAMETERS & set(inspect.signature(query).parameters))
 
 
+# Generated queries that are right only under the project lock held
+# exclusively, which the repositories take first: a checkpoint closes the
+# generation every write of the project reads under the lock, a restore
+# rewrites the tree, retention judges versions and content unneeded. Run
+# without the lock, a checkpoint could miss a write that commits after it.
+LOCKED_QUERIES = frozenset(
+    {
+        checkpoint_queries.create_checkpoint,
+        checkpoint_queries.restore_files,
+        checkpoint_queries.restore_agent_state,
+        retention_queries.prune_checkpoints,
+        retention_queries.prune_file_versions,
+        retention_queries.prune_agent_state_versions,
+        retention_queries.reclaim_contents,
+    }
+)
+
+
 def not_a_repository_write(query: Callable[..., object]) -> None:
     """Refuse a generated query that only a repository may run (called once
     generated_query has accepted it, so it is one of a finite set)."""
@@ -87,6 +107,12 @@ def not_a_repository_write(query: Callable[..., object]) -> None:
             "writes a file's content or an agent state, which only uow.files"
             " and uow.agent_states write (they check the Store's limits);"
             " uow.run does not run it",
+        )
+    if query in LOCKED_QUERIES:
+        raise InvalidInput(
+            getattr(query, "__name__", "query"),
+            "needs the project lock held exclusively, which only"
+            " uow.checkpoints and uow.retention take; uow.run does not run it",
         )
 
 

@@ -375,10 +375,22 @@ async def test_another_users_project_is_404_on_every_route(
         ("GET", f"/projects/{project_id}/files", {}),
         ("PUT", url, {"content": "hers"}),
         ("PUT", file_url(project_id, "src/new.py"), {"content": "hers"}),
+        (
+            "PUT",
+            url,
+            {
+                "content": b"\x00",
+                "headers": {"Content-Type": "application/octet-stream"},
+            },
+        ),
         ("GET", url, {}),
         ("GET", url, {"headers": {"If-None-Match": "*"}}),
+        ("GET", url, {"params": {"version": 1}}),
+        ("GET", f"/projects/{project_id}/history/src/a.py", {}),
         ("DELETE", url, {}),
         ("POST", f"/projects/{project_id}/sync", {"json": {"files": {}}}),
+        ("POST", f"/projects/{project_id}/checkpoints", {}),
+        ("GET", f"/projects/{project_id}/checkpoints", {}),
         (
             "POST",
             f"/projects/{project_id}/move",
@@ -640,7 +652,7 @@ async def drive(
 
 async def content_now(
     store: Store, user: Headers, project: str, path: str
-) -> str | None:
+) -> str | bytes | None:
     """The file as a fresh unit of work sees it (None: not there)."""
     async with store.unit_of_work(UUID(user["X-User-Id"])) as uow:
         try:
@@ -746,7 +758,7 @@ async def test_a_yield_dependency_would_answer_before_its_commit(
     project = await new_project(client, user)
     app = yield_dependency_app(web_store)
 
-    seen: list[str | None] = []
+    seen: list[str | bytes | None] = []
 
     async def look() -> None:
         seen.append(await content_now(web_store, user, project, "late.txt"))

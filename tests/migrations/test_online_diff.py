@@ -33,9 +33,9 @@ NO_TRANSACTION = "-- atlas:txmode none"
 
 # (old, new) text of schema.sql: what a user edits.
 NEW_COLUMN = (
-    "    updated_at timestamptz NOT NULL DEFAULT statement_timestamp(),\n"
+    "    kind       text        NOT NULL DEFAULT 'text',\n"
     "    -- The primary key doubles",
-    "    updated_at timestamptz NOT NULL DEFAULT statement_timestamp(),\n"
+    "    kind       text        NOT NULL DEFAULT 'text',\n"
     "    labels     text[]      NULL,\n"
     "    -- The primary key doubles",
 )
@@ -64,8 +64,8 @@ NEW_CHECK_AND_UNIQUE = (
     "    CONSTRAINT verifications_identifier_value_key UNIQUE (identifier, value)\n);",
 )
 NEW_FOREIGN_KEY = (
-    "        REFERENCES projects (id, owner_id) ON DELETE CASCADE,\n    -- Path rules",
-    "        REFERENCES projects (id, owner_id) ON DELETE CASCADE,\n"
+    "        REFERENCES file_versions (project_id, path, version),\n    -- Path rules",
+    "        REFERENCES file_versions (project_id, path, version),\n"
     "    CONSTRAINT project_files_owner_fkey FOREIGN KEY (owner_id)\n"
     "        REFERENCES users (id) ON DELETE CASCADE,\n"
     "    -- Path rules",

@@ -10,8 +10,8 @@ from pathlib import Path
 from devtools import migrate
 from tests.migrations import engine
 
-PROJECT_FILES_UPDATED_AT = (
-    "    updated_at timestamptz NOT NULL DEFAULT statement_timestamp(),\n"
+PROJECT_FILES_LAST_COLUMN = (
+    "    kind       text        NOT NULL DEFAULT 'text',\n"
     "    -- The primary key doubles as the listing index"
 )
 LABELS_NULL = "    labels     text[]      NULL DEFAULT '{}',\n"
@@ -43,8 +43,8 @@ class Change:
 CHANGES = (
     Change(
         "add_labels",
-        PROJECT_FILES_UPDATED_AT,
-        PROJECT_FILES_UPDATED_AT.replace("\n", "\n" + LABELS_NULL, 1),
+        PROJECT_FILES_LAST_COLUMN,
+        PROJECT_FILES_LAST_COLUMN.replace("\n", "\n" + LABELS_NULL, 1),
     ),
     Change(
         "updated_at_index",

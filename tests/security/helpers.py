@@ -57,7 +57,19 @@ SELECT
        FROM project_files p WHERE {owned}) AS files_md5,
     (SELECT count(*) FROM agent_states p WHERE {owned}) AS states_count,
     (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id), ''))
-       FROM agent_states p WHERE {owned}) AS states_md5
+       FROM agent_states p WHERE {owned}) AS states_md5,
+    (SELECT count(*) FROM file_contents p WHERE {owned}) AS contents_count,
+    (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.sha256), ''))
+       FROM file_contents p WHERE {owned}) AS contents_md5,
+    (SELECT count(*) FROM file_versions p WHERE {owned}) AS file_versions_count,
+    (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.path, p.version), ''))
+       FROM file_versions p WHERE {owned}) AS file_versions_md5,
+    (SELECT count(*) FROM agent_state_versions p WHERE {owned}) AS state_versions_count,
+    (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.version), ''))
+       FROM agent_state_versions p WHERE {owned}) AS state_versions_md5,
+    (SELECT count(*) FROM checkpoints p WHERE {owned}) AS checkpoints_count,
+    (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.project_id, p.id), ''))
+       FROM checkpoints p WHERE {owned}) AS checkpoints_md5
 """
 _ALL = _SNAPSHOT.format(users="true", owned="true")
 _OF_OWNER = _SNAPSHOT.format(users="u.id = $1", owned="p.owner_id = $1")
@@ -66,8 +78,10 @@ _OF_OWNER = _SNAPSHOT.format(users="u.id = $1", owned="p.owner_id = $1")
 async def snapshot(
     admin: asyncpg.Connection[asyncpg.Record], owner: uuid.UUID | None = None
 ) -> Snapshot:
-    """Counts and hashes of users, projects, project_files and agent_states:
-    the whole database, or only the rows of `owner`. `admin` bypasses RLS."""
+    """Counts and hashes of users and of every tenant table (projects, the
+    current files and agent states, their history, contents and
+    checkpoints): the whole database, or only the rows of `owner`. `admin`
+    bypasses RLS."""
     if owner is None:
         row = await admin.fetchrow(_ALL)
     else:

@@ -481,10 +481,31 @@ CONTENT_CASES = [
         "content",
         lambda w, u: u.files.put(w.project.id, "s.txt", "text \ud800"),
     ),
+    # bytes are a binary file's content; a mutable buffer is not, since it
+    # could change between the checks and the write.
     case(
-        "content-bytes-put",
+        "content-bytearray-put",
         "content",
-        lambda w, u: u.files.put(w.project.id, "b.txt", wrong(b"bytes")),
+        lambda w, u: u.files.put(w.project.id, "b.bin", wrong(bytearray(b"bytes"))),
+    ),
+    case(
+        "content-binary-over-limit-put",
+        "content",
+        lambda w, u: u.files.put(
+            w.project.id, "b.bin", b"\x00" * (SMALL_CONTENT_LIMIT + 1)
+        ),
+    ),
+    case(
+        "content-binary-over-limit-sync",
+        "content",
+        lambda w, u: u.files.sync(
+            w.project.id, {"b.bin": b"\xff" * (SMALL_CONTENT_LIMIT + 1)}
+        ),
+    ),
+    case(
+        "content-memoryview-sync",
+        "content",
+        lambda w, u: u.files.sync(w.project.id, {"b.bin": wrong(memoryview(b"x"))}),
     ),
     case(
         "content-none-put",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -20,7 +21,9 @@ import pytest
 
 from repositories import InvalidInput, Store, User
 from repositories._generated import agent_states as state_queries
+from repositories._generated import checkpoints as checkpoint_queries
 from repositories._generated import project_files as file_queries
+from repositories._generated import retention as retention_queries
 from tests.support import new_project
 
 from .helpers import snapshot
@@ -121,3 +124,65 @@ def test_every_generated_query_taking_content_or_state_is_listed() -> None:
         & set(inspect.signature(function).parameters)
     }
     assert taking == set(WRITES)
+
+
+# Each query that is right only under the project lock held exclusively,
+# with arguments for a project the caller owns. Listed by hand.
+LOCKED: dict[str, tuple[Callable[..., Any], dict[str, object]]] = {
+    "create_checkpoint": (checkpoint_queries.create_checkpoint, {"label": "x"}),
+    "restore_files": (checkpoint_queries.restore_files, {"generation": 0}),
+    "restore_agent_state": (checkpoint_queries.restore_agent_state, {"generation": 0}),
+    "prune_checkpoints": (
+        retention_queries.prune_checkpoints,
+        {"keep_for": timedelta(0), "keep_checkpoints": 0},
+    ),
+    "prune_file_versions": (
+        retention_queries.prune_file_versions,
+        {"keep_versions": 0, "keep_for": timedelta(0)},
+    ),
+    "prune_agent_state_versions": (
+        retention_queries.prune_agent_state_versions,
+        {"keep_versions": 0, "keep_for": timedelta(0)},
+    ),
+    "reclaim_contents": (retention_queries.reclaim_contents, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCKED))
+async def test_run_refuses_a_query_that_needs_the_project_lock(
+    store: Store,
+    user: User,
+    admin: asyncpg.Connection[asyncpg.Record],
+    name: str,
+) -> None:
+    """A checkpoint made by uow.run would not wait for the writers holding
+    the project lock, and could miss a write committed after it; a restore
+    or a prune likewise. uow.run refuses them before any SQL is sent."""
+    project = await new_project(store, user)
+    async with store.unit_of_work(user.id) as uow:
+        await uow.files.put(project.id, "seed.txt", "seed")
+        await uow.files.put(project.id, "seed.txt", "seed, again")
+        await uow.checkpoints.create(project.id)
+    before = await snapshot(admin)
+    query, arguments = LOCKED[name]
+    async with store.unit_of_work(user.id) as uow:
+        with pytest.raises(InvalidInput) as refused:
+            await uow.run(query, project_id=project.id, owner_id=user.id, **arguments)
+        assert (await uow.files.get(project.id, "seed.txt")).content == "seed, again"
+    assert refused.value.field == name
+    assert "project lock" in refused.value.reason
+    assert await snapshot(admin) == before
+
+
+def test_every_checkpoint_and_retention_write_is_listed() -> None:
+    """Every query of retention.sql, and those of checkpoints.sql that
+    change a project, are refused; reading and deleting a checkpoint are
+    not (they need no lock)."""
+    found = {
+        name
+        for module in (checkpoint_queries, retention_queries)
+        for name, function in vars(module).items()
+        if inspect.iscoroutinefunction(function)
+        and not name.startswith(("get_", "list_", "diff_", "delete_checkpoint"))
+    }
+    assert found == set(LOCKED)

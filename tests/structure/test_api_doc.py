@@ -18,8 +18,10 @@ from pydantic import BaseModel
 import repositories
 from devtools import PROJECT_ROOT
 from repositories.agent_states import AgentStatesRepository
+from repositories.checkpoints import CheckpointsRepository
 from repositories.project_files import ProjectFilesRepository
 from repositories.projects import ProjectsRepository
+from repositories.retention import RetentionRepository
 from repositories.users import UsersRepository
 
 API_DOC = PROJECT_ROOT / "docs" / "api.md"
@@ -33,6 +35,8 @@ PREFIXES: dict[str, type] = {
     "uow.projects": ProjectsRepository,
     "uow.files": ProjectFilesRepository,
     "uow.agent_states": AgentStatesRepository,
+    "uow.checkpoints": CheckpointsRepository,
+    "uow.retention": RetentionRepository,
 }
 REPOSITORIES = {cls for prefix, cls in PREFIXES.items() if prefix.count(".") == 1}
 HEADING = re.compile(r"^#{2,4} `([^`]+)`\s*$")

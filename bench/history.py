@@ -7,7 +7,8 @@ measured in the same process (never a timed assertion).
    (10): median time per call of each, the two projects' calls
    alternating within a round; the goal is the 10,000-file time within 2x
    of the 10-file one.
-2. restore: a 10,000-file project, a checkpoint of it, then 1 % of its
+2. restore: a 10,000-file project (2 KiB files: the whole tree must fit
+   one sync, max_sync_bytes), a checkpoint of it, then 1 % of its
    files edited; `uow.checkpoints.restore` back to the checkpoint against
    the `files.sync` that makes the same change (the full 10,000-file
    mapping, the edited files back as they were), each from the same
@@ -30,8 +31,9 @@ measured in the same process (never a timed assertion).
    the same row (project_files joined to file_contents in a transaction,
    no tenant context), goal ≥ 0.9x.
 
-Each timed part runs in a database of its own (`run`), so what the other
-workloads left behind (dead rows, free space) weighs on none of it.
+This part runs in databases of its own (`run`: one for the timed
+workloads, one for each storage build), so what the other workloads left
+behind (dead rows, free space) weighs on none of it.
 
 python -m bench history [--quick | --smoke]: this part alone, written to
 bench/results/history[-MODE].json and .md.

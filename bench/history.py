@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import hashlib
 import json
 import random
@@ -90,6 +91,9 @@ WRITES: dict[str, str] = {
     "get_binary_d": "(d) repositories, files.get",
     "get_binary_a": "(a) raw asyncpg, project_files ⋈ file_contents",
 }
+
+# The calls timed side by side (interleaved within a round).
+WRITE_GROUPS = (("put_d", "put_h", "put_h_flat"), ("get_binary_d", "get_binary_a"))
 
 # What the hand-written put wrote before history: the same statement as
 # bench.stacks.hand's put of that time, into a table of that shape.
@@ -439,7 +443,8 @@ def _size(content: str | bytes) -> int:
 async def writes(
     url: str, store: Store, admin: asyncpg.Connection[Any], sizes: Sizes
 ) -> dict[str, list[float]]:
-    """ops/s of each of WRITES, a value per round, in turn within a round."""
+    """Median µs per call of each of WRITES, a value per round; the calls
+    of each of WRITE_GROUPS interleaved."""
     await admin.execute(FLAT_SETUP)
     user = await database.new_user(admin, "writes")
     project = {
@@ -506,15 +511,38 @@ async def writes(
         await _flat_create(hand_stack, user, project["flat"], first)
         for op in ops.values():
             await rate(op, sizes.warmup_ops)
+        # workload -> one value per round: the median µs per call
         samples: dict[str, list[float]] = {name: [] for name in ops}
         for round_ in range(sizes.repeats):
-            for name, op in ops.items():
-                samples[name].append(await rate(op, sizes.ops))
+            for group in WRITE_GROUPS:
+                timed = await interleaved(ops, group, sizes.ops)
+                for name, micros in timed.items():
+                    samples[name].append(statistics.median(micros))
             log(f"  writes: round {round_ + 1}/{sizes.repeats} done")
     finally:
         await hand_stack.close()
         await raw.close()
     return samples
+
+
+async def interleaved(
+    ops: dict[str, Op], names: tuple[str, ...], count: int
+) -> dict[str, list[float]]:
+    """`count` calls of each of `names`, one of each in turn, the order
+    rotating and reversing from turn to turn, so a load that comes and goes
+    on a shared machine weighs on all alike; the µs each call took."""
+    timed: dict[str, list[float]] = {name: [] for name in names}
+    gc.collect()
+    for turn in range(count):
+        shift = turn % len(names)
+        order = names[shift:] + names[:shift]
+        if (turn // len(names)) % 2:
+            order = order[::-1]
+        for name in order:
+            start = time.perf_counter()
+            await ops[name]()
+            timed[name].append((time.perf_counter() - start) * 1e6)
+    return timed
 
 
 async def _flat_create(
@@ -607,13 +635,14 @@ def summarise(samples: dict[str, Any]) -> dict[str, Any]:
             for kind, built in samples["storage"].items()
         },
         "writes": {
-            "ops_per_s": {name: Stat.of(values) for name, values in wr.items()},
+            "us_per_call": {name: Stat.of(values) for name, values in wr.items()},
+            # Speed ratios: the other's time per call over this one's.
             "ratios": {
-                "put d/h": Stat.of(paired(wr["put_d"], wr["put_h"])),
-                "put h/h flat": Stat.of(paired(wr["put_h"], wr["put_h_flat"])),
-                "put d/h flat": Stat.of(paired(wr["put_d"], wr["put_h_flat"])),
+                "put d/h": Stat.of(paired(wr["put_h"], wr["put_d"])),
+                "put h/h flat": Stat.of(paired(wr["put_h_flat"], wr["put_h"])),
+                "put d/h flat": Stat.of(paired(wr["put_h_flat"], wr["put_d"])),
                 "binary get d/a": Stat.of(
-                    paired(wr["get_binary_d"], wr["get_binary_a"])
+                    paired(wr["get_binary_a"], wr["get_binary_d"])
                 ),
             },
         },

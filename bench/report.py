@@ -214,14 +214,16 @@ def history_tables(part: dict[str, Any], sizes: Sizes) -> list[str]:
     writes = part["writes"]
     lines += [
         "",
-        f"### Writes with history kept, and a binary read: ops/s, median (min) "
-        f"of {sizes.repeats} rounds x {sizes.ops} calls, each a unit of work "
-        "(new content every put); ratios per round",
+        f"### Writes with history kept, and a binary read: {sizes.ops} calls "
+        f"of each a round, the puts' and the gets' interleaved, {sizes.repeats} "
+        "rounds; each call a unit of work (new content every put); µs per "
+        "call, median of the rounds' medians (min-max); ratios of speed "
+        "(the other's time over this one's) per round",
         "",
         *_table(
-            ["call", "ops/s, median (min)"],
+            ["call", "µs per call"],
             [
-                [label, _ops(writes["ops_per_s"][name])]
+                [label, _us(writes["us_per_call"][name])]
                 for name, label in history.WRITES.items()
             ],
         ),

@@ -37,7 +37,7 @@ def check_history(part: dict[str, Any]) -> None:
         assert set(built["tables"]) == set(history.TABLES), kind
         assert built["stored_bytes"] > 0, kind
         assert set(built["stored/distinct"]) == STAT, kind
-    assert set(part["writes"]["ops_per_s"]) == set(history.WRITES)
+    assert set(part["writes"]["us_per_call"]) == set(history.WRITES)
     assert set(part["writes"]["ratios"]) == {
         "put d/h",
         "put h/h flat",

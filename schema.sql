@@ -208,6 +208,7 @@ CREATE TABLE file_versions (
     CONSTRAINT file_versions_content_fkey FOREIGN KEY (project_id, sha256)
         REFERENCES file_contents (project_id, sha256),
     CONSTRAINT file_versions_kind CHECK (kind IN ('text', 'binary')),
+    CONSTRAINT file_versions_size CHECK (size_bytes BETWEEN 0 AND 5242880),
     CONSTRAINT file_versions_version_positive CHECK (version >= 1),
     CONSTRAINT file_versions_deleted_together
         CHECK ((deleted_at IS NULL) = (deleted_generation IS NULL))
@@ -265,8 +266,12 @@ CREATE TABLE project_files (
     -- content is stored (file_versions_content_fkey), so a checkpoint can
     -- name it and it reads back. (No key from here to file_contents: it
     -- would need an index on sha256 for reclaiming content to check it.)
+    -- Checked at commit: a statement writes the file and its version
+    -- together, and Citus runs a statement's data-modifying WITH clauses
+    -- one after the other, the file's first.
     CONSTRAINT project_files_version_fkey FOREIGN KEY (project_id, path, version)
-        REFERENCES file_versions (project_id, path, version),
+        REFERENCES file_versions (project_id, path, version)
+        DEFERRABLE INITIALLY DEFERRED,
     -- Path rules of the contract, so raw SQL cannot store what the API refuses.
     CONSTRAINT project_files_path_length
         CHECK (octet_length(path) BETWEEN 1 AND 1024),
@@ -303,9 +308,11 @@ CREATE TABLE agent_states (
     -- No ON UPDATE action, as for project_files_project_fkey.
     CONSTRAINT agent_states_project_fkey FOREIGN KEY (project_id, owner_id)
         REFERENCES projects (id, owner_id) ON DELETE CASCADE,
-    -- The state's version in the history.
+    -- The state's version in the history; checked at commit, as
+    -- project_files_version_fkey is.
     CONSTRAINT agent_states_version_fkey FOREIGN KEY (project_id, version)
-        REFERENCES agent_state_versions (project_id, version),
+        REFERENCES agent_state_versions (project_id, version)
+        DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT agent_states_state_is_object CHECK (jsonb_typeof(state) = 'object'),
     -- The API allows 1 MiB of compact JSON with numbers written out in full
     -- (as jsonb prints them). jsonb's text form is that text with a space

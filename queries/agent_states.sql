@@ -23,14 +23,11 @@ WHERE project_id = @project_id AND owner_id = @owner_id;
 -- Last writer wins; every save counts as a version.
 -- updated_at comes from excluded, i.e. its default statement_timestamp():
 -- Citus takes only IMMUTABLE functions in DO UPDATE SET.
-WITH project AS (
-    SELECT p.id, p.owner_id, p.agent_state_version_floor, p.generation
-    FROM projects p
-    WHERE p.id = @project_id AND p.owner_id = @owner_id
-), written AS (
+WITH written AS (
     INSERT INTO agent_states (project_id, owner_id, state, version)
     SELECT p.id, p.owner_id, (@state::text)::jsonb, p.agent_state_version_floor + 1
-    FROM project p
+    FROM projects p
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
     ON CONFLICT (project_id) DO UPDATE
     SET state = excluded.state,
         version = agent_states.version + 1,
@@ -38,27 +35,28 @@ WITH project AS (
     RETURNING project_id, owner_id, state, version, created_at, updated_at
 ), versioned AS (
     INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
-    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.version, p.generation, w.state
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 )
 SELECT project_id, owner_id, state, version, created_at, updated_at FROM written;
 
 -- name: CreateAgentState :one
 -- expected_version 0: only when none exists yet.
-WITH project AS (
-    SELECT p.id, p.owner_id, p.agent_state_version_floor, p.generation
-    FROM projects p
-    WHERE p.id = @project_id AND p.owner_id = @owner_id
-), written AS (
+WITH written AS (
     INSERT INTO agent_states (project_id, owner_id, state, version)
     SELECT p.id, p.owner_id, (@state::text)::jsonb, p.agent_state_version_floor + 1
-    FROM project p
+    FROM projects p
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
     ON CONFLICT (project_id) DO NOTHING
     RETURNING project_id, owner_id, state, version, created_at, updated_at
 ), versioned AS (
     INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
-    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.version, p.generation, w.state
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 )
 SELECT project_id, owner_id, state, version, created_at, updated_at FROM written;
 
@@ -73,9 +71,10 @@ WITH written AS (
     RETURNING s.project_id, s.owner_id, s.state, s.version, s.created_at, s.updated_at
 ), versioned AS (
     INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
-    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
-    FROM written w
-    JOIN projects p ON p.id = w.project_id AND p.owner_id = w.owner_id
+    SELECT p.id, p.owner_id, w.version, p.generation, w.state
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 )
 SELECT project_id, owner_id, state, version, created_at, updated_at FROM written;
 

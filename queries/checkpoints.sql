@@ -7,16 +7,26 @@
 
 -- name: CreateCheckpoint :one
 -- Under the project lock held exclusively: every write so far is in the
--- generation it closes, every later one in the next.
+-- generation it closes, every later one in the next. The id comes from the
+-- caller: a volatile default would make Citus run the insert on the
+-- coordinator.
 WITH closed AS (
     UPDATE projects p
     SET generation = p.generation + 1
     WHERE p.id = @project_id AND p.owner_id = @owner_id
-    RETURNING p.id, p.owner_id, p.generation - 1 AS closed_generation
+    RETURNING p.id, p.generation - 1 AS closed_generation
+), created AS (
+    INSERT INTO checkpoints (project_id, owner_id, id, label, generation)
+    SELECT p.id, p.owner_id, @id::uuid, sqlc.narg(label), closed.closed_generation
+    FROM projects p
+    JOIN closed ON closed.id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
+    -- Never taken (a new random id); the clause makes Citus name the shard
+    -- in RETURNING as it should (without it: "missing FROM-clause entry").
+    ON CONFLICT (project_id, id) DO NOTHING
+    RETURNING id, project_id, label, created_at, generation
 )
-INSERT INTO checkpoints (project_id, owner_id, label, generation)
-SELECT closed.id, closed.owner_id, sqlc.narg(label), closed.closed_generation FROM closed
-RETURNING id, project_id, label, created_at, generation;
+SELECT id, project_id, label, created_at, generation FROM created;
 
 -- name: GetCheckpoint :one
 SELECT id, project_id, label, created_at, generation
@@ -67,7 +77,9 @@ WITH project AS (
 ), written AS (
     INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
     SELECT p.id, p.owner_id, c.path, c.kind, c.size_bytes, c.sha256, p.file_version_floor + 1
-    FROM changed c CROSS JOIN project p
+    FROM projects p
+    CROSS JOIN changed c
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
     ON CONFLICT (project_id, path) DO UPDATE
     SET kind = excluded.kind,
         size_bytes = excluded.size_bytes,
@@ -77,8 +89,10 @@ WITH project AS (
     RETURNING project_id, owner_id, path, version, kind, size_bytes, sha256, (xmax = 0) AS inserted
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 ), removed AS (
     DELETE FROM project_files f
     WHERE f.project_id = @project_id AND f.owner_id = @owner_id
@@ -124,7 +138,9 @@ WITH project AS (
 ), written AS (
     INSERT INTO agent_states (project_id, owner_id, state, version)
     SELECT p.id, p.owner_id, t.state, p.agent_state_version_floor + 1
-    FROM target t CROSS JOIN project p
+    FROM projects p
+    CROSS JOIN target t
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
     ON CONFLICT (project_id) DO UPDATE
     SET state = excluded.state,
         version = agent_states.version + 1,
@@ -133,8 +149,10 @@ WITH project AS (
     RETURNING project_id, owner_id, state, version
 ), versioned AS (
     INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
-    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.version, p.generation, w.state
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 ), removed AS (
     DELETE FROM agent_states s
     WHERE s.project_id = @project_id AND s.owner_id = @owner_id

@@ -69,25 +69,23 @@ WITH current_file AS (
     FROM project_files f
     WHERE f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
     FOR UPDATE OF f
-), project AS (
-    SELECT p.id, p.owner_id, p.file_version_floor, p.generation
-    FROM projects p
-    WHERE p.id = @project_id AND p.owner_id = @owner_id
 ), stored AS (
     INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
     SELECT p.id, p.owner_id, @sha256, @size_bytes, @content::bytea
-    FROM project p
-    WHERE NOT EXISTS (
+    FROM projects p
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
+      AND NOT EXISTS (
         SELECT 1 FROM current_file c WHERE c.sha256 = @sha256 AND c.kind = @kind::text
-    )
+      )
     ON CONFLICT (project_id, sha256) DO NOTHING
 ), written AS (
     INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
     SELECT p.id, p.owner_id, @path, @kind::text, @size_bytes, @sha256, p.file_version_floor + 1
-    FROM project p
-    WHERE NOT EXISTS (
+    FROM projects p
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
+      AND NOT EXISTS (
         SELECT 1 FROM current_file c WHERE c.sha256 = @sha256 AND c.kind = @kind::text
-    )
+      )
     ON CONFLICT (project_id, path) DO UPDATE
     SET kind = excluded.kind,
         size_bytes = excluded.size_bytes,
@@ -99,8 +97,10 @@ WITH current_file AS (
         updated_at, kind, CASE WHEN xmax = 0 THEN 'created' ELSE 'updated' END AS outcome
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 )
 SELECT w.project_id, w.path, w.size_bytes, w.sha256, w.version, w.created_at, w.updated_at,
     w.kind, w.outcome::text AS outcome
@@ -113,29 +113,29 @@ WHERE c.sha256 = @sha256 AND c.kind = @kind::text;
 
 -- name: CreateFile :one
 -- expected_version 0: only when the path is free.
-WITH project AS (
-    SELECT p.id, p.owner_id, p.file_version_floor, p.generation
+WITH stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT p.id, p.owner_id, @sha256, @size_bytes, @content::bytea
     FROM projects p
     WHERE p.id = @project_id AND p.owner_id = @owner_id
       AND NOT EXISTS (
         SELECT 1 FROM project_files f
         WHERE f.project_id = @project_id AND f.path = @path::text
       )
-), stored AS (
-    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
-    SELECT p.id, p.owner_id, @sha256, @size_bytes, @content::bytea
-    FROM project p
     ON CONFLICT (project_id, sha256) DO NOTHING
 ), written AS (
     INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
     SELECT p.id, p.owner_id, @path, @kind::text, @size_bytes, @sha256, p.file_version_floor + 1
-    FROM project p
+    FROM projects p
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
     ON CONFLICT (project_id, path) DO NOTHING
     RETURNING project_id, owner_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 )
 SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 FROM written;
@@ -143,8 +143,9 @@ FROM written;
 -- name: UpdateFileAtVersion :one
 -- expected_version n: applies only at version n and only if the content or
 -- its kind changes.
-WITH project AS (
-    SELECT p.id, p.owner_id, p.generation
+WITH stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT p.id, p.owner_id, @sha256, @size_bytes, @content::bytea
     FROM projects p
     WHERE p.id = @project_id AND p.owner_id = @owner_id
       AND EXISTS (
@@ -153,10 +154,6 @@ WITH project AS (
           AND f.version = @expected_version
           AND (f.sha256 <> @sha256 OR f.kind <> @kind::text)
       )
-), stored AS (
-    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
-    SELECT p.id, p.owner_id, @sha256, @size_bytes, @content::bytea
-    FROM project p
     ON CONFLICT (project_id, sha256) DO NOTHING
 ), written AS (
     UPDATE project_files
@@ -171,8 +168,10 @@ WITH project AS (
     RETURNING project_id, owner_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 )
 SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 FROM written;
@@ -205,11 +204,7 @@ LIMIT @row_limit;
 -- The file leaves @path, so the floor rises to its version (which the
 -- history marks deleted), and it arrives at @new_path above the floor:
 -- greatest(version, floor) + 1 is both; the history gains that version.
-WITH source AS (
-    SELECT f.version
-    FROM project_files f
-    WHERE f.project_id = @project_id AND f.owner_id = @owner_id AND f.path = @path
-), project AS (
+WITH project AS (
     SELECT p.id, p.owner_id, p.file_version_floor, p.generation
     FROM projects p
     WHERE p.id = @project_id AND p.owner_id = @owner_id
@@ -227,13 +222,22 @@ WITH source AS (
         f.version, f.created_at, f.updated_at, f.kind
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT m.project_id, m.owner_id, m.path, m.version, p.generation, m.kind, m.size_bytes, m.sha256
-    FROM moved m CROSS JOIN project p
+    SELECT p.id, p.owner_id, m.path, m.version, p.generation, m.kind, m.size_bytes, m.sha256
+    FROM projects p
+    JOIN moved m ON m.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 ), left_path AS (
+    -- The version the file had at @path: its path's highest. (Read here,
+    -- not in a WITH clause of its own: Citus runs the clauses one after
+    -- another, and would read @path's file after the move.)
     UPDATE file_versions v
     SET deleted_at = statement_timestamp(), deleted_generation = p.generation
-    FROM moved, source, project p
-    WHERE v.project_id = @project_id AND v.path = @path AND v.version = source.version
+    FROM moved, project p
+    WHERE v.project_id = @project_id AND v.path = @path
+      AND v.version = (
+        SELECT max(h.version) FROM file_versions h
+        WHERE h.project_id = @project_id AND h.path = @path
+      )
 ), raised AS (
     UPDATE projects
     SET file_version_floor = greatest(projects.file_version_floor, moved.version - 1)
@@ -301,7 +305,9 @@ WITH given AS (
 ), stored AS (
     INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
     SELECT DISTINCT ON (given.sha256) p.id, p.owner_id, given.sha256, given.size_bytes, given.content
-    FROM given CROSS JOIN project p
+    FROM projects p
+    CROSS JOIN given
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
     ORDER BY given.sha256
     ON CONFLICT (project_id, sha256) DO NOTHING
 ), written AS (
@@ -311,7 +317,9 @@ WITH given AS (
     INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
     SELECT p.id, p.owner_id, given.path, given.kind, given.size_bytes, given.sha256,
         p.file_version_floor + 1
-    FROM given CROSS JOIN project p
+    FROM projects p
+    CROSS JOIN given
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
     ON CONFLICT (project_id, path) DO UPDATE
     SET kind = excluded.kind,
         size_bytes = excluded.size_bytes,
@@ -322,8 +330,10 @@ WITH given AS (
     RETURNING project_id, owner_id, path, version, kind, size_bytes, sha256, (xmax = 0) AS inserted
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = @project_id AND p.owner_id = @owner_id
 ), removed AS (
     DELETE FROM project_files f
     WHERE f.project_id = @project_id AND f.owner_id = @owner_id

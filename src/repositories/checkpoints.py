@@ -9,7 +9,7 @@ restore is one write that no other writer of the project is between."""
 from __future__ import annotations
 
 from typing import cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from repositories import validation
 from repositories._generated import Executor
@@ -82,6 +82,7 @@ class CheckpointsRepository:
         with translated(RESOURCE):
             row = await queries.create_checkpoint(
                 self._conn,
+                id=uuid4(),
                 label=checked_label,
                 project_id=project_id,
                 owner_id=self._actor,

@@ -19,7 +19,7 @@ from repositories import Store, UnitOfWork
 
 USERS = 20
 PROJECTS_PER_USER = 10
-FILES_PER_PROJECT = 200  # 40 000 rows in project_files
+FILES_PER_PROJECT = 200  # 40 000 rows in project_files, file_versions, file_contents
 LINES_PER_FILE = 20
 # Between two calls of one writer: the load stays high without starving
 # the server (2 shared cores) of the CPU the migrations need too.
@@ -27,7 +27,10 @@ PAUSE_S = 0.01
 
 # One statement as the owner (no API, no row-level security): users, their
 # projects, each project's files (valid for every CHECK: size and hash
-# computed from the content) and agent state.
+# computed from the content's UTF-8) as the API stores them (the content in
+# file_contents, version 1 in file_versions, the current row naming it) and
+# agent state (version 1 in agent_state_versions, the current row). The
+# foreign keys between the new rows are checked at the statement's end.
 SEED = """
 WITH owners AS (
     INSERT INTO users (name, email)
@@ -39,15 +42,34 @@ WITH owners AS (
     SELECT o.id, 'project ' || p
     FROM owners AS o, generate_series(1, $3::int) AS p
     RETURNING id, owner_id
-), files AS (
-    INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256)
-    SELECT o.id, o.owner_id, format('src/module_%s/file_%s.py', f % 10, f), c.content,
-           octet_length(c.content), encode(sha256(convert_to(c.content, 'UTF8')), 'hex')
+), generated AS (
+    SELECT o.id AS project_id, o.owner_id,
+           format('src/module_%s/file_%s.py', f % 10, f) AS path,
+           convert_to(c.content, 'UTF8') AS data
     FROM owned AS o, generate_series(1, $4::int) AS f,
          LATERAL (SELECT repeat(format(E'value_%s = %s\\n', f, f), $5::int)) AS c (content)
+), contents AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT project_id, owner_id, encode(sha256(data), 'hex'), octet_length(data), data
+    FROM generated
+), versions AS (
+    INSERT INTO file_versions
+        (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+    SELECT project_id, owner_id, path, 1, 0, 'text', octet_length(data),
+           encode(sha256(data), 'hex')
+    FROM generated
+    RETURNING project_id, owner_id, path, version, kind, size_bytes, sha256
+), files AS (
+    INSERT INTO project_files
+        (project_id, owner_id, path, size_bytes, sha256, version, kind)
+    SELECT project_id, owner_id, path, size_bytes, sha256, version, kind
+    FROM versions
+), states AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT id, owner_id, 1, 0, '{"step": 0}' FROM owned
 )
-INSERT INTO agent_states (project_id, owner_id, state)
-SELECT id, owner_id, '{"step": 0}' FROM owned
+INSERT INTO agent_states (project_id, owner_id, state, version)
+SELECT id, owner_id, '{"step": 0}', 1 FROM owned
 RETURNING project_id, owner_id
 """
 
@@ -72,7 +94,10 @@ async def seed(database_url: str) -> list[Tenant]:
             LINES_PER_FILE,
         )
         # The planner's statistics, as autovacuum would gather them soon.
-        await conn.execute("ANALYZE users, projects, project_files, agent_states")
+        await conn.execute(
+            "ANALYZE users, projects, project_files, agent_states,"
+            " file_contents, file_versions, agent_state_versions"
+        )
     finally:
         await conn.close()
     return [Tenant(row["project_id"], row["owner_id"]) for row in rows]

@@ -66,13 +66,15 @@ BAD_PATHS: list[tuple[str, str]] = [
     ("escape", "\x1b[31mred"),
 ]
 
-BAD_CONTENTS: list[tuple[str, str]] = [
+BAD_CONTENTS: list[tuple[str, str | bytes]] = [
     ("nul-only", "\x00"),
     ("nul-inside", "before\x00after"),
     ("lone-high-surrogate", "\ud800"),
     ("lone-low-surrogate", "text \udfff text"),
     ("over-limit", "a" * (DEFAULT_LIMIT + 1)),
     ("over-limit-multibyte", "é" * (DEFAULT_LIMIT // 2) + "a"),
+    # A binary file may hold any bytes, but no more of them than a text file.
+    ("over-limit-bytes", b"\x00" * (DEFAULT_LIMIT + 1)),
 ]
 
 BAD_IDS: list[tuple[str, Any]] = [
@@ -213,7 +215,7 @@ async def test_every_control_character_in_a_path_is_invalid_input(
 # content
 # ---------------------------------------------------------------------------
 
-ContentOp = Callable[[UnitOfWork, uuid.UUID, str], Awaitable[object]]
+ContentOp = Callable[[UnitOfWork, uuid.UUID, str | bytes], Awaitable[object]]
 
 CONTENT_OPS: dict[str, tuple[ContentOp, set[str]]] = {
     "put-new": (lambda uow, pid, c: uow.files.put(pid, "new.txt", c), {"content"}),
@@ -243,7 +245,7 @@ CONTENT_OPS: dict[str, tuple[ContentOp, set[str]]] = {
     "bad_content", [c for _, c in BAD_CONTENTS], ids=[n for n, _ in BAD_CONTENTS]
 )
 async def test_bad_content_is_invalid_input(
-    store: Store, user: User, seeded: Project, bad_content: str, op_name: str
+    store: Store, user: User, seeded: Project, bad_content: str | bytes, op_name: str
 ) -> None:
     op, fields = CONTENT_OPS[op_name]
     await assert_refused(
@@ -407,11 +409,21 @@ WRONG_TYPES: list[tuple[str, Any]] = [
     ("list", ["a.txt"]),
 ]
 
+# Content is a str (a text file) or bytes (a binary one); nothing else,
+# not even the other bytes-like types.
+WRONG_CONTENT_TYPES: list[tuple[str, Any]] = [
+    ("none", None),
+    ("int", 7),
+    ("list", ["x"]),
+    ("bytearray", bytearray(b"x")),
+    ("memoryview", memoryview(b"x")),
+]
+
 
 @pytest.mark.parametrize(
     "value", [v for _, v in WRONG_TYPES], ids=[n for n, _ in WRONG_TYPES]
 )
-async def test_path_or_content_that_is_not_a_str_is_invalid_input(
+async def test_path_that_is_not_a_str_is_invalid_input(
     store: Store, user: User, seeded: Project, value: Any
 ) -> None:
     pid = seeded.id
@@ -423,15 +435,6 @@ async def test_path_or_content_that_is_not_a_str_is_invalid_input(
             bind_id(lambda uow, v: uow.files.move(pid, "existing.txt", v), value),
             {"new_path", "path"},
         ),
-        (bind_id(lambda uow, v: uow.files.put(pid, "new.txt", v), value), {"content"}),
-        (
-            bind_id(lambda uow, v: uow.files.put(pid, "existing.txt", v), value),
-            {"content"},
-        ),
-        (
-            bind_id(lambda uow, v: uow.files.sync(pid, {"a": "a", "b": v}), value),
-            {"content", "files"},
-        ),
     ]
     if not isinstance(value, list):  # a list is not hashable, so no mapping key
         calls.append(
@@ -442,6 +445,54 @@ async def test_path_or_content_that_is_not_a_str_is_invalid_input(
         )
     for call, fields in calls:
         await assert_refused(store, user, seeded, call, fields)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [v for _, v in WRONG_CONTENT_TYPES],
+    ids=[n for n, _ in WRONG_CONTENT_TYPES],
+)
+async def test_content_that_is_neither_str_nor_bytes_is_invalid_input(
+    store: Store, user: User, seeded: Project, value: Any
+) -> None:
+    pid = seeded.id
+    calls: list[tuple[Call, set[str]]] = [
+        (bind_id(lambda uow, v: uow.files.put(pid, "new.txt", v), value), {"content"}),
+        (
+            bind_id(lambda uow, v: uow.files.put(pid, "existing.txt", v), value),
+            {"content"},
+        ),
+        (
+            bind_id(lambda uow, v: uow.files.sync(pid, {"a": "a", "b": v}), value),
+            {"content", "files"},
+        ),
+    ]
+    for call, fields in calls:
+        await assert_refused(store, user, seeded, call, fields)
+
+
+async def test_bytes_content_is_a_binary_file(
+    store: Store, user: User, seeded: Project
+) -> None:
+    """What the rules refuse in text (NUL, bytes that are not UTF-8) is a
+    binary file's content: stored as given and handed back as bytes."""
+    binary = b"\x00\xff\xfe not UTF-8 \x80"
+    async with store.unit_of_work(user.id) as uow:
+        written = await uow.files.put(seeded.id, "blob.bin", binary)
+        synced = await uow.files.sync(
+            seeded.id, {"synced.bin": binary, "empty.bin": b""}, delete_missing=False
+        )
+    assert written.outcome == "created"
+    assert synced.created == 2
+    async with store.unit_of_work(user.id) as uow:
+        for path, expected in (
+            ("blob.bin", binary),
+            ("synced.bin", binary),
+            ("empty.bin", b""),
+        ):
+            stored = await uow.files.get(seeded.id, path)
+            assert (stored.kind, stored.content) == ("binary", expected), path
+            assert stored.size_bytes == len(expected)
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,9 @@ async def sync(
         return await uow.files.sync(project_id, files, delete_missing=delete_missing)
 
 
-async def tree(store: Store, user: User, project_id: uuid.UUID) -> dict[str, str]:
+async def tree(
+    store: Store, user: User, project_id: uuid.UUID
+) -> dict[str, str | bytes]:
     return {p: f.content for p, f in (await snapshot(store, user, project_id)).items()}
 
 

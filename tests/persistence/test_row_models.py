@@ -42,6 +42,17 @@ async def test_every_contract_model_read_from_rows(store: Store, user: User) -> 
         for entry in files.items:
             assert_as_validated(entry)
         assert_as_validated(await uow.files.move(project.id, "a/b.txt", "c.txt"))
+        binary = await uow.files.put(project.id, "blob.bin", b"\x00\xff")
+        assert_as_validated(binary.file)
+        assert_as_validated(await uow.files.get(project.id, "blob.bin"))
+        history = await uow.files.history(project.id, "c.txt")
+        assert_as_validated(history)
+        for version in history.items:
+            assert_as_validated(version)
+        checkpoint = await uow.checkpoints.create(project.id, "rows")
+        assert_as_validated(checkpoint)
+        assert_as_validated(await uow.checkpoints.get(project.id, checkpoint.id))
+        assert_as_validated(await uow.checkpoints.list(project.id))
         state = await uow.agent_states.save(
             project.id, {"step": 1, "floats": [1.5, 2.0], "nested": {"a": None}}
         )
@@ -61,6 +72,7 @@ def test_a_wrong_value_is_caught() -> None:
             "version": 1,
             "created_at": None,
             "updated_at": None,
+            "kind": "text",
         },
     )
     with pytest.raises(ValidationError, match="project_id"):

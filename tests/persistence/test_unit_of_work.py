@@ -31,11 +31,40 @@ from tests.support import (
     new_user,
 )
 
+# A file as raw SQL would have to plant it: its content, its version in the
+# history and the current row naming that version, in one statement (the
+# foreign keys are checked at its end, so the three rows satisfy each other).
 PLANT_FILE = (
-    "INSERT INTO project_files (project_id, owner_id, path, content, size_bytes, sha256) "
-    "VALUES ($1, $2, $3, $4, $5, $6)"
+    "WITH content AS ("
+    " INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)"
+    " VALUES ($1, $2, $6, $5, $4) RETURNING project_id, owner_id, sha256, size_bytes"
+    "), version AS ("
+    " INSERT INTO file_versions"
+    " (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)"
+    " SELECT project_id, owner_id, $3, 1, 0, 'text', size_bytes, sha256 FROM content"
+    " RETURNING project_id, owner_id, path, version, kind, size_bytes, sha256"
+    ") INSERT INTO project_files"
+    " (project_id, owner_id, path, size_bytes, sha256, version, kind)"
+    " SELECT project_id, owner_id, path, size_bytes, sha256, version, kind FROM version"
 )
-PLANTED = ("planted.txt", "x", 1, hashlib.sha256(b"x").hexdigest())
+PLANTED = ("planted.txt", b"x", 1, hashlib.sha256(b"x").hexdigest())
+# A version of the agent state and a checkpoint, each a row of its own table.
+PLANT_STATE_VERSION = (
+    "INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)"
+    " VALUES ($1, $2, 1000, 0, '{\"planted\": true}')"
+)
+PLANT_CHECKPOINT = (
+    "INSERT INTO checkpoints (project_id, owner_id, label, generation)"
+    " VALUES ($1, $2, 'planted', 1000)"
+)
+# The tables of a project's history and contents (project_files and
+# agent_states are probed on their own).
+HISTORY_TABLES = (
+    "file_contents",
+    "file_versions",
+    "agent_state_versions",
+    "checkpoints",
+)
 
 
 class Boom(Exception):
@@ -75,7 +104,9 @@ async def current_role(uow: UnitOfWork) -> Any:
 
 
 async def execute_refused(uow: UnitOfWork, statement: str, *args: object) -> None:
-    """Run a statement that must fail, inside a savepoint so the unit of work lives on."""
+    """Run a statement that must fail, inside a savepoint so the unit of work
+    lives on. (Also the control: the same statement on the actor's own
+    project succeeds, and is undone all the same.)"""
     await connection_of(uow).execute("SAVEPOINT refused_statement")
     try:
         await connection_of(uow).execute(statement, *args)
@@ -154,6 +185,17 @@ async def test_an_exception_rolls_back_everything(
         )
         == 0
     )
+    # Nor a version or a content row: the history is written by the same
+    # transaction and goes with it.
+    for table in HISTORY_TABLES:
+        assert (
+            await count_of(
+                database_url,
+                f"SELECT count(*) FROM {table} WHERE project_id = $1",
+                project.id,
+            )
+            == 0
+        ), table
     async with store.unit_of_work(user.id) as uow:
         await not_found_from(uow.projects.get(project.id))
         assert (await uow.projects.list()).items == []
@@ -381,10 +423,12 @@ async def test_raw_sql_without_ownership_predicate_sees_only_the_actors_rows(
         await uow.files.put(victim.id, "a.txt", "alpha")
         await uow.files.put(victim.id, "dir/b.txt", "beta")
         victim_state = await uow.agent_states.save(victim.id, {"secret": 1})
+        victim_checkpoint = await uow.checkpoints.create(victim.id, "victim's")
     async with store.unit_of_work(other_user.id) as uow:
         own = await uow.projects.create("Own")
         await uow.files.put(own.id, "own.txt", "own")
         await uow.agent_states.save(own.id, {"own": True})
+        await uow.checkpoints.create(own.id, "own")
 
     async with store.unit_of_work(other_user.id) as uow:
         conn = connection_of(uow)
@@ -392,6 +436,14 @@ async def test_raw_sql_without_ownership_predicate_sees_only_the_actors_rows(
         assert [r[0] for r in await conn.fetch("SELECT id FROM projects")] == [own.id]
         assert await conn.fetchval("SELECT count(*) FROM project_files") == 1
         assert await conn.fetchval("SELECT count(*) FROM agent_states") == 1
+        # The history and the contents: only the actor's one file version,
+        # its content, its one agent state version and its checkpoint.
+        for table in HISTORY_TABLES:
+            assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 1, table
+            assert [
+                r[0] for r in await conn.fetch(f"SELECT project_id FROM {table}")
+            ] == [own.id], table
+        assert await conn.fetchval("SELECT content FROM file_contents") == b"own"
         assert (
             await conn.fetchval(
                 "SELECT count(*) FROM projects WHERE id = $1 OR owner_id = $2",
@@ -411,6 +463,9 @@ async def test_raw_sql_without_ownership_predicate_sees_only_the_actors_rows(
             await conn.execute("UPDATE agent_states SET state = '{\"pwned\": true}'")
             == "UPDATE 1"
         )
+        assert (
+            await conn.execute("UPDATE checkpoints SET label = 'pwned'") == "UPDATE 1"
+        )
         assert await conn.execute("DELETE FROM project_files") == "DELETE 1"
         assert (
             await conn.execute(
@@ -418,6 +473,13 @@ async def test_raw_sql_without_ownership_predicate_sees_only_the_actors_rows(
             )
             == "DELETE 0"
         )
+        for table in HISTORY_TABLES:
+            assert (
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE project_id = $1", victim.id
+                )
+                == "DELETE 0"
+            ), table
         assert (
             await conn.execute("DELETE FROM projects WHERE id = $1", victim.id)
             == "DELETE 0"
@@ -429,12 +491,29 @@ async def test_raw_sql_without_ownership_predicate_sees_only_the_actors_rows(
                 "INSERT INTO projects (owner_id, name) VALUES ($1, 'planted')",
                 user.id,
             )
-        # Under the victim's owner id: row-level security refuses the row.
-        with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
-            await execute_refused(uow, PLANT_FILE, victim.id, user.id, *PLANTED)
-        # Under the actor's own id: the composite foreign key refuses it.
-        with pytest.raises(asyncpg.exceptions.ForeignKeyViolationError):
-            await execute_refused(uow, PLANT_FILE, victim.id, other_user.id, *PLANTED)
+        for plant, planted in (
+            (PLANT_FILE, PLANTED),
+            (PLANT_STATE_VERSION, ()),
+            (PLANT_CHECKPOINT, ()),
+        ):
+            # The control: in the actor's own project the statement stores
+            # its rows (undone at once), so what refuses it below is whose
+            # project it names.
+            await execute_refused(uow, plant, own.id, other_user.id, *planted)
+            # Under the victim's owner id: row-level security refuses the row.
+            with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+                await execute_refused(uow, plant, victim.id, user.id, *planted)
+            # Under the actor's own id: the composite foreign key refuses it.
+            with pytest.raises(asyncpg.exceptions.ForeignKeyViolationError) as refused:
+                await execute_refused(uow, plant, victim.id, other_user.id, *planted)
+            constraint = refused.value.as_dict().get("constraint_name")
+            assert constraint in (
+                "file_contents_project_fkey",
+                "file_versions_project_fkey",
+                "project_files_project_fkey",
+                "agent_state_versions_project_fkey",
+                "checkpoints_project_fkey",
+            ), constraint
         with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
             await execute_refused(
                 uow, "UPDATE projects SET owner_id = $1 WHERE id = $2", user.id, own.id
@@ -446,11 +525,21 @@ async def test_raw_sql_without_ownership_predicate_sees_only_the_actors_rows(
         assert await uow.projects.get(victim.id) == victim
         files = await uow.files.list(victim.id)
         assert [entry.path for entry in files.items] == ["a.txt", "dir/b.txt"]
+        assert (await uow.files.get(victim.id, "a.txt")).content == "alpha"
+        assert [
+            entry.version
+            for entry in (await uow.files.history(victim.id, "a.txt")).items
+        ] == [1]
         assert await uow.agent_states.get(victim.id) == victim_state
+        assert (await uow.checkpoints.list(victim.id)).items == [victim_checkpoint]
         assert await connection_of(uow).fetchval("SELECT count(*) FROM projects") == 1
     async with store.unit_of_work(other_user.id) as uow:
         assert (await uow.agent_states.get(own.id)).state == {"pwned": True}
         assert (await uow.files.list(own.id)).items == []
+        assert [
+            checkpoint.label
+            for checkpoint in (await uow.checkpoints.list(own.id)).items
+        ] == ["pwned"]
 
 
 # --------------------------------------------------------------------------

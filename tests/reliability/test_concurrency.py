@@ -9,6 +9,7 @@ scheduler picks.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from tests.support import new_project, new_user
 
 from .helpers import (
     HANG_GUARD_S,
+    history_as_superuser,
     opened_store,
     rows_of_project,
     superuser,
@@ -75,7 +77,20 @@ async def test_concurrent_upserts_of_one_path_count_every_write(
     # ... and it is the content of the write that was acknowledged last.
     last = max(range(WRITERS), key=lambda n: results[n][1])
     assert stored.content == contents[last]
-    assert (await rows_of_project(database_url, project.id))["project_files"] == 1
+    rows = await rows_of_project(database_url, project.id)
+    assert rows["project_files"] == 1
+    # The history holds every write: version n is the content of the write
+    # that got version n, and each distinct content is stored once.
+    history = await history_as_superuser(database_url, project.id)
+    assert [
+        (path, version, sha256) for path, version, _, sha256, _ in history.file_versions
+    ] == sorted(
+        (path, version, hashlib.sha256(content.encode()).hexdigest())
+        for content, (_, version) in zip(contents, results, strict=True)
+    )
+    assert all(deleted is None for *_, deleted in history.file_versions)
+    assert rows["file_versions"] == WRITERS
+    assert rows["file_contents"] == WRITERS
 
 
 # --------------------------------------------------------------------------
@@ -269,7 +284,22 @@ async def test_concurrent_syncs_leave_one_whole_tree(
         async with wide_store.unit_of_work(owner.id) as uow:
             assert (await uow.files.get(project.id, "shared/000.txt")).version == 3
             assert (await uow.files.get(project.id, "same/000.txt")).version == 1
-        assert (await rows_of_project(database_url, project.id))["project_files"] == 200
+        rows = await rows_of_project(database_url, project.id)
+        assert rows["project_files"] == 200
+        # Each sync added a version per path it created or updated, and
+        # marked (did not add) one per path it deleted; the history stores
+        # each distinct content once.
+        history = await history_as_superuser(database_url, project.id)
+        written = sum(result.created + result.updated for result in results)
+        assert rows["file_versions"] == len(initial_tree()) + written
+        assert sum(deleted is not None for *_, deleted in history.file_versions) == sum(
+            result.deleted for result in results
+        )
+        every_content = {
+            *initial_tree().values(),
+            *(content for files in trees.values() for content in files.values()),
+        }
+        assert rows["file_contents"] == len(every_content)
 
     assert len(winners) == SYNC_ROUNDS
 
@@ -380,10 +410,15 @@ async def test_deleting_a_project_under_writers_leaves_nothing_behind(
         assert all(outcome == "not found" for after, outcome in log.events if after)
         assert "ok" in outcomes, f"{log.kind} writer never wrote before the delete"
 
+    # Nothing of the project is left, its history and contents included.
     assert await rows_of_project(database_url, project.id) == {
         "projects": 0,
         "project_files": 0,
         "agent_states": 0,
+        "file_contents": 0,
+        "file_versions": 0,
+        "agent_state_versions": 0,
+        "checkpoints": 0,
     }
     async with wide_store.unit_of_work(owner.id) as uow:
         with pytest.raises(NotFound):

@@ -13,6 +13,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pytest
 
@@ -30,8 +31,10 @@ from tests.support import connection_of, new_project, wait_until_waiting_on_a_lo
 
 from .helpers import (
     HANG_GUARD_S,
+    History,
     agent_state_as_superuser,
     files_as_superuser,
+    history_as_superuser,
     opened_store,
     superuser,
     terminate_backend,
@@ -87,12 +90,30 @@ async def seeded_project(store: Store, owner: User, *, with_state: bool) -> Proj
     return project
 
 
-async def snapshot(
-    database_url: str, project_id: uuid.UUID
-) -> tuple[dict[str, tuple[str, int]], tuple[str, int] | None]:
-    return (
+class Snapshot(NamedTuple):
+    """A project as the database holds it: the current files and agent
+    state, and every row of its history (versions, contents, checkpoints),
+    so a write that landed anywhere shows."""
+
+    files: dict[str, tuple[str | bytes, int]]
+    agent_state: tuple[str, int] | None
+    history: History
+
+    @property
+    def current(
+        self,
+    ) -> tuple[dict[str, tuple[str | bytes, int]], tuple[str, int] | None]:
+        """The current state alone: what a later successful unit of work
+        (assert_store_serves, which puts then deletes a file) leaves as it
+        was, while adding to the history."""
+        return self.files, self.agent_state
+
+
+async def snapshot(database_url: str, project_id: uuid.UUID) -> Snapshot:
+    return Snapshot(
         await files_as_superuser(database_url, project_id),
         await agent_state_as_superuser(database_url, project_id),
+        await history_as_superuser(database_url, project_id),
     )
 
 
@@ -189,7 +210,7 @@ async def test_killed_backend_surfaces_unavailable_and_persists_nothing(
     assert not outcome.reached_the_end
     assert await snapshot(database_url, project.id) == before
     await assert_store_serves(single_store, user, project.id)
-    assert await snapshot(database_url, project.id) == before
+    assert (await snapshot(database_url, project.id)).current == before.current
     assert isinstance(outcome.call, Unavailable), f"the call raised {outcome.call!r}"
     assert isinstance(outcome.exit, Unavailable), f"the block raised {outcome.exit!r}"
 
@@ -344,7 +365,7 @@ async def test_lock_wait_beyond_command_timeout_is_timeout_not_unavailable(
         await assert_store_serves(impatient, user, project.id)
         async with impatient.unit_of_work(user.id) as uow:
             await LOCKED_OUT[operation](uow, project.id)
-        assert await snapshot(database_url, project.id) != before
+        assert (await snapshot(database_url, project.id)).current != before.current
 
 
 # --------------------------------------------------------------------------

@@ -139,10 +139,15 @@ async def test_a_failed_unit_of_work_rolls_back_through_pgbouncer(
 
     with pytest.raises(Boom):
         await fail_halfway()
+    # Not a row of it, in the history or the contents either.
     assert await rows_of_project(database_url, project.id) == {
         "projects": 1,
         "project_files": 0,
         "agent_states": 0,
+        "file_contents": 0,
+        "file_versions": 0,
+        "agent_state_versions": 0,
+        "checkpoints": 0,
     }
 
 

@@ -28,7 +28,7 @@ from repositories import Store, Unavailable
 from tests.support import new_project, new_user
 
 from .cluster import ThrowawayCluster, throwaway_cluster
-from .helpers import HANG_GUARD_S, superuser
+from .helpers import HANG_GUARD_S, files_as_superuser
 
 pytestmark = pytest.mark.soak
 
@@ -175,11 +175,12 @@ async def test_acknowledged_writes_survive_restarts_under_load(
                 if cursor is None:
                     break
 
-    async with superuser(cluster.url()) as conn:
-        rows = await conn.fetch(
-            "SELECT path, content FROM project_files WHERE project_id = $1", project.id
-        )
-    stored = {row["path"]: row["content"] for row in rows}
+    stored = {
+        path: content
+        for path, (content, _) in (
+            await files_as_superuser(cluster.url(), project.id)
+        ).items()
+    }
     acked = {path: content for path, content, _ in load.acked}
     lost = sorted(
         path for path, content in acked.items() if stored.get(path) != content

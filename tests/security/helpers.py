@@ -135,7 +135,10 @@ def is_valid_prefix(value: object) -> bool:
 
 
 def is_valid_content(value: object, max_bytes: int) -> bool:
-    """Text of at most `max_bytes` of UTF-8; PostgreSQL text cannot hold NUL."""
+    """Text of at most `max_bytes` of UTF-8 and no NUL (a text file), or at
+    most `max_bytes` of any bytes (a binary file)."""
+    if isinstance(value, bytes):
+        return len(value) <= max_bytes
     if not isinstance(value, str) or has_surrogate(value):
         return False
     return len(value.encode("utf-8")) <= max_bytes and "\x00" not in value

@@ -1,7 +1,9 @@
 """The database refuses what the API refuses, also to raw SQL as the tables'
-owner: a sha256 that is not the content's, content over the API's default
-5 MiB, a description over the API's length, an agent state over the bound its text form can reach from a state
-the API accepts. Each refusal names its constraint.
+owner: a sha256 that is not the content's, a size that is not its length,
+content over the API's default 5 MiB, a kind other than text or binary, a
+description over the API's length, an agent state over the bound its text
+form can reach from a state the API accepts. Each refusal names its
+constraint.
 """
 
 from __future__ import annotations
@@ -59,69 +61,155 @@ class _Accepted(Exception):
     pass
 
 
-INSERT_FILE = (
-    "INSERT INTO project_files (project_id, owner_id, path, content, size_bytes,"
-    " sha256) VALUES ($1, $2, $3, $4, $5, $6)"
+INSERT_CONTENT = (
+    "INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)"
+    " VALUES ($1, $2, $3, $4, $5)"
 )
+
+
+def content_args(project: Project, data: bytes) -> tuple[object, ...]:
+    """INSERT_CONTENT's arguments for `data`, its hash and size right."""
+    return (project.id, project.owner_id, sha256_of(data), len(data), data)
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 async def test_a_sha256_that_is_not_the_contents_is_refused(
     store: Store, user: User, superuser: Owner
 ) -> None:
     project = await new_project(store, user)
-    content = "héllo\n"
-    data = content.encode()
-    right = hashlib.sha256(data).hexdigest()
-    wrong = hashlib.sha256(b"something else").hexdigest()
-    args = (project.id, user.id, "a.txt", content, len(data))
-    assert await refusal(superuser, INSERT_FILE, *args, right) is None
+    data = "héllo\n".encode()
+    right = sha256_of(data)
+    wrong = sha256_of(b"something else")
     assert (
-        await refusal(superuser, INSERT_FILE, *args, wrong)
-        == "project_files_sha256_matches_content"
+        await refusal(superuser, INSERT_CONTENT, *content_args(project, data)) is None
     )
-    await superuser.execute(INSERT_FILE, *args, right)
+    assert (
+        await refusal(
+            superuser, INSERT_CONTENT, project.id, user.id, wrong, len(data), data
+        )
+        == "file_contents_sha256_matches_content"
+    )
+    await superuser.execute(INSERT_CONTENT, *content_args(project, data))
     assert (
         await refusal(
             superuser,
-            "UPDATE project_files SET content = 'changed', size_bytes = 7"
-            " WHERE project_id = $1",
+            "UPDATE file_contents SET content = 'changed', size_bytes = 7"
+            " WHERE project_id = $1 AND sha256 = $2",
             project.id,
+            right,
         )
-        == "project_files_sha256_matches_content"
+        == "file_contents_sha256_matches_content"
+    )
+
+
+async def test_a_size_that_is_not_the_contents_length_is_refused(
+    store: Store, user: User, superuser: Owner
+) -> None:
+    """Listings read a file's size without its content, so the stored size
+    must be the bytes' length, on insert and on update."""
+    project = await new_project(store, user)
+    data = "héllo\n".encode()  # 7 bytes, 6 characters
+    for size in (len(data) - 1, len(data) + 1, len("héllo\n")):
+        assert (
+            await refusal(
+                superuser,
+                INSERT_CONTENT,
+                project.id,
+                user.id,
+                sha256_of(data),
+                size,
+                data,
+            )
+            == "file_contents_size_matches_content"
+        ), size
+    await superuser.execute(INSERT_CONTENT, *content_args(project, data))
+    assert (
+        await refusal(
+            superuser,
+            "UPDATE file_contents SET size_bytes = size_bytes + 1"
+            " WHERE project_id = $1 AND sha256 = $2",
+            project.id,
+            sha256_of(data),
+        )
+        == "file_contents_size_matches_content"
     )
 
 
 async def test_content_over_the_apis_default_limit_is_refused(
     store: Store, user: User, superuser: Owner
 ) -> None:
-    """A file of 5 MiB is stored; one byte more is refused, on insert and on
-    update, whoever writes it."""
+    """Content of 5 MiB is stored; one byte more is refused, on insert and
+    on update, whoever writes it; and no current file can claim a size over
+    it either."""
     project = await new_project(store, user)
-
-    def file_args(path: str, size: int) -> tuple[object, ...]:
-        content = "x" * size
-        digest = hashlib.sha256(content.encode()).hexdigest()
-        return (project.id, user.id, path, content, size, digest)
-
-    largest = file_args("largest.txt", CONTENT_MAX_BYTES)
-    over = file_args("over.txt", CONTENT_MAX_BYTES + 1)
-    assert await refusal(superuser, INSERT_FILE, *largest) is None
-    assert await refusal(superuser, INSERT_FILE, *over) == "project_files_content_size"
-    await superuser.execute(INSERT_FILE, *file_args("grown.txt", 1))
-    _, _, _, content, size, digest = over
+    largest = content_args(project, b"x" * CONTENT_MAX_BYTES)
+    over = content_args(project, b"x" * (CONTENT_MAX_BYTES + 1))
+    assert await refusal(superuser, INSERT_CONTENT, *largest) is None
+    assert (
+        await refusal(superuser, INSERT_CONTENT, *over) == "file_contents_content_size"
+    )
+    grown = content_args(project, b"x")
+    await superuser.execute(INSERT_CONTENT, *grown)
+    *_, digest, size, data = over
     assert (
         await refusal(
             superuser,
-            "UPDATE project_files SET content = $3, size_bytes = $4, sha256 = $5"
-            " WHERE project_id = $1 AND path = $2",
+            "UPDATE file_contents SET content = $3, size_bytes = $4, sha256 = $5"
+            " WHERE project_id = $1 AND sha256 = $2",
             project.id,
-            "grown.txt",
-            content,
+            grown[2],
+            data,
             size,
             digest,
         )
+        == "file_contents_content_size"
+    )
+    async with store.unit_of_work(user.id) as uow:
+        await uow.files.put(project.id, "a.txt", "x")
+    assert (
+        await refusal(
+            superuser,
+            "UPDATE project_files SET size_bytes = $2 WHERE project_id = $1",
+            project.id,
+            CONTENT_MAX_BYTES + 1,
+        )
         == "project_files_content_size"
     )
+
+
+async def test_a_kind_other_than_text_or_binary_is_refused(
+    store: Store, user: User, superuser: Owner
+) -> None:
+    """A file's kind says how the API hands its bytes back (a str or
+    bytes); a current file and every version of it is one or the other."""
+    project = await new_project(store, user)
+    async with store.unit_of_work(user.id) as uow:
+        await uow.files.put(project.id, "a.txt", "text\n")
+        await uow.files.put(project.id, "b.bin", b"\x00binary")
+    for table in ("project_files", "file_versions"):
+        for kind in ("text", "binary"):
+            assert (
+                await refusal(
+                    superuser,
+                    f"UPDATE {table} SET kind = $2 WHERE project_id = $1",
+                    project.id,
+                    kind,
+                )
+                is None
+            ), (table, kind)
+        for kind in ("image", "Text", "", "binary "):
+            assert (
+                await refusal(
+                    superuser,
+                    f"UPDATE {table} SET kind = $2 WHERE project_id = $1",
+                    project.id,
+                    kind,
+                )
+                == f"{table}_kind"
+            ), (table, kind)
 
 
 async def test_a_store_with_a_larger_content_limit_meets_the_database_bound(
@@ -136,10 +224,11 @@ async def test_a_store_with_a_larger_content_limit_meets_the_database_bound(
                 await uow.files.put(
                     project.id, "big.txt", "x" * (CONTENT_MAX_BYTES + 1)
                 )
-    stored = await superuser.fetchval(
-        "SELECT count(*) FROM project_files WHERE project_id = $1", project.id
-    )
-    assert stored == 0
+    for table in ("project_files", "file_versions", "file_contents"):
+        stored = await superuser.fetchval(
+            f"SELECT count(*) FROM {table} WHERE project_id = $1", project.id
+        )
+        assert stored == 0, table
 
 
 async def test_a_description_over_the_apis_length_is_refused(

@@ -120,7 +120,9 @@ async def test_the_probe_role_alone_is_accepted(probe: Probe) -> None:
             # Inheritance is fixed when the membership is granted (PostgreSQL 16+).
             "REVOKE app_user FROM {role}; ALTER ROLE {role} INHERIT;"
             " GRANT app_user TO {role}",
-            "privileges on the tenant tables agent_states",
+            # Every one of app_user's tables, history and contents included.
+            "privileges on the tenant tables agent_state_versions, agent_states,"
+            " checkpoints, file_contents, file_versions, project_files, projects",
         ),
         ("GRANT app_auth TO {role}", "can switch to app_auth, which can do more"),
         (

@@ -327,7 +327,9 @@ async def one_unit_of_work(
 
     async def step(uow: UnitOfWork, n: int) -> None:
         nonlocal saves
-        kind = rng.choice(["put", "put", "sync", "delete", "move", "save"])
+        kind = rng.choice(
+            ["put", "put", "sync", "delete", "move", "save", "checkpoint"]
+        )
         content = f"{tag}-{n}"
         try:
             if kind == "put":
@@ -344,6 +346,9 @@ async def one_unit_of_work(
             elif kind == "move":
                 source, target = rng.sample(PATHS, 2)
                 await uow.files.move(project.id, source, target)
+            elif kind == "checkpoint":
+                # Takes the project lock in the same order as every write.
+                await uow.checkpoints.create(project.id, content)
             else:
                 await uow.agent_states.save(project.id, {"by": content})
                 saves += 1
@@ -392,6 +397,7 @@ async def test_mixed_writers_of_one_project_never_deadlock(
                 assert state.version == saves
             for entry in await list_all(uow, project.id):
                 stored = await uow.files.get(project.id, entry.path)
+                assert isinstance(stored.content, str)  # every write was text
                 data = stored.content.encode()
                 assert stored.sha256 == hashlib.sha256(data).hexdigest()
                 assert stored.size_bytes == len(data)

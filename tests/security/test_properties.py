@@ -123,7 +123,18 @@ paths = st.one_of(
     st.lists(segment, min_size=1, max_size=5).map("/".join),
     repeated(250, 1030),
 )
-contents = st.one_of(hostile_text, repeated(250, SMALL_CONTENT_LIMIT + 4))
+# Text, and bytes (a binary file): any bytes, NUL and invalid UTF-8
+# included, some near the limit.
+contents: st.SearchStrategy[str | bytes] = st.one_of(
+    hostile_text,
+    repeated(250, SMALL_CONTENT_LIMIT + 4),
+    st.binary(),
+    st.builds(
+        lambda unit, n: unit * n,
+        st.sampled_from([b"\x00", b"\xff", b"a", b"\xc3"]),
+        st.integers(SMALL_CONTENT_LIMIT - 4, SMALL_CONTENT_LIMIT + 4),
+    ),
+)
 
 json_scalars: st.SearchStrategy[Any] = st.one_of(
     st.none(),
@@ -176,7 +187,7 @@ async def owned_small(small_store: Store) -> Owned:
     return await owned_project(small_store)
 
 
-async def tree(uow: UnitOfWork, project_id: uuid.UUID) -> dict[str, str]:
+async def tree(uow: UnitOfWork, project_id: uuid.UUID) -> dict[str, str | bytes]:
     return {
         entry.path: (await uow.files.get(project_id, entry.path)).content
         for entry in await list_all(uow, project_id)
@@ -279,8 +290,12 @@ async def test_any_path_is_stored_verbatim_or_refused(
 @example(content="é" * (SMALL_CONTENT_LIMIT // 2))
 @example(content="a" * (SMALL_CONTENT_LIMIT + 1))
 @example(content="\r\n\x01\x7f\x85\x9f'; --\\")
+@example(content=b"\x00\xff'; --\\")
+@example(content=b"\x00" * SMALL_CONTENT_LIMIT)
+@example(content=b"\x00" * (SMALL_CONTENT_LIMIT + 1))
+@example(content=b"")
 async def test_any_content_is_stored_exactly_or_refused(
-    small_store: Store, admin: Admin, owned_small: Owned, content: str
+    small_store: Store, admin: Admin, owned_small: Owned, content: str | bytes
 ) -> None:
     pid = owned_small.project.id
     valid = is_valid_content(content, SMALL_CONTENT_LIMIT)
@@ -299,11 +314,14 @@ async def test_any_content_is_stored_exactly_or_refused(
     if not valid:
         assert await snapshot(admin) == before
         return
-    encoded = content.encode("utf-8")
+    encoded = content.encode("utf-8") if isinstance(content, str) else content
     async with small_store.unit_of_work(owned_small.user.id) as uow:
         for path in ("c.txt", "s.txt"):
             read = await uow.files.get(pid, path)
+            # The same type as given: a str back for text, bytes for binary.
+            assert type(read.content) is type(content)
             assert read.content == content
+            assert read.kind == ("text" if isinstance(content, str) else "binary")
             assert read.size_bytes == len(encoded)
             assert read.sha256 == hashlib.sha256(encoded).hexdigest()
 
@@ -343,7 +361,7 @@ async def test_any_state_is_stored_exactly_or_refused(
 @example(files={"%": "_", "_": "%", "a/'; --": "'; DROP TABLE projects; --"})
 @example(files={"ok.txt": "fine", "../escape": "x"})
 async def test_any_tree_is_synced_exactly_or_refused(
-    small_store: Store, admin: Admin, owned_small: Owned, files: dict[str, str]
+    small_store: Store, admin: Admin, owned_small: Owned, files: dict[str, str | bytes]
 ) -> None:
     pid = owned_small.project.id
     valid = all(

@@ -148,13 +148,16 @@ async def test_content_is_hashed_as_the_text_it_holds(
         )
     assert put.file.sha256 == hashlib.sha256(data).hexdigest()
     assert put.file.size_bytes == len(data)
+    # The bytes stored (under the hash of what they are) are the text's UTF-8.
     rows = await superuser.fetch(
-        "SELECT path, content, size_bytes, sha256 FROM project_files"
-        " WHERE project_id = $1 ORDER BY path",
+        "SELECT f.path, f.kind, c.content, f.size_bytes, f.sha256"
+        " FROM project_files f JOIN file_contents c"
+        " ON c.project_id = f.project_id AND c.sha256 = f.sha256"
+        " WHERE f.project_id = $1 ORDER BY f.path",
         project.id,
     )
     assert [tuple(row) for row in rows] == [
-        (path, text, len(data), hashlib.sha256(data).hexdigest())
+        (path, "text", data, len(data), hashlib.sha256(data).hexdigest())
         for path in ("put.txt", "synced.txt")
     ]
 

@@ -72,14 +72,11 @@ async def get_agent_state_version(
 
 
 UPSERT_AGENT_STATE: Final = """-- name: UpsertAgentState :one
-WITH project AS (
-    SELECT p.id, p.owner_id, p.agent_state_version_floor, p.generation
-    FROM projects p
-    WHERE p.id = $1 AND p.owner_id = $2
-), written AS (
+WITH written AS (
     INSERT INTO agent_states (project_id, owner_id, state, version)
-    SELECT p.id, p.owner_id, ($3::text)::jsonb, p.agent_state_version_floor + 1
-    FROM project p
+    SELECT p.id, p.owner_id, ($1::text)::jsonb, p.agent_state_version_floor + 1
+    FROM projects p
+    WHERE p.id = $2 AND p.owner_id = $3
     ON CONFLICT (project_id) DO UPDATE
     SET state = excluded.state,
         version = agent_states.version + 1,
@@ -87,8 +84,10 @@ WITH project AS (
     RETURNING project_id, owner_id, state, version, created_at, updated_at
 ), versioned AS (
     INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
-    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.version, p.generation, w.state
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = $2 AND p.owner_id = $3
 )
 SELECT project_id, owner_id, state, version, created_at, updated_at FROM written"""
 
@@ -105,33 +104,32 @@ class UpsertAgentStateRow(BaseModel):
 
 
 async def upsert_agent_state(
-    conn: Executor, *, project_id: UUID, owner_id: UUID, state: str
+    conn: Executor, *, state: str, project_id: UUID, owner_id: UUID
 ) -> UpsertAgentStateRow | None:
     """Last writer wins; every save counts as a version.
     updated_at comes from excluded, i.e. its default statement_timestamp():
     Citus takes only IMMUTABLE functions in DO UPDATE SET.
     """
-    row = await conn.fetchrow(UPSERT_AGENT_STATE, project_id, owner_id, state)
+    row = await conn.fetchrow(UPSERT_AGENT_STATE, state, project_id, owner_id)
     if row is None:
         return None
     return _agent_state(row, UpsertAgentStateRow)
 
 
 CREATE_AGENT_STATE: Final = """-- name: CreateAgentState :one
-WITH project AS (
-    SELECT p.id, p.owner_id, p.agent_state_version_floor, p.generation
-    FROM projects p
-    WHERE p.id = $1 AND p.owner_id = $2
-), written AS (
+WITH written AS (
     INSERT INTO agent_states (project_id, owner_id, state, version)
-    SELECT p.id, p.owner_id, ($3::text)::jsonb, p.agent_state_version_floor + 1
-    FROM project p
+    SELECT p.id, p.owner_id, ($1::text)::jsonb, p.agent_state_version_floor + 1
+    FROM projects p
+    WHERE p.id = $2 AND p.owner_id = $3
     ON CONFLICT (project_id) DO NOTHING
     RETURNING project_id, owner_id, state, version, created_at, updated_at
 ), versioned AS (
     INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
-    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.version, p.generation, w.state
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = $2 AND p.owner_id = $3
 )
 SELECT project_id, owner_id, state, version, created_at, updated_at FROM written"""
 
@@ -148,10 +146,10 @@ class CreateAgentStateRow(BaseModel):
 
 
 async def create_agent_state(
-    conn: Executor, *, project_id: UUID, owner_id: UUID, state: str
+    conn: Executor, *, state: str, project_id: UUID, owner_id: UUID
 ) -> CreateAgentStateRow | None:
     """expected_version 0: only when none exists yet."""
-    row = await conn.fetchrow(CREATE_AGENT_STATE, project_id, owner_id, state)
+    row = await conn.fetchrow(CREATE_AGENT_STATE, state, project_id, owner_id)
     if row is None:
         return None
     return _agent_state(row, CreateAgentStateRow)
@@ -167,9 +165,10 @@ WITH written AS (
     RETURNING s.project_id, s.owner_id, s.state, s.version, s.created_at, s.updated_at
 ), versioned AS (
     INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
-    SELECT w.project_id, w.owner_id, w.version, p.generation, w.state
-    FROM written w
-    JOIN projects p ON p.id = w.project_id AND p.owner_id = w.owner_id
+    SELECT p.id, p.owner_id, w.version, p.generation, w.state
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = $2 AND p.owner_id = $3
 )
 SELECT project_id, owner_id, state, version, created_at, updated_at FROM written"""
 

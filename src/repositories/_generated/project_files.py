@@ -238,25 +238,23 @@ WITH current_file AS (
     FROM project_files f
     WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
     FOR UPDATE OF f
-), project AS (
-    SELECT p.id, p.owner_id, p.file_version_floor, p.generation
-    FROM projects p
-    WHERE p.id = $1 AND p.owner_id = $2
 ), stored AS (
     INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
     SELECT p.id, p.owner_id, $4, $5, $6::bytea
-    FROM project p
-    WHERE NOT EXISTS (
+    FROM projects p
+    WHERE p.id = $1 AND p.owner_id = $2
+      AND NOT EXISTS (
         SELECT 1 FROM current_file c WHERE c.sha256 = $4 AND c.kind = $7::text
-    )
+      )
     ON CONFLICT (project_id, sha256) DO NOTHING
 ), written AS (
     INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
     SELECT p.id, p.owner_id, $3, $7::text, $5, $4, p.file_version_floor + 1
-    FROM project p
-    WHERE NOT EXISTS (
+    FROM projects p
+    WHERE p.id = $1 AND p.owner_id = $2
+      AND NOT EXISTS (
         SELECT 1 FROM current_file c WHERE c.sha256 = $4 AND c.kind = $7::text
-    )
+      )
     ON CONFLICT (project_id, path) DO UPDATE
     SET kind = excluded.kind,
         size_bytes = excluded.size_bytes,
@@ -268,8 +266,10 @@ WITH current_file AS (
         updated_at, kind, CASE WHEN xmax = 0 THEN 'created' ELSE 'updated' END AS outcome
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = $1 AND p.owner_id = $2
 )
 SELECT w.project_id, w.path, w.size_bytes, w.sha256, w.version, w.created_at, w.updated_at,
     w.kind, w.outcome::text AS outcome
@@ -343,29 +343,29 @@ async def put_file(
 
 
 CREATE_FILE: Final = """-- name: CreateFile :one
-WITH project AS (
-    SELECT p.id, p.owner_id, p.file_version_floor, p.generation
+WITH stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT p.id, p.owner_id, $1, $2, $3::bytea
     FROM projects p
-    WHERE p.id = $1 AND p.owner_id = $2
+    WHERE p.id = $4 AND p.owner_id = $5
       AND NOT EXISTS (
         SELECT 1 FROM project_files f
-        WHERE f.project_id = $1 AND f.path = $3::text
+        WHERE f.project_id = $4 AND f.path = $6::text
       )
-), stored AS (
-    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
-    SELECT p.id, p.owner_id, $4, $5, $6::bytea
-    FROM project p
     ON CONFLICT (project_id, sha256) DO NOTHING
 ), written AS (
     INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
-    SELECT p.id, p.owner_id, $3, $7::text, $5, $4, p.file_version_floor + 1
-    FROM project p
+    SELECT p.id, p.owner_id, $6, $7::text, $2, $1, p.file_version_floor + 1
+    FROM projects p
+    WHERE p.id = $4 AND p.owner_id = $5
     ON CONFLICT (project_id, path) DO NOTHING
     RETURNING project_id, owner_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = $4 AND p.owner_id = $5
 )
 SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 FROM written"""
@@ -403,17 +403,17 @@ def _create_file_row(row: Record, model: type[ModelT]) -> ModelT:
 async def create_file(
     conn: Executor,
     *,
-    project_id: UUID,
-    owner_id: UUID,
-    path: str,
     sha256: str,
     size_bytes: int,
     content: bytes,
+    project_id: UUID,
+    owner_id: UUID,
+    path: str,
     kind: str,
 ) -> CreateFileRow | None:
     """expected_version 0: only when the path is free."""
     row = await conn.fetchrow(
-        CREATE_FILE, project_id, owner_id, path, sha256, size_bytes, content, kind
+        CREATE_FILE, sha256, size_bytes, content, project_id, owner_id, path, kind
     )
     if row is None:
         return None
@@ -421,36 +421,35 @@ async def create_file(
 
 
 UPDATE_FILE_AT_VERSION: Final = """-- name: UpdateFileAtVersion :one
-WITH project AS (
-    SELECT p.id, p.owner_id, p.generation
+WITH stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT p.id, p.owner_id, $1, $2, $3::bytea
     FROM projects p
-    WHERE p.id = $1 AND p.owner_id = $2
+    WHERE p.id = $4 AND p.owner_id = $5
       AND EXISTS (
         SELECT 1 FROM project_files f
-        WHERE f.project_id = $1 AND f.path = $3::text
-          AND f.version = $4
-          AND (f.sha256 <> $5 OR f.kind <> $6::text)
+        WHERE f.project_id = $4 AND f.path = $6::text
+          AND f.version = $7
+          AND (f.sha256 <> $1 OR f.kind <> $8::text)
       )
-), stored AS (
-    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
-    SELECT p.id, p.owner_id, $5, $7, $8::bytea
-    FROM project p
     ON CONFLICT (project_id, sha256) DO NOTHING
 ), written AS (
     UPDATE project_files
-    SET kind = $6::text,
-        size_bytes = $7,
-        sha256 = $5,
+    SET kind = $8::text,
+        size_bytes = $2,
+        sha256 = $1,
         version = version + 1,
         updated_at = statement_timestamp()
-    WHERE project_id = $1 AND owner_id = $2 AND path = $3
-      AND version = $4
-      AND (sha256 <> $5 OR kind <> $6::text)
+    WHERE project_id = $4 AND owner_id = $5 AND path = $6
+      AND version = $7
+      AND (sha256 <> $1 OR kind <> $8::text)
     RETURNING project_id, owner_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = $4 AND p.owner_id = $5
 )
 SELECT project_id, path, size_bytes, sha256, version, created_at, updated_at, kind
 FROM written"""
@@ -472,28 +471,28 @@ class UpdateFileAtVersionRow(BaseModel):
 async def update_file_at_version(
     conn: Executor,
     *,
+    sha256: str,
+    size_bytes: int,
+    content: bytes,
     project_id: UUID,
     owner_id: UUID,
     path: str,
     expected_version: int,
-    sha256: str,
     kind: str,
-    size_bytes: int,
-    content: bytes,
 ) -> UpdateFileAtVersionRow | None:
     """expected_version n: applies only at version n and only if the content or
     its kind changes.
     """
     row = await conn.fetchrow(
         UPDATE_FILE_AT_VERSION,
+        sha256,
+        size_bytes,
+        content,
         project_id,
         owner_id,
         path,
         expected_version,
-        sha256,
         kind,
-        size_bytes,
-        content,
     )
     if row is None:
         return None
@@ -614,35 +613,40 @@ async def list_files_into(
 
 
 MOVE_FILE: Final = """-- name: MoveFile :one
-WITH source AS (
-    SELECT f.version
-    FROM project_files f
-    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
-), project AS (
+WITH project AS (
     SELECT p.id, p.owner_id, p.file_version_floor, p.generation
     FROM projects p
     WHERE p.id = $1 AND p.owner_id = $2
 ), moved AS (
     UPDATE project_files f
-    SET path = $4,
+    SET path = $3,
         version = greatest(f.version, (SELECT file_version_floor FROM project)) + 1,
         updated_at = statement_timestamp()
-    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $3
+    WHERE f.project_id = $1 AND f.owner_id = $2 AND f.path = $4
       AND NOT EXISTS (
         SELECT 1 FROM project_files taken
-        WHERE taken.project_id = f.project_id AND taken.path = $4::text
+        WHERE taken.project_id = f.project_id AND taken.path = $3::text
       )
     RETURNING f.project_id, f.owner_id, f.path, f.size_bytes, f.sha256,
         f.version, f.created_at, f.updated_at, f.kind
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT m.project_id, m.owner_id, m.path, m.version, p.generation, m.kind, m.size_bytes, m.sha256
-    FROM moved m CROSS JOIN project p
+    SELECT p.id, p.owner_id, m.path, m.version, p.generation, m.kind, m.size_bytes, m.sha256
+    FROM projects p
+    JOIN moved m ON m.project_id = p.id
+    WHERE p.id = $1 AND p.owner_id = $2
 ), left_path AS (
+    -- The version the file had at @path: its path's highest. (Read here,
+    -- not in a WITH clause of its own: Citus runs the clauses one after
+    -- another, and would read @path's file after the move.)
     UPDATE file_versions v
     SET deleted_at = statement_timestamp(), deleted_generation = p.generation
-    FROM moved, source, project p
-    WHERE v.project_id = $1 AND v.path = $3 AND v.version = source.version
+    FROM moved, project p
+    WHERE v.project_id = $1 AND v.path = $4
+      AND v.version = (
+        SELECT max(h.version) FROM file_versions h
+        WHERE h.project_id = $1 AND h.path = $4
+      )
 ), raised AS (
     UPDATE projects
     SET file_version_floor = greatest(projects.file_version_floor, moved.version - 1)
@@ -670,7 +674,7 @@ class MoveFileRow(BaseModel):
 
 
 async def move_file(
-    conn: Executor, *, project_id: UUID, owner_id: UUID, path: str, new_path: str
+    conn: Executor, *, project_id: UUID, owner_id: UUID, new_path: str, path: str
 ) -> MoveFileRow | None:
     """Moves only onto a free path; a taken one matches nothing (Conflict). The
     caller holds the project lock exclusively, so the check that the path is
@@ -679,7 +683,7 @@ async def move_file(
     history marks deleted), and it arrives at @new_path above the floor:
     greatest(version, floor) + 1 is both; the history gains that version.
     """
-    row = await conn.fetchrow(MOVE_FILE, project_id, owner_id, path, new_path)
+    row = await conn.fetchrow(MOVE_FILE, project_id, owner_id, new_path, path)
     if row is None:
         return None
     return _get_file_row(row, MoveFileRow)
@@ -767,7 +771,9 @@ WITH given AS (
 ), stored AS (
     INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
     SELECT DISTINCT ON (given.sha256) p.id, p.owner_id, given.sha256, given.size_bytes, given.content
-    FROM given CROSS JOIN project p
+    FROM projects p
+    CROSS JOIN given
+    WHERE p.id = $6 AND p.owner_id = $7
     ORDER BY given.sha256
     ON CONFLICT (project_id, sha256) DO NOTHING
 ), written AS (
@@ -777,7 +783,9 @@ WITH given AS (
     INSERT INTO project_files (project_id, owner_id, path, kind, size_bytes, sha256, version)
     SELECT p.id, p.owner_id, given.path, given.kind, given.size_bytes, given.sha256,
         p.file_version_floor + 1
-    FROM given CROSS JOIN project p
+    FROM projects p
+    CROSS JOIN given
+    WHERE p.id = $6 AND p.owner_id = $7
     ON CONFLICT (project_id, path) DO UPDATE
     SET kind = excluded.kind,
         size_bytes = excluded.size_bytes,
@@ -788,8 +796,10 @@ WITH given AS (
     RETURNING project_id, owner_id, path, version, kind, size_bytes, sha256, (xmax = 0) AS inserted
 ), versioned AS (
     INSERT INTO file_versions (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
-    SELECT w.project_id, w.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
-    FROM written w CROSS JOIN project p
+    SELECT p.id, p.owner_id, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM projects p
+    JOIN written w ON w.project_id = p.id
+    WHERE p.id = $6 AND p.owner_id = $7
 ), removed AS (
     DELETE FROM project_files f
     WHERE f.project_id = $6 AND f.owner_id = $7

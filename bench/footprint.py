@@ -163,12 +163,15 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         log("VACUUM (ANALYZE), then sizes")
         await admin.execute("VACUUM (ANALYZE) projects, project_files, agent_states")
         relations = [await relation_sizes(admin, table) for table in TENANT_TABLES]
+        # Content lives in file_contents (once per project and hash); per
+        # current file, as the rows below count.
         content = await admin.fetchrow(
-            "SELECT sum(size_bytes)::bigint AS raw, "
-            "sum(pg_column_size(content))::bigint AS stored, "
-            "avg(octet_length(path))::float AS path_bytes, "
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY size_bytes) AS median "
-            "FROM project_files"
+            "SELECT sum(f.size_bytes)::bigint AS raw, "
+            "sum(pg_column_size(c.content))::bigint AS stored, "
+            "avg(octet_length(f.path))::float AS path_bytes, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY f.size_bytes) AS median "
+            "FROM project_files AS f JOIN file_contents AS c "
+            "ON c.project_id = f.project_id AND c.sha256 = f.sha256"
         )
         assert content is not None
         settings = {

@@ -4,6 +4,8 @@ a full run also publishes itself to docs/benchmarks.md (bench/publish.py).
 python -m bench footprint: disk and WAL per row instead (bench/footprint.py).
 python -m bench stat: files.stat of a 4 MiB and a 1-byte file, and get of
 each, instead (bench/file_stat.py).
+python -m bench history [--quick | --smoke]: only the workloads of file
+history and checkpoints (bench/history.py), which every run ends with.
 python -m bench publish [--check]: docs/benchmarks.md and its chart from the
 committed summary of the latest full run, again (bench/publish.py)."""
 
@@ -28,6 +30,7 @@ from bench import (
     database,
     file_stat,
     footprint,
+    history,
     machine,
     mixed,
     publish,
@@ -134,6 +137,8 @@ async def run(
     finally:
         if not keep_db:
             await db.drop()
+    # Databases of its own: what the workloads above left weighs on none of it.
+    results["history"], _ = await history.run(admin_url, sizes, keep_db)
     return results, version
 
 
@@ -143,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         return footprint.main(arguments[1:])
     if arguments[:1] == ["stat"]:
         return file_stat.main(arguments[1:])
+    if arguments[:1] == ["history"]:
+        return history.main(arguments[1:])
     if arguments[:1] == ["publish"]:
         return publish.main(arguments[1:])
     sizes, args = parse(arguments)
@@ -160,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         results["concurrency"],
         sync.SyncResults(**results["sync"]),
         {key: results[key] for key in ("writers", "around_sync", "mixed")},
+        results["history"],
     )
     meta = {
         "mode": sizes.mode,

@@ -33,6 +33,14 @@ class Sizes:
     mixed_projects: int = 50
     mixed_workers: int = 16
     mixed_files: int = 120  # files of each mixed-load project (a listing fills)
+    # File history and checkpoints (bench/history.py): the project sizes the
+    # goals name, calls timed per project and round, the storage build.
+    history_files: int = 10_000
+    history_small_files: int = 10
+    checkpoint_ops: int = 200
+    storage_files: int = 10_000
+    storage_checkpoints: int = 100
+    source_bytes: int = 4 * 1024  # each source-like file of those projects
 
     @property
     def judges_goals(self) -> bool:
@@ -56,6 +64,7 @@ QUICK = Sizes(
     loop_repeats=2,
     writer_rounds=3,
     writer_ops=400,
+    checkpoint_ops=100,
 )
 
 FULL = Sizes(
@@ -89,4 +98,8 @@ SMOKE = Sizes(
     mixed_projects=3,
     mixed_workers=4,
     mixed_files=100,  # one listing page exactly
+    history_files=60,
+    checkpoint_ops=3,
+    storage_files=50,
+    storage_checkpoints=3,
 )

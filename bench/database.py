@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -16,7 +16,21 @@ from bench import data
 from bench.config import Sizes
 from devtools import migrate
 
-FILE_COLUMNS = ("project_id", "owner_id", "path", "content", "size_bytes", "sha256")
+# A file as the schema stores it: its content once per project in
+# file_contents, its version in file_versions, the current row in
+# project_files (whose key names that version).
+CONTENT_COLUMNS = ("project_id", "owner_id", "sha256", "size_bytes", "content")
+VERSION_COLUMNS = (
+    "project_id",
+    "owner_id",
+    "path",
+    "version",
+    "generation",
+    "kind",
+    "size_bytes",
+    "sha256",
+)
+FILE_COLUMNS = ("project_id", "owner_id", "path", "kind", "size_bytes", "sha256")
 LIST_FILE_BYTES = 256  # listing rows: small content, the heap stays compact
 
 
@@ -52,8 +66,53 @@ def digest(text: str) -> tuple[int, str]:
     return len(encoded), hashlib.sha256(encoded).hexdigest()
 
 
-def file_record(project: UUID, owner: UUID, path: str, text: str) -> tuple[Any, ...]:
-    return (project, owner, path, text, *digest(text))
+async def copy_files(
+    conn: asyncpg.Connection[Any],
+    project: UUID,
+    owner: UUID,
+    files: Iterable[tuple[str, str]],
+) -> None:
+    """Text files (path, text) into a project that has none, by COPY: their
+    contents (once each), their first versions (generation 0, version 1, as
+    a first write of each makes them) and the current rows."""
+    contents: dict[str, tuple[Any, ...]] = {}
+    versions: list[tuple[Any, ...]] = []
+    current: list[tuple[Any, ...]] = []
+    for path, text in files:
+        encoded = text.encode("utf-8")
+        size, sha = len(encoded), hashlib.sha256(encoded).hexdigest()
+        contents.setdefault(sha, (project, owner, sha, size, encoded))
+        versions.append((project, owner, path, 1, 0, "text", size, sha))
+        current.append((project, owner, path, "text", size, sha))
+    async with conn.transaction():
+        for table, records, columns in (
+            ("file_contents", list(contents.values()), CONTENT_COLUMNS),
+            ("file_versions", versions, VERSION_COLUMNS),
+            ("project_files", current, FILE_COLUMNS),
+        ):
+            await conn.copy_records_to_table(table, records=records, columns=columns)
+
+
+async def insert_state(
+    conn: asyncpg.Connection[Any], project: UUID, owner: UUID, state: str
+) -> None:
+    """A project's first agent state (JSON text): its version row, then the
+    current row, version 1."""
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO agent_state_versions (project_id, owner_id, version, "
+            "generation, state) VALUES ($1, $2, 1, 0, $3::jsonb)",
+            project,
+            owner,
+            state,
+        )
+        await conn.execute(
+            "INSERT INTO agent_states (project_id, owner_id, state) "
+            "VALUES ($1, $2, $3::jsonb)",
+            project,
+            owner,
+            state,
+        )
 
 
 async def new_user(conn: asyncpg.Connection[Any], label: str) -> UUID:
@@ -85,26 +144,12 @@ async def seed(conn: asyncpg.Connection[Any], label: str, sizes: Sizes) -> Fixtu
         "src/app/unchanged.py": unchanged,
         "src/app/changed.py": data.content(sizes.file_bytes, f"{label} changed 0"),
     }
-    await conn.copy_records_to_table(
-        "project_files",
-        records=[file_record(project, user, p, t) for p, t in files.items()],
-        columns=FILE_COLUMNS,
-    )
+    await copy_files(conn, project, user, files.items())
     state = json.dumps(data.agent_state(0, sizes.state_bytes))
-    await conn.execute(
-        "INSERT INTO agent_states (project_id, owner_id, state) VALUES ($1, $2, $3::jsonb)",
-        project,
-        user,
-        state,
-    )
+    await insert_state(conn, project, user, state)
     paths = data.list_paths(sizes.list_files)
-    await conn.copy_records_to_table(
-        "project_files",
-        records=(
-            file_record(listing, user, p, data.content(LIST_FILE_BYTES, p))
-            for p in paths
-        ),
-        columns=FILE_COLUMNS,
+    await copy_files(
+        conn, listing, user, ((p, data.content(LIST_FILE_BYTES, p)) for p in paths)
     )
     return Fixture(
         user_id=user,
@@ -126,7 +171,10 @@ async def seed(conn: asyncpg.Connection[Any], label: str, sizes: Sizes) -> Fixtu
 async def settle(conn: asyncpg.Connection[Any]) -> None:
     """Vacuum and analyse after seeding, so autovacuum stays out of the timings
     and the planner knows the table sizes."""
-    await conn.execute("VACUUM (ANALYZE) project_files, projects, agent_states, users")
+    await conn.execute(
+        "VACUUM (ANALYZE) project_files, file_versions, file_contents, projects, "
+        "agent_states, agent_state_versions, users"
+    )
 
 
 async def require_bypass_rls(conn: asyncpg.Connection[Any]) -> None:

@@ -37,6 +37,13 @@ ONE_P99_OVER_HAND = 1.5  # one project's p99, (d) / (h)
 AROUND_SYNC_P99_OVER_HAND = 2.0  # puts' p99 around a sync, (d) / (h)
 MIXED_OVER_HAND = 0.85  # the mixed load's rate, (d) / (h)
 
+# File history and checkpoints (bench/history.py).
+CHECKPOINT_LARGE_OVER_SMALL = 2.0  # create's time, 10,000 files / 10
+RESTORE_OVER_SYNC = 2.0  # restore 1 % changed / the same files.sync
+STORED_OVER_DISTINCT = 1.2  # 100 checkpoints' bytes / distinct contents'
+PUT_OVER_HAND_WITH_HISTORY = 0.9  # put of new content, (d) / (h), same schema
+BINARY_GET_OVER_RAW = 0.9  # binary files.get, (d) / (a)
+
 
 @dataclass(frozen=True)
 class Goal:
@@ -128,4 +135,47 @@ def writer_goals(
             around_ratios["p99 d/h"],
         ),
         Goal(f"{mixed_label}: d/h", True, MIXED_OVER_HAND, mixed_ratios["d/h"]),
+    ]
+
+
+def history_goals(part: dict[str, Any]) -> list[Goal]:
+    """The goals of file history and checkpoints, from that part of the
+    summary (bench/history.py, summarise)."""
+    checkpoint, restore = part["checkpoint"], part["restore"]
+    text = part["storage"]["text"]
+    ratios = part["writes"]["ratios"]
+    files = checkpoint["files"]
+    changed = text["changed_per_checkpoint"] / text["files"]
+    return [
+        Goal(
+            f"checkpoint: {files['large']:,}-file / {files['small']:,}-file project",
+            False,
+            CHECKPOINT_LARGE_OVER_SMALL,
+            checkpoint["large/small"],
+        ),
+        Goal(
+            f"restore {restore['changed']:,} of {restore['files']:,} files / same sync",
+            False,
+            RESTORE_OVER_SYNC,
+            restore["restore/sync"],
+        ),
+        Goal(
+            f"{text['checkpoints']} checkpoints, {changed:.0%} changed: "
+            "bytes / contents'",
+            False,
+            STORED_OVER_DISTINCT,
+            text["stored/distinct"],
+        ),
+        Goal(
+            "put, history kept: d/h",
+            True,
+            PUT_OVER_HAND_WITH_HISTORY,
+            ratios["put d/h"],
+        ),
+        Goal(
+            "binary get (5 KB): d/a",
+            True,
+            BINARY_GET_OVER_RAW,
+            ratios["binary get d/a"],
+        ),
     ]

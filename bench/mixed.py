@@ -24,7 +24,7 @@ import asyncpg
 
 from bench import data, pools
 from bench.config import Sizes
-from bench.database import FILE_COLUMNS, file_record, new_project, new_user
+from bench.database import copy_files, insert_state, new_project, new_user
 from bench.latency import Series, drive, percentile
 from bench.stacks.base import PAGE
 from bench.stacks.hand import HandStack
@@ -69,23 +69,13 @@ async def seed_estate(
     for p in range(sizes.mixed_projects):
         project = await new_project(admin, user, f"mixed {p}")
         projects.append(project)
-        await admin.copy_records_to_table(
-            "project_files",
-            records=[
-                file_record(
-                    project, user, path, data.content(sizes.file_bytes, f"{p} {path}")
-                )
-                for path in names
-            ],
-            columns=FILE_COLUMNS,
-        )
-        await admin.execute(
-            "INSERT INTO agent_states (project_id, owner_id, state)"
-            " VALUES ($1, $2, $3::jsonb)",
+        await copy_files(
+            admin,
             project,
             user,
-            json.dumps(state),
+            [(path, data.content(sizes.file_bytes, f"{p} {path}")) for path in names],
         )
+        await insert_state(admin, project, user, json.dumps(state))
     return Estate(user, projects, names)
 
 
@@ -187,7 +177,10 @@ Samples = dict[str, Any]  # {"cells": {stack: Cell}, "kinds": {stack: {kind: ...
 
 async def run(url: str, admin: asyncpg.Connection[Any], sizes: Sizes) -> Samples:
     estates = {v: await seed_estate(admin, v, sizes) for v in VARIANTS}
-    await admin.execute("VACUUM (ANALYZE) project_files, agent_states, projects")
+    await admin.execute(
+        "VACUUM (ANALYZE) project_files, file_versions, file_contents, "
+        "agent_states, agent_state_versions, projects"
+    )
     workers = sizes.mixed_workers
     size = pools.capped(workers, await pools.room(admin))
     store = await pools.open_store(url, size)

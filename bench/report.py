@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import around_sync, mixed, writers
+from bench import around_sync, history, mixed, writers
 from bench.config import Sizes
+from bench.goals import Goal
 from bench.requests import WORKLOADS
 from bench.stacks import STACKS
 from bench.summary import Summary, around_label, mixed_label
@@ -176,7 +177,121 @@ def mixed_table(summary: Summary) -> list[str]:
     return lines
 
 
+def history_tables(part: dict[str, Any], sizes: Sizes) -> list[str]:
+    """File history and checkpoints (bench/history.py): its four tables."""
+    cp, rs = part["checkpoint"], part["restore"]
+    files = cp["files"]
+    lines = [
+        f"### Checkpoints: `checkpoints.create`, {sizes.checkpoint_ops} calls a "
+        f"round on each project (alternating), {sizes.repeats} rounds; µs per "
+        "call, median of the rounds' medians (min-max); the ratio per round",
+        "",
+        *_table(
+            ["project", "µs per call"],
+            [
+                [f"{files[k]:,} files", _us(cp["us_per_call"][k])]
+                for k in ("small", "large")
+            ]
+            + [["large / small", _ratio(cp["large/small"])]],
+        ),
+        "",
+        f"### Restore: {rs['changed']:,} of {rs['files']:,} files changed since "
+        "a checkpoint, back to it by `checkpoints.restore` and by the "
+        f"`files.sync` of the whole tree as it was; {sizes.repeats} rounds, "
+        "each from the same edited tree, in turn",
+        "",
+        *_table(
+            ["call", "ms, median (min-max)"],
+            [
+                ["checkpoints.restore", _ms(rs["ms"]["restore"])],
+                ["files.sync, the same change", _ms(rs["ms"]["sync"])],
+                ["restore / sync", _ratio(rs["restore/sync"])],
+            ],
+        ),
+        "",
+    ]
+    lines += storage_table(part["storage"])
+    writes = part["writes"]
+    lines += [
+        "",
+        f"### Writes with history kept, and a binary read: {sizes.ops} calls "
+        f"of each a round, the puts' and the gets' interleaved, {sizes.repeats} "
+        "rounds; each call a unit of work (new content every put); µs per "
+        "call, median of the rounds' medians (min-max); ratios of speed "
+        "(the other's time over this one's) per round",
+        "",
+        *_table(
+            ["call", "µs per call"],
+            [
+                [label, _us(writes["us_per_call"][name])]
+                for name, label in history.WRITES.items()
+            ],
+        ),
+        "",
+        *_table(
+            ["ratio", "median (min-max)"],
+            [[name, _ratio(stat)] for name, stat in writes["ratios"].items()],
+        ),
+    ]
+    return lines
+
+
+def _us(stat: Stat) -> str:
+    return f"{stat.median:,.0f} ({stat.min:,.0f}-{stat.max:,.0f})"
+
+
+def storage_table(storage: dict[str, Any]) -> list[str]:
+    first = next(iter(storage.values()))
+    lines = [
+        f"### Storage: {first['checkpoints']} checkpoints of a "
+        f"{first['files']:,}-file project, {first['changed_per_checkpoint']:,} "
+        "files changed before each but the first; growth of the tables "
+        "(pg_total_relation_size after VACUUM ANALYZE: heap, TOAST, indexes, "
+        "maps) against the distinct contents' bytes",
+        "",
+    ]
+    kinds = [k for k in history.STORAGE_KINDS if k in storage]
+    header = ["", *(history.STORAGE_KINDS[k] for k in kinds)]
+
+    def mb(value: int) -> str:
+        return f"{value / 1e6:,.1f}"
+
+    rows = [
+        ["distinct contents", *(f"{storage[k]['distinct_contents']:,}" for k in kinds)],
+        ["their bytes, MB", *(mb(storage[k]["distinct_bytes"]) for k in kinds)],
+        [
+            "their bytes as stored (pg_column_size), MB",
+            *(mb(storage[k]["content_column_bytes"]) for k in kinds),
+        ],
+        ["file versions", *(f"{storage[k]['file_versions']:,}" for k in kinds)],
+    ]
+    for table in history.TABLES:
+        rows.append(
+            [
+                f"{table}, MB (of it indexes)",
+                *(
+                    f"{mb(storage[k]['tables'][table]['total'])} "
+                    f"({mb(storage[k]['tables'][table]['indexes'])})"
+                    for k in kinds
+                ),
+            ]
+        )
+    rows += [
+        ["all six, MB", *(mb(storage[k]["stored_bytes"]) for k in kinds)],
+        [
+            "stored / distinct bytes",
+            *(f"{storage[k]['stored/distinct'].median:.2f}x" for k in kinds),
+        ],
+        ["build, s", *(f"{storage[k]['build_s']:,.0f}" for k in kinds)],
+    ]
+    return lines + _table(header, rows)
+
+
 def goals_table(summary: Summary) -> list[str]:
+    return goals_rows(summary.goals)
+
+
+def goals_rows(goals: list[Goal]) -> list[str]:
     rows = [
         [
             goal.name,
@@ -185,7 +300,7 @@ def goals_table(summary: Summary) -> list[str]:
             ("met" if goal.met else "MISSED")
             + ("" if goal.every_round or not goal.met else " (not every round)"),
         ]
-        for goal in summary.goals
+        for goal in goals
     ]
     return _table(["goal", "target", "median (min-max)", "result"], rows)
 
@@ -226,6 +341,8 @@ def render(summary: Summary, sizes: Sizes) -> str:
         "",
         *mixed_table(summary),
     ]
+    if summary.history is not None:
+        lines += ["", *history_tables(summary.history, sizes)]
     if sizes.judges_goals:
         lines += ["", "### Goals", "", *goals_table(summary)]
     return "\n".join(lines) + "\n"

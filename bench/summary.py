@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench import concurrency, requests
-from bench.goals import Goal, request_goals, writer_goals
+from bench import concurrency, history, requests
+from bench.goals import Goal, history_goals, request_goals, writer_goals
 from bench.latency import cell_stats, ratio
 from bench.sync import KINDS, SyncResults
 from bench.timing import Stat, paired
@@ -51,6 +51,9 @@ class Summary:
     around_sync: dict[str, Any]
     mixed: dict[str, Any]
     goals: list[Goal]
+    # File history and checkpoints (bench/history.py, summarise); None in
+    # the summary of a run from before that part existed.
+    history: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Summary:
@@ -76,6 +79,7 @@ class Summary:
             around_sync=stats_of(data["around_sync"]),
             mixed=stats_of(data["mixed"]),
             goals=[Goal.from_dict(goal) for goal in data.get("goals", [])],
+            history=stats_of(data["history"]) if "history" in data else None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,6 +88,7 @@ class Summary:
                 k: {s: v.as_dict() for s, v in row.items()} for k, row in cells.items()
             }
 
+        part = {} if self.history is None else {"history": dicts_of(self.history)}
         return {
             "requests_ops_per_s": table(self.requests),
             "request_ratios": table(self.request_ratios),
@@ -101,6 +106,7 @@ class Summary:
             "writers": dicts_of(self.writers),
             "around_sync": dicts_of(self.around_sync),
             "mixed": dicts_of(self.mixed),
+            **part,
             "goals": [goal.as_dict() for goal in self.goals],
         }
 
@@ -259,9 +265,10 @@ def summarize(
     concurrency_samples: concurrency.Samples,
     sync_results: SyncResults,
     many: dict[str, Any],
+    history_samples: dict[str, Any],
 ) -> Summary:
     """`many`: the samples of bench.writers, around_sync and mixed, under
-    those names."""
+    those names; `history_samples`, those of bench.history."""
     cells, ratios, depth = _request_parts(request_samples)
     conc = {
         stack: {
@@ -286,6 +293,8 @@ def summarize(
         mixed["ratios"],
         mixed_label(mixed),
     )
+    history_part = history.summarise(history_samples)
+    goals += history_goals(history_part)
     assert set(sync_seconds) == set(KINDS)
     return Summary(
         requests=cells,
@@ -301,4 +310,5 @@ def summarize(
         around_sync=around,
         mixed=mixed,
         goals=goals,
+        history=history_part,
     )

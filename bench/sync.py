@@ -4,6 +4,7 @@ per file), the COPY floor, and the sync's peak memory."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import tracemalloc
 from collections.abc import Awaitable
@@ -16,7 +17,13 @@ import asyncpg
 
 from bench import data
 from bench.config import Sizes
-from bench.database import FILE_COLUMNS, Fixture, digest, new_project
+from bench.database import (
+    CONTENT_COLUMNS,
+    FILE_COLUMNS,
+    VERSION_COLUMNS,
+    Fixture,
+    new_project,
+)
 from bench.stacks.raw import RawStack
 from bench.stacks.repo import RepoStack
 from bench.timing import seconds
@@ -24,7 +31,14 @@ from repositories._generated import project_files as file_sql
 from repositories._generated import projects as project_sql
 from repositories._project_lock import lock_key
 
-COPY_TABLE = "bench_copy_floor"
+# The floor writes the rows a sync writes (a content, a version and a
+# current row a file) by COPY into tables of the same shape: checks and
+# keys, no foreign key or row-level security.
+COPY_TABLES = {
+    "file_contents": "bench_copy_floor_contents",
+    "file_versions": "bench_copy_floor_versions",
+    "project_files": "bench_copy_floor_files",
+}
 
 KINDS: dict[str, str] = {
     "sync_initial": "(d) sync into an empty project",
@@ -48,7 +62,8 @@ class SyncResults:
 
 
 async def create_copy_table(conn: asyncpg.Connection[Any]) -> None:
-    await conn.execute(f"CREATE TABLE {COPY_TABLE} (LIKE project_files INCLUDING ALL)")
+    for table, floor in COPY_TABLES.items():
+        await conn.execute(f"CREATE TABLE {floor} (LIKE {table} INCLUDING ALL)")
 
 
 async def repo_sync(
@@ -65,21 +80,25 @@ async def raw_sync(
     """The repositories' sync statements without the stack: lock, ask which
     paths differ by hash, then upsert those and delete the rest."""
     paths = list(tree)
-    digests = [digest(text) for text in tree.values()]
-    hashes = [sha for _, sha in digests]
+    encoded = [text.encode("utf-8") for text in tree.values()]
+    hashes = [hashlib.sha256(blob).hexdigest() for blob in encoded]
+    kinds = ["text"] * len(paths)
     async with raw.pool.acquire() as conn, conn.transaction():
         key = lock_key(project)
-        args = (None, True, key, "", project, user)  # exclusive, no file read
+        args = (None, None, True, key, "", project, user)  # exclusive, no file read
         assert await conn.fetchval(project_sql.LOCK_PROJECT_FOR_WRITES, *args)
-        found = await conn.fetch(file_sql.CHANGED_PATHS, paths, hashes, project, user)
+        found = await conn.fetch(
+            file_sql.CHANGED_PATHS, paths, hashes, kinds, project, user
+        )
         stale = {record[0] for record in found}
         chosen = [i for i, path in enumerate(paths) if path in stale]
         row = await conn.fetchrow(
             file_sql.SYNC_FILES,
             [paths[i] for i in chosen],
-            [tree[paths[i]] for i in chosen],
-            [digests[i][0] for i in chosen],
+            [encoded[i] for i in chosen],
+            [len(encoded[i]) for i in chosen],
             [hashes[i] for i in chosen],
+            [kinds[i] for i in chosen],
             project,
             user,
             True,
@@ -108,13 +127,23 @@ async def put_requests(
 async def copy_floor(
     raw: RawStack, user: UUID, project: UUID, tree: dict[str, str]
 ) -> None:
-    records = [
-        (project, user, path, text, *digest(text)) for path, text in tree.items()
-    ]
+    contents: dict[str, tuple[Any, ...]] = {}
+    versions, current = [], []
+    for path, text in tree.items():
+        encoded = text.encode("utf-8")
+        size, sha = len(encoded), hashlib.sha256(encoded).hexdigest()
+        contents.setdefault(sha, (project, user, sha, size, encoded))
+        versions.append((project, user, path, 1, 0, "text", size, sha))
+        current.append((project, user, path, "text", size, sha))
     async with raw.pool.acquire() as conn, conn.transaction():
-        await conn.copy_records_to_table(
-            COPY_TABLE, records=records, columns=FILE_COLUMNS
-        )
+        for table, records, columns in (
+            ("file_contents", list(contents.values()), CONTENT_COLUMNS),
+            ("file_versions", versions, VERSION_COLUMNS),
+            ("project_files", current, FILE_COLUMNS),
+        ):
+            await conn.copy_records_to_table(
+                COPY_TABLES[table], records=records, columns=columns
+            )
 
 
 async def counted(
@@ -144,7 +173,7 @@ async def one_round(
     project_a = await new_project(admin, a_user, "sync")
     project_loop = await new_project(admin, d_user, "put loop")
     project_requests = await new_project(admin, d_user, "put requests")
-    await admin.execute(f"TRUNCATE {COPY_TABLE}")
+    await admin.execute(f"TRUNCATE {', '.join(COPY_TABLES.values())}")
     tree, changed = trees.initial, trees.changed
     counts: list[tuple[int, int]] = []
     steps = (

@@ -45,9 +45,10 @@ class CoreStack:
                 project_id=fx.project_id,
                 owner_id=fx.user_id,
                 path=path,
-                content=content,
-                size_bytes=size,
                 sha256=sha,
+                size_bytes=size,
+                content=encoded,
+                kind="text",
             )
         assert written is not None
         return written.outcome

@@ -31,19 +31,6 @@ SWAP_AGENT_STATE = named(state_sql.SWAP_AGENT_STATE)
 
 
 @dataclasses.dataclass()
-class ProjectFile:
-    project_id: UUID
-    owner_id: UUID
-    path: str
-    content: str
-    size_bytes: int
-    sha256: str
-    version: int
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclasses.dataclass()
 class FileEntryRow:
     project_id: UUID
     path: str
@@ -52,6 +39,12 @@ class FileEntryRow:
     version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    kind: str
+
+
+@dataclasses.dataclass()
+class ProjectFile(FileEntryRow):
+    content: bytes
 
 
 @dataclasses.dataclass()
@@ -86,14 +79,14 @@ class AsyncQuerier:
             return None
         return ProjectFile(
             project_id=row[0],
-            owner_id=row[1],
-            path=row[2],
-            content=row[3],
-            size_bytes=row[4],
-            sha256=row[5],
-            version=row[6],
-            created_at=row[7],
-            updated_at=row[8],
+            path=row[1],
+            size_bytes=row[2],
+            sha256=row[3],
+            version=row[4],
+            created_at=row[5],
+            updated_at=row[6],
+            kind=row[7],
+            content=row[8],
         )
 
     async def put_file(
@@ -102,9 +95,10 @@ class AsyncQuerier:
         project_id: UUID,
         owner_id: UUID,
         path: str,
-        content: str,
-        size_bytes: int,
         sha256: str,
+        size_bytes: int,
+        content: bytes,
+        kind: str,
     ) -> PutFileRow | None:
         row = (
             await self._conn.execute(
@@ -113,9 +107,10 @@ class AsyncQuerier:
                     "p1": project_id,
                     "p2": owner_id,
                     "p3": path,
-                    "p4": content,
+                    "p4": sha256,
                     "p5": size_bytes,
-                    "p6": sha256,
+                    "p6": content,
+                    "p7": kind,
                 },
             )
         ).first()
@@ -129,7 +124,8 @@ class AsyncQuerier:
             version=row[4],
             created_at=row[5],
             updated_at=row[6],
-            outcome=row[7],
+            kind=row[7],
+            outcome=row[8],
         )
 
     async def list_files(
@@ -162,6 +158,7 @@ class AsyncQuerier:
                 version=row[4],
                 created_at=row[5],
                 updated_at=row[6],
+                kind=row[7],
             )
             for row in result
         ]

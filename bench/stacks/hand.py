@@ -11,15 +11,23 @@ and the three SET LOCALs in one simple-query round trip, the statement(s),
 then COMMIT, as a unit of work that ran only the repositories' statements
 ends. A test checks the begin text stays the same.
 
-- put: one INSERT … ON CONFLICT (project_id, path) DO UPDATE … WHERE the
-  sha256 differs RETURNING version, size and sha256 computed here. No row
-  back means the content was stored already (nothing written). New rows
-  start at version 1, an update adds 1.
-- get: one SELECT by primary key; list: one keyset SELECT of 100 entries
-  without content; agent state: an upsert (or, for the request workload's
-  compare-and-swap, one UPDATE … WHERE version = expected).
+It keeps history as the schema asks (schema.sql: file_contents,
+file_versions, agent_state_versions), in the same statement as each write:
+
+- put: one statement: the content INSERT … ON CONFLICT DO NOTHING (stored
+  once per project), the INSERT … ON CONFLICT (project_id, path) DO
+  UPDATE … WHERE the sha256 differs RETURNING version, and the version
+  row from what it returned; size and sha256 computed here. No row back
+  means the content was stored already (nothing written). A file new at
+  a path starts above the path's highest version in the history (1 for a
+  path never used), an update adds 1.
+- get: one SELECT by primary key joined to its content; list: one keyset
+  SELECT of 100 entries without content; agent state: an upsert (or, for
+  the request workload's compare-and-swap, one UPDATE … WHERE version =
+  expected), each adding the state's version row.
 - sync: one transaction, one upsert of the whole tree from arrays
-  (unnest), then one DELETE of the paths not in it.
+  (unnest: contents, files, versions), then one DELETE of the paths not
+  in it that marks their versions deleted.
 """
 
 from __future__ import annotations
@@ -51,27 +59,53 @@ def begin(user_id: UUID) -> str:
 # The end of a unit of work: its statements leave no session state.
 COMMIT = "COMMIT"
 
+# History, as the schema keeps it: a write stores the content unless the
+# project holds it (ON CONFLICT DO NOTHING), upserts the current row and
+# adds that version to file_versions, stamped with the project's
+# generation; a file new at a path starts above the path's highest version
+# in the history (versions never repeat for a path). One statement: the
+# current row names its version, the version its content, and the foreign
+# keys are checked at its end.
 PUT = """
-INSERT INTO project_files AS f (project_id, owner_id, path, content, size_bytes, sha256)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (project_id, path) DO UPDATE
-SET content = excluded.content,
-    size_bytes = excluded.size_bytes,
-    sha256 = excluded.sha256,
-    version = f.version + 1,
-    updated_at = excluded.updated_at
-WHERE f.sha256 <> excluded.sha256
-RETURNING version, xmax = 0 AS created
+WITH stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    VALUES ($1, $2, $6, $5, $4)
+    ON CONFLICT (project_id, sha256) DO NOTHING
+), written AS (
+    INSERT INTO project_files AS f
+        (project_id, owner_id, path, kind, size_bytes, sha256, version)
+    VALUES ($1, $2, $3, 'text', $5, $6, (
+        SELECT coalesce(max(v.version), 0) + 1 FROM file_versions AS v
+        WHERE v.project_id = $1 AND v.path = $3
+    ))
+    ON CONFLICT (project_id, path) DO UPDATE
+    SET kind = excluded.kind,
+        size_bytes = excluded.size_bytes,
+        sha256 = excluded.sha256,
+        version = f.version + 1,
+        updated_at = excluded.updated_at
+    WHERE f.sha256 <> excluded.sha256 OR f.kind <> excluded.kind
+    RETURNING version, kind, size_bytes, sha256, xmax = 0 AS created
+), versioned AS (
+    INSERT INTO file_versions
+        (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+    SELECT $1, $2, $3, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM written AS w CROSS JOIN projects AS p
+    WHERE p.id = $1
+)
+SELECT version, created FROM written
 """
 
 GET = """
-SELECT project_id, path, content, size_bytes, sha256, version, created_at, updated_at
-FROM project_files
-WHERE project_id = $1 AND path = $2
+SELECT f.project_id, f.path, f.kind, c.content, f.size_bytes, f.sha256, f.version,
+    f.created_at, f.updated_at
+FROM project_files AS f
+JOIN file_contents AS c ON c.project_id = f.project_id AND c.sha256 = f.sha256
+WHERE f.project_id = $1 AND f.path = $2
 """
 
 LIST = """
-SELECT path, size_bytes, sha256, version, created_at, updated_at
+SELECT path, kind, size_bytes, sha256, version, created_at, updated_at
 FROM project_files
 WHERE project_id = $1 AND path > $2
 ORDER BY path
@@ -79,50 +113,101 @@ LIMIT $3
 """
 
 SAVE_STATE = """
-INSERT INTO agent_states AS s (project_id, owner_id, state)
-VALUES ($1, $2, $3::jsonb)
-ON CONFLICT (project_id) DO UPDATE
-SET state = excluded.state,
-    version = s.version + 1,
-    updated_at = excluded.updated_at
-RETURNING version
+WITH written AS (
+    INSERT INTO agent_states AS s (project_id, owner_id, state, version)
+    VALUES ($1, $2, $3::jsonb, (
+        SELECT coalesce(max(v.version), 0) + 1 FROM agent_state_versions AS v
+        WHERE v.project_id = $1
+    ))
+    ON CONFLICT (project_id) DO UPDATE
+    SET state = excluded.state,
+        version = s.version + 1,
+        updated_at = excluded.updated_at
+    RETURNING version, state
+), versioned AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT $1, $2, w.version, p.generation, w.state
+    FROM written AS w CROSS JOIN projects AS p
+    WHERE p.id = $1
+)
+SELECT version FROM written
 """
 
 SWAP_STATE = """
-UPDATE agent_states
-SET state = $2::jsonb, version = version + 1, updated_at = statement_timestamp()
-WHERE project_id = $1 AND version = $3
-RETURNING version
+WITH written AS (
+    UPDATE agent_states
+    SET state = $2::jsonb, version = version + 1, updated_at = statement_timestamp()
+    WHERE project_id = $1 AND version = $3
+    RETURNING owner_id, version, state
+), versioned AS (
+    INSERT INTO agent_state_versions (project_id, owner_id, version, generation, state)
+    SELECT $1, w.owner_id, w.version, p.generation, w.state
+    FROM written AS w CROSS JOIN projects AS p
+    WHERE p.id = $1
+)
+SELECT version FROM written
 """
 
 STATE_VERSION = "SELECT version FROM agent_states WHERE project_id = $1"
 
 SYNC_UPSERT = """
-WITH written AS (
-    INSERT INTO project_files AS f (project_id, owner_id, path, content, size_bytes, sha256)
-    SELECT $1, $2, t.path, t.content, t.size_bytes, t.sha256
-    FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[])
+WITH given AS (
+    SELECT t.path, t.content, t.size_bytes, t.sha256
+    FROM unnest($3::text[], $4::bytea[], $5::bigint[], $6::text[])
         AS t(path, content, size_bytes, sha256)
+), stored AS (
+    INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)
+    SELECT DISTINCT ON (g.sha256) $1, $2, g.sha256, g.size_bytes, g.content
+    FROM given AS g
+    ORDER BY g.sha256
+    ON CONFLICT (project_id, sha256) DO NOTHING
+), written AS (
+    INSERT INTO project_files AS f
+        (project_id, owner_id, path, kind, size_bytes, sha256, version)
+    SELECT $1, $2, g.path, 'text', g.size_bytes, g.sha256, (
+        SELECT coalesce(max(v.version), 0) + 1 FROM file_versions AS v
+        WHERE v.project_id = $1 AND v.path = g.path
+    )
+    FROM given AS g
     ON CONFLICT (project_id, path) DO UPDATE
-    SET content = excluded.content,
+    SET kind = excluded.kind,
         size_bytes = excluded.size_bytes,
         sha256 = excluded.sha256,
         version = f.version + 1,
         updated_at = excluded.updated_at
-    WHERE f.sha256 <> excluded.sha256
-    RETURNING xmax = 0 AS created
+    WHERE f.sha256 <> excluded.sha256 OR f.kind <> excluded.kind
+    RETURNING path, version, kind, size_bytes, sha256, xmax = 0 AS created
+), versioned AS (
+    INSERT INTO file_versions
+        (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)
+    SELECT $1, $2, w.path, w.version, p.generation, w.kind, w.size_bytes, w.sha256
+    FROM written AS w CROSS JOIN projects AS p
+    WHERE p.id = $1
 )
 SELECT count(*) FILTER (WHERE created) AS created,
     count(*) FILTER (WHERE NOT created) AS updated
 FROM written
 """
 
-SYNC_DELETE = (
-    "DELETE FROM project_files WHERE project_id = $1 AND path <> ALL($2::text[])"
+# The paths not in the tree leave it; their versions are marked deleted.
+SYNC_DELETE = """
+WITH removed AS (
+    DELETE FROM project_files
+    WHERE project_id = $1 AND path <> ALL($2::text[])
+    RETURNING path, version
+), marked AS (
+    UPDATE file_versions AS v
+    SET deleted_at = statement_timestamp(), deleted_generation = p.generation
+    FROM removed AS r, projects AS p
+    WHERE v.project_id = $1 AND v.path = r.path AND v.version = r.version
+      AND p.id = $1
 )
+SELECT count(*) FROM removed
+"""
 
 
 def digest(content: str) -> tuple[int, str]:
+    """Size and hex SHA-256 of the text's UTF-8 bytes."""
     encoded = content.encode("utf-8")
     return len(encoded), hashlib.sha256(encoded).hexdigest()
 
@@ -160,10 +245,11 @@ class HandStack:
     ) -> tuple[str, int | None]:
         """(outcome, version): created, updated, or unchanged (version None:
         nothing was written, so nothing came back)."""
-        size, sha = digest(content)
+        encoded = content.encode("utf-8")
+        size, sha = len(encoded), hashlib.sha256(encoded).hexdigest()
         async with self.pool.acquire() as conn:
             await conn.execute(begin(user))
-            row = await conn.fetchrow(PUT, project, user, path, content, size, sha)
+            row = await conn.fetchrow(PUT, project, user, path, encoded, size, sha)
             await conn.execute(COMMIT)
         if row is None:
             return "unchanged", None
@@ -203,8 +289,7 @@ class HandStack:
     ) -> tuple[int, int, int]:
         """Make the project's files `tree`: (created, updated, deleted)."""
         paths = list(tree)
-        contents = list(tree.values())
-        digests = [digest(text) for text in contents]
+        contents = [text.encode("utf-8") for text in tree.values()]
         async with self.pool.acquire() as conn:
             await conn.execute(begin(user))
             row = await conn.fetchrow(
@@ -213,13 +298,13 @@ class HandStack:
                 user,
                 paths,
                 contents,
-                [size for size, _ in digests],
-                [sha for _, sha in digests],
+                [len(content) for content in contents],
+                [hashlib.sha256(content).hexdigest() for content in contents],
             )
-            status = await conn.execute(SYNC_DELETE, project, paths)
+            deleted: int = await conn.fetchval(SYNC_DELETE, project, paths)
             await conn.execute(COMMIT)
         assert row is not None
-        return row["created"], row["updated"], int(status.split()[-1])
+        return row["created"], row["updated"], deleted
 
     # The request workloads' Stack protocol (bench.stacks.base).
 

@@ -65,9 +65,10 @@ class RawStack:
                 fx.project_id,
                 fx.user_id,
                 path,
-                content,
-                size,
                 sha,
+                size,
+                encoded,
+                "text",
             )
         assert row is not None
         outcome: str = row["outcome"]

@@ -59,7 +59,8 @@ async def test_row_level_security_binds_its_reads_and_writes(
     assert await stack.list_files(other, project, "") == []
     found = await stack.get_file_of(owner, project, "a.py")
     assert found is not None
-    assert found["content"] == "print(1)\n"
+    assert found["content"] == b"print(1)\n"
+    assert found["kind"] == "text"
     with pytest.raises(asyncpg.PostgresError):
         # Another user's upsert onto the owner's row is refused (the
         # policies' USING), never applied.
@@ -101,3 +102,50 @@ async def test_put_sync_and_save_outcomes_and_versions(
 
     assert await stack.upsert_state(user, project, {"step": 1}) == 1
     assert await stack.upsert_state(user, project, {"step": 2}) == 2
+
+
+async def test_it_keeps_history_as_the_schema_asks(
+    stack: HandStack, superuser: asyncpg.Connection[Any]
+) -> None:
+    """Every write adds its version, each content is stored once, a file
+    the sync removes has its version marked deleted, and a file made again
+    at that path starts above its history: what the repositories write
+    per write, so the comparison with them is of like with like."""
+    user = await new_user(superuser, "historian")
+    project = await new_project(superuser, user, "p")
+    assert await stack.put_file(user, project, "a.py", "one") == ("created", 1)
+    assert await stack.put_file(user, project, "a.py", "two") == ("updated", 2)
+    assert await stack.put_file(user, project, "a.py", "one") == ("updated", 3)
+    assert await stack.put_file(user, project, "a.py", "one") == ("unchanged", None)
+    versions = await superuser.fetch(
+        "SELECT v.version, c.content FROM file_versions AS v "
+        "JOIN file_contents AS c USING (project_id, sha256) "
+        "WHERE v.project_id = $1 AND v.path = 'a.py' ORDER BY v.version",
+        project,
+    )
+    assert [(r["version"], r["content"]) for r in versions] == [
+        (1, b"one"),
+        (2, b"two"),
+        (3, b"one"),
+    ]
+    assert (
+        await superuser.fetchval(
+            "SELECT count(*) FROM file_contents WHERE project_id = $1", project
+        )
+        == 2
+    )
+    assert await stack.sync_tree(user, project, {"b.py": "bee"}) == (1, 0, 1)
+    deleted = await superuser.fetchval(
+        "SELECT deleted_at IS NOT NULL FROM file_versions "
+        "WHERE project_id = $1 AND path = 'a.py' AND version = 3",
+        project,
+    )
+    assert deleted is True
+    assert await stack.put_file(user, project, "a.py", "again") == ("created", 4)
+    await stack.upsert_state(user, project, {"step": 1})
+    await stack.upsert_state(user, project, {"step": 2})
+    assert await superuser.fetchval(
+        "SELECT array_agg(version ORDER BY version) FROM agent_state_versions "
+        "WHERE project_id = $1",
+        project,
+    ) == [1, 2]

@@ -9,11 +9,41 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+from bench import history
 
 from tests.support import run_bench
 
 STACKS = {"a", "b", "c", "d", "h"}
 METRICS = {"ops_per_s", "p50_ms", "p99_ms"}
+STAT = {"min", "median", "max"}
+
+
+def check_history(part: dict[str, Any]) -> None:
+    """The smoke sizes' history part: each workload ran (and checked its
+    outcomes as it went: restore and sync counts, contents stored once)."""
+    assert part["checkpoint"]["files"] == {"small": 10, "large": 60}
+    assert set(part["checkpoint"]["large/small"]) == STAT
+    assert part["restore"]["files"] == 60
+    assert part["restore"]["changed"] == 1
+    assert set(part["restore"]["ms"]) == {"restore", "sync"}
+    assert set(part["storage"]) == set(history.STORAGE_KINDS)
+    for kind, built in part["storage"].items():
+        # 50 files, then 1 changed before each of the 2 checkpoints after
+        # the first: 52 contents, each one version.
+        assert built["distinct_contents"] == 52, kind
+        assert built["file_versions"] == 52, kind
+        assert set(built["tables"]) == set(history.TABLES), kind
+        assert built["stored_bytes"] > 0, kind
+        assert set(built["stored/distinct"]) == STAT, kind
+    assert set(part["writes"]["us_per_call"]) == set(history.WRITES)
+    assert set(part["writes"]["ratios"]) == {
+        "put d/h",
+        "put h/h flat",
+        "put d/h flat",
+        "binary get d/a",
+    }
 
 
 def test_bench_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
@@ -34,6 +64,8 @@ def test_bench_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
     assert set(summary["around_sync"]["puts"]) == {"retrying", "hand"}
     assert set(summary["mixed"]["cells"]) == {"retrying", "hand"}
     assert (tmp_path / "chart-smoke.png").stat().st_size > 0
+    # File history and checkpoints (bench/history.py) ran, in full.
+    check_history(summary["history"])
     # At toy sizes the ratios mean nothing: no goal is judged anywhere.
     printed = result.stdout + result.stderr
     for verdict in ("### Goals", "MISSED", "goals missed", "| met"):
@@ -53,3 +85,18 @@ def test_bench_stat_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> No
     assert set(summary["us_per_call"]) == {"stat_1b", "stat_4mib", "get_1b", "get_4mib"}
     assert summary["goal"]["met"] is False
     assert "goal" not in result.stdout
+
+
+def test_bench_history_smoke_run_completes(pg_admin_url: str, tmp_path: Path) -> None:
+    """`python -m bench history --smoke`: the part of file history and
+    checkpoints alone, its tables written; no goal is judged."""
+    result = run_bench(pg_admin_url, "history", "--smoke", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = json.loads((tmp_path / "history-smoke.json").read_text())
+    assert written["mode"] == "smoke"
+    check_history(written["history"])
+    assert written["goals"] == []
+    tables = (tmp_path / "history-smoke.md").read_text()
+    assert "### Storage" in tables
+    for verdict in ("MISSED", "| met"):
+        assert verdict not in result.stdout, verdict

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from repositories import InvalidInput, Project, Store, UnitOfWork, User
 from tests.persistence.helpers import list_all
-from tests.support import new_user, text_of
+from tests.support import new_user
 
 from .helpers import (
     SMALL_CONTENT_LIMIT,
@@ -189,7 +189,7 @@ async def owned_small(small_store: Store) -> Owned:
 
 async def tree(uow: UnitOfWork, project_id: uuid.UUID) -> dict[str, str | bytes]:
     return {
-        entry.path: text_of(await uow.files.get(project_id, entry.path))
+        entry.path: (await uow.files.get(project_id, entry.path)).content
         for entry in await list_all(uow, project_id)
     }
 

@@ -31,6 +31,7 @@ from bench import (
     file_stat,
     footprint,
     history,
+    history_cli,
     machine,
     mixed,
     publish,
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments[:1] == ["stat"]:
         return file_stat.main(arguments[1:])
     if arguments[:1] == ["history"]:
-        return history.main(arguments[1:])
+        return history_cli.main(arguments[1:])
     if arguments[:1] == ["publish"]:
         return publish.main(arguments[1:])
     sizes, args = parse(arguments)

@@ -41,56 +41,38 @@ bench/results/history[-MODE].json and .md.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import functools
 import gc
 import hashlib
-import json
 import random
 import statistics
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from bench import data, database, machine
-from bench.config import FULL, QUICK, SMOKE, Sizes
+from bench import data, database
+from bench.config import Sizes
 from bench.file_stat import alternating
+from bench.history_labels import STORAGE_KINDS, TABLES
 from bench.stacks import hand
 from bench.stacks.hand import HandStack
 from bench.stacks.raw import create_pool
 from bench.timing import Op, Stat, paired, rate, seconds
-from devtools.database import app_login_url, auth_login_url, redact, resolve_url
+from devtools.database import app_login_url, auth_login_url, redact
 from repositories import Store
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # The tables whose growth the storage workload measures.
-TABLES = (
-    "project_files",
-    "file_versions",
-    "file_contents",
-    "checkpoints",
-    "agent_state_versions",
-    "agent_states",
-)
 SYNC_BATCH = 1_000  # files per sync call while seeding a project
 BLOB_PATH = "assets/blob.bin"
 TEXT_PATH = "src/app/writer.py"
 
-WRITES: dict[str, str] = {
-    "put_d": "(d) repositories, files.put",
-    "put_h": "(h) hand-written, with history",
-    "put_h_flat": "(h) hand-written, files as before history",
-    "get_binary_d": "(d) repositories, files.get",
-    "get_binary_a": "(a) raw asyncpg, project_files ⋈ file_contents",
-}
 
 # The calls timed side by side (interleaved within a round).
 WRITE_GROUPS = (("put_d", "put_h", "put_h_flat"), ("get_binary_d", "get_binary_a"))
@@ -595,12 +577,6 @@ async def run(
     return samples, version
 
 
-STORAGE_KINDS: dict[str, str] = {
-    "text": "source-like text",
-    "binary": "random binary",
-}
-
-
 def summarise(samples: dict[str, Any]) -> dict[str, Any]:
     """A JSON tree whose figures are Stat (min, median, max of the rounds)
     and the ratios the goals read, per round where there are rounds."""
@@ -647,67 +623,3 @@ def summarise(samples: dict[str, Any]) -> dict[str, Any]:
             },
         },
     }
-
-
-def parse(argv: list[str]) -> tuple[Sizes, argparse.Namespace]:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench history", description=__doc__
-    )
-    parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    parser.add_argument(
-        "--smoke", action="store_true", help="tiny data, one round: does it still run?"
-    )
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
-    parser.add_argument("--keep-db", action="store_true")
-    args = parser.parse_args(argv)
-    return (SMOKE if args.smoke else QUICK if args.quick else FULL), args
-
-
-def main(argv: list[str]) -> int:
-    """This part alone: its tables printed and written with its samples."""
-    # They import this module: the summary and tables of a full run hold this part.
-    from bench import report
-    from bench.goals import history_goals
-    from bench.summary import dicts_of
-
-    sizes, args = parse(argv)
-    clock = time.perf_counter()
-    load_at_start = machine.load_average()
-    samples, version = asyncio.run(run(resolve_url(), sizes, args.keep_db))
-    part = summarise(samples)
-    meta = {
-        "mode": sizes.mode,
-        "command": "nox -s bench -- history"
-        + ("" if sizes.mode == "full" else f" --{sizes.mode}"),
-        "machine": {
-            **machine.describe(version),
-            "load_average_at_start": load_at_start,
-            "load_average_at_end": machine.load_average(),
-        },
-        "sizes": asdict(sizes),
-        "duration_s": round(time.perf_counter() - clock, 1),
-    }
-    goals = history_goals(part) if sizes.judges_goals else []
-    text = "\n".join(report.history_tables(part, sizes))
-    if goals:
-        text += "\n\n" + "\n".join(report.goals_rows(goals))
-    text += "\n"
-    print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "" if sizes.mode == "full" else f"-{sizes.mode}"
-    written = args.out / f"history{suffix}.json"
-    written.write_text(
-        json.dumps(
-            {
-                **meta,
-                "history": dicts_of(part),
-                "goals": [goal.as_dict() for goal in goals],
-                "samples": samples,
-            },
-            indent=1,
-        )
-        + "\n"
-    )
-    (args.out / f"history{suffix}.md").write_text(text)
-    log(f"done in {meta['duration_s']} s; wrote {written}")
-    return 0

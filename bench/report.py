@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import around_sync, history, mixed, writers
+from bench import around_sync, history_labels, mixed, writers
 from bench.config import Sizes
 from bench.goals import Goal
 from bench.requests import WORKLOADS
@@ -224,7 +224,7 @@ def history_tables(part: dict[str, Any], sizes: Sizes) -> list[str]:
             ["call", "µs per call"],
             [
                 [label, _us(writes["us_per_call"][name])]
-                for name, label in history.WRITES.items()
+                for name, label in history_labels.WRITES.items()
             ],
         ),
         "",
@@ -250,8 +250,8 @@ def storage_table(storage: dict[str, Any]) -> list[str]:
         "maps) against the distinct contents' bytes",
         "",
     ]
-    kinds = [k for k in history.STORAGE_KINDS if k in storage]
-    header = ["", *(history.STORAGE_KINDS[k] for k in kinds)]
+    kinds = [k for k in history_labels.STORAGE_KINDS if k in storage]
+    header = ["", *(history_labels.STORAGE_KINDS[k] for k in kinds)]
 
     def mb(value: int) -> str:
         return f"{value / 1e6:,.1f}"
@@ -265,7 +265,7 @@ def storage_table(storage: dict[str, Any]) -> list[str]:
         ],
         ["file versions", *(f"{storage[k]['file_versions']:,}" for k in kinds)],
     ]
-    for table in history.TABLES:
+    for table in history_labels.TABLES:
         rows.append(
             [
                 f"{table}, MB (of it indexes)",

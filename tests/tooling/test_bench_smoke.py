@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench import history
+from bench import history_labels
 
 from tests.support import run_bench
 
@@ -28,16 +28,16 @@ def check_history(part: dict[str, Any]) -> None:
     assert part["restore"]["files"] == 60
     assert part["restore"]["changed"] == 1
     assert set(part["restore"]["ms"]) == {"restore", "sync"}
-    assert set(part["storage"]) == set(history.STORAGE_KINDS)
+    assert set(part["storage"]) == set(history_labels.STORAGE_KINDS)
     for kind, built in part["storage"].items():
         # 50 files, then 1 changed before each of the 2 checkpoints after
         # the first: 52 contents, each one version.
         assert built["distinct_contents"] == 52, kind
         assert built["file_versions"] == 52, kind
-        assert set(built["tables"]) == set(history.TABLES), kind
+        assert set(built["tables"]) == set(history_labels.TABLES), kind
         assert built["stored_bytes"] > 0, kind
         assert set(built["stored/distinct"]) == STAT, kind
-    assert set(part["writes"]["us_per_call"]) == set(history.WRITES)
+    assert set(part["writes"]["us_per_call"]) == set(history_labels.WRITES)
     assert set(part["writes"]["ratios"]) == {
         "put d/h",
         "put h/h flat",

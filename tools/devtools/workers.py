@@ -14,12 +14,13 @@ started as the worker starts and deleted as it ends. The worker's
 TEST_DATABASE_URL names its cluster, so the project's fixtures, the
 plugin's tests and every process a test starts use it.
 
-A run whose server is another major version than the wheel's (`nox -s
-compat` and `nox -s citus` run serially; a TEST_DATABASE_URL of one's own
-with `-n`) stops at once, as its workers would otherwise test two versions.
+A parallel run whose server is another major version than the wheel's
+(`nox -s compat` and `nox -s citus` run serially; a TEST_DATABASE_URL of
+one's own with `-n`) stops before any worker starts, as its workers would
+otherwise test two versions.
 
-Loaded by pyproject.toml's pytest options in every run; outside an xdist
-worker, and in gw0, it does nothing.
+Loaded by pyproject.toml's pytest options in every run; in a serial run,
+and in gw0, it does nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ _clusters = ExitStack()
 
 
 def _major(version: str) -> str:
-    """"18" of "18.6", "15.10 (Debian 15.10-1)", "postgres (PostgreSQL) 18.6"."""
+    """ "18" of "18.6", "15.10 (Debian 15.10-1)", "postgres (PostgreSQL) 18.6"."""
     found = re.search(r"(\d+)\.\d+", version)
     return found.group(1) if found else version
 
@@ -62,19 +63,28 @@ def worker_id(config: pytest.Config) -> str | None:
     return str(workerinput["workerid"])
 
 
+def _parallel(config: pytest.Config) -> bool:
+    """Whether this is the controller of a parallel run (`-n` above 0)."""
+    workers = getattr(config.option, "numprocesses", None)
+    return worker_id(config) is None and bool(workers)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     worker = worker_id(config)
-    if worker is None or worker == "gw0":
+    if worker is None:
+        run_server = os.environ.get("TEST_DATABASE_URL", "").strip()
+        if _parallel(config) and run_server:
+            # Once, before any worker starts.
+            theirs, ours = _major(database.check(run_server)), _wheel_major()
+            if theirs != ours:
+                raise pytest.UsageError(
+                    f"the run's server is PostgreSQL {theirs}, the workers' own "
+                    f"clusters would be {ours} (the embedded wheel): run this "
+                    "server's tests with -n 0"
+                )
         return
-    run_server = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if run_server:
-        theirs, ours = _major(database.check(run_server)), _wheel_major()
-        if theirs != ours:
-            raise pytest.UsageError(
-                f"worker {worker}: the run's server is PostgreSQL {theirs}, the "
-                f"workers' own clusters would be {ours} (the embedded wheel): "
-                "run this server's tests with -n 0"
-            )
+    if worker == "gw0":
+        return
     made = _clusters.enter_context(
         cluster.throwaway_cluster(settings=SETTINGS, prefix=f"test-{worker}-")
     )
@@ -103,8 +113,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     """In a parallel run the workers' reports are not shown, so the run
     names its servers here, before the tests (a serial run names its server
     once a test first uses it, tests/conftest.py)."""
-    workers = getattr(config.option, "numprocesses", None)
-    if worker_id(config) is not None or not workers:
+    if not _parallel(config):
         return []
     url = os.environ.get("TEST_DATABASE_URL", "").strip()
     chosen, _, why = os.environ.get(testdb.REASON_VARIABLE, "").partition(" ")

@@ -134,12 +134,12 @@ def tests(session: nox.Session) -> None:
     # The bench smoke test runs every stack; tests/examples runs the web app.
     session.install("-e", ".[bench,web]")
     # The server is chosen before pytest starts and handed to it as
-    # TEST_DATABASE_URL, the one thing the plugin's own tests read. Two
-    # workers per core (a worker waits on its server and on the processes
-    # its tests start for much of the run), at most 8, each test file whole
-    # on one of them; every worker but the first gets a throwaway server of
-    # its own (devtools.workers, docs/testing.md). `-- -n 0` runs serially.
-    workers = min(2 * (os.cpu_count() or 1), 8)
+    # TEST_DATABASE_URL, the one thing the plugin's own tests read. A
+    # worker per core, at most 8 (two per core measured slower against the
+    # serial run, docs/testing.md), each test file whole on one of them;
+    # every worker but the first gets a throwaway server of its own
+    # (devtools.workers). `-- -n 0` runs serially.
+    workers = min(os.cpu_count() or 1, 8)
     parallel = ["-n", str(workers), "--dist", "loadfile"]
     devtool(session, "testdb", "pytest", *parallel, *session.posargs)
 

@@ -134,8 +134,14 @@ def tests(session: nox.Session) -> None:
     # The bench smoke test runs every stack; tests/examples runs the web app.
     session.install("-e", ".[bench,web]")
     # The server is chosen before pytest starts and handed to it as
-    # TEST_DATABASE_URL, the one thing the plugin's own tests read.
-    devtool(session, "testdb", "pytest", *session.posargs)
+    # TEST_DATABASE_URL, the one thing the plugin's own tests read. A
+    # worker per core, at most 8 (two per core measured slower against the
+    # serial run, docs/testing.md), each test file whole on one of them;
+    # every worker but the first gets a throwaway server of its own
+    # (devtools.workers). `-- -n 0` runs serially.
+    workers = min(os.cpu_count() or 1, 8)
+    parallel = ["-n", str(workers), "--dist", "loadfile"]
+    devtool(session, "testdb", "pytest", *parallel, *session.posargs)
 
 
 @nox.session(python=PYTHON)

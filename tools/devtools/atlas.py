@@ -146,7 +146,9 @@ def build() -> Path:
     )
     started = time.monotonic()
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    partial = BUILD_DIR / "schemaflow.partial"
+    # A name of this process's own: the workers of a parallel test run may
+    # build at once, and each renames a whole binary into place.
+    partial = BUILD_DIR / f"schemaflow.partial.{os.getpid()}"
     done = subprocess.run(
         [
             "go",

@@ -202,7 +202,11 @@ async def test_labels_at_the_edges_are_accepted(
         assert await uow.checkpoints.get(project.id, made.id) == made
 
 
-@pytest.mark.parametrize("checkpoint_id", ["not-a-uuid", 5, None, str(uuid.uuid4())])
+@pytest.mark.parametrize(
+    "checkpoint_id",
+    ["not-a-uuid", 5, None, str(uuid.uuid4())],
+    ids=["text", "int", "none", "uuid-as-str"],
+)
 async def test_a_checkpoint_id_that_is_no_uuid_is_refused(
     store: Store, user: User, checkpoint_id: Any
 ) -> None:

@@ -8,12 +8,16 @@
 -- written at or before G: the version whose generation is at most G and
 -- whose next version's (if any) is above G. That version is kept whatever
 -- the policy; so is every current version.
+--
+-- The cutoff of an age is read from a one-row sub-select: Citus refuses a
+-- STABLE function (statement_timestamp) beside a column in a DELETE.
 
 -- name: PruneCheckpoints :execrows
 -- Beyond the newest @keep_checkpoints and older than @keep_for.
 DELETE FROM checkpoints c
+USING (SELECT statement_timestamp() - @keep_for::interval AS at) AS cutoff
 WHERE c.project_id = @project_id AND c.owner_id = @owner_id
-  AND c.created_at < statement_timestamp() - @keep_for::interval
+  AND c.created_at < cutoff.at
   AND c.generation <= (
     SELECT k.generation FROM checkpoints k
     WHERE k.project_id = @project_id AND k.owner_id = @owner_id
@@ -31,11 +35,12 @@ USING (
         lead(h.generation) OVER (PARTITION BY h.path ORDER BY h.version) AS next_generation
     FROM file_versions h
     WHERE h.project_id = @project_id AND h.owner_id = @owner_id
-) AS history
+) AS history,
+    (SELECT statement_timestamp() - @keep_for::interval AS at) AS cutoff
 WHERE v.project_id = @project_id AND v.owner_id = @owner_id
   AND v.path = history.path AND v.version = history.version
   AND history.newest_first > @keep_versions::bigint
-  AND history.created_at < statement_timestamp() - @keep_for::interval
+  AND history.created_at < cutoff.at
   AND NOT EXISTS (
     SELECT 1 FROM project_files f
     WHERE f.project_id = @project_id AND f.path = history.path AND f.version = history.version
@@ -56,11 +61,12 @@ USING (
         lead(h.generation) OVER (ORDER BY h.version) AS next_generation
     FROM agent_state_versions h
     WHERE h.project_id = @project_id AND h.owner_id = @owner_id
-) AS history
+) AS history,
+    (SELECT statement_timestamp() - @keep_for::interval AS at) AS cutoff
 WHERE v.project_id = @project_id AND v.owner_id = @owner_id
   AND v.version = history.version
   AND history.newest_first > @keep_versions::bigint
-  AND history.created_at < statement_timestamp() - @keep_for::interval
+  AND history.created_at < cutoff.at
   AND NOT EXISTS (
     SELECT 1 FROM agent_states s
     WHERE s.project_id = @project_id AND s.version = history.version

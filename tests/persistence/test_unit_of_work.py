@@ -35,17 +35,19 @@ from tests.support import (
 # history and the current row naming that version, in one statement (the
 # foreign keys are checked at its end, so the three rows satisfy each other).
 PLANT_FILE = (
+    # Each row from the parameters (VALUES), not from the clause before it:
+    # Citus would take an INSERT from a WITH result to the coordinator,
+    # where COPY is refused under row-level security before any check.
     "WITH content AS ("
     " INSERT INTO file_contents (project_id, owner_id, sha256, size_bytes, content)"
-    " VALUES ($1, $2, $6, $5, $4) RETURNING project_id, owner_id, sha256, size_bytes"
+    " VALUES ($1, $2, $6, $5, $4)"
     "), version AS ("
     " INSERT INTO file_versions"
     " (project_id, owner_id, path, version, generation, kind, size_bytes, sha256)"
-    " SELECT project_id, owner_id, $3, 1, 0, 'text', size_bytes, sha256 FROM content"
-    " RETURNING project_id, owner_id, path, version, kind, size_bytes, sha256"
+    " VALUES ($1, $2, $3, 1, 0, 'text', $5, $6)"
     ") INSERT INTO project_files"
     " (project_id, owner_id, path, size_bytes, sha256, version, kind)"
-    " SELECT project_id, owner_id, path, size_bytes, sha256, version, kind FROM version"
+    " VALUES ($1, $2, $3, $5, $6, 1, 'text')"
 )
 PLANTED = ("planted.txt", b"x", 1, hashlib.sha256(b"x").hexdigest())
 # A version of the agent state and a checkpoint, each a row of its own table.

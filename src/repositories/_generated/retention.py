@@ -11,6 +11,9 @@ A checkpoint at generation G needs, of each path, the highest version
 written at or before G: the version whose generation is at most G and
 whose next version's (if any) is above G. That version is kept whatever
 the policy; so is every current version.
+
+The cutoff of an age is read from a one-row sub-select: Citus refuses a
+STABLE function (statement_timestamp) beside a column in a DELETE.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from repositories._generated import Executor, ModelT, from_database, rows_affect
 
 PRUNE_CHECKPOINTS: Final = """-- name: PruneCheckpoints :execrows
 DELETE FROM checkpoints c
-WHERE c.project_id = $1 AND c.owner_id = $2
-  AND c.created_at < statement_timestamp() - $3::interval
+USING (SELECT statement_timestamp() - $1::interval AS at) AS cutoff
+WHERE c.project_id = $2 AND c.owner_id = $3
+  AND c.created_at < cutoff.at
   AND c.generation <= (
     SELECT k.generation FROM checkpoints k
-    WHERE k.project_id = $1 AND k.owner_id = $2
+    WHERE k.project_id = $2 AND k.owner_id = $3
     ORDER BY k.generation DESC
     OFFSET $4 LIMIT 1
   )"""
@@ -39,15 +43,15 @@ WHERE c.project_id = $1 AND c.owner_id = $2
 async def prune_checkpoints(
     conn: Executor,
     *,
+    keep_for: timedelta,
     project_id: UUID,
     owner_id: UUID,
-    keep_for: timedelta,
     keep_checkpoints: int,
 ) -> int:
     """Beyond the newest @keep_checkpoints and older than @keep_for."""
     return rows_affected(
         await conn.execute(
-            PRUNE_CHECKPOINTS, project_id, owner_id, keep_for, keep_checkpoints
+            PRUNE_CHECKPOINTS, keep_for, project_id, owner_id, keep_checkpoints
         )
     )
 
@@ -60,11 +64,12 @@ USING (
         lead(h.generation) OVER (PARTITION BY h.path ORDER BY h.version) AS next_generation
     FROM file_versions h
     WHERE h.project_id = $1 AND h.owner_id = $2
-) AS history
+) AS history,
+    (SELECT statement_timestamp() - $3::interval AS at) AS cutoff
 WHERE v.project_id = $1 AND v.owner_id = $2
   AND v.path = history.path AND v.version = history.version
-  AND history.newest_first > $3::bigint
-  AND history.created_at < statement_timestamp() - $4::interval
+  AND history.newest_first > $4::bigint
+  AND history.created_at < cutoff.at
   AND NOT EXISTS (
     SELECT 1 FROM project_files f
     WHERE f.project_id = $1 AND f.path = history.path AND f.version = history.version
@@ -82,15 +87,15 @@ async def prune_file_versions(
     *,
     project_id: UUID,
     owner_id: UUID,
-    keep_versions: int,
     keep_for: timedelta,
+    keep_versions: int,
 ) -> int:
     """Beyond the newest @keep_versions of their path, older than @keep_for,
     not current and needed by no checkpoint.
     """
     return rows_affected(
         await conn.execute(
-            PRUNE_FILE_VERSIONS, project_id, owner_id, keep_versions, keep_for
+            PRUNE_FILE_VERSIONS, project_id, owner_id, keep_for, keep_versions
         )
     )
 
@@ -103,11 +108,12 @@ USING (
         lead(h.generation) OVER (ORDER BY h.version) AS next_generation
     FROM agent_state_versions h
     WHERE h.project_id = $1 AND h.owner_id = $2
-) AS history
+) AS history,
+    (SELECT statement_timestamp() - $3::interval AS at) AS cutoff
 WHERE v.project_id = $1 AND v.owner_id = $2
   AND v.version = history.version
-  AND history.newest_first > $3::bigint
-  AND history.created_at < statement_timestamp() - $4::interval
+  AND history.newest_first > $4::bigint
+  AND history.created_at < cutoff.at
   AND NOT EXISTS (
     SELECT 1 FROM agent_states s
     WHERE s.project_id = $1 AND s.version = history.version
@@ -125,13 +131,13 @@ async def prune_agent_state_versions(
     *,
     project_id: UUID,
     owner_id: UUID,
-    keep_versions: int,
     keep_for: timedelta,
+    keep_versions: int,
 ) -> int:
     """As PruneFileVersions, for the project's one agent state."""
     return rows_affected(
         await conn.execute(
-            PRUNE_AGENT_STATE_VERSIONS, project_id, owner_id, keep_versions, keep_for
+            PRUNE_AGENT_STATE_VERSIONS, project_id, owner_id, keep_for, keep_versions
         )
     )
 

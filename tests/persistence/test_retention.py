@@ -16,7 +16,7 @@ import random
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -52,6 +52,14 @@ def policy(keep_versions: int, **limits: Any) -> RetentionPolicy:
     return RetentionPolicy(keep_versions=keep_versions, keep_for=KEEP_FOR, **limits)
 
 
+def ago(by: timedelta) -> datetime:
+    """A moment `by` before now. Rows are aged by setting this moment, not
+    by subtracting from their own time: Citus refuses an UPDATE that
+    computes with a STABLE operator (timestamptz minus interval) and a
+    column."""
+    return datetime.now(UTC) - by
+
+
 async def age_versions(
     admin: Admin,
     project_id: uuid.UUID,
@@ -62,13 +70,13 @@ async def age_versions(
     """Move the created_at of a path's versions (all, or those listed) back."""
     chosen = None if versions is None else list(versions)
     await admin.execute(
-        "UPDATE file_versions SET created_at = created_at - $4::interval"
+        "UPDATE file_versions SET created_at = $4::timestamptz"
         " WHERE project_id = $1 AND path = $2"
         " AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))",
         project_id,
         path,
         chosen,
-        by,
+        ago(by),
     )
 
 
@@ -76,20 +84,19 @@ async def age_all(admin: Admin, project_id: uuid.UUID, by: timedelta = OLD) -> N
     """Every file version, agent-state version and checkpoint of the project."""
     for table in ("file_versions", "agent_state_versions", "checkpoints"):
         await admin.execute(
-            f"UPDATE {table} SET created_at = created_at - $2::interval"
-            " WHERE project_id = $1",
+            f"UPDATE {table} SET created_at = $2::timestamptz WHERE project_id = $1",
             project_id,
-            by,
+            ago(by),
         )
 
 
 async def age_checkpoint(admin: Admin, checkpoint: Checkpoint, by: timedelta) -> None:
     await admin.execute(
-        "UPDATE checkpoints SET created_at = created_at - $3::interval"
+        "UPDATE checkpoints SET created_at = $3::timestamptz"
         " WHERE project_id = $1 AND id = $2",
         checkpoint.project_id,
         checkpoint.id,
-        by,
+        ago(by),
     )
 
 

@@ -733,10 +733,12 @@ async def test_history_rows_planted_into_another_tenant_are_refused(
     owns: Callable[[Tenants], tuple[Any, ...]],
 ) -> None:
     before = await snapshot(admin)
-    # The control: aimed at one's own project, the statement runs.
-    assert await run_then_roll_back(
-        store, tenants.other.id, [(statement, owns(tenants))]
-    ) in (["INSERT 0 1"], ["UPDATE 1"])
+    # The control: aimed at one's own project, the statement runs (on
+    # Citus, no statement sets a row's project, not even to the same one).
+    if not (citusdb.enabled() and "SET project_id" in statement):
+        assert await run_then_roll_back(
+            store, tenants.other.id, [(statement, owns(tenants))]
+        ) in (["INSERT 0 1"], ["UPDATE 1"])
     with pytest.raises(refusals()) as refused:
         async with store.unit_of_work(tenants.other.id) as uow:
             await connection_of(uow).execute(statement, *victims(tenants))

@@ -34,11 +34,13 @@ FROM checkpoints
 WHERE project_id = @project_id AND owner_id = @owner_id AND id = @id;
 
 -- name: ListCheckpoints :many
--- Newest first; a keyset page below @before_generation.
+-- Newest first; a keyset page below @before_generation (none: the first
+-- page).
 SELECT id, project_id, label, created_at, generation
 FROM checkpoints
 WHERE project_id = @project_id AND owner_id = @owner_id
-  AND generation < @before_generation
+  AND (sqlc.narg(before_generation)::bigint IS NULL
+    OR generation < sqlc.narg(before_generation)::bigint)
 ORDER BY generation DESC
 LIMIT @row_limit;
 

@@ -44,11 +44,12 @@ WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path;
 
 -- name: ListFileHistory :many
 -- @into
--- A path's versions, newest first; a keyset page below @before_version.
+-- A path's versions, newest first; a keyset page below @before_version
+-- (none: the first page).
 SELECT project_id, path, version, kind, size_bytes, sha256, created_at, deleted_at
 FROM file_versions
 WHERE project_id = @project_id AND owner_id = @owner_id AND path = @path
-  AND version < @before_version
+  AND (sqlc.narg(before_version)::bigint IS NULL OR version < sqlc.narg(before_version)::bigint)
 ORDER BY version DESC
 LIMIT @row_limit;
 

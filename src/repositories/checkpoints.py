@@ -8,6 +8,7 @@ restore is one write that no other writer of the project is between."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 from uuid import UUID, uuid4
 
@@ -33,8 +34,6 @@ from repositories.settings import UnitOfWorkSettings
 RESOURCE = "checkpoint"
 PROJECT = "project"
 _CHECKPOINT_PAGE = Page[Checkpoint]
-# Above every generation: the first page of a listing starts below it.
-_NO_GENERATION_ABOVE = 2**63 - 1
 
 ROW_MODELS = RowModels(
     picked_from=(
@@ -47,6 +46,7 @@ ROW_MODELS = RowModels(
 _Row = (
     queries.CreateCheckpointRow | queries.GetCheckpointRow | queries.ListCheckpointsRow
 )
+_DiffRow = queries.DiffCheckpointsRow | queries.DiffCheckpointWithNowRow
 
 
 def _checkpoint(row: _Row) -> Checkpoint:
@@ -119,10 +119,10 @@ class CheckpointsRepository:
         """One page of the project's checkpoints, newest first."""
         project_id = validation.identifier(project_id, "project_id")
         checked_limit = validation.limit(limit)
-        below = _NO_GENERATION_ABOVE
+        below = None
         if cursor is not None:
             (after,) = self._settings.cursors.decode(cursor, RESOURCE, str(project_id))
-            below = int(after)
+            below = int(after)  # a generation this listing wrote, signed
         with translated(RESOURCE):
             rows = await queries.list_checkpoints(
                 self._conn,
@@ -199,29 +199,24 @@ class CheckpointsRepository:
         a = validation.identifier(a, "a")
         later = None if b is None else validation.identifier(b, "b")
         start = await self._row(project_id, a)
+        end = None if later is None else await self._row(project_id, later)
         with translated(RESOURCE):
-            if later is None:
-                changes: list[tuple[str, str]] = [
-                    (row.path, row.change)
-                    for row in await queries.diff_checkpoint_with_now(
-                        self._conn,
-                        project_id=project_id,
-                        owner_id=self._actor,
-                        from_generation=start.generation,
-                    )
-                ]
+            if end is None:
+                rows: Sequence[_DiffRow] = await queries.diff_checkpoint_with_now(
+                    self._conn,
+                    project_id=project_id,
+                    owner_id=self._actor,
+                    from_generation=start.generation,
+                )
             else:
-                end = await self._row(project_id, later)
-                changes = [
-                    (row.path, row.change)
-                    for row in await queries.diff_checkpoints(
-                        self._conn,
-                        project_id=project_id,
-                        owner_id=self._actor,
-                        from_generation=start.generation,
-                        to_generation=end.generation,
-                    )
-                ]
+                rows = await queries.diff_checkpoints(
+                    self._conn,
+                    project_id=project_id,
+                    owner_id=self._actor,
+                    from_generation=start.generation,
+                    to_generation=end.generation,
+                )
+        changes = [(row.path, row.change) for row in rows]
         return CheckpointDiff(
             added=[path for path, change in changes if change == "added"],
             changed=[path for path, change in changes if change == "changed"],

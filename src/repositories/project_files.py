@@ -37,8 +37,6 @@ PROJECT = "project"
 _HIGHEST_CODE_POINT = 0x10FFFF
 _FILE_PAGE = Page[FileEntry]  # looked up once: subscripting costs each time
 _VERSION_PAGE = Page[FileVersion]
-# Above every version: the first page of a history starts below it.
-_NO_VERSION_ABOVE = 2**63 - 1
 
 
 def prefix_end(prefix: str) -> str | None:
@@ -125,11 +123,6 @@ def _path_after(last: FileEntry) -> list[str]:
 def _version_after(last: FileVersion) -> list[str]:
     # What history reads back from a cursor: the next page is below `last`.
     return [str(last.version)]
-
-
-def _cursor_version(text: str) -> int:
-    # A signed cursor holds what _version_after wrote.
-    return int(text)
 
 
 class ProjectFilesRepository:
@@ -308,12 +301,12 @@ class ProjectFilesRepository:
         project_id = validation.identifier(project_id, "project_id")
         checked_path = validation.path(path)
         checked_limit = validation.limit(limit)
-        below = _NO_VERSION_ABOVE
+        below = None
         if cursor is not None:
             (after,) = self._settings.cursors.decode(
                 cursor, "file version", f"{project_id}/{checked_path}"
             )
-            below = _cursor_version(after)
+            below = int(after)  # what _version_after wrote, signed
         with translated(RESOURCE):
             found = await queries.list_file_history_into(
                 self._conn,

@@ -117,7 +117,8 @@ LIST_CHECKPOINTS: Final = """-- name: ListCheckpoints :many
 SELECT id, project_id, label, created_at, generation
 FROM checkpoints
 WHERE project_id = $1 AND owner_id = $2
-  AND generation < $3
+  AND ($3::bigint IS NULL
+    OR generation < $3::bigint)
 ORDER BY generation DESC
 LIMIT $4"""
 
@@ -137,10 +138,12 @@ async def list_checkpoints(
     *,
     project_id: UUID,
     owner_id: UUID,
-    before_generation: int,
+    before_generation: int | None = None,
     row_limit: int,
 ) -> list[ListCheckpointsRow]:
-    """Newest first; a keyset page below @before_generation."""
+    """Newest first; a keyset page below @before_generation (none: the first
+    page).
+    """
     rows = await conn.fetch(
         LIST_CHECKPOINTS, project_id, owner_id, before_generation, row_limit
     )

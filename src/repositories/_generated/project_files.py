@@ -161,7 +161,7 @@ LIST_FILE_HISTORY: Final = """-- name: ListFileHistory :many
 SELECT project_id, path, version, kind, size_bytes, sha256, created_at, deleted_at
 FROM file_versions
 WHERE project_id = $1 AND owner_id = $2 AND path = $3
-  AND version < $4
+  AND ($4::bigint IS NULL OR version < $4::bigint)
 ORDER BY version DESC
 LIMIT $5"""
 
@@ -201,10 +201,12 @@ async def list_file_history(
     project_id: UUID,
     owner_id: UUID,
     path: str,
-    before_version: int,
+    before_version: int | None = None,
     row_limit: int,
 ) -> list[ListFileHistoryRow]:
-    """A path's versions, newest first; a keyset page below @before_version."""
+    """A path's versions, newest first; a keyset page below @before_version
+    (none: the first page).
+    """
     rows = await conn.fetch(
         LIST_FILE_HISTORY, project_id, owner_id, path, before_version, row_limit
     )
@@ -218,7 +220,7 @@ async def list_file_history_into(
     project_id: UUID,
     owner_id: UUID,
     path: str,
-    before_version: int,
+    before_version: int | None = None,
     row_limit: int,
 ) -> list[ModelT]:
     """Each row built as `row_model`, which must have the same fields (names,

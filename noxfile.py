@@ -37,10 +37,21 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
-TOOLS_ENV = {
+# Compiled bytecode is kept, in one folder under .nox/ rather than in
+# __pycache__ folders of the tree, even where PYTHONDONTWRITEBYTECODE is
+# set: without it every process of a run (pytest's workers, the tools and
+# servers the tests start) compiles every module it imports again, pytest
+# rewrites every test module's asserts again, and the virtualenvs' packages
+# are installed without bytecode. Measured in docs/testing.md.
+BYTECODE_ENV: dict[str, str | None] = {
+    "PYTHONDONTWRITEBYTECODE": None,
+    "PYTHONPYCACHEPREFIX": str(ROOT / ".nox" / "pycache"),
+}
+TOOLS_ENV: dict[str, str | None] = {
     "PYTHONPATH": str(ROOT / "tools"),
     "ATLAS_NO_UPDATE_NOTIFIER": "1",
     "ATLAS_NO_UPGRADE_SUGGESTIONS": "1",
+    **BYTECODE_ENV,
 }
 
 
@@ -311,7 +322,8 @@ def typecheck(session: nox.Session) -> None:
     session.run(
         "mypy",
         env={
-            "MYPYPATH": os.pathsep.join(["src", "tools", "plugin/src", "plugin/tests"])
+            "MYPYPATH": os.pathsep.join(["src", "tools", "plugin/src", "plugin/tests"]),
+            **BYTECODE_ENV,
         },
     )
 

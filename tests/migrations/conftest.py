@@ -1,6 +1,6 @@
 """Fresh databases for the migration proofs: an empty target and an empty dev
 database per test, dropped afterwards, and a target at the committed version
-with a copy of the history to diff into."""
+(a copy of the run's template) with a copy of the history to diff into."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools import database
+from devtools import database, template
 
 from . import engine
 
@@ -29,9 +29,13 @@ async def dev_url(pg_admin_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def previous_version(empty_db: str, tmp_path: Path) -> tuple[str, Path]:
-    """A database at the committed version, and a copy of the history."""
-    history = engine.copy_history(tmp_path)
-    applied = engine.apply(empty_db, history)
-    assert applied.returncode == 0, engine.output(applied)
-    return empty_db, history
+async def previous_version(
+    new_migrated_database: template.NewDatabase, tmp_path: Path
+) -> AsyncIterator[tuple[str, Path]]:
+    """A database at the committed version, and a copy of the history. The
+    database is a copy of the run's template, which the engine built from
+    migrations/ (test_schema.py and test_catalog_equivalence.py have the
+    engine build theirs from an empty database)."""
+    url, drop = await new_migrated_database("target")
+    yield url, engine.copy_history(tmp_path)
+    await drop()

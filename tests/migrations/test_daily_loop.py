@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools import PROJECT_ROOT
+from devtools import PROJECT_ROOT, cluster
 
 Completed = subprocess.CompletedProcess[str]
 
@@ -110,9 +110,10 @@ def _tracked_files() -> list[str]:
 
 @pytest.fixture
 def clone() -> Iterator[Clone]:
-    # Under the system temp dir, traversable by the service user that runs
-    # the embedded server when we are root (pytest's tmp_path is private).
-    base = Path(tempfile.mkdtemp(prefix="daily-loop-"))
+    # Where throwaway clusters go (in memory where there is room, else the
+    # system temp dir), traversable by the service user that runs the
+    # embedded server when we are root (pytest's tmp_path is private).
+    base = Path(tempfile.mkdtemp(prefix="daily-loop-", dir=cluster.memory_dir()))
     made = Clone(root=base / "clone", data=base / "pgdata")
     for name in _tracked_files():
         source = PROJECT_ROOT / name

@@ -211,10 +211,18 @@ async def test_a_contention_raised_after_a_write_leaves_nothing_of_it(
     b = await new_project(store, user, "B")
     backend = Backend()
     attempts = 0
+    superuser_done = asyncio.Event()
 
     async def victim(uow: UnitOfWork) -> None:
         nonlocal attempts
         attempts += 1
+        if attempts > 1:
+            # The next attempt writes once the superuser has committed: had
+            # its write locked A's row (in a shared mode) before the
+            # superuser's waiting FOR UPDATE got it, the two would deadlock
+            # again, an outcome of the server's scheduling (seen once in a
+            # parallel run) that this test is not about.
+            await superuser_done.wait()
         await uow.files.put(a.id, "victim.txt", f"attempt {attempts}")
         if attempts == 1:
             await backend.is_(uow)
@@ -236,6 +244,7 @@ async def test_a_contention_raised_after_a_write_leaves_nothing_of_it(
             )
         except asyncpg.DeadlockDetectedError:
             pytest.fail("the server chose the superuser; the test needs the victim")
+    superuser_done.set()
     await asyncio.wait_for(task, HANG_GUARD_S)
     assert attempts == 2
     async with store.unit_of_work(user.id) as uow:

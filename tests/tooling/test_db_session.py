@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from devtools import PROJECT_ROOT, database, embedded, migrate
+from devtools import PROJECT_ROOT, cluster, database, embedded, migrate
 from tests.migrations import engine
 
 URL = re.compile(r"postgres://postgres@127\.0\.0\.1:\d+/postgres\?sslmode=disable")
@@ -71,9 +71,12 @@ class Folder:
 
 @pytest.fixture
 def folder() -> Iterator[Folder]:
-    # Under the system temp dir, traversable by the service user that runs
-    # the server when we are root (pytest's tmp_path parents are private).
-    made = Folder(Path(tempfile.mkdtemp(prefix="embedded-cli-")))
+    # Where throwaway clusters go (in memory where there is room, else the
+    # system temp dir), traversable by the service user that runs the
+    # server when we are root (pytest's tmp_path parents are private).
+    made = Folder(
+        Path(tempfile.mkdtemp(prefix="embedded-cli-", dir=cluster.memory_dir()))
+    )
     try:
         yield made
     finally:
@@ -300,7 +303,7 @@ async def reset_brings_back_migrations(folder: Folder) -> None:
     assert await _fetchval(address, ROLE_EXISTS)
     orphan = undone.split("_", 1)[0]
     assert orphan in [r["version"] for r in await engine.revisions(address)]
-    cluster = await _fetchval(address, SYSTEM_ID)
+    system_id = await _fetchval(address, SYSTEM_ID)
     await _fetchval(address, "CREATE DATABASE idle_scratch")  # none connected
 
     reset = folder.db("reset")
@@ -317,7 +320,7 @@ async def reset_brings_back_migrations(folder: Folder) -> None:
     ) in reset.stderr
 
     assert folder.db("url").stdout.strip() == address
-    assert await _fetchval(address, SYSTEM_ID) != cluster  # a new cluster
+    assert await _fetchval(address, SYSTEM_ID) != system_id  # a new cluster
     assert not await engine.table_exists(address, "public.undone_extra")
     assert not await _fetchval(address, ROLE_EXISTS)
     assert not await _fetchval(
@@ -355,7 +358,7 @@ async def test_reset_with_database_url_refuses_and_changes_nothing(
     folder: Folder,
 ) -> None:
     address = folder.db("url").stdout.strip()
-    cluster = await _kept_table(address)
+    system_id = await _kept_table(address)
     # Even when DATABASE_URL names this very server: reset reads only that
     # it is set, and never resets a server given that way.
     reset = folder.run("embedded", "reset", DATABASE_URL=address)
@@ -367,7 +370,7 @@ async def test_reset_with_database_url_refuses_and_changes_nothing(
         "nothing was changed. Unset DATABASE_URL to reset the embedded server.\n"
     )
     assert folder.db("status").stdout == f"embedded postgres: running at {address}\n"
-    assert await _fetchval(address, SYSTEM_ID) == cluster
+    assert await _fetchval(address, SYSTEM_ID) == system_id
     assert await engine.table_exists(address, "public.kept")
 
 

@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,10 +109,7 @@ def _tracked_files() -> list[str]:
 
 @pytest.fixture
 def clone() -> Iterator[Clone]:
-    # Where throwaway clusters go (in memory where there is room, else the
-    # system temp dir), traversable by the service user that runs the
-    # embedded server when we are root (pytest's tmp_path is private).
-    base = Path(tempfile.mkdtemp(prefix="daily-loop-", dir=cluster.memory_dir()))
+    base = cluster.scratch_dir("daily-loop-")
     made = Clone(root=base / "clone", data=base / "pgdata")
     for name in _tracked_files():
         source = PROJECT_ROOT / name

@@ -23,8 +23,7 @@ async def _setting(url: str, name: str) -> str:
         await conn.close()
 
 
-def test_a_disk_file_system_is_not_taken_for_memory(tmp_path: Path) -> None:
-    assert not cluster._is_tmpfs(tmp_path)
+def test_a_disk_file_system_is_not_taken_for_memory() -> None:
     assert not cluster._is_tmpfs(Path("/"))
 
 

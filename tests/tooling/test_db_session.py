@@ -17,7 +17,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -71,12 +70,7 @@ class Folder:
 
 @pytest.fixture
 def folder() -> Iterator[Folder]:
-    # Where throwaway clusters go (in memory where there is room, else the
-    # system temp dir), traversable by the service user that runs the
-    # server when we are root (pytest's tmp_path parents are private).
-    made = Folder(
-        Path(tempfile.mkdtemp(prefix="embedded-cli-", dir=cluster.memory_dir()))
-    )
+    made = Folder(cluster.scratch_dir("embedded-cli-"))
     try:
         yield made
     finally:

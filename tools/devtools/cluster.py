@@ -192,6 +192,14 @@ def memory_dir() -> Path | None:
     return MEMORY_DIR if free >= MEMORY_MIN_FREE else None
 
 
+def scratch_dir(prefix: str) -> Path:
+    """A new directory for a throwaway server's files: in memory where there
+    is room (memory_dir), else under the system temp dir. Both are
+    traversable by the service user that runs the server when we are root,
+    which pytest's tmp_path (private to root) is not."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=memory_dir()))
+
+
 @contextmanager
 def throwaway_cluster(
     *,
@@ -203,11 +211,8 @@ def throwaway_cluster(
     """A started, empty cluster; stopped and deleted afterwards, also when
     the body fails."""
     user = embedded._run_as()
-    # In memory or under the system temp dir (both traversable by everyone),
-    # not pytest's tmp_path, whose parents are private to root.
-    in_memory = memory_dir()
-    root = Path(tempfile.mkdtemp(prefix=prefix, dir=in_memory))
-    if in_memory is not None:
+    root = scratch_dir(prefix)
+    if root.parent == MEMORY_DIR:
         settings = {**MEMORY_SETTINGS, **(settings or {})}
     cluster = ThrowawayCluster(root, user, bins=bins, settings=settings, hba=hba)
     try:
